@@ -1,0 +1,64 @@
+"""Settings shared by the CLI and the server: environment variables, optionally a file.
+
+Every variable is ``SAFESPACE_`` plus the field name in capitals, for example
+``SAFESPACE_DATABASE_URL``. ``SAFESPACE_CONFIG_FILE`` may name a ``.env``-style file.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "default_data_dir", "get_settings"]
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "safespace"
+
+
+class Settings(BaseSettings):
+    """SafeSpace's configuration. Defaults give a working single-machine setup on SQLite."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SAFESPACE_",
+        env_file=os.environ.get("SAFESPACE_CONFIG_FILE"),
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Folder for the SQLite database, index snapshots and scan state.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default: SQLite file safespace.db in data_dir.",
+    )
+    max_media_bytes: int = Field(
+        default=100 * 1024 * 1024, ge=1, description="Largest media file accepted, in bytes."
+    )
+    max_image_pixels: int = Field(
+        default=128_000_000,
+        ge=1,
+        description="Largest image accepted, in pixels (width x height): decompression-bomb guard.",
+    )
+    min_pdq_quality: int = Field(
+        default=50,
+        ge=0,
+        le=100,
+        description="PDQ hashes below this quality are flagged and not matched.",
+    )
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'safespace.db'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
