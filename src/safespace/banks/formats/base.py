@@ -1,0 +1,169 @@
+"""The shared shapes of every hash-list format: records, parse results, and small helpers.
+
+Kept apart from the registry so each format module can import it without a cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from io import BytesIO
+from typing import BinaryIO, Protocol, runtime_checkable
+
+from safespace.errors import ImportFormatError, InvalidSignal, Reject
+from safespace.signals.types import normalize
+
+__all__ = [
+    "HashListFormat",
+    "HashRecord",
+    "ParseResult",
+    "TextFormat",
+    "decode_text",
+    "format_datetime",
+    "parse_datetime",
+]
+
+# Rejected text is echoed back to people and stored in reports; a runaway line must not be.
+_MAX_REJECT_TEXT = 200
+
+
+@dataclass(frozen=True)
+class HashRecord:
+    """One hash from a list, in canonical form, with what the list said about it."""
+
+    signal_type: str
+    value: str
+    source: str | None = None
+    category: str | None = None
+    note: str | None = None
+    added_at: datetime | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, signal_type: str, value: str, **fields: object) -> HashRecord:
+        """Build a record from loose input, normalising it; raises InvalidSignal if unusable."""
+        kind, canonical = normalize(signal_type, value)
+        return cls(kind, canonical, **fields)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """Every usable record with its position, and every unusable line or entry with why."""
+
+    records: list[tuple[int, HashRecord]]
+    rejects: list[Reject]
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejects
+
+
+@runtime_checkable
+class HashListFormat(Protocol):
+    """A file format for hash lists: pure bytes in, records out, and back."""
+
+    @property
+    def name(self) -> str:
+        """Registry key, e.g. ``hma``."""
+        ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def extensions(self) -> tuple[str, ...]:
+        """File-name endings used as a fallback when content sniffing cannot tell."""
+        ...
+
+    def parse(self, data: bytes, *, default_signal_type: str | None = None) -> ParseResult: ...
+
+    def write(self, records: Iterable[HashRecord]) -> bytes: ...
+
+    def write_to(self, records: Iterable[HashRecord], stream: BinaryIO) -> None: ...
+
+    def sniff(self, head: str) -> bool:
+        """True if the start of a decoded document looks like this format."""
+        ...
+
+
+class TextFormat:
+    """Base for formats: ``write`` is ``write_to`` into memory."""
+
+    name: str = ""
+    description: str = ""
+    extensions: tuple[str, ...] = ()
+
+    def write(self, records: Iterable[HashRecord]) -> bytes:
+        buf = BytesIO()
+        self.write_to(records, buf)
+        return buf.getvalue()
+
+    def write_to(self, records: Iterable[HashRecord], stream: BinaryIO) -> None:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+
+def reject(line: int, text: str, reason: str) -> Reject:
+    """A Reject with its text clipped, so a huge bad line cannot flood a report."""
+    if len(text) > _MAX_REJECT_TEXT:
+        text = text[:_MAX_REJECT_TEXT] + "…"
+    return Reject(line, text, reason)
+
+
+def decode_text(data: bytes) -> str:
+    """Decode a text hash list: UTF-8 (with or without BOM), or UTF-16 when it has a BOM."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise ImportFormatError(
+                f"not valid UTF-16 text: {exc.reason} at byte {exc.start}"
+            ) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFormatError(
+            f"not UTF-8 text: invalid byte at offset {exc.start} (save the file as UTF-8)"
+        ) from None
+
+
+def parse_datetime(text: str) -> datetime:
+    """Read a timestamp: ISO 8601 (``Z`` allowed; naive means UTC) or Unix epoch seconds.
+
+    Raises ValueError with a short reason.
+    """
+    text = text.strip()
+    if not text:
+        raise ValueError("empty date")
+    if text.lstrip("-").replace(".", "", 1).isdigit():
+        try:
+            return datetime.fromtimestamp(float(text), tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"epoch timestamp out of range: {text!r}") from None
+    try:
+        value = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise ValueError(
+            f"bad date {text!r} (expected ISO 8601, e.g. 2024-05-01T12:00:00Z)"
+        ) from None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def format_datetime(value: datetime) -> str:
+    """ISO 8601 in UTC with a ``Z`` suffix; naive datetimes are taken as UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def check_signal(signal_type: str, value: str) -> tuple[str, str] | str:
+    """Normalise a pair, or return the reason it is unusable (no exception: line-level)."""
+    try:
+        return normalize(signal_type, value)
+    except InvalidSignal as exc:
+        return exc.message
