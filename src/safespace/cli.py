@@ -1,0 +1,466 @@
+"""The ``safespace`` command: a thin shell over the library.
+
+Each command parses its options, calls one piece of the library and prints JSON lines to
+standard output (machine-readable) and human messages to standard error. Every deliberate
+error becomes a one-line ``error: ...`` message and the error's exit code, in one place
+(:func:`main`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from safespace import __version__
+from safespace.config import Settings
+from safespace.errors import InvalidInput, SafeSpaceError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="safespace",
+    help="Detect known abuse imagery by hash: hash media, keep hash banks, match and scan.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+bank_app = typer.Typer(help="Create, list, import, export and delete hash banks.", no_args_is_help=True)
+app.add_typer(bank_app, name="bank")
+
+err = Console(stderr=True)
+
+
+@dataclass
+class _State:
+    settings: Settings
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    state = ctx.find_root().obj
+    assert isinstance(state, _State)
+    return state.settings
+
+
+def _emit(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj, default=str, sort_keys=False) + "\n")
+    sys.stdout.flush()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Data folder (default: SAFESPACE_DATA_DIR).")
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="Database URL (default: SAFESPACE_DATABASE_URL or SQLite).")
+    ] = None,
+) -> None:
+    overrides: dict[str, Any] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if database_url is not None:
+        overrides["database_url"] = database_url
+    ctx.obj = _State(Settings(**overrides))
+
+
+def _limits(settings: Settings) -> Any:
+    from safespace.signals import DecodeLimits
+
+    return DecodeLimits.from_settings(settings)
+
+
+def _service(settings: Settings) -> Any:
+    from safespace.banks import BankService
+    from safespace.store import open_database
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return BankService(open_database(settings.resolved_database_url()))
+
+
+@app.command()
+def version() -> None:
+    """Print SafeSpace's version."""
+    typer.echo(__version__)
+
+
+@app.command("hash")
+def hash_cmd(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="Image or video files.", show_default=False)],
+    exact: Annotated[
+        bool, typer.Option(help="Decode at full resolution (bit-exact with the reference tool).")
+    ] = False,
+    dihedral: Annotated[
+        bool, typer.Option(help="Also print the PDQ hashes of the 8 rotations and flips.")
+    ] = False,
+) -> None:
+    """Hash files: one JSON object per line with path, pdq, pdq_quality, md5, sha256."""
+    from safespace.signals import hash_file, pdq_dihedral_from_file
+
+    settings = _settings(ctx)
+    limits = _limits(settings)
+    failed = 0
+    for path in files:
+        row: dict[str, Any] = {"path": str(path)}
+        try:
+            signals = hash_file(path, exact=exact, limits=limits)
+            row.update(signals.as_dict())
+            if signals.pdq is not None:
+                row["pdq_matchable"] = (signals.pdq_quality or 0) >= settings.min_pdq_quality
+                if dihedral:
+                    row["pdq_dihedral"] = pdq_dihedral_from_file(path, exact=exact, limits=limits)
+        except SafeSpaceError as exc:
+            failed += 1
+            row.update(error=str(exc), error_code=exc.code)
+        except OSError as exc:
+            failed += 1
+            row.update(error=f"cannot read file: {exc.strerror or exc}", error_code="io-error")
+        _emit(row)
+    if failed:
+        err.print(f"{failed} of {len(files)} files could not be hashed")
+        raise typer.Exit(1)
+
+
+# --- banks -----------------------------------------------------------------------------
+
+
+def _bank_json(bank: Any) -> dict[str, Any]:
+    return bank.to_dict()  # type: ignore[no-any-return]
+
+
+@bank_app.command("create")
+def bank_create(
+    ctx: typer.Context,
+    name: str,
+    kind: Annotated[str, typer.Option(help="normal, or allow (entries suppress matches).")] = "normal",
+    distance: Annotated[int, typer.Option(help="PDQ match distance for this bank.")] = 31,
+    description: Annotated[str, typer.Option(help="What the list is and where it comes from.")] = "",
+) -> None:
+    """Create an empty bank."""
+    bank = _service(_settings(ctx)).create_bank(
+        name, kind=kind, pdq_distance=distance, description=description
+    )
+    _emit(_bank_json(bank))
+
+
+@bank_app.command("list")
+def bank_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
+) -> None:
+    """List banks with their sizes."""
+    banks = _service(_settings(ctx)).list_banks()
+    if as_json or not sys.stdout.isatty():
+        for bank in banks:
+            _emit(_bank_json(bank))
+        return
+    table = Table("name", "kind", "distance", "enabled", "entries", "description")
+    for bank in banks:
+        d = _bank_json(bank)
+        table.add_row(
+            d["name"], d["kind"], str(d["pdq_distance"]), "yes" if d["enabled"] else "no",
+            str(d.get("entry_count", "")), d.get("description") or "",
+        )
+    Console().print(table)
+
+
+@bank_app.command("update")
+def bank_update(
+    ctx: typer.Context,
+    name: str,
+    kind: Annotated[str | None, typer.Option(help="normal or allow.")] = None,
+    distance: Annotated[int | None, typer.Option(help="PDQ match distance.")] = None,
+    enabled: Annotated[bool | None, typer.Option("--enabled/--disabled")] = None,
+    description: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Change a bank's distance, kind, description or enabled flag."""
+    bank = _service(_settings(ctx)).update_bank(
+        name, pdq_distance=distance, kind=kind, enabled=enabled, description=description
+    )
+    _emit(_bank_json(bank))
+
+
+@bank_app.command("import")
+def bank_import(
+    ctx: typer.Context,
+    name: str,
+    file: Annotated[Path, typer.Argument(help="Hash-list file (hma, csv, stopncii, ncmec).")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="File format; default: detected.")
+    ] = None,
+    skip_invalid: Annotated[
+        bool, typer.Option(help="Import the valid lines and write the rejects to a file.")
+    ] = False,
+    rejects: Annotated[
+        Path | None, typer.Option(help="Where --skip-invalid writes rejected lines.")
+    ] = None,
+) -> None:
+    """Import a hash list into a bank: all or nothing unless --skip-invalid."""
+    from safespace.errors import ImportFormatError
+
+    if not file.is_file():
+        raise InvalidInput(f"{file}: no such file")
+    data = file.read_bytes()
+    service = _service(_settings(ctx))
+    try:
+        result = service.import_data(
+            name, data, fmt=fmt, filename=file.name, skip_invalid=skip_invalid
+        )
+    except ImportFormatError as exc:
+        for reject in exc.rejects[:20]:
+            err.print(f"line {reject.line}: {reject.reason}", markup=False, highlight=False)
+        if len(exc.rejects) > 20:
+            err.print(f"... and {len(exc.rejects) - 20} more rejected lines", markup=False)
+        if exc.rejects:
+            err.print("nothing was imported; fix the file or use --skip-invalid", markup=False)
+        raise
+    reject_path = None
+    if result.rejects:
+        reject_path = rejects or file.with_name(file.name + ".rejects.jsonl")
+        with reject_path.open("w", encoding="utf-8") as fh:
+            for r in result.rejects:
+                fh.write(json.dumps({"line": r.line, "text": r.text, "reason": r.reason}) + "\n")
+        err.print(f"{len(result.rejects)} lines rejected, listed in {reject_path}", markup=False)
+    _emit(
+        {
+            "bank": name,
+            "added": result.added,
+            "duplicates": result.duplicates,
+            "rejected": len(result.rejects),
+            "rejects_file": str(reject_path) if reject_path else None,
+        }
+    )
+
+
+@bank_app.command("export")
+def bank_export(
+    ctx: typer.Context,
+    name: str,
+    fmt: Annotated[str, typer.Option("--format", help="hma, csv, stopncii or ncmec.")] = "hma",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write; default stdout.")
+    ] = None,
+) -> None:
+    """Export a bank's entries in a hash-list format."""
+    data = _service(_settings(ctx)).export_data(name, fmt)
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    tmp = output.with_name(output.name + ".partial")
+    tmp.write_bytes(data)
+    tmp.replace(output)
+    err.print(f"wrote {output}", markup=False)
+
+
+@bank_app.command("delete")
+def bank_delete(
+    ctx: typer.Context,
+    name: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a bank and all its entries."""
+    service = _service(_settings(ctx))
+    service.get_bank(name)
+    if not yes and not typer.confirm(f"Delete bank {name!r} and all its entries?", err=True):
+        raise typer.Exit(1)
+    service.delete_bank(name)
+    _emit({"bank": name, "deleted": True})
+
+
+# --- matching --------------------------------------------------------------------------
+
+
+def _matcher(settings: Settings) -> Any:
+    from safespace.banks.matching import Matcher
+    from safespace.store import open_database
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = open_database(settings.resolved_database_url())
+    return Matcher.from_database(db, min_quality=settings.min_pdq_quality)
+
+
+def _match_rows(result: Any, **context: Any) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for match in result.matches:
+        rows.append({**context, **match.to_dict()})
+    for match in result.suppressed:
+        rows.append({**context, **match.to_dict(), "suppressed": True})
+    return rows
+
+
+@app.command()
+def match(
+    ctx: typer.Context,
+    files: Annotated[list[Path] | None, typer.Argument(help="Files to hash and match.")] = None,
+    bank: Annotated[
+        list[str] | None, typer.Option("--bank", help="Bank to match against (repeatable).")
+    ] = None,
+    pdq: Annotated[str | None, typer.Option(help="A PDQ hash (64 hex digits).")] = None,
+    md5: Annotated[str | None, typer.Option(help="An MD5 (32 hex digits).")] = None,
+    sha256: Annotated[str | None, typer.Option(help="A SHA-256 (64 hex digits).")] = None,
+    dihedral: Annotated[
+        bool, typer.Option(help="Also match rotated and flipped copies.")
+    ] = False,
+    exact: Annotated[bool, typer.Option(help="Hash files at full resolution.")] = False,
+) -> None:
+    """Match hashes or files against banks: JSON lines of matches."""
+    from safespace.signals import hash_file
+
+    given = [x for x in (pdq, md5, sha256) if x is not None]
+    if bool(given) == bool(files):
+        raise InvalidInput("give either files or one of --pdq, --md5, --sha256")
+    settings = _settings(ctx)
+    matcher = _matcher(settings)
+    banks = list(bank) if bank else None
+    found = 0
+    if given:
+        pairs = [(t, v) for t, v in (("pdq", pdq), ("md5", md5), ("sha256", sha256)) if v]
+        result = matcher.match(pairs, dihedral=dihedral, banks=banks)
+        for row in _match_rows(result, query=dict(pairs)):
+            _emit(row)
+            found += 1
+    else:
+        limits = _limits(settings)
+        for path in files or []:
+            try:
+                signals = hash_file(path, exact=exact, limits=limits)
+            except (SafeSpaceError, OSError) as exc:
+                _emit({"path": str(path), "error": str(exc)})
+                continue
+            result = matcher.match(signals, dihedral=dihedral, banks=banks)
+            for row in _match_rows(result, path=str(path)):
+                _emit(row)
+                found += 1
+    err.print(f"{found} matches", markup=False)
+
+
+@app.command()
+def scan(
+    ctx: typer.Context,
+    directory: Annotated[Path, typer.Argument(help="Folder to scan recursively.")],
+    bank: Annotated[
+        list[str] | None, typer.Option("--bank", help="Bank to match against (repeatable).")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Hashing processes (default: cores).")] = None,
+    state: Annotated[
+        Path | None, typer.Option(help="Resume file (default: in the data folder).")
+    ] = None,
+    restart: Annotated[bool, typer.Option(help="Forget earlier progress and start over.")] = False,
+    dihedral: Annotated[bool, typer.Option(help="Also match rotated and flipped copies.")] = False,
+    exact: Annotated[bool, typer.Option(help="Hash at full resolution.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+) -> None:
+    """Scan a folder: JSON lines of every match, then a summary line. Resumable."""
+    from safespace import scan as scanning
+
+    if not directory.is_dir():
+        raise InvalidInput(f"{directory}: not a folder")
+    settings = _settings(ctx)
+    matcher = _matcher(settings)
+    banks = list(bank) if bank else None
+    if banks:
+        service = _service(settings)
+        for name in banks:
+            service.get_bank(name)
+    state_path = state or scanning.default_state_path(settings.data_dir, directory, banks or [])
+    if restart and state_path.exists():
+        state_path.unlink()
+
+    def match_signals(signals: Any) -> list[dict[str, Any]]:
+        return _match_rows(matcher.match(signals, dihedral=dihedral, banks=banks))
+
+    bar = Progress(
+        TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=err, disable=not progress, transient=True,
+    )
+    task = bar.add_task("scan", total=None)
+
+    def on_outcome(outcome: Any, resumed: bool) -> None:
+        bar.advance(task)
+        if not resumed:
+            for m in outcome.matches:
+                _emit({"path": outcome.path, **m})
+
+    with bar:
+        try:
+            summary = scanning.scan(
+                directory, match_signals, state_path=state_path, workers=workers, exact=exact,
+                limits=_limits(settings), on_outcome=on_outcome,
+                on_total=lambda n: bar.update(task, total=n),
+            )
+        except KeyboardInterrupt:
+            err.print(f"interrupted: run the same command again to resume ({state_path})")
+            raise typer.Exit(130) from None
+    _emit({"summary": summary.to_json()})
+    err.print(
+        f"{summary.files} files, {summary.matched_files} matched, {summary.errors} errors"
+        + (f" ({summary.resumed} from an earlier run)" if summary.resumed else ""),
+        markup=False,
+    )
+
+
+@app.command()
+def demo(ctx: typer.Context) -> None:
+    """Make a demo bank from generated benign images and scan edited copies of them."""
+    from safespace.banks.formats import HashRecord
+    from safespace.demo import make_demo_set
+    from safespace.errors import BankExists
+    from safespace.signals import hash_file
+
+    settings = _settings(ctx)
+    demo_set = make_demo_set(settings.data_dir / "demo")
+    service = _service(settings)
+    try:
+        service.create_bank("demo", description="Generated benign pattern images (demo only)")
+    except BankExists:
+        pass
+    limits = _limits(settings)
+    records = []
+    for path in demo_set.known:
+        sig = hash_file(path, limits=limits)
+        note = f"demo image {path.name}"
+        records.append(HashRecord("pdq", sig.pdq or "", source="demo", category="A", note=note))
+        records.append(HashRecord("md5", sig.md5, source="demo", category="A", note=note))
+    service.add_entries("demo", records)
+    err.print(f"demo bank ready: {len(records)} hashes from {demo_set.known_dir}", markup=False)
+    ctx.invoke(
+        scan, ctx=ctx, directory=demo_set.uploads_dir, bank=["demo"], workers=None, state=None,
+        restart=True, dihedral=True, exact=False, progress=True,
+    )
+    err.print(
+        "\nNext: `safespace hash FILE`, `safespace match --bank demo FILE`, "
+        "`safespace bank list`, `safespace --help`.",
+        markup=False,
+    )
+
+
+def main() -> None:
+    """Entry point: run the app, turning deliberate errors into one line and an exit code."""
+    try:
+        rc = app(standalone_mode=False)
+    except SafeSpaceError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted", markup=False)
+        sys.exit(1)
+    except Exception as exc:  # click usage errors carry their own exit codes
+        from click.exceptions import ClickException
+
+        if isinstance(exc, ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+    sys.exit(rc if isinstance(rc, int) else 0)

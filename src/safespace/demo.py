@@ -1,0 +1,75 @@
+"""Benign demo content: generated pattern images, edited copies and unrelated images.
+
+``make run`` uses these to show SafeSpace end to end without any real-world imagery: the
+"known" images go into a demo bank, the "uploads" folder holds edited copies (resized,
+recompressed, brightened, rotated) mixed with unrelated images, and a scan finds the copies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageEnhance
+
+__all__ = ["DemoSet", "make_demo_set", "pattern_image"]
+
+
+def pattern_image(seed: int, size: tuple[int, int] = (960, 720)) -> Image.Image:
+    """A smooth random colour field with shapes: structured enough for a high PDQ quality."""
+    rng = np.random.default_rng(seed)
+    low = rng.integers(0, 256, size=(6, 8, 3), dtype=np.uint8)
+    img = Image.fromarray(low, "RGB").resize(size, Image.Resampling.BICUBIC)
+    draw = ImageDraw.Draw(img)
+    width, height = size
+    for _ in range(12):
+        x0, y0 = int(rng.integers(0, width - 40)), int(rng.integers(0, height - 40))
+        x1 = min(width, x0 + int(rng.integers(40, width // 2)))
+        y1 = min(height, y0 + int(rng.integers(40, height // 2)))
+        colour = tuple(int(c) for c in rng.integers(0, 256, size=3))
+        if rng.random() < 0.5:
+            draw.ellipse((x0, y0, x1, y1), fill=colour)
+        else:
+            draw.rectangle((x0, y0, x1, y1), fill=colour)
+    return img
+
+
+@dataclass(frozen=True)
+class DemoSet:
+    known_dir: Path
+    uploads_dir: Path
+    known: list[Path]
+    expected_matches: list[Path]
+    unrelated: list[Path]
+
+
+def make_demo_set(root: Path, *, known_count: int = 4, unrelated_count: int = 4) -> DemoSet:
+    """Write the demo images under ``root`` (idempotent: same seeds give the same files)."""
+    known_dir, uploads_dir = root / "known", root / "uploads"
+    known_dir.mkdir(parents=True, exist_ok=True)
+    uploads_dir.mkdir(parents=True, exist_ok=True)
+    known: list[Path] = []
+    expected: list[Path] = []
+    for i in range(known_count):
+        img = pattern_image(1000 + i)
+        path = known_dir / f"known-{i + 1}.png"
+        img.save(path)
+        known.append(path)
+        edits = {
+            "resized.jpg": img.resize((480, 360), Image.Resampling.LANCZOS),
+            "recompressed.jpg": img,
+            "brighter.jpg": ImageEnhance.Brightness(img).enhance(1.2),
+            "rotated.jpg": img.transpose(Image.Transpose.ROTATE_90),
+        }
+        for suffix, edited in edits.items():
+            out = uploads_dir / f"upload-{i + 1}-{suffix}"
+            edited.save(out, quality=70)
+            expected.append(out)
+    unrelated: list[Path] = []
+    for j in range(unrelated_count):
+        out = uploads_dir / f"unrelated-{j + 1}.jpg"
+        pattern_image(5000 + j).save(out, quality=85)
+        unrelated.append(out)
+    (uploads_dir / "notes.txt").write_text("Not an image: the scan lists it as an error.\n")
+    return DemoSet(known_dir, uploads_dir, known, expected, unrelated)

@@ -1,0 +1,182 @@
+"""Scan a folder tree against the banks: hash in a process pool, match in this process.
+
+A scan is resumable: every finished file is appended to a state file (JSON lines) and
+flushed at once, so an interrupted scan started again with the same state file skips what
+is done and its summary still covers the whole tree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from safespace.errors import SafeSpaceError
+from safespace.signals import DecodeLimits, Signals, hash_file
+
+__all__ = ["FileOutcome", "ScanSummary", "default_state_path", "iter_files", "scan"]
+
+STATE_VERSION = 1
+
+
+@dataclass
+class FileOutcome:
+    """What one file gave: its signals and matches, or an error."""
+
+    path: str
+    signals: dict[str, Any] | None = None
+    matches: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    error_code: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "signals": self.signals,
+            "matches": self.matches,
+            "error": self.error,
+            "error_code": self.error_code,
+        }
+
+
+@dataclass
+class ScanSummary:
+    root: str
+    files: int = 0
+    matched_files: int = 0
+    matches: int = 0
+    errors: int = 0
+    resumed: int = 0
+    error_paths: list[dict[str, str]] = field(default_factory=list)
+
+    def add(self, outcome: FileOutcome) -> None:
+        self.files += 1
+        if outcome.error is not None:
+            self.errors += 1
+            self.error_paths.append({"path": outcome.path, "error": outcome.error})
+        if outcome.matches:
+            self.matched_files += 1
+            self.matches += len(outcome.matches)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "root": self.root,
+            "files": self.files,
+            "matched_files": self.matched_files,
+            "matches": self.matches,
+            "errors": self.errors,
+            "resumed": self.resumed,
+            "error_paths": self.error_paths,
+        }
+
+
+def iter_files(root: Path) -> Iterator[Path]:
+    """Regular files below ``root``, in a stable order, not following links to folders."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if path.is_file() and not path.is_symlink():
+                yield path
+
+
+def default_state_path(data_dir: Path, root: Path, banks: Iterable[str]) -> Path:
+    key = json.dumps([str(root.resolve()), sorted(banks)]).encode()
+    return data_dir / "scans" / f"{hashlib.sha256(key).hexdigest()[:16]}.jsonl"
+
+
+def _hash_one(path: str, exact: bool, limits: DecodeLimits) -> tuple[str, Signals | None, str | None, str | None]:
+    try:
+        return path, hash_file(path, exact=exact, limits=limits), None, None
+    except SafeSpaceError as exc:
+        return path, None, str(exc), exc.code
+    except OSError as exc:
+        return path, None, f"cannot read file: {exc.strerror or exc}", "io-error"
+
+
+def _load_state(state_path: Path) -> dict[str, FileOutcome]:
+    done: dict[str, FileOutcome] = {}
+    if not state_path.exists():
+        return done
+    with state_path.open("r", encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut short by an interruption: that file is simply redone
+            if item.get("version") == STATE_VERSION and "path" in item:
+                done[item["path"]] = FileOutcome(
+                    path=item["path"],
+                    signals=item.get("signals"),
+                    matches=item.get("matches") or [],
+                    error=item.get("error"),
+                    error_code=item.get("error_code"),
+                )
+    return done
+
+
+MatchFn = Callable[[Signals], list[dict[str, Any]]]
+
+
+def scan(
+    root: Path,
+    match: MatchFn,
+    *,
+    state_path: Path,
+    workers: int | None = None,
+    exact: bool = False,
+    limits: DecodeLimits,
+    on_outcome: Callable[[FileOutcome, bool], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> ScanSummary:
+    """Hash and match every file below ``root``; ``on_outcome(outcome, resumed)`` sees each."""
+    files = [str(p) for p in iter_files(root)]
+    if on_total:
+        on_total(len(files))
+    state_path.parent.mkdir(parents=True, exist_ok=True)
+    done = _load_state(state_path)
+    summary = ScanSummary(root=str(root))
+    todo: list[str] = []
+    for path in files:
+        if path in done:
+            summary.add(done[path])
+            summary.resumed += 1
+            if on_outcome:
+                on_outcome(done[path], True)
+        else:
+            todo.append(path)
+    workers = max(1, workers or os.cpu_count() or 1)
+    with state_path.open("a", encoding="utf-8") as state, ProcessPoolExecutor(workers) as pool:
+        pending: set[Future[tuple[str, Signals | None, str | None, str | None]]] = set()
+        queue = iter(todo)
+        window = workers * 4
+
+        def refill() -> None:
+            for path in queue:
+                pending.add(pool.submit(_hash_one, path, exact, limits))
+                if len(pending) >= window:
+                    break
+
+        refill()
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                pending.discard(fut)
+                path, signals, error, code = fut.result()
+                outcome = FileOutcome(path=path, error=error, error_code=code)
+                if signals is not None:
+                    outcome.signals = signals.as_dict()
+                    outcome.matches = match(signals)
+                record = {"version": STATE_VERSION, **outcome.to_json()}
+                state.write(json.dumps(record) + "\n")
+                state.flush()
+                summary.add(outcome)
+                if on_outcome:
+                    on_outcome(outcome, False)
+            refill()
+    return summary
