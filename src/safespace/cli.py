@@ -21,7 +21,7 @@ from rich.table import Table
 
 from safespace import __version__
 from safespace.config import Settings
-from safespace.errors import InvalidInput, SafeSpaceError
+from safespace.errors import ConfigError, InvalidInput, SafeSpaceError
 
 __all__ = ["app", "main"]
 
@@ -69,7 +69,11 @@ def _root(
         overrides["data_dir"] = data_dir
     if database_url is not None:
         overrides["database_url"] = database_url
-    ctx.obj = _State(Settings(**overrides))
+    try:
+        ctx.obj = _State(Settings(**overrides))
+    except ValueError as exc:  # pydantic's ValidationError: a bad SAFESPACE_* variable
+        first = str(exc).splitlines()
+        raise ConfigError("bad setting: " + " ".join(first[1:3]).strip()) from None
 
 
 def _limits(settings: Settings) -> Any:
@@ -179,8 +183,10 @@ def bank_update(
     name: str,
     kind: Annotated[str | None, typer.Option(help="normal or allow.")] = None,
     distance: Annotated[int | None, typer.Option(help="PDQ match distance.")] = None,
-    enabled: Annotated[bool | None, typer.Option("--enabled/--disabled")] = None,
-    description: Annotated[str | None, typer.Option()] = None,
+    enabled: Annotated[
+        bool | None, typer.Option("--enabled/--disabled", help="Match with this bank or not.")
+    ] = None,
+    description: Annotated[str | None, typer.Option(help="New description.")] = None,
 ) -> None:
     """Change a bank's distance, kind, description or enabled flag."""
     bank = _service(_settings(ctx)).update_bank(
