@@ -4,7 +4,8 @@ Every format turns bytes into a :class:`ParseResult` (records with their line nu
 :class:`~safespace.errors.Reject` for every unusable line) and records back into bytes.
 Line-level problems never raise; whole-file problems (not UTF-8, unparseable XML/JSON)
 raise :class:`~safespace.errors.ImportFormatError`. Duplicates within one file are kept:
-deduplication is the bank service's job. :data:`FORMATS` is the one registry of formats.
+deduplication is the bank service's job. Entries the source withdrew or deleted are never
+records: they are listed in ``ParseResult.withdrawn``. :data:`FORMATS` is the one registry.
 """
 
 from __future__ import annotations
@@ -14,20 +15,24 @@ from types import MappingProxyType
 
 from safespace.errors import ImportFormatError, InvalidInput
 
-from .base import HashListFormat, HashRecord, ParseResult
+from .base import HashListFormat, HashRecord, ParseResult, Withdrawal
+from .csvfmt import CsvFormat
 from .hma import HmaFormat
+from .ncmec import NcmecFormat
+from .stopncii import StopNciiFormat
 
 __all__ = [
     "FORMATS",
     "HashListFormat",
     "HashRecord",
     "ParseResult",
+    "Withdrawal",
     "detect_format",
     "get_format",
     "parse",
 ]
 
-_ALL: tuple[HashListFormat, ...] = (HmaFormat(),)
+_ALL: tuple[HashListFormat, ...] = (HmaFormat(), CsvFormat(), StopNciiFormat(), NcmecFormat())
 
 FORMATS: Mapping[str, HashListFormat] = MappingProxyType({f.name: f for f in _ALL})
 

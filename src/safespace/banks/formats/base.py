@@ -19,8 +19,10 @@ __all__ = [
     "HashRecord",
     "ParseResult",
     "TextFormat",
+    "Withdrawal",
     "decode_text",
     "format_datetime",
+    "optional_text",
     "parse_datetime",
 ]
 
@@ -48,11 +50,30 @@ class HashRecord:
 
 
 @dataclass(frozen=True)
+class Withdrawal:
+    """An entry the list's owner has withdrawn or deleted: never a record to match against.
+
+    ``record`` is the hash when the format names it (StopNCII); ``ref`` is the format's own
+    identity for the entry (NCMEC deletions carry only an entry id, no hash).
+    """
+
+    line: int
+    record: HashRecord | None
+    ref: Mapping[str, str]
+    reason: str
+
+
+@dataclass(frozen=True)
 class ParseResult:
-    """Every usable record with its position, and every unusable line or entry with why."""
+    """Every usable record with its position, and every unusable line or entry with why.
+
+    ``withdrawn`` lists entries the source marked as withdrawn or deleted; they are kept out
+    of ``records`` so a naive import never adds them, and are there for a sync that removes.
+    """
 
     records: list[tuple[int, HashRecord]]
     rejects: list[Reject]
+    withdrawn: list[Withdrawal] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -167,3 +188,11 @@ def check_signal(signal_type: str, value: str) -> tuple[str, str] | str:
         return normalize(signal_type, value)
     except InvalidSignal as exc:
         return exc.message
+
+
+def optional_text(value: str | None) -> str | None:
+    """Trimmed text, or None for a missing or blank field."""
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
