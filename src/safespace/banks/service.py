@@ -1,0 +1,398 @@
+"""The bank service: every change to banks and their entries goes through here.
+
+Each operation is one write transaction that also appends to the change log, so a matcher
+in another process can follow with :meth:`safespace.banks.matching.Matcher.refresh`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from io import BytesIO
+from itertools import islice
+from typing import Any, BinaryIO, cast
+
+from sqlalchemy import Connection, Dialect, Table, delete, func, insert, literal, select
+from sqlalchemy.orm import Session
+
+from safespace.banks import formats
+from safespace.banks.formats import HashRecord
+from safespace.banks.info import AddResult, BankInfo, EntryInfo, ImportResult
+from safespace.errors import (
+    BankExists,
+    BankNotFound,
+    ImportFormatError,
+    InvalidInput,
+    InvalidSignal,
+    NotFound,
+    Reject,
+)
+from safespace.signals.types import get_signal_type, normalize
+from safespace.store import BANK_KINDS, MAX_PDQ_DISTANCE, Bank, BankEntry, Change, Database
+from safespace.store.models import UTCDateTime, utcnow
+
+__all__ = ["BankService", "validate_bank_name"]
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_MAX_TEXT = 256  # source and category columns
+_MAX_DESCRIPTION = 4096
+_MAX_PAGE = 10_000
+CHUNK = 2000  # rows per INSERT statement in bulk adds
+
+_entries = cast(Table, BankEntry.__table__)
+_changes = cast(Table, Change.__table__)
+
+
+def validate_bank_name(name: str) -> str:
+    """Bank names appear in URLs, file names and logs: keep them plain."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise InvalidInput(
+            f"bad bank name {name!r}: 1-64 letters, digits, '-', '_' or '.', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def _check_kind(kind: str) -> str:
+    if kind not in BANK_KINDS:
+        raise InvalidInput(f"bad bank kind {kind!r}: use one of {', '.join(BANK_KINDS)}")
+    return kind
+
+
+def _check_distance(distance: int) -> int:
+    if isinstance(distance, bool) or not isinstance(distance, int):
+        raise InvalidInput(f"PDQ distance must be a whole number, got {distance!r}")
+    if not 0 <= distance <= MAX_PDQ_DISTANCE:
+        raise InvalidInput(f"PDQ distance must be 0..{MAX_PDQ_DISTANCE}, got {distance}")
+    return distance
+
+
+def _check_description(text: str) -> str:
+    if len(text) > _MAX_DESCRIPTION:
+        raise InvalidInput(f"description too long ({len(text)} > {_MAX_DESCRIPTION} characters)")
+    return text
+
+
+def check_record(record: HashRecord) -> HashRecord | str:
+    """The record in canonical form, or why it cannot be stored (no exception: per line)."""
+    try:
+        kind, value = normalize(record.signal_type, record.value)
+    except InvalidSignal as exc:
+        return exc.message
+    for label, text in (("source", record.source), ("category", record.category)):
+        if text is not None and len(text) > _MAX_TEXT:
+            return f"{label} longer than {_MAX_TEXT} characters"
+    if kind == record.signal_type and value == record.value:
+        return record
+    return HashRecord(
+        kind, value, record.source, record.category, record.note, record.added_at, record.extra
+    )
+
+
+class BankService:
+    """Banks and their entries over a :class:`~safespace.store.Database`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- banks ---------------------------------------------------------------------------
+
+    def create_bank(
+        self, name: str, *, kind: str = "normal", pdq_distance: int = 31, description: str = ""
+    ) -> BankInfo:
+        validate_bank_name(name)
+        bank = Bank(
+            name=name,
+            kind=_check_kind(kind),
+            pdq_distance=_check_distance(pdq_distance),
+            enabled=True,
+            description=_check_description(description),
+        )
+        with self.db.transaction() as s:
+            if s.scalar(select(Bank.id).where(Bank.name == name)) is not None:
+                raise BankExists(f"bank {name!r} already exists")
+            s.add(bank)
+            s.flush()
+            _log(s, "bank-update", bank.id)
+            return _bank_info(bank, {})
+
+    def list_banks(self) -> list[BankInfo]:
+        with self.db.session() as s:
+            counts: dict[int, dict[str, int]] = {}
+            rows = s.execute(
+                select(BankEntry.bank_id, BankEntry.signal_type, func.count()).group_by(
+                    BankEntry.bank_id, BankEntry.signal_type
+                )
+            )
+            for bank_id, signal_type, n in rows:
+                counts.setdefault(bank_id, {})[signal_type] = n
+            banks = s.scalars(select(Bank).order_by(Bank.name)).all()
+            return [_bank_info(b, counts.get(b.id, {})) for b in banks]
+
+    def get_bank(self, name: str) -> BankInfo:
+        with self.db.session() as s:
+            bank = _find_bank(s, name)
+            return _bank_info(bank, _counts(s, bank.id))
+
+    def update_bank(
+        self,
+        name: str,
+        *,
+        pdq_distance: int | None = None,
+        kind: str | None = None,
+        enabled: bool | None = None,
+        description: str | None = None,
+    ) -> BankInfo:
+        with self.db.transaction() as s:
+            bank = _find_bank(s, name)
+            if pdq_distance is not None:
+                bank.pdq_distance = _check_distance(pdq_distance)
+            if kind is not None:
+                bank.kind = _check_kind(kind)
+            if enabled is not None:
+                bank.enabled = bool(enabled)
+            if description is not None:
+                bank.description = _check_description(description)
+            if s.is_modified(bank):
+                bank.updated_at = utcnow()
+                s.flush()
+                _log(s, "bank-update", bank.id)
+            return _bank_info(bank, _counts(s, bank.id))
+
+    def delete_bank(self, name: str) -> None:
+        """Delete a bank and (by database cascade) all its entries."""
+        with self.db.transaction() as s:
+            bank = _find_bank(s, name)
+            s.execute(delete(Bank).where(Bank.id == bank.id))
+            _log(s, "bank-delete", bank.id)
+
+    # --- entries -------------------------------------------------------------------------
+
+    def add_entries(self, bank: str, records: Iterable[HashRecord]) -> AddResult:
+        """Add hashes, skipping ones the bank has; raises InvalidSignal before writing anything."""
+        checked: list[HashRecord] = []
+        for record in records:
+            result = check_record(record)
+            if isinstance(result, str):
+                raise InvalidSignal(f"{record.signal_type} {record.value!r}: {result}")
+            checked.append(result)
+        with self.db.transaction() as s:
+            return _add(s, _find_bank(s, bank).id, checked)
+
+    def import_data(
+        self,
+        bank: str,
+        data: bytes,
+        *,
+        fmt: str | None = None,
+        filename: str | None = None,
+        skip_invalid: bool = False,
+    ) -> ImportResult:
+        """Import a hash-list file in one transaction: all or nothing unless ``skip_invalid``."""
+        with self.db.session() as s:
+            _find_bank(s, bank)  # fail fast, before parsing a large file
+        parsed = formats.parse(data, fmt=fmt, filename=filename)
+        rejects = list(parsed.rejects)
+        good: list[HashRecord] = []
+        for line, record in parsed.records:
+            result = check_record(record)
+            if isinstance(result, str):
+                rejects.append(Reject(line, f"{record.signal_type} {record.value}", result))
+            else:
+                good.append(result)
+        rejects.sort(key=lambda r: r.line)
+        if rejects and not skip_invalid:
+            total = len(good) + len(rejects)
+            raise ImportFormatError(
+                f"{len(rejects)} of {total} lines rejected; nothing imported", rejects
+            )
+        with self.db.transaction() as s:
+            added = _add(s, _find_bank(s, bank).id, good)
+        return ImportResult(added.added, added.duplicates, tuple(rejects))
+
+    def export_data(self, bank: str, fmt: str, *, include_disabled: bool = False) -> bytes:
+        buf = BytesIO()
+        self.export_to(bank, fmt, buf, include_disabled=include_disabled)
+        return buf.getvalue()
+
+    def export_to(
+        self, bank: str, fmt: str, stream: BinaryIO, *, include_disabled: bool = False
+    ) -> None:
+        """Stream a bank's entries (enabled ones unless told) in a hash-list format."""
+        writer = formats.get_format(fmt)
+        with self.db.session() as s:
+            b = _find_bank(s, bank)
+            e = BankEntry
+            query = select(
+                e.signal_type, e.value, e.source, e.category, e.note, e.added_at, e.extra
+            ).where(e.bank_id == b.id)
+            if not include_disabled:
+                query = query.where(e.enabled.is_(True))
+            rows = s.execute(query.order_by(e.id).execution_options(yield_per=CHUNK))
+            records = (
+                HashRecord(t, v, src, cat, note, added, {str(k): str(x) for k, x in extra.items()})
+                for t, v, src, cat, note, added, extra in rows
+            )
+            writer.write_to(records, stream)
+
+    def list_entries(
+        self,
+        bank: str,
+        *,
+        offset: int = 0,
+        limit: int = 100,
+        signal_type: str | None = None,
+    ) -> list[EntryInfo]:
+        if offset < 0 or not 1 <= limit <= _MAX_PAGE:
+            raise InvalidInput(f"need offset >= 0 and limit 1..{_MAX_PAGE}")
+        with self.db.session() as s:
+            b = _find_bank(s, bank)
+            query = select(BankEntry).where(BankEntry.bank_id == b.id)
+            if signal_type is not None:
+                kind = get_signal_type(signal_type).name
+                query = query.where(BankEntry.signal_type == kind)
+            query = query.order_by(BankEntry.id).offset(offset).limit(limit)
+            return [_entry_info(e, b.name) for e in s.scalars(query)]
+
+    def get_entry(self, entry_id: int) -> EntryInfo:
+        with self.db.session() as s:
+            return _entry_or_raise(s, entry_id)
+
+    def set_entry_enabled(self, entry_id: int, enabled: bool) -> EntryInfo:
+        with self.db.transaction() as s:
+            row = s.execute(
+                select(BankEntry, Bank.name).join(Bank).where(BankEntry.id == entry_id)
+            ).first()
+            if row is None:
+                raise NotFound(f"no bank entry with id {entry_id}")
+            entry, bank_name = row
+            if entry.enabled != bool(enabled):
+                entry.enabled = bool(enabled)
+                s.flush()
+                _log(s, "enable" if enabled else "disable", entry.bank_id, entry.id)
+            return _entry_info(entry, bank_name)
+
+    def remove_entries(self, ids: Iterable[int]) -> int:
+        """Delete entries by id; ids that do not exist are ignored. Returns how many went."""
+        removed = 0
+        with self.db.transaction() as s:
+            for chunk in _batched(iter(sorted(set(ids))), CHUNK):
+                found = s.execute(
+                    select(BankEntry.id, BankEntry.bank_id).where(BankEntry.id.in_(chunk))
+                ).all()
+                if not found:
+                    continue
+                s.execute(delete(BankEntry).where(BankEntry.id.in_([i for i, _ in found])))
+                now = utcnow()
+                s.execute(
+                    insert(_changes),
+                    [{"bank_id": b, "entry_id": i, "op": "remove", "at": now} for i, b in found],
+                )
+                removed += len(found)
+        return removed
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _log(s: Session, op: str, bank_id: int, entry_id: int | None = None) -> None:
+    s.execute(insert(_changes).values(bank_id=bank_id, entry_id=entry_id, op=op, at=utcnow()))
+
+
+def _find_bank(s: Session, name: str) -> Bank:
+    bank = s.scalar(select(Bank).where(Bank.name == name)) if isinstance(name, str) else None
+    if bank is None:
+        raise BankNotFound(f"no bank named {name!r}")
+    return bank
+
+
+def _counts(s: Session, bank_id: int) -> dict[str, int]:
+    rows = s.execute(
+        select(BankEntry.signal_type, func.count())
+        .where(BankEntry.bank_id == bank_id)
+        .group_by(BankEntry.signal_type)
+    )
+    return {str(t): int(n) for t, n in rows.tuples()}
+
+
+def _bank_info(b: Bank, counts: dict[str, int]) -> BankInfo:
+    return BankInfo(
+        b.id, b.name, b.kind, b.pdq_distance, b.enabled, b.description,
+        b.created_at, b.updated_at, dict(sorted(counts.items())),
+    )  # fmt: skip
+
+
+def _entry_info(e: BankEntry, bank_name: str) -> EntryInfo:
+    return EntryInfo(
+        e.id, bank_name, e.signal_type, e.value, e.enabled, e.source, e.category, e.note,
+        e.added_at, dict(e.extra or {}), e.created_at,
+    )  # fmt: skip
+
+
+def _entry_or_raise(s: Session, entry_id: int) -> EntryInfo:
+    row = s.execute(select(BankEntry, Bank.name).join(Bank).where(BankEntry.id == entry_id)).first()
+    if row is None:
+        raise NotFound(f"no bank entry with id {entry_id}")
+    return _entry_info(row[0], row[1])
+
+
+def _batched(items: Iterator[Any], n: int) -> Iterator[list[Any]]:
+    while chunk := list(islice(items, n)):
+        yield chunk
+
+
+_COLUMNS = (
+    "bank_id", "signal_type", "value", "enabled", "source", "category", "note", "added_at",
+    "extra", "created_at",
+)  # fmt: skip
+
+
+def _insert_sql(dialect: Dialect) -> str:
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    return (
+        f"INSERT INTO {_entries.name} ({', '.join(_COLUMNS)}) "
+        f"VALUES ({', '.join([mark] * len(_COLUMNS))}) "
+        "ON CONFLICT (bank_id, signal_type, value) DO NOTHING"
+    )
+
+
+def insert_chunk(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """Insert one batch straight through the driver; rows already in the bank are skipped."""
+    conn.exec_driver_sql(sql, rows)
+
+
+def _processor(conn: Connection, column: str) -> Callable[[Any], Any]:
+    """SQLAlchemy's own conversion for a column, so stored values read back as usual."""
+    proc = _entries.c[column].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    return proc if proc is not None else (lambda v: v)
+
+
+def _add(s: Session, bank_id: int, records: Sequence[HashRecord]) -> AddResult:
+    """Bulk insert, bypassing per-row ORM work (1M rows must stay quick).
+
+    Writers are serialised, so the rows this call added are exactly those with an id above
+    the largest before it; the change log rows are then one INSERT .. SELECT.
+    """
+    conn = s.connection()
+    before = s.scalar(select(func.coalesce(func.max(BankEntry.id), 0))) or 0
+    sql = _insert_sql(conn.dialect)
+    when, json = _processor(conn, "created_at"), _processor(conn, "extra")
+    enabled = _processor(conn, "enabled")(True)
+    now = utcnow()
+    created, no_extra = when(now), json({})
+    for chunk in _batched(iter(records), CHUNK):
+        rows = [
+            (
+                bank_id, r.signal_type, r.value, enabled, r.source, r.category, r.note,
+                None if r.added_at is None else when(r.added_at),
+                json(dict(r.extra)) if r.extra else no_extra,
+                created,
+            )
+            for r in chunk
+        ]  # fmt: skip
+        insert_chunk(conn, sql, rows)
+    new = select(BankEntry.bank_id, BankEntry.id, literal("add"), literal(now, UTCDateTime()))
+    new = new.where(BankEntry.bank_id == bank_id, BankEntry.id > before).order_by(BankEntry.id)
+    logged = conn.execute(insert(_changes).from_select(["bank_id", "entry_id", "op", "at"], new))
+    added = logged.rowcount
+    return AddResult(added, len(records) - added)

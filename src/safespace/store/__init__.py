@@ -1,0 +1,23 @@
+"""Storage: the database schema, opening a database, and migrations.
+
+Public API: :func:`open_database` (SQLite file or PostgreSQL URL, migrated to the latest
+schema) returning a :class:`Database`, and the models for code that queries directly.
+"""
+
+from __future__ import annotations
+
+from .database import Database, open_database, upgrade
+from .models import BANK_KINDS, CHANGE_OPS, MAX_PDQ_DISTANCE, Bank, BankEntry, Base, Change
+
+__all__ = [
+    "BANK_KINDS",
+    "CHANGE_OPS",
+    "MAX_PDQ_DISTANCE",
+    "Bank",
+    "BankEntry",
+    "Base",
+    "Change",
+    "Database",
+    "open_database",
+    "upgrade",
+]

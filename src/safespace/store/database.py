@@ -1,0 +1,170 @@
+"""Opening the database: engine set-up per backend, sessions, write transactions, migrations.
+
+Writers are serialised (SQLite ``BEGIN IMMEDIATE``; a PostgreSQL transaction-level advisory
+lock), which keeps change-log sequence numbers in commit order: a follower that has read up
+to ``seq`` N can never later see a smaller one appear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from safespace.errors import ConfigError
+
+__all__ = ["Database", "open_database"]
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+_WRITE_OPTION = "safespace_write"
+# Arbitrary but fixed advisory-lock keys ("SafeSpace" in spirit): writes, and migrations.
+_PG_WRITE_LOCK = 0x5AFE_5BACE
+_PG_MIGRATE_LOCK = 0x5AFE_5BACF
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class Database:
+    """An engine plus sessions. ``transaction()`` for writes, ``session()`` for reads."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    @property
+    def url(self) -> str:
+        """The URL with any password hidden, for logs and messages."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session for reading; anything it changes is rolled back."""
+        with self._sessions() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A write transaction holding the database's single writer lock; commits on success."""
+        with self._sessions() as session:
+            session.connection(execution_options={_WRITE_OPTION: True})
+            if self.dialect == "postgresql":
+                session.execute(select(func.pg_advisory_xact_lock(_PG_WRITE_LOCK)))
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Database({self.url!r})"
+
+
+def open_database(url: str, *, migrate: bool = True, echo: bool = False) -> Database:
+    """Connect to ``url`` (SQLite or PostgreSQL) and bring its schema up to date."""
+    parsed = _parse_url(url)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            engine = _sqlite_engine(parsed, echo=echo)
+        else:
+            engine = create_engine(parsed, pool_pre_ping=True, echo=echo)
+    except NoSuchModuleError:
+        raise ConfigError(
+            f"no database driver for {parsed.drivername!r}; "
+            "for PostgreSQL install safespace[postgres] (psycopg 3)"
+        ) from None
+    except ImportError as exc:
+        raise ConfigError(f"database driver not installed: {exc}") from None
+    db = Database(engine)
+    if migrate:
+        try:
+            upgrade(db)
+        except OperationalError as exc:
+            db.close()
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise ConfigError(f"cannot open database {db.url}: {reason}") from None
+    return db
+
+
+def upgrade(db: Database, revision: str = "head") -> None:
+    """Run the Alembic migrations in one transaction, one process at a time."""
+    with db.engine.connect() as conn:
+        conn.execution_options(**{_WRITE_OPTION: True})
+        with conn.begin():
+            if db.dialect == "postgresql":
+                conn.execute(select(func.pg_advisory_xact_lock(_PG_MIGRATE_LOCK)))
+            command.upgrade(alembic_config(conn), revision)
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration, built in code: no alembic.ini needed at run time."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.set_main_option("path_separator", "os")
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def _parse_url(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError("bad database URL (expected e.g. sqlite:///path/safespace.db)") from None
+    backend = parsed.get_backend_name()
+    if backend in ("postgres", "postgresql") and parsed.drivername in ("postgres", "postgresql"):
+        # The bare scheme means psycopg2 to SQLAlchemy; SafeSpace ships with psycopg 3.
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif backend not in ("sqlite", "postgresql"):
+        raise ConfigError(f"unsupported database {backend!r}: use sqlite or postgresql")
+    return parsed
+
+
+def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
+    database = url.database or ""
+    in_memory = database in ("", ":memory:") or "mode=memory" in database
+    kwargs: dict[str, Any] = {}
+    if in_memory:
+        # One shared connection, or every session would see its own empty database.
+        kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+    elif not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, echo=echo, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" hook below issue BEGIN itself (pysqlite's own is lazy).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA foreign_keys = ON")
+        if not in_memory:
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA synchronous = NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get(_WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
