@@ -1,0 +1,111 @@
+"""How a segment is cut into chunks, how far each chunk is probed, and what a probe costs."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+BITS = 256
+MIN_CHUNKS = 8  # widths <= 32 bits, so a chunk key fits in an integer and a table stays sane
+MAX_CHUNKS = 32
+TOP_BITS_MAX = 16  # dense bucket array of 2**16 entries per chunk; bits beyond go to ``low``
+LOW_BITS_MAX = 8  # low bits are stored as uint8
+
+# Rough costs in nanoseconds, measured with bench/bench_index.py, used only to choose between
+# probing and scanning a segment for one search.
+COST_BUCKET = 25.0
+COST_SCANNED = 1.0
+COST_CANDIDATE = 30.0
+COST_ROW = 0.7
+
+
+@dataclass(frozen=True)
+class ChunkPlan:
+    """Chunk ``i`` covers bits ``starts[i]`` to ``starts[i] + widths[i]``."""
+
+    widths: tuple[int, ...]
+    tbits: tuple[int, ...]
+
+    @property
+    def m(self) -> int:
+        return len(self.widths)
+
+    @property
+    def starts(self) -> npt.NDArray[np.int64]:
+        return np.concatenate([[0], np.cumsum(self.widths)[:-1]]).astype(np.int64)
+
+    @property
+    def off_base(self) -> npt.NDArray[np.int64]:
+        sizes = [(1 << t) + 1 for t in self.tbits]
+        return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+
+    @property
+    def offsets_len(self) -> int:
+        return sum((1 << t) + 1 for t in self.tbits)
+
+    def masks(self) -> npt.NDArray[np.uint64]:
+        """Per chunk, its bits as a mask over the four words (for per-chunk distances)."""
+        out = np.zeros((self.m, 4), dtype=np.uint64)
+        for i, (s, w) in enumerate(zip(self.starts.tolist(), self.widths, strict=True)):
+            for g in range(s, s + w):
+                out[i, g >> 6] |= np.uint64(1) << np.uint64(g & 63)
+        return out
+
+
+def top_bits(width: int) -> int:
+    return max(min(width, TOP_BITS_MAX), width - LOW_BITS_MAX)
+
+
+def plan_for(n: int, m: int | None = None) -> ChunkPlan:
+    """Chunks of about log2(n) bits: then each probe finds about one random row."""
+    if m is None:
+        m = round(BITS / math.log2(max(n, 2)))
+    m = min(MAX_CHUNKS, max(MIN_CHUNKS, m))
+    q, s = divmod(BITS, m)
+    widths = tuple(q + 1 if i < s else q for i in range(m))
+    return ChunkPlan(widths, tuple(top_bits(w) for w in widths))
+
+
+def plan_from(widths: list[int], tbits: list[int]) -> ChunkPlan | None:
+    """Rebuild a stored plan; None when it is not one this code could have made."""
+    m = len(widths)
+    if not (MIN_CHUNKS <= m <= MAX_CHUNKS) or len(tbits) != m or sum(widths) != BITS:
+        return None
+    for w, t in zip(widths, tbits, strict=True):
+        if not (1 <= w <= 32 and 0 <= t <= w and w - t <= LOW_BITS_MAX and t <= 24):
+            return None
+    return ChunkPlan(tuple(widths), tuple(tbits))
+
+
+def probe_radii(radius: int, m: int) -> npt.NDArray[np.int64]:
+    """Per-chunk probe radius from the generalised pigeonhole bound.
+
+    With ``radius = q*m + s`` (0 <= s < m), a row within ``radius`` has a chunk among the
+    first s+1 within q, or a chunk among the other m-s-1 within q-1: otherwise its distance
+    would be at least (s+1)(q+1) + (m-s-1)q = radius + 1.
+    """
+    q, s = divmod(radius, m)
+    return np.array([q if i <= s else q - 1 for i in range(m)], dtype=np.int64)
+
+
+def probe_cost(plan: ChunkPlan, n: int, radius: int) -> float:
+    """Expected nanoseconds to probe a segment of ``n`` uniformly random rows for one query."""
+    rho = probe_radii(radius, plan.m).tolist()
+    total = 0.0
+    for w, t, r in zip(plan.widths, plan.tbits, rho, strict=True):
+        per_bucket = n / (1 << t)
+        for k in range(min(r, t) + 1):
+            buckets = math.comb(t, k)
+            total += COST_BUCKET * buckets
+            if r - k > 0:
+                total += COST_SCANNED * buckets * per_bucket
+        cands = sum(math.comb(w, k) for k in range(min(r, w) + 1)) * n / (1 << w)
+        total += COST_CANDIDATE * cands
+    return total
+
+
+def scan_cost(n: int) -> float:
+    return COST_ROW * n

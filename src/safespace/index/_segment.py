@@ -1,0 +1,254 @@
+"""Immutable indexed segments and the small unindexed buffer of recent adds.
+
+A segment's rows are sorted by id, so an id is found by binary search (no id map in memory)
+and removals only flip a row's tombstone. Rows never change once a segment is built; merging
+segments builds a new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from safespace.index import _kernels as kern
+from safespace.index._plan import ChunkPlan, plan_for, probe_cost, probe_radii, scan_cost
+
+Mode = Literal["auto", "probe", "scan"]
+Hits = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]
+U8 = npt.NDArray[np.uint8]
+I64 = npt.NDArray[np.int64]
+
+ITEM_CAP = 8  # room per (query, chunk) before that item is re-run with exact room
+BLOCK_ROWS = 4096  # rows per scan block: 128 KiB of hashes, stays in L2 while queries pass
+SERIAL_SCAN_ROWS = 1 << 16  # below this many rows x queries a parallel launch costs more
+
+
+def empty_hits() -> Hits:
+    z = np.zeros(0, dtype=np.int64)
+    return z, z, z
+
+
+def words(hashes: U8) -> npt.NDArray[np.uint64]:
+    return hashes.view(np.uint64)
+
+
+def scan(qs: npt.NDArray[np.uint64], h: npt.NDArray[np.uint64], dead: npt.NDArray[np.bool_],
+         radius: int) -> Hits:  # fmt: skip
+    """Brute force: every live row within ``radius`` of each query, as (query, row, distance)."""
+    n = h.shape[0]
+    if n == 0 or qs.shape[0] == 0:
+        return empty_hits()
+    nb = -(-n // BLOCK_ROWS)
+    blocks = np.arange(nb, dtype=np.int64)
+    cap = max(64, 4 * qs.shape[0])
+    pos = blocks * cap
+    caps = np.full(nb, cap, dtype=np.int64)
+    kernel = kern.scan_serial if n * qs.shape[0] < SERIAL_SCAN_ROWS else kern.scan_parallel
+    out_q = np.empty(nb * cap, dtype=np.int64)
+    out_row = np.empty(nb * cap, dtype=np.int64)
+    out_dist = np.empty(nb * cap, dtype=np.int64)
+    counts = np.empty(nb, dtype=np.int64)
+    kernel(qs, h, dead, radius, blocks, BLOCK_ROWS, pos, caps, out_q, out_row, out_dist, counts)
+    over = counts > caps
+    keep = np.repeat(~over, cap) & (np.arange(cap)[None, :] < counts[:, None]).ravel()
+    parts = [(out_q[keep], out_row[keep], out_dist[keep])]
+    if over.any():
+        blocks2 = blocks[over]
+        caps2 = counts[over]
+        pos2 = np.concatenate([[0], np.cumsum(caps2)[:-1]]).astype(np.int64)
+        total = int(caps2.sum())
+        q2 = np.empty(total, dtype=np.int64)
+        r2 = np.empty(total, dtype=np.int64)
+        d2 = np.empty(total, dtype=np.int64)
+        c2 = np.empty(len(blocks2), dtype=np.int64)
+        kernel(qs, h, dead, radius, blocks2, BLOCK_ROWS, pos2, caps2, q2, r2, d2, c2)
+        parts.append((q2, r2, d2))
+    return (
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]),
+    )
+
+
+@dataclass
+class Tables:
+    """The multi-index tables of one segment (see ``kern.build_tables``)."""
+
+    plan: ChunkPlan
+    offsets: npt.NDArray[np.uint32]
+    low: U8
+    perm: npt.NDArray[np.uint32]
+
+    @classmethod
+    def build(cls, h: npt.NDArray[np.uint64], plan: ChunkPlan) -> Tables:
+        n = h.shape[0]
+        offsets = np.zeros(plan.offsets_len, dtype=np.uint32)
+        low = np.empty((plan.m, n), dtype=np.uint8)
+        perm = np.empty((plan.m, n), dtype=np.uint32)
+        widths = np.array(plan.widths, dtype=np.int64)
+        tbits = np.array(plan.tbits, dtype=np.int64)
+        kern.build_tables(h, plan.starts, widths, tbits, plan.off_base, offsets, low, perm)
+        return cls(plan, offsets, low, perm)
+
+    def probe(self, qs: npt.NDArray[np.uint64], h: npt.NDArray[np.uint64],
+              dead: npt.NDArray[np.bool_], radius: int) -> Hits:  # fmt: skip
+        plan = self.plan
+        m = plan.m
+        rho = probe_radii(radius, m)
+        active = np.nonzero(rho >= 0)[0].astype(np.int64)
+        items = (np.arange(qs.shape[0], dtype=np.int64)[:, None] * m + active[None, :]).ravel()
+        caps = np.full(len(items), ITEM_CAP, dtype=np.int64)
+        rows, dist, counts = self._run(qs, items, caps, rho, h, dead, radius)
+        over = counts > caps
+        if over.any():
+            # Items that ran out of room are re-run alone with exactly the room they need.
+            rows2, dist2, counts2 = self._run(qs, items[over], counts[over], rho, h, dead, radius)
+            got = np.minimum(counts, caps)
+            keep = np.repeat(~over, got)
+            qidx = np.concatenate(
+                [np.repeat(items // m, got)[keep], np.repeat(items[over] // m, counts2)]
+            )
+            return qidx, np.concatenate([rows[keep], rows2]), np.concatenate([dist[keep], dist2])
+        return np.repeat(items // m, counts), rows, dist
+
+    def _run(self, qs: npt.NDArray[np.uint64], items: I64, caps: I64, rho: I64,
+             h: npt.NDArray[np.uint64], dead: npt.NDArray[np.bool_], radius: int,
+             ) -> tuple[I64, I64, I64]:  # fmt: skip
+        plan = self.plan
+        pos = np.concatenate([[0], np.cumsum(caps)[:-1]]).astype(np.int64)
+        total = int(caps.sum())
+        out_row = np.empty(total, dtype=np.int64)
+        out_dist = np.empty(total, dtype=np.int64)
+        counts = np.empty(len(items), dtype=np.int64)
+        kern.mih_search(
+            qs, items, pos, caps, radius, rho, h, dead, plan.starts,
+            np.array(plan.widths, dtype=np.int64), np.array(plan.tbits, dtype=np.int64),
+            plan.off_base, self.offsets, self.low, self.perm, plan.masks(),
+            out_row, out_dist, counts,
+        )  # fmt: skip
+        n_out = int(np.minimum(counts, caps).sum())
+        rows = np.empty(n_out, dtype=np.int64)
+        dist = np.empty(n_out, dtype=np.int64)
+        kern.gather(counts, pos, caps, out_row, out_dist, rows, dist)
+        return rows, dist, counts
+
+
+@dataclass
+class Segment:
+    """Rows sorted by id, their tombstones and (when built) their multi-index tables."""
+
+    ids: I64
+    hashes: U8
+    dead: npt.NDArray[np.bool_]
+    tables: Tables | None
+    live: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.live = len(self.ids) - int(np.count_nonzero(self.dead))
+
+    @classmethod
+    def build(cls, ids: I64, hashes: U8, plan: ChunkPlan | None = None) -> Segment:
+        """Index rows whose ids are unique (in any order)."""
+        if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
+            order = np.argsort(ids, kind="stable")
+            ids = ids[order]
+            hashes = hashes[order]
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        hashes = np.ascontiguousarray(hashes, dtype=np.uint8)
+        dead = np.zeros(len(ids), dtype=np.bool_)
+        tables = Tables.build(words(hashes), plan or plan_for(len(ids)))
+        return cls(ids, hashes, dead, tables)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def search(self, qs: npt.NDArray[np.uint64], radius: int, mode: Mode) -> Hits:
+        """(query, id, distance) for each live row within ``radius``."""
+        if self.live == 0:
+            return empty_hits()
+        h = words(self.hashes)
+        use_scan = self.tables is None or mode == "scan"
+        if mode == "auto" and self.tables is not None:
+            n = len(self.ids)
+            use_scan = scan_cost(n) < probe_cost(self.tables.plan, n, radius)
+        if use_scan or self.tables is None:
+            qidx, rows, dist = scan(qs, h, self.dead, radius)
+        else:
+            qidx, rows, dist = self.tables.probe(qs, h, self.dead, radius)
+        return qidx, self.ids[rows], dist
+
+    def locate(self, ids: I64) -> I64:
+        """Rows of the live entries among ``ids`` (unique ids)."""
+        if len(self.ids) == 0 or len(ids) == 0:
+            return np.zeros(0, dtype=np.int64)
+        pos: I64 = np.minimum(np.searchsorted(self.ids, ids), len(self.ids) - 1)
+        hit = (self.ids[pos] == ids) & ~self.dead[pos]
+        return np.asarray(pos[hit], dtype=np.int64)
+
+    def kill(self, ids: I64) -> int:
+        """Tombstone the live rows with these (unique) ids; return how many."""
+        rows = self.locate(ids)
+        if len(rows):
+            if not self.dead.flags.writeable:
+                self.dead = self.dead.copy()
+            self.dead[rows] = True
+            self.live -= len(rows)
+        return len(rows)
+
+    def live_rows(self) -> tuple[I64, U8]:
+        keep = ~self.dead
+        return np.asarray(self.ids[keep]), np.asarray(self.hashes[keep])
+
+
+class Buffer:
+    """Recent adds, scanned by brute force until there are enough to index."""
+
+    def __init__(self) -> None:
+        self.ids = np.zeros(0, dtype=np.int64)
+        self.hashes = np.zeros((0, 32), dtype=np.uint8)
+        self.count = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def append(self, ids: I64, hashes: U8) -> None:
+        need = self.count + len(ids)
+        if need > len(self.ids):
+            cap = max(need, 2 * len(self.ids), 64)
+            new_ids = np.empty(cap, dtype=np.int64)
+            new_h = np.empty((cap, 32), dtype=np.uint8)
+            new_ids[: self.count] = self.ids[: self.count]
+            new_h[: self.count] = self.hashes[: self.count]
+            # Readers hold the old arrays and their old count, so replacing is safe.
+            self.ids, self.hashes = new_ids, new_h
+        self.ids[self.count : need] = ids
+        self.hashes[self.count : need] = hashes
+        self.count = need
+
+    def take(self) -> tuple[I64, U8]:
+        return self.ids[: self.count].copy(), self.hashes[: self.count].copy()
+
+    def replace(self, ids: I64, hashes: U8) -> None:
+        self.ids = np.ascontiguousarray(ids, dtype=np.int64)
+        self.hashes = np.ascontiguousarray(hashes, dtype=np.uint8).reshape(-1, 32)
+        self.count = len(self.ids)
+
+    def kill(self, ids: I64) -> int:
+        cur = self.ids[: self.count]
+        gone = np.isin(cur, ids)
+        k = int(np.count_nonzero(gone))
+        if k:
+            self.replace(cur[~gone], self.hashes[: self.count][~gone])
+        return k
+
+    def search(self, qs: npt.NDArray[np.uint64], radius: int) -> Hits:
+        n = self.count
+        ids, hashes = self.ids, self.hashes
+        if n == 0:
+            return empty_hits()
+        dead = np.zeros(n, dtype=np.bool_)
+        qidx, rows, dist = scan(qs, words(hashes[:n]), dead, radius)
+        return qidx, ids[rows], dist
