@@ -71,7 +71,7 @@ class CsvFormat(TextFormat):
         if first is None:
             return ParseResult([], [])
         lines = _chain(first, lines)
-        reader = csv.reader(lines, delimiter=_delimiter(first))
+        reader = csv.reader(lines, delimiter=_delimiter(first), strict=True)
         header = next(reader)
         fields, extras = _read_header(header, numbers[0], default_signal_type is not None)
         width = len(header)
@@ -87,6 +87,8 @@ class CsvFormat(TextFormat):
                 break
             except csv.Error as exc:
                 error = f"malformed CSV: {exc}"
+                if "end of data" in str(exc):
+                    error += " (a quote opened on this line is never closed)"
             # The row began at the first line pulled since the previous row.
             lineno = numbers[min(consumed, len(numbers) - 1)]
             raw = source_lines[lineno - 1].rstrip("\r")
@@ -223,6 +225,8 @@ def _row_record(
         return "missing signal_type"
     if value is None:
         return "missing value"
+    if "\n" in value or "\n" in signal_type:
+        return "hash field spans several lines (an unbalanced quote?)"
     checked = check_signal(signal_type, value)
     if isinstance(checked, str):
         return checked

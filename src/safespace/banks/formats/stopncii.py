@@ -10,6 +10,7 @@ hash records. Positions are the 1-based index of the hash record in the whole do
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
@@ -262,7 +263,7 @@ def _timestamp(stamp: Any) -> datetime | str:
 def _to_json(record: HashRecord) -> dict[str, Any]:
     item: dict[str, Any] = {}
     if record.added_at is not None:
-        item["lastModtimestamp"] = int(record.added_at.timestamp())
+        item["lastModtimestamp"] = math.floor(record.added_at.timestamp())
     item["signalType"] = _WRITE_TYPES.get(record.signal_type, record.signal_type)
     item["hashValue"] = record.value
     for key, value in record.extra.items():
