@@ -111,3 +111,16 @@ def test_format_datetime_is_utc_with_z() -> None:
     plus2 = timezone(timedelta(hours=2))
     assert format_datetime(datetime(2024, 5, 1, 12, tzinfo=plus2)) == "2024-05-01T10:00:00Z"
     assert format_datetime(datetime(2024, 5, 1)) == "2024-05-01T00:00:00Z"
+
+
+@pytest.mark.parametrize("name", ["hma", "csv", "stopncii", "ncmec"])
+def test_parsers_leave_the_garbage_collector_as_they_found_it(name: str) -> None:
+    import gc
+
+    assert gc.isenabled()
+    FORMATS[name].write([HashRecord("pdq", PDQ)])
+    FORMATS[name].parse(FORMATS[name].write([HashRecord("pdq", PDQ)]))
+    assert gc.isenabled()
+    with pytest.raises(ImportFormatError):
+        FORMATS[name].parse(b"\xff\xfe\x00\xd8" if name != "ncmec" else b"<a")
+    assert gc.isenabled()

@@ -11,12 +11,14 @@ from safespace.errors import ImportFormatError, Reject
 from safespace.signals.types import get_signal_type
 
 from .base import (
+    NO_EXTRA,
     HashRecord,
     ParseResult,
     TextFormat,
     check_signal,
     decode_text,
     format_datetime,
+    gc_paused,
     optional_text,
     parse_datetime,
     reject,
@@ -61,7 +63,10 @@ class CsvFormat(TextFormat):
     extensions = (".csv", ".tsv")
 
     def parse(self, data: bytes, *, default_signal_type: str | None = None) -> ParseResult:
-        text = decode_text(data)
+        with gc_paused():
+            return self._parse(decode_text(data), default_signal_type)
+
+    def _parse(self, text: str, default_signal_type: str | None) -> ParseResult:
         if default_signal_type is not None:
             get_signal_type(default_signal_type)  # a bad default is the caller's error
         source_lines = text.split("\n")
@@ -235,7 +240,7 @@ def _row_record(
         added_at = parse_datetime(added) if added else None
     except ValueError as exc:
         return str(exc)
-    extra = {k: v for k, i in extras.items() if (v := row[i].strip())}
+    extra = {k: v for k, i in extras.items() if (v := row[i].strip())} or NO_EXTRA
     return HashRecord(
         checked[0],
         checked[1],

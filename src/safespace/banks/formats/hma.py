@@ -12,7 +12,7 @@ from typing import BinaryIO
 from safespace.errors import InvalidSignal, Reject
 from safespace.signals.types import SignalType, get_signal_type
 
-from .base import HashRecord, ParseResult, TextFormat, decode_text, reject
+from .base import NO_EXTRA, HashRecord, ParseResult, TextFormat, decode_text, gc_paused, reject
 
 __all__ = ["HmaFormat"]
 
@@ -32,7 +32,10 @@ class HmaFormat(TextFormat):
         self._names = {"md5": md5_name}
 
     def parse(self, data: bytes, *, default_signal_type: str | None = None) -> ParseResult:
-        text = decode_text(data)
+        with gc_paused():
+            return self._parse(decode_text(data), default_signal_type)
+
+    def _parse(self, text: str, default_signal_type: str | None) -> ParseResult:
         records: list[tuple[int, HashRecord]] = []
         rejects: list[Reject] = []
         kinds: dict[str, SignalType | str] = {}  # type token -> type, or why it is unknown
@@ -75,12 +78,20 @@ class HmaFormat(TextFormat):
                     reject(lineno, line, f"expected 'signal_type value', got {len(parts)} fields")
                 )
                 continue
+            canonical = value.lower()
+            # Fast path: a token (no whitespace after split) of the right length that
+            # bytes.fromhex accepts is canonical hex; normalize() handles 0x and says why not.
             try:
-                canonical = kind.normalize(value)
-            except InvalidSignal as exc:
-                rejects.append(reject(lineno, line, exc.message))
-                continue
-            records.append((lineno, HashRecord(kind.name, canonical)))
+                if len(canonical) != kind.hex_length:
+                    raise ValueError
+                bytes.fromhex(canonical)
+            except ValueError:
+                try:
+                    canonical = kind.normalize(value)
+                except InvalidSignal as exc:
+                    rejects.append(reject(lineno, line, exc.message))
+                    continue
+            records.append((lineno, HashRecord(kind.name, canonical, extra=NO_EXTRA)))
         return ParseResult(records, rejects)
 
     def write_to(self, records: Iterable[HashRecord], stream: BinaryIO) -> None:

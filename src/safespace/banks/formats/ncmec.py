@@ -31,6 +31,7 @@ from .base import (
     Withdrawal,
     check_signal,
     format_datetime,
+    gc_paused,
     optional_text,
     parse_datetime,
     reject,
@@ -59,7 +60,8 @@ class NcmecFormat(TextFormat):
     def parse(self, data: bytes, *, default_signal_type: str | None = None) -> ParseResult:
         handler = _Handler()
         try:
-            defusedxml.sax.parseString(data, handler, forbid_dtd=True)
+            with gc_paused():
+                defusedxml.sax.parseString(data, handler, forbid_dtd=True)
         except SAXParseException as exc:
             raise ImportFormatError(
                 f"malformed XML at line {exc.getLineNumber()} column {exc.getColumnNumber()}: "

@@ -25,6 +25,7 @@ from .base import (
     Withdrawal,
     check_signal,
     decode_text,
+    gc_paused,
     parse_datetime,
     reject,
 )
@@ -73,6 +74,10 @@ class StopNciiFormat(TextFormat):
     def parse(self, data: bytes, *, default_signal_type: str | None = None) -> ParseResult:
         if default_signal_type is not None:
             get_signal_type(default_signal_type)
+        with gc_paused():
+            return self._parse(data, default_signal_type)
+
+    def _parse(self, data: bytes, default_signal_type: str | None) -> ParseResult:
         records: list[tuple[int, HashRecord]] = []
         rejects: list[Reject] = []
         withdrawn: list[Withdrawal] = []
