@@ -107,9 +107,17 @@ class AddResult:
 
 @dataclass(frozen=True)
 class ImportResult:
+    """``removed`` counts entries deleted because the list marked them withdrawn."""
+
     added: int
     duplicates: int
     rejects: tuple[Reject, ...] = ()
+    removed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"added": self.added, "duplicates": self.duplicates, "rejected": len(self.rejects)}
+        return {
+            "added": self.added,
+            "duplicates": self.duplicates,
+            "rejected": len(self.rejects),
+            "removed": self.removed,
+        }

@@ -12,7 +12,18 @@ from io import BytesIO
 from itertools import islice
 from typing import Any, BinaryIO, cast
 
-from sqlalchemy import Connection, Dialect, Table, delete, func, insert, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Dialect,
+    Table,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import Session
 
 from safespace.banks import formats
@@ -206,9 +217,19 @@ class BankService:
             raise ImportFormatError(
                 f"{len(rejects)} of {total} lines rejected; nothing imported", rejects
             )
+        # The list's owner withdrew these: they must not stay in, or come back into, the bank.
+        withdrawn = set()
+        for w in parsed.withdrawn:
+            checked = None if w.record is None else check_record(w.record)
+            if isinstance(checked, HashRecord):
+                withdrawn.add((checked.signal_type, checked.value))
+        if withdrawn:
+            good = [r for r in good if (r.signal_type, r.value) not in withdrawn]
         with self.db.transaction() as s:
-            added = _add(s, _find_bank(s, bank).id, good)
-        return ImportResult(added.added, added.duplicates, tuple(rejects))
+            bank_id = _find_bank(s, bank).id
+            added = _add(s, bank_id, good)
+            removed = _remove_values(s, bank_id, sorted(withdrawn))
+        return ImportResult(added.added, added.duplicates, tuple(rejects), removed)
 
     def export_data(self, bank: str, fmt: str, *, include_disabled: bool = False) -> bytes:
         buf = BytesIO()
@@ -277,22 +298,34 @@ class BankService:
         removed = 0
         with self.db.transaction() as s:
             for chunk in _batched(iter(sorted(set(ids))), CHUNK):
-                found = s.execute(
-                    select(BankEntry.id, BankEntry.bank_id).where(BankEntry.id.in_(chunk))
-                ).all()
-                if not found:
-                    continue
-                s.execute(delete(BankEntry).where(BankEntry.id.in_([i for i, _ in found])))
-                now = utcnow()
-                s.execute(
-                    insert(_changes),
-                    [{"bank_id": b, "entry_id": i, "op": "remove", "at": now} for i, b in found],
-                )
-                removed += len(found)
+                removed += _delete_where(s, BankEntry.id.in_(chunk))
         return removed
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _delete_where(s: Session, where: ColumnElement[bool]) -> int:
+    """Delete the entries ``where`` selects, logging each removal; returns how many."""
+    found = [
+        (int(i), int(b)) for i, b in s.execute(select(BankEntry.id, BankEntry.bank_id).where(where))
+    ]
+    if found:
+        s.execute(delete(BankEntry).where(BankEntry.id.in_([i for i, _ in found])))
+        now = utcnow()
+        s.execute(
+            insert(_changes),
+            [{"bank_id": b, "entry_id": i, "op": "remove", "at": now} for i, b in found],
+        )
+    return len(found)
+
+
+def _remove_values(s: Session, bank_id: int, pairs: list[tuple[str, str]]) -> int:
+    removed = 0
+    for chunk in _batched(iter(pairs), 500):
+        key = tuple_(BankEntry.signal_type, BankEntry.value)
+        removed += _delete_where(s, (BankEntry.bank_id == bank_id) & key.in_(chunk))
+    return removed
 
 
 def _log(s: Session, op: str, bank_id: int, entry_id: int | None = None) -> None:
@@ -312,7 +345,7 @@ def _counts(s: Session, bank_id: int) -> dict[str, int]:
         .where(BankEntry.bank_id == bank_id)
         .group_by(BankEntry.signal_type)
     )
-    return {str(t): int(n) for t, n in rows.tuples()}
+    return {str(t): int(n) for t, n in rows}
 
 
 def _bank_info(b: Bank, counts: dict[str, int]) -> BankInfo:
@@ -391,8 +424,9 @@ def _add(s: Session, bank_id: int, records: Sequence[HashRecord]) -> AddResult:
             for r in chunk
         ]  # fmt: skip
         insert_chunk(conn, sql, rows)
+    mine = (BankEntry.bank_id == bank_id) & (BankEntry.id > before)
     new = select(BankEntry.bank_id, BankEntry.id, literal("add"), literal(now, UTCDateTime()))
-    new = new.where(BankEntry.bank_id == bank_id, BankEntry.id > before).order_by(BankEntry.id)
-    logged = conn.execute(insert(_changes).from_select(["bank_id", "entry_id", "op", "at"], new))
-    added = logged.rowcount
+    new = new.where(mine).order_by(BankEntry.id)
+    conn.execute(insert(_changes).from_select(["bank_id", "entry_id", "op", "at"], new))
+    added = s.scalar(select(func.count()).select_from(BankEntry).where(mine)) or 0
     return AddResult(added, len(records) - added)

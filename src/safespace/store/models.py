@@ -53,6 +53,9 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+# Ids are quoted in match results and reports: SQLite must never hand a deleted one out again.
+_NO_REUSE = {"sqlite_autoincrement": True}
+
 # SQLite only auto-assigns ids to a column typed exactly INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -98,6 +101,7 @@ class Bank(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('normal', 'allow')", name="kind"),
         CheckConstraint(f"pdq_distance >= 0 AND pdq_distance <= {MAX_PDQ_DISTANCE}", name="dist"),
+        _NO_REUSE,
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -117,6 +121,7 @@ class BankEntry(Base):
     __table_args__ = (
         UniqueConstraint("bank_id", "signal_type", "value"),
         Index(None, "signal_type", "value"),
+        _NO_REUSE,
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -141,6 +146,7 @@ class Change(Base):
             "op IN ('add', 'enable', 'disable', 'remove', 'bank-update', 'bank-delete')",
             name="op",
         ),
+        _NO_REUSE,
     )
 
     seq: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -20,6 +20,7 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# SQLite: INTEGER PRIMARY KEY AUTOINCREMENT, so ids of deleted rows are never reused.
 _BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
@@ -42,6 +43,7 @@ def upgrade() -> None:
         sa.CheckConstraint("pdq_distance >= 0 AND pdq_distance <= 128", name=op.f("ck_banks_dist")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_banks")),
         sa.UniqueConstraint("name", name=op.f("uq_banks_name")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "changes",
@@ -55,6 +57,7 @@ def upgrade() -> None:
             name=op.f("ck_changes_op"),
         ),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_changes")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "bank_entries",
@@ -82,6 +85,7 @@ def upgrade() -> None:
             "value",
             name=op.f("uq_bank_entries_bank_id_signal_type_value"),
         ),
+        sqlite_autoincrement=True,
     )
     # Matching looks hashes up across banks; the unique key above serves per-bank lookups.
     op.create_index(

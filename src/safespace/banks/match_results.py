@@ -1,0 +1,91 @@
+"""What matching returns: plain frozen values with ``to_dict()`` for JSON output."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Match", "MatchResult", "Suppressed"]
+
+
+@dataclass(frozen=True)
+class Match:
+    """One bank entry that the content matched; ``distance`` is 0 for exact hashes."""
+
+    bank: str
+    bank_kind: str
+    entry_id: int
+    signal_type: str
+    value: str
+    distance: int
+    metadata: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bank": self.bank,
+            "bank_kind": self.bank_kind,
+            "entry_id": self.entry_id,
+            "signal_type": self.signal_type,
+            "value": self.value,
+            "distance": self.distance,
+            "metadata": dict(self.metadata),
+        }
+
+
+@dataclass(frozen=True)
+class Suppressed:
+    """A normal-bank match set aside because an allow bank also matched the content."""
+
+    match: Match
+    by: Match
+
+    def to_dict(self) -> dict[str, Any]:
+        by = self.by
+        return {
+            **self.match.to_dict(),
+            "suppressed_by": {
+                "bank": by.bank,
+                "entry_id": by.entry_id,
+                "signal_type": by.signal_type,
+                "value": by.value,
+                "distance": by.distance,
+            },
+        }
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """Matches in normal banks, allow-bank matches, and what the allow banks suppressed.
+
+    ``low_quality`` says a PDQ hash was given but not searched: its quality was below the
+    matcher's minimum (exact hashes were still matched).
+    """
+
+    matches: tuple[Match, ...] = ()
+    allowed: tuple[Match, ...] = ()
+    suppressed: tuple[Suppressed, ...] = ()
+    low_quality: bool = False
+    pdq_quality: int | None = None
+
+    @property
+    def matched(self) -> bool:
+        """True when some normal bank matched and no allow bank overruled it."""
+        return bool(self.matches)
+
+    def by_bank(self) -> dict[str, list[Match]]:
+        """Matches (normal and allow) grouped by bank name."""
+        grouped: dict[str, list[Match]] = {}
+        for m in (*self.matches, *self.allowed):
+            grouped.setdefault(m.bank, []).append(m)
+        return grouped
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "matched": self.matched,
+            "matches": [m.to_dict() for m in self.matches],
+            "allowed": [m.to_dict() for m in self.allowed],
+            "suppressed": [s.to_dict() for s in self.suppressed],
+            "low_quality": self.low_quality,
+            "pdq_quality": self.pdq_quality,
+        }

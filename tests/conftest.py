@@ -1,0 +1,74 @@
+"""Shared fixtures: database backends.
+
+``db_url`` runs a test on SQLite (a fresh file) and on PostgreSQL (a fresh database made for
+the test and dropped after). PostgreSQL needs ``SAFESPACE_TEST_PG_URL`` (a role allowed to
+create databases); without it those tests skip, except under ``CI=true``, where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from safespace.store import Database, open_database
+
+PG_ENV = "SAFESPACE_TEST_PG_URL"
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[Engine | None]:
+    """An autocommit engine on the PostgreSQL server, or None when none is configured."""
+    url = os.environ.get(PG_ENV)
+    if not url:
+        yield None
+        return
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    yield engine
+    engine.dispose()
+
+
+def _need_postgres() -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{PG_ENV} is not set but CI=true: PostgreSQL tests must run in CI")
+    pytest.skip(f"PostgreSQL tests need {PG_ENV}")
+
+
+@pytest.fixture
+def pg_url(pg_admin: Engine | None) -> Iterator[str]:
+    """URL of a new, empty PostgreSQL database, dropped after the test."""
+    if pg_admin is None:
+        _need_postgres()
+        raise AssertionError("unreachable")
+    name = f"safespace_test_{uuid.uuid4().hex[:16]}"
+    with pg_admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield pg_admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with pg_admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database URL for each backend: a SQLite file that does not exist yet, or PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'data' / 'safespace.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+@pytest.fixture
+def database(db_url: str) -> Iterator[Database]:
+    """An opened, migrated database on each backend."""
+    db = open_database(db_url)
+    try:
+        yield db
+    finally:
+        db.close()
