@@ -18,15 +18,19 @@ from safespace.errors import ImportFormatError, InvalidSignal, Reject
 from safespace.signals.types import normalize
 
 __all__ = [
+    "NO_EXTRA",
     "HashListFormat",
     "HashRecord",
     "ParseResult",
     "TextFormat",
     "Withdrawal",
+    "check_signal",
     "decode_text",
     "format_datetime",
+    "gc_paused",
     "optional_text",
     "parse_datetime",
+    "reject",
 ]
 
 NO_EXTRA: Mapping[str, str] = MappingProxyType({})
