@@ -8,6 +8,7 @@ error becomes a one-line ``error: ...`` message and the error's exit code, in on
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from dataclasses import dataclass
@@ -15,9 +16,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from typer.exceptions import TyperException
 
 from safespace import __version__
 from safespace.config import Settings
@@ -32,10 +35,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-bank_app = typer.Typer(help="Create, list, import, export and delete hash banks.", no_args_is_help=True)
+bank_app = typer.Typer(
+    help="Create, list, import, export and delete hash banks.", no_args_is_help=True
+)
 app.add_typer(bank_app, name="bank")
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 @dataclass
@@ -71,9 +76,11 @@ def _root(
         overrides["database_url"] = database_url
     try:
         ctx.obj = _State(Settings(**overrides))
-    except ValueError as exc:  # pydantic's ValidationError: a bad SAFESPACE_* variable
-        first = str(exc).splitlines()
-        raise ConfigError("bad setting: " + " ".join(first[1:3]).strip()) from None
+    except ValidationError as exc:  # a bad SAFESPACE_* variable or option
+        problems = "; ".join(
+            f"SAFESPACE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"bad setting: {problems}") from None
 
 
 def _limits(settings: Settings) -> Any:
@@ -145,9 +152,13 @@ def _bank_json(bank: Any) -> dict[str, Any]:
 def bank_create(
     ctx: typer.Context,
     name: str,
-    kind: Annotated[str, typer.Option(help="normal, or allow (entries suppress matches).")] = "normal",
+    kind: Annotated[
+        str, typer.Option(help="normal, or allow (entries suppress matches).")
+    ] = "normal",
     distance: Annotated[int, typer.Option(help="PDQ match distance for this bank.")] = 31,
-    description: Annotated[str, typer.Option(help="What the list is and where it comes from.")] = "",
+    description: Annotated[
+        str, typer.Option(help="What the list is and where it comes from.")
+    ] = "",
 ) -> None:
     """Create an empty bank."""
     bank = _service(_settings(ctx)).create_bank(
@@ -171,8 +182,12 @@ def bank_list(
     for bank in banks:
         d = _bank_json(bank)
         table.add_row(
-            d["name"], d["kind"], str(d["pdq_distance"]), "yes" if d["enabled"] else "no",
-            str(d.get("entry_count", "")), d.get("description") or "",
+            d["name"],
+            d["kind"],
+            str(d["pdq_distance"]),
+            "yes" if d["enabled"] else "no",
+            str(d.get("entry_count", "")),
+            d.get("description") or "",
         )
     Console().print(table)
 
@@ -314,9 +329,7 @@ def match(
     pdq: Annotated[str | None, typer.Option(help="A PDQ hash (64 hex digits).")] = None,
     md5: Annotated[str | None, typer.Option(help="An MD5 (32 hex digits).")] = None,
     sha256: Annotated[str | None, typer.Option(help="A SHA-256 (64 hex digits).")] = None,
-    dihedral: Annotated[
-        bool, typer.Option(help="Also match rotated and flipped copies.")
-    ] = False,
+    dihedral: Annotated[bool, typer.Option(help="Also match rotated and flipped copies.")] = False,
     exact: Annotated[bool, typer.Option(help="Hash files at full resolution.")] = False,
 ) -> None:
     """Match hashes or files against banks: JSON lines of matches."""
@@ -386,8 +399,13 @@ def scan(
         return _match_rows(matcher.match(signals, dihedral=dihedral, banks=banks))
 
     bar = Progress(
-        TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=err, disable=not progress, transient=True,
+        TextColumn("scanning"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not progress,
+        transient=True,
     )
     task = bar.add_task("scan", total=None)
 
@@ -400,8 +418,13 @@ def scan(
     with bar:
         try:
             summary = scanning.scan(
-                directory, match_signals, state_path=state_path, workers=workers, exact=exact,
-                limits=_limits(settings), on_outcome=on_outcome,
+                directory,
+                match_signals,
+                state_path=state_path,
+                workers=workers,
+                exact=exact,
+                limits=_limits(settings),
+                on_outcome=on_outcome,
                 on_total=lambda n: bar.update(task, total=n),
             )
         except KeyboardInterrupt:
@@ -426,10 +449,8 @@ def demo(ctx: typer.Context) -> None:
     settings = _settings(ctx)
     demo_set = make_demo_set(settings.data_dir / "demo")
     service = _service(settings)
-    try:
+    with contextlib.suppress(BankExists):
         service.create_bank("demo", description="Generated benign pattern images (demo only)")
-    except BankExists:
-        pass
     limits = _limits(settings)
     records = []
     for path in demo_set.known:
@@ -440,8 +461,16 @@ def demo(ctx: typer.Context) -> None:
     service.add_entries("demo", records)
     err.print(f"demo bank ready: {len(records)} hashes from {demo_set.known_dir}", markup=False)
     ctx.invoke(
-        scan, ctx=ctx, directory=demo_set.uploads_dir, bank=["demo"], workers=None, state=None,
-        restart=True, dihedral=True, exact=False, progress=True,
+        scan,
+        ctx=ctx,
+        directory=demo_set.uploads_dir,
+        bank=["demo"],
+        workers=None,
+        state=None,
+        restart=True,
+        dihedral=True,
+        exact=False,
+        progress=True,
     )
     err.print(
         "\nNext: `safespace hash FILE`, `safespace match --bank demo FILE`, "
@@ -462,11 +491,11 @@ def main() -> None:
     except typer.Abort:
         err.print("aborted", markup=False)
         sys.exit(1)
-    except Exception as exc:  # click usage errors carry their own exit codes
-        from click.exceptions import ClickException
-
-        if isinstance(exc, ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except TyperException as exc:  # usage errors (bad option values) carry their exit codes
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err.print(f"error: {exc.format_message()}", markup=False, highlight=False)
+        sys.exit(exc.exit_code)
     sys.exit(rc if isinstance(rc, int) else 0)

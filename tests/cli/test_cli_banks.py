@@ -1,7 +1,9 @@
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from .conftest import RunCli
+RunCli = Callable[..., Any]  # the run_cli fixture (tests/cli/conftest.py)
 
 PDQ_A = "d8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22"  # bridge aaa-orig
 MD5_A = "d35c785545392755e7e4164457657269"
@@ -23,7 +25,11 @@ def test_bank_lifecycle(run_cli: RunCli, tmp_path: Path) -> None:
     imported = run_cli("bank", "import", "known", str(src))
     assert imported.exit_code == 0, imported.stderr
     assert imported.rows[0] | {} == {
-        "bank": "known", "added": 2, "duplicates": 0, "rejected": 0, "rejects_file": None
+        "bank": "known",
+        "added": 2,
+        "duplicates": 0,
+        "rejected": 0,
+        "rejects_file": None,
     }
     again = run_cli("bank", "import", "known", str(src))
     assert (again.rows[0]["added"], again.rows[0]["duplicates"]) == (0, 2)
@@ -36,7 +42,8 @@ def test_bank_lifecycle(run_cli: RunCli, tmp_path: Path) -> None:
     exported = run_cli("bank", "export", "known", "--format", "hma", "-o", str(out))
     assert exported.exit_code == 0
     text = out.read_text()
-    assert PDQ_A in text and MD5_A in text
+    assert PDQ_A in text
+    assert MD5_A in text
 
     csv_out = run_cli("bank", "export", "known", "--format", "csv")
     assert csv_out.stdout.splitlines()[0].startswith("signal_type,value")
@@ -50,7 +57,8 @@ def test_bank_errors_are_one_line_with_exit_codes(run_cli: RunCli, tmp_path: Pat
     assert run_cli("bank", "create", "dup").exit_code == 0
     clash = run_cli("bank", "create", "dup")
     assert clash.exit_code == 4
-    assert clash.stderr.startswith("error: ") and len(clash.stderr.strip().splitlines()) == 1
+    assert clash.stderr.startswith("error: ")
+    assert len(clash.stderr.strip().splitlines()) == 1
 
     missing = run_cli("bank", "export", "nope")
     assert missing.exit_code == 3
@@ -75,7 +83,8 @@ def test_import_is_all_or_nothing_unless_skip_invalid(run_cli: RunCli, tmp_path:
     src = _hma(tmp_path, [f"pdq {PDQ_A}", "pdq 1234", f"md5 {MD5_A}", "tlsh abc"])
     refused = run_cli("bank", "import", "known", str(src), "--format", "hma")
     assert refused.exit_code == 2
-    assert "line 2" in refused.stderr and "line 4" in refused.stderr
+    assert "line 2" in refused.stderr
+    assert "line 4" in refused.stderr
     assert "nothing was imported" in refused.stderr
     assert run_cli("bank", "export", "known").stdout.strip() == ""
 

@@ -1,8 +1,10 @@
 import csv
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from .conftest import RunCli
+RunCli = Callable[..., Any]  # the run_cli fixture (tests/cli/conftest.py)
 
 
 def _reference(testdata: Path) -> dict[str, dict[str, str]]:
@@ -59,7 +61,8 @@ def test_hash_video_gives_exact_hashes_only(run_cli: RunCli, testdata: Path) -> 
     assert result.exit_code == 0
     (row,) = result.rows
     assert row["pdq"] is None
-    assert len(row["md5"]) == 32 and len(row["sha256"]) == 64
+    assert len(row["md5"]) == 32
+    assert len(row["sha256"]) == 64
 
 
 def test_hash_dihedral_lists_eight_hashes(run_cli: RunCli, testdata: Path) -> None:

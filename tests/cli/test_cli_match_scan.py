@@ -1,10 +1,12 @@
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from .conftest import RunCli
+RunCli = Callable[..., Any]  # the run_cli fixture (tests/cli/conftest.py)
 
 
 @pytest.fixture
@@ -25,7 +27,8 @@ def test_match_by_hash(run_cli: RunCli, known_bank: Path) -> None:
     assert by_pdq.exit_code == 0
     (m,) = by_pdq.rows
     assert (m["bank"], m["distance"], m["signal_type"]) == ("known", 0, "pdq")
-    assert "entry_id" in m and "metadata" in m
+    assert "entry_id" in m
+    assert "metadata" in m
 
     by_md5 = run_cli("match", "--md5", row["md5"])
     assert [r["signal_type"] for r in by_md5.rows] == ["md5"]
@@ -34,7 +37,8 @@ def test_match_by_hash(run_cli: RunCli, known_bank: Path) -> None:
     assert none.rows == []
 
     bad = run_cli("match", "--pdq", "xyz")
-    assert bad.exit_code == 2 and bad.stderr.startswith("error:")
+    assert bad.exit_code == 2
+    assert bad.stderr.startswith("error:")
     unknown = run_cli("match", "--bank", "nope", "--pdq", row["pdq"])
     assert unknown.exit_code == 3
 
@@ -50,7 +54,9 @@ def test_match_files_finds_every_bridge_edit(
     assert all(r["distance"] <= 31 for r in result.rows if r.get("signal_type") == "pdq")
 
 
-def test_dihedral_matching_catches_rotations(run_cli: RunCli, testdata: Path, tmp_path: Path) -> None:
+def test_dihedral_matching_catches_rotations(
+    run_cli: RunCli, testdata: Path, tmp_path: Path
+) -> None:
     dih = sorted((testdata / "pdq" / "reg-test-input" / "dih").glob("*.jpg"))
     (row,) = run_cli("hash", str(dih[0])).rows
     src = tmp_path / "dih.txt"
