@@ -37,7 +37,7 @@ images) for about 6% more time; see docs/signals.md.
 # Modes for which Pillow's convert("RGB") is a per-pixel map, so sampling the grid first and
 # converting afterwards gives exactly the pixels of converting first and sampling afterwards.
 _SAMPLE_FIRST_MODES = frozenset(
-    {"1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "LAB"}
+    {"1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "LAB"}
     | {"HSV", "I", "F"}
 )
 
