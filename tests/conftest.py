@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
 
 from safespace.store import Database, open_database
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from safespace.banks import BankService, service as service_module
+from safespace.banks import BankService, bulk
 from safespace.errors import BankNotFound, ImportFormatError, InvalidInput
 from safespace.store import BankEntry, Change, Database
 
@@ -89,14 +89,15 @@ def test_service_level_checks_are_rejects_too(service: BankService) -> None:
         service.import_data("b", data, fmt="csv")
     assert [(r.line, "source longer" in r.reason) for r in e.value.rejects] == [(3, True)]
     result = service.import_data("b", data, fmt="csv", skip_invalid=True)
-    assert result.added == 1 and len(result.rejects) == 1
+    assert result.added == 1
+    assert len(result.rejects) == 1
 
 
 def test_failure_midway_leaves_nothing(
     service: BankService, database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(service_module, "CHUNK", 3)
-    real = service_module.insert_chunk
+    monkeypatch.setattr(bulk, "CHUNK", 3)
+    real = bulk.insert_chunk
     calls = {"n": 0}
 
     def failing(conn: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
@@ -105,20 +106,20 @@ def test_failure_midway_leaves_nothing(
             raise RuntimeError("disk on fire")
         real(conn, sql, rows)
 
-    monkeypatch.setattr(service_module, "insert_chunk", failing)
+    monkeypatch.setattr(bulk, "insert_chunk", failing)
     data = hma([f"md5 {md5(i)}" for i in range(10)])
     with pytest.raises(RuntimeError, match="disk on fire"):
         service.import_data("b", data, fmt="hma")
     assert calls["n"] == 3  # two chunks were written before the failure
     assert counts(database) == (0, 0)
-    monkeypatch.setattr(service_module, "insert_chunk", real)
+    monkeypatch.setattr(bulk, "insert_chunk", real)
     assert service.import_data("b", data, fmt="hma").added == 10
 
 
 def test_chunked_import_counts_across_chunks(
     service: BankService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(service_module, "CHUNK", 4)
+    monkeypatch.setattr(bulk, "CHUNK", 4)
     service.import_data("b", hma([f"md5 {md5(i)}" for i in range(0, 10, 2)]), fmt="hma")
     result = service.import_data("b", hma([f"md5 {md5(i)}" for i in range(10)]), fmt="hma")
     assert (result.added, result.duplicates) == (5, 5)
@@ -175,10 +176,12 @@ def test_export_keeps_metadata_and_skips_disabled(service: BankService) -> None:
         f"md5,{md5(2)},hotline,B,second,\n"
     ).encode()
     service.import_data("b", data, fmt="csv")
-    first, second = service.list_entries("b")
+    _first, second = service.list_entries("b")
     service.set_entry_enabled(second.id, False)
     out = service.export_data("b", "csv").decode()
-    assert md5(1) in out and "hotline" in out and "2024-05-01T12:00:00Z" in out
+    assert md5(1) in out
+    assert "hotline" in out
+    assert "2024-05-01T12:00:00Z" in out
     assert md5(2) not in out
     assert md5(2) in service.export_data("b", "csv", include_disabled=True).decode()
 

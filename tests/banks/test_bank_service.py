@@ -42,7 +42,8 @@ def test_create_get_list_update_delete(service: BankService) -> None:
     service.create_bank("allow.list", kind="allow")
     assert [b.name for b in service.list_banks()] == ["allow.list", "ncmec-1"]
     got = service.get_bank("ncmec-1")
-    assert got.description == "from NCMEC" and got.entry_count == 0
+    assert got.description == "from NCMEC"
+    assert got.entry_count == 0
 
     updated = service.update_bank("ncmec-1", pdq_distance=10, enabled=False, description="d")
     assert (updated.pdq_distance, updated.enabled, updated.description) == (10, False, "d")
@@ -59,7 +60,8 @@ def test_bank_info_to_dict_is_json_ready(service: BankService) -> None:
     service.create_bank("b")
     service.add_entries("b", [HashRecord("md5", md5(1)), HashRecord("pdq", pdq(1))])
     d = service.get_bank("b").to_dict()
-    assert d["entry_count"] == 2 and d["entry_counts"] == {"md5": 1, "pdq": 1}
+    assert d["entry_count"] == 2
+    assert d["entry_counts"] == {"md5": 1, "pdq": 1}
     assert d["created_at"].endswith("Z")
 
 
@@ -140,7 +142,9 @@ def test_add_entries_counts_duplicates_and_keeps_metadata(service: BankService) 
     assert (e.source, e.category, e.note, e.added_at, dict(e.extra)) == (
         "ncmec", "A1", "n", when, {"ref": "42"},
     )  # fmt: skip
-    assert e.enabled and e.bank == "b" and e.to_dict()["added_at"] == "2024-05-01T12:00:00Z"
+    assert e.enabled
+    assert e.bank == "b"
+    assert e.to_dict()["added_at"] == "2024-05-01T12:00:00Z"
 
 
 def test_add_entries_normalises_and_rejects_bad_hashes(service: BankService) -> None:
@@ -167,7 +171,8 @@ def test_list_entries_pages_and_filters(service: BankService) -> None:
     service.add_entries("b", [HashRecord("pdq", pdq(i)) for i in range(3)])
     page1 = service.list_entries("b", limit=3)
     page2 = service.list_entries("b", offset=3, limit=3)
-    assert len(page1) == 3 and len(page2) == 3
+    assert len(page1) == 3
+    assert len(page2) == 3
     assert page1[-1].id < page2[0].id
     assert [e.signal_type for e in service.list_entries("b", signal_type="photo_pdq")] == [
         "pdq"

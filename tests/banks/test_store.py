@@ -43,7 +43,7 @@ def test_sqlite_creates_folder_and_sets_pragmas(tmp_path: Path) -> None:
     db.close()
 
 
-def test_sqlite_in_memory_works(tmp_path: Path) -> None:
+def test_sqlite_in_memory_works() -> None:
     db = open_database("sqlite://")
     with db.transaction() as s:
         s.add(Bank(name="m"))
@@ -108,14 +108,19 @@ def test_ids_are_never_reused(database: Database) -> None:
         bank = Bank(name="b")
         s.add(bank)
         s.flush()
-        assert first is not None and bank.id > first
+        assert first is not None
+        assert bank.id > first
 
 
 def test_a_failed_transaction_writes_nothing(database: Database) -> None:
-    with pytest.raises(RuntimeError), database.transaction() as s:
-        s.add(Bank(name="gone"))
-        s.flush()
-        raise RuntimeError("boom")
+    def failing() -> None:
+        with database.transaction() as s:
+            s.add(Bank(name="gone"))
+            s.flush()
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        failing()
     with database.session() as s:
         assert s.scalar(select(Bank.id)) is None
 

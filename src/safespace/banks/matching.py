@@ -335,9 +335,9 @@ def _with_variants(pdqs: list[str], dihedral: bool | Sequence[str]) -> list[str]
 
 
 def _dihedral_variants(pdq: str) -> list[str]:
-    from safespace import signals
+    from safespace.signals import dihedral_variants  # lazy: image decoding stack
 
-    return list(signals.dihedral_variants(pdq))
+    return dihedral_variants(pdq)
 
 
 def _result(found: list[Match], low_quality: bool, quality: int | None) -> MatchResult:

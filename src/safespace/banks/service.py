@@ -7,26 +7,20 @@ in another process can follow with :meth:`safespace.banks.matching.Matcher.refre
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from io import BytesIO
-from itertools import islice
-from typing import Any, BinaryIO, cast
+from typing import BinaryIO, cast
 
 from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    Dialect,
     Table,
     delete,
     func,
     insert,
-    literal,
     select,
-    tuple_,
 )
 from sqlalchemy.orm import Session
 
-from safespace.banks import formats
+from safespace.banks import bulk, formats
 from safespace.banks.formats import HashRecord
 from safespace.banks.info import AddResult, BankInfo, EntryInfo, ImportResult
 from safespace.errors import (
@@ -40,7 +34,7 @@ from safespace.errors import (
 )
 from safespace.signals.types import get_signal_type, normalize
 from safespace.store import BANK_KINDS, MAX_PDQ_DISTANCE, Bank, BankEntry, Change, Database
-from safespace.store.models import UTCDateTime, utcnow
+from safespace.store.models import utcnow
 
 __all__ = ["BankService", "validate_bank_name"]
 
@@ -48,7 +42,6 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _MAX_TEXT = 256  # source and category columns
 _MAX_DESCRIPTION = 4096
 _MAX_PAGE = 10_000
-CHUNK = 2000  # rows per INSERT statement in bulk adds
 
 _entries = cast(Table, BankEntry.__table__)
 _changes = cast(Table, Change.__table__)
@@ -188,7 +181,7 @@ class BankService:
                 raise InvalidSignal(f"{record.signal_type} {record.value!r}: {result}")
             checked.append(result)
         with self.db.transaction() as s:
-            return _add(s, _find_bank(s, bank).id, checked)
+            return bulk.add_records(s, _find_bank(s, bank).id, checked)
 
     def import_data(
         self,
@@ -227,8 +220,8 @@ class BankService:
             good = [r for r in good if (r.signal_type, r.value) not in withdrawn]
         with self.db.transaction() as s:
             bank_id = _find_bank(s, bank).id
-            added = _add(s, bank_id, good)
-            removed = _remove_values(s, bank_id, sorted(withdrawn))
+            added = bulk.add_records(s, bank_id, good)
+            removed = bulk.remove_values(s, bank_id, sorted(withdrawn))
         return ImportResult(added.added, added.duplicates, tuple(rejects), removed)
 
     def export_data(self, bank: str, fmt: str, *, include_disabled: bool = False) -> bytes:
@@ -249,7 +242,7 @@ class BankService:
             ).where(e.bank_id == b.id)
             if not include_disabled:
                 query = query.where(e.enabled.is_(True))
-            rows = s.execute(query.order_by(e.id).execution_options(yield_per=CHUNK))
+            rows = s.execute(query.order_by(e.id).execution_options(yield_per=bulk.CHUNK))
             records = (
                 HashRecord(t, v, src, cat, note, added, {str(k): str(x) for k, x in extra.items()})
                 for t, v, src, cat, note, added, extra in rows
@@ -297,35 +290,12 @@ class BankService:
         """Delete entries by id; ids that do not exist are ignored. Returns how many went."""
         removed = 0
         with self.db.transaction() as s:
-            for chunk in _batched(iter(sorted(set(ids))), CHUNK):
-                removed += _delete_where(s, BankEntry.id.in_(chunk))
+            for chunk in bulk.batched(iter(sorted(set(ids))), bulk.CHUNK):
+                removed += bulk.delete_where(s, BankEntry.id.in_(chunk))
         return removed
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def _delete_where(s: Session, where: ColumnElement[bool]) -> int:
-    """Delete the entries ``where`` selects, logging each removal; returns how many."""
-    found = [
-        (int(i), int(b)) for i, b in s.execute(select(BankEntry.id, BankEntry.bank_id).where(where))
-    ]
-    if found:
-        s.execute(delete(BankEntry).where(BankEntry.id.in_([i for i, _ in found])))
-        now = utcnow()
-        s.execute(
-            insert(_changes),
-            [{"bank_id": b, "entry_id": i, "op": "remove", "at": now} for i, b in found],
-        )
-    return len(found)
-
-
-def _remove_values(s: Session, bank_id: int, pairs: list[tuple[str, str]]) -> int:
-    removed = 0
-    for chunk in _batched(iter(pairs), 500):
-        key = tuple_(BankEntry.signal_type, BankEntry.value)
-        removed += _delete_where(s, (BankEntry.bank_id == bank_id) & key.in_(chunk))
-    return removed
 
 
 def _log(s: Session, op: str, bank_id: int, entry_id: int | None = None) -> None:
@@ -367,66 +337,3 @@ def _entry_or_raise(s: Session, entry_id: int) -> EntryInfo:
     if row is None:
         raise NotFound(f"no bank entry with id {entry_id}")
     return _entry_info(row[0], row[1])
-
-
-def _batched(items: Iterator[Any], n: int) -> Iterator[list[Any]]:
-    while chunk := list(islice(items, n)):
-        yield chunk
-
-
-_COLUMNS = (
-    "bank_id", "signal_type", "value", "enabled", "source", "category", "note", "added_at",
-    "extra", "created_at",
-)  # fmt: skip
-
-
-def _insert_sql(dialect: Dialect) -> str:
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    return (
-        f"INSERT INTO {_entries.name} ({', '.join(_COLUMNS)}) "
-        f"VALUES ({', '.join([mark] * len(_COLUMNS))}) "
-        "ON CONFLICT (bank_id, signal_type, value) DO NOTHING"
-    )
-
-
-def insert_chunk(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
-    """Insert one batch straight through the driver; rows already in the bank are skipped."""
-    conn.exec_driver_sql(sql, rows)
-
-
-def _processor(conn: Connection, column: str) -> Callable[[Any], Any]:
-    """SQLAlchemy's own conversion for a column, so stored values read back as usual."""
-    proc = _entries.c[column].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-    return proc if proc is not None else (lambda v: v)
-
-
-def _add(s: Session, bank_id: int, records: Sequence[HashRecord]) -> AddResult:
-    """Bulk insert, bypassing per-row ORM work (1M rows must stay quick).
-
-    Writers are serialised, so the rows this call added are exactly those with an id above
-    the largest before it; the change log rows are then one INSERT .. SELECT.
-    """
-    conn = s.connection()
-    before = s.scalar(select(func.coalesce(func.max(BankEntry.id), 0))) or 0
-    sql = _insert_sql(conn.dialect)
-    when, json = _processor(conn, "created_at"), _processor(conn, "extra")
-    enabled = _processor(conn, "enabled")(True)
-    now = utcnow()
-    created, no_extra = when(now), json({})
-    for chunk in _batched(iter(records), CHUNK):
-        rows = [
-            (
-                bank_id, r.signal_type, r.value, enabled, r.source, r.category, r.note,
-                None if r.added_at is None else when(r.added_at),
-                json(dict(r.extra)) if r.extra else no_extra,
-                created,
-            )
-            for r in chunk
-        ]  # fmt: skip
-        insert_chunk(conn, sql, rows)
-    mine = (BankEntry.bank_id == bank_id) & (BankEntry.id > before)
-    new = select(BankEntry.bank_id, BankEntry.id, literal("add"), literal(now, UTCDateTime()))
-    new = new.where(mine).order_by(BankEntry.id)
-    conn.execute(insert(_changes).from_select(["bank_id", "entry_id", "op", "at"], new))
-    added = s.scalar(select(func.count()).select_from(BankEntry).where(mine)) or 0
-    return AddResult(added, len(records) - added)

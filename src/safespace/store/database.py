@@ -160,6 +160,7 @@ def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
         if not in_memory:
             cur.execute("PRAGMA journal_mode = WAL")
             cur.execute("PRAGMA synchronous = NORMAL")
+            cur.execute("PRAGMA cache_size = -65536")  # 64 MiB: bulk imports touch big indexes
         cur.close()
 
     @event.listens_for(engine, "begin")
