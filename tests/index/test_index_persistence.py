@@ -133,7 +133,7 @@ def test_missing_manifest_or_directory(tmp_path: Path) -> None:
         PDQIndex.load(path)
 
 
-@pytest.mark.parametrize("name", ["hashes", "perm", "offsets", "ids", "low", "dead"])
+@pytest.mark.parametrize("name", ["hashes", "entries", "offsets", "ids", "dead"])
 @pytest.mark.parametrize("mmap", [True, False])
 def test_truncated_array(tmp_path: Path, name: str, mmap: bool) -> None:
     path = _saved(tmp_path)
@@ -146,7 +146,7 @@ def test_truncated_array(tmp_path: Path, name: str, mmap: bool) -> None:
 
 def test_missing_array(tmp_path: Path) -> None:
     path = _saved(tmp_path)
-    (path / "seg-0000" / "perm.npy").unlink()
+    (path / "seg-0000" / "entries.npy").unlink()
     with pytest.raises(IndexFormatError, match="missing"):
         PDQIndex.load(path)
 
@@ -162,14 +162,14 @@ def test_wrong_dtype_and_pickled_object_arrays(tmp_path: Path) -> None:
         PDQIndex.load(path)
 
 
-@pytest.mark.parametrize("damage", ["perm", "offsets", "ids", "dead"])
+@pytest.mark.parametrize("damage", ["entries", "offsets", "ids", "dead"])
 def test_damaged_contents(tmp_path: Path, damage: str) -> None:
     """Values a probe would trust (row numbers, bucket bounds, id order) are checked."""
     path = _saved(tmp_path)
     f = path / "seg-0000" / f"{damage}.npy"
     arr = np.load(f)
-    if damage == "perm":
-        arr[0, 0] = 10**6
+    if damage == "entries":
+        arr[0, 0] = 10**6  # a row number past the end
     elif damage == "offsets":
         arr[3] = arr[-1] + 1
     elif damage == "ids":

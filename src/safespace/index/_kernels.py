@@ -22,6 +22,8 @@ _types: Any = numba.types
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+AHEAD = 20  # how many loads ahead the probe prefetches
+
 
 def _jit(parallel: bool = False) -> Callable[[F], F]:
     return cast(
@@ -45,6 +47,29 @@ def _ctpop_typer(typingctx: Any, x: Any) -> Any:
 
 
 _ctpop: Any = _intrinsic(_ctpop_typer)
+
+
+def _prefetch_typer(typingctx: Any, arr: Any, idx: Any) -> Any:
+    """Hint that element ``idx`` (flat index) of ``arr`` will be read soon."""
+    if not isinstance(arr, _types.Array) or not isinstance(idx, _types.Integer):
+        return None
+    sig = _types.void(arr, idx)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        i = context.cast(builder, args[1], signature.args[1], _types.intp)
+        ptr = builder.bitcast(builder.gep(ary.data, [i]), ir.IntType(8).as_pointer())
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32])
+        fn = _cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        # read, keep in all cache levels, data cache
+        builder.call(fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+_prefetch: Any = _intrinsic(_prefetch_typer)
 
 
 @_jit()
@@ -79,13 +104,14 @@ def _chunk_key(h: Any, row: Any, start: Any, width: Any) -> Any:
 
 @_jit(parallel=True)
 def build_tables(
-    h: Any, starts: Any, widths: Any, tbits: Any, off_base: Any, offsets: Any, low: Any, perm: Any
-) -> None:
-    """Fill ``offsets``, ``low`` and ``perm`` for every chunk (one chunk per thread).
+    h: Any, starts: Any, widths: Any, tbits: Any, off_base: Any, row_bits: Any, offsets: Any,
+    entries: Any,
+) -> None:  # fmt: skip
+    """Fill ``offsets`` and ``entries`` for every chunk (one chunk per thread).
 
-    Chunk ``i`` of row ``r`` has key ``k``: top ``tbits[i]`` bits select a bucket through the
-    dense ``offsets`` array; inside a bucket rows are sorted by the remaining low bits, which
-    are kept in ``low[i]`` (at most 8 bits), and ``perm[i]`` gives the row.
+    Chunk ``i`` of row ``r`` has key ``k``: its top ``tbits[i]`` bits select a bucket through
+    the dense ``offsets`` array; the bucket's entries are ``(low bits << row_bits) | r``,
+    sorted, so the low bits filter rows without touching their hashes.
     """
     n = h.shape[0]
     m = starts.shape[0]
@@ -110,28 +136,27 @@ def build_tables(
             cnt[b] += 1
         base = off_base[i]
         nb = 1 << t
-        for j in range(nb + 1):
-            offsets[base + j] = 0
+        fill = np.zeros(nb + 1, dtype=np.int64)
         for r in range(n):
-            offsets[base + (keys[r] >> lbits) + 1] += 1
+            fill[(keys[r] >> lbits) + 1] += 1
         for j in range(nb):
-            offsets[base + j + 1] += offsets[base + j]
-        fill = np.empty(nb, dtype=np.int64)
-        for j in range(nb):
-            fill[j] = offsets[base + j]
+            fill[j + 1] += fill[j]
+        for j in range(nb + 1):
+            offsets[base + j] = fill[j]
         for x in range(n):
             r = tmp[x]
             b = keys[r] >> lbits
             p = fill[b]
             fill[b] = p + 1
-            perm[i, p] = r
-            low[i, p] = keys[r] & lmask
+            entries[i, p] = ((keys[r] & lmask) << row_bits) | r
 
 
 @_jit(parallel=True)
-def check_tables(n: Any, tbits: Any, off_base: Any, offsets: Any, perm: Any) -> Any:
+def check_tables(n: Any, tbits: Any, off_base: Any, row_bits: Any, offsets: Any,
+                 entries: Any) -> Any:  # fmt: skip
     """True when the tables cannot send a probe out of bounds (a damaged snapshot)."""
     m = tbits.shape[0]
+    rmask = (1 << row_bits) - 1
     ok = np.ones(m, dtype=np.bool_)
     for i in numba.prange(m):
         base = off_base[i]
@@ -144,7 +169,7 @@ def check_tables(n: Any, tbits: Any, off_base: Any, offsets: Any, perm: Any) -> 
                 ok[i] = False
                 break
         for p in range(n):
-            if perm[i, p] >= n:
+            if (np.int64(entries[i, p]) & rmask) >= n:
                 ok[i] = False
                 break
     return ok.all()
@@ -155,128 +180,258 @@ def check_tables(n: Any, tbits: Any, off_base: Any, offsets: Any, perm: Any) -> 
 
 
 @_jit()
-def _emit(
-    h: Any, dead: Any, row: Any, qs: Any, qi: Any, radius: Any, i: Any, masks: Any, rho: Any,
-    out_row: Any, out_dist: Any, pos: Any, cap: Any, cnt: Any,
+def _verify(
+    qs: Any, qi: Any, radius: Any, rho: Any, h: Any, dead: Any, masks: Any, rows: Any,
+    chunks: Any, nc: Any, out_row: Any, out_dist: Any, pos: Any, cap: Any, cnt: Any,
 ) -> Any:  # fmt: skip
-    """Verify one candidate found through chunk ``i``; return the new hit count.
+    """Check ``nc`` candidate rows by full distance; return the new hit count.
 
-    A row is reported only through the first chunk whose probe can reach it, so rows found
-    through several chunks are counted once without any per-query visited set.
+    The loads of the candidates' hashes do not depend on each other, so the CPU overlaps
+    their cache misses. A row is reported only through the first chunk whose probe can reach
+    it, so rows found through several chunks count once without a per-query visited set.
     """
     q0 = qs[qi, 0]
     q1 = qs[qi, 1]
     q2 = qs[qi, 2]
     q3 = qs[qi, 3]
-    d = _dist(h, row, q0, q1, q2, q3)
-    if d > radius or dead[row]:
-        return cnt
-    x0 = h[row, 0] ^ q0
-    x1 = h[row, 1] ^ q1
-    x2 = h[row, 2] ^ q2
-    x3 = h[row, 3] ^ q3
-    for j in range(i):
-        if rho[j] < 0:
+    for c in range(min(nc, AHEAD)):
+        _prefetch(h, rows[c] * 4)
+    for c in range(nc):
+        if c + AHEAD < nc:
+            _prefetch(h, rows[c + AHEAD] * 4)
+        row = rows[c]
+        x0 = h[row, 0] ^ q0
+        x1 = h[row, 1] ^ q1
+        x2 = h[row, 2] ^ q2
+        x3 = h[row, 3] ^ q3
+        d = _popcount(x0) + _popcount(x1) + _popcount(x2) + _popcount(x3)
+        if d > radius or dead[row]:
             continue
-        dj = (
-            _popcount(x0 & masks[j, 0])
-            + _popcount(x1 & masks[j, 1])
-            + _popcount(x2 & masks[j, 2])
-            + _popcount(x3 & masks[j, 3])
-        )
-        if dj <= rho[j]:
-            return cnt
-    if cnt < cap:
-        out_row[pos + cnt] = row
-        out_dist[pos + cnt] = d
-    return cnt + 1
+        first = True
+        for j in range(chunks[c]):
+            if rho[j] < 0:
+                continue
+            dj = (
+                _popcount(x0 & masks[j, 0])
+                + _popcount(x1 & masks[j, 1])
+                + _popcount(x2 & masks[j, 2])
+                + _popcount(x3 & masks[j, 3])
+            )
+            if dj <= rho[j]:
+                first = False
+                break
+        if first:
+            if cnt < cap:
+                out_row[pos + cnt] = row
+                out_dist[pos + cnt] = d
+            cnt += 1
+    return cnt
 
 
 @_jit()
-def _probe_chunk(
-    qs: Any, qi: Any, i: Any, radius: Any, rho: Any, h: Any, dead: Any, starts: Any, widths: Any,
-    tbits: Any, off_base: Any, offsets: Any, low: Any, perm: Any, masks: Any,
-    out_row: Any, out_dist: Any, pos: Any, cap: Any,
-) -> Any:  # fmt: skip
-    """Every row whose chunk ``i`` is within ``rho[i]`` of the query's, verified; the count."""
-    cnt = 0
-    r_i = rho[i]
-    if r_i < 0:
-        return cnt
-    w = widths[i]
-    t = tbits[i]
-    lbits = w - t
-    key = _chunk_key(qs, qi, starts[i], w)
-    top = key >> lbits
-    lk = key & ((1 << lbits) - 1)
-    base = off_base[i]
+def _n_buckets(t: Any, r: Any) -> Any:
+    """How many buckets a probe of radius ``r`` visits among ``2**t``: sum of C(t, k), k <= r."""
+    total = 0
+    c = 1
+    for k in range(min(r, t) + 1):
+        total += c
+        c = c * (t - k) // (k + 1)
+    return total
+
+
+@_jit()
+def flip_masks(t: Any, r: Any) -> Any:
+    """Every t-bit mask with at most r bits set, by number of bits then value.
+
+    Also returns ``upto``: ``upto[k]`` masks have at most k bits set.
+    """
+    kmax = min(r, t)
+    upto = np.empty(r + 1, dtype=np.int64)
+    total = _n_buckets(t, r)
+    out = np.empty(total, dtype=np.int64)
+    x = 0
     limit = 1 << t
-    kmax = min(r_i, t)
     for k in range(kmax + 1):
-        rem = r_i - k
         v = (1 << k) - 1
         while v < limit:
-            b = top ^ v
-            lo = np.int64(offsets[base + b])
-            hi = np.int64(offsets[base + b + 1])
-            if rem >= lbits:
-                for e in range(lo, hi):
-                    cnt = _emit(
-                        h, dead, np.int64(perm[i, e]), qs, qi, radius, i, masks, rho,
-                        out_row, out_dist, pos, cap, cnt,
-                    )  # fmt: skip
-            elif rem == 0:
-                # Entries are sorted by their low bits: find the run equal to ``lk``.
-                a: Any = lo
-                z: Any = hi
-                while a < z:
-                    mid = (a + z) >> 1
-                    if low[i, mid] < lk:
-                        a = mid + 1
-                    else:
-                        z = mid
-                e = a
-                while e < hi and low[i, e] == lk:
-                    cnt = _emit(
-                        h, dead, np.int64(perm[i, e]), qs, qi, radius, i, masks, rho,
-                        out_row, out_dist, pos, cap, cnt,
-                    )  # fmt: skip
-                    e += 1
-            else:
-                for e in range(lo, hi):
-                    if _popcount(np.int64(low[i, e]) ^ lk) <= rem:
-                        cnt = _emit(
-                            h, dead, np.int64(perm[i, e]), qs, qi, radius, i, masks, rho,
-                            out_row, out_dist, pos, cap, cnt,
-                        )  # fmt: skip
+            out[x] = v
+            x += 1
             if k == 0:
                 break
             # Next integer with the same number of set bits (Gosper's hack).
             c = v & -v
-            r = v + c
-            v = (((r ^ v) >> 2) // c) | r
-    return cnt
+            s = v + c
+            v = (((s ^ v) >> 2) // c) | s
+        upto[k] = x
+    for k in range(kmax + 1, r + 1):
+        upto[k] = x
+    return out, upto
+
+
+@_jit()
+def _probe_query(
+    qs: Any, qi: Any, radius: Any, rho: Any, h: Any, dead: Any, starts: Any, widths: Any,
+    tbits: Any, off_base: Any, row_bits: Any, offsets: Any, entries: Any, masks: Any,
+    flips: Any, upto: Any, out_row: Any, out_dist: Any, pos: Any, cap: Any,
+) -> Any:  # fmt: skip
+    """All hits of query ``qi``: probe each chunk's table within ``rho[i]``, then verify.
+
+    The work runs in passes over every bucket of every chunk (prefetch the bucket bounds;
+    read them and prefetch the entries; filter the entries and prefetch the candidates'
+    hashes; verify), so that the memory accesses of a pass do not wait on each other.
+    """
+    m = starts.shape[0]
+    n = entries.shape[1]
+    rmask = (1 << row_bits) - 1
+    total = 0
+    for i in range(m):
+        if rho[i] >= 0:
+            total += upto[rho[i]]
+    b_at = np.empty(total, dtype=np.int64)  # bucket bound position in ``offsets``
+    b_chunk = np.empty(total, dtype=np.int64)
+    b_rem = np.empty(total, dtype=np.int64)  # low-bit budget left
+    lks = np.empty(m, dtype=np.int64)
+    nb = 0
+    for i in range(m):
+        r_i = rho[i]
+        if r_i < 0:
+            continue
+        lbits = widths[i] - tbits[i]
+        key = _chunk_key(qs, qi, starts[i], widths[i])
+        top = key >> lbits
+        lks[i] = key & ((1 << lbits) - 1)
+        base = off_base[i]
+        limit = 1 << tbits[i]
+        for f in range(upto[r_i]):
+            v = flips[f]
+            if v < limit:
+                b_at[nb] = base + (top ^ v)
+                b_chunk[nb] = i
+                b_rem[nb] = r_i - _popcount(v)
+                nb += 1
+    b_lo = np.empty(nb, dtype=np.int64)
+    b_hi = np.empty(nb, dtype=np.int64)
+    span: Any = 0
+    for x in range(min(nb, AHEAD)):
+        _prefetch(offsets, b_at[x])
+    for x in range(nb):
+        if x + AHEAD < nb:
+            _prefetch(offsets, b_at[x + AHEAD])
+        lo = np.int64(offsets[b_at[x]])
+        hi = np.int64(offsets[b_at[x] + 1])
+        b_lo[x] = lo
+        b_hi[x] = hi
+        span += hi - lo
+    # Every candidate is an entry of a visited bucket, so ``span`` bounds their number.
+    rows = np.empty(span, dtype=np.int64)
+    chunks = np.empty(span, dtype=np.int64)
+    nc = 0
+    for x in range(min(nb, AHEAD)):
+        _prefetch(entries, b_chunk[x] * n + b_lo[x])
+    for x in range(nb):
+        if x + AHEAD < nb:
+            _prefetch(entries, b_chunk[x + AHEAD] * n + b_lo[x + AHEAD])
+        i = b_chunk[x]
+        lo = b_lo[x]
+        hi = b_hi[x]
+        rem = b_rem[x]
+        lk = lks[i]
+        lbits = widths[i] - tbits[i]
+        start = nc
+        if rem >= lbits:
+            for e in range(lo, hi):
+                rows[nc] = np.int64(entries[i, e]) & rmask
+                nc += 1
+        elif rem == 0:
+            # Entries are sorted: find the run whose low bits equal ``lk``.
+            want = lk << row_bits
+            a: Any = lo
+            z: Any = hi
+            while a < z:
+                mid = (a + z) >> 1
+                if np.int64(entries[i, mid]) < want:
+                    a = mid + 1
+                else:
+                    z = mid
+            while a < hi:
+                ent = np.int64(entries[i, a])
+                if (ent >> row_bits) != lk:
+                    break
+                rows[nc] = ent & rmask
+                nc += 1
+                a += 1
+        else:
+            for e in range(lo, hi):
+                ent = np.int64(entries[i, e])
+                if _popcount((ent >> row_bits) ^ lk) <= rem:
+                    rows[nc] = ent & rmask
+                    nc += 1
+        for c in range(start, nc):
+            chunks[c] = i
+    return _verify(
+        qs, qi, radius, rho, h, dead, masks, rows, chunks, nc, out_row, out_dist, pos, cap, 0
+    )
 
 
 @_jit(parallel=True)
 def mih_search(
-    qs: Any, items: Any, item_pos: Any, item_cap: Any, radius: Any, rho: Any, h: Any, dead: Any,
-    starts: Any, widths: Any, tbits: Any, off_base: Any, offsets: Any, low: Any, perm: Any,
-    masks: Any, out_row: Any, out_dist: Any, counts: Any,
+    qs: Any, q_pos: Any, q_cap: Any, radius: Any, rho: Any, h: Any, dead: Any, starts: Any,
+    widths: Any, tbits: Any, off_base: Any, row_bits: Any, offsets: Any, entries: Any,
+    masks: Any, flips: Any, upto: Any, out_row: Any, out_dist: Any, counts: Any,
 ) -> None:  # fmt: skip
-    """Probe work items ``items[k] = query * m + chunk`` in parallel.
+    """Probe many queries in parallel.
 
-    Item ``k`` writes up to ``item_cap[k]`` hits from ``item_pos[k]`` and stores its exact
-    hit count in ``counts[k]``; the caller re-runs items whose count exceeded their room.
+    Query ``k`` writes up to ``q_cap[k]`` hits from ``q_pos[k]`` and stores its exact hit
+    count in ``counts[k]``; the caller re-runs queries whose count exceeded their room.
     """
-    m = starts.shape[0]
-    for k in numba.prange(items.shape[0]):
-        qi = items[k] // m
-        i = items[k] % m
-        counts[k] = _probe_chunk(
-            qs, qi, i, radius, rho, h, dead, starts, widths, tbits, off_base, offsets, low,
-            perm, masks, out_row, out_dist, item_pos[k], item_cap[k],
+    for k in numba.prange(qs.shape[0]):
+        counts[k] = _probe_query(
+            qs, k, radius, rho, h, dead, starts, widths, tbits, off_base, row_bits, offsets,
+            entries, masks, flips, upto, out_row, out_dist, q_pos[k], q_cap[k],
         )  # fmt: skip
+
+
+@_jit()
+def mih_serial(
+    qs: Any, radius: Any, rho: Any, h: Any, dead: Any, starts: Any, widths: Any, tbits: Any,
+    off_base: Any, row_bits: Any, offsets: Any, entries: Any, masks: Any, flips: Any,
+    upto: Any, out_q: Any, out_row: Any, out_dist: Any,
+) -> Any:  # fmt: skip
+    """All queries, one thread: hits packed from 0; returns the count (may exceed the room)."""
+    cap = out_row.shape[0]
+    total = 0
+    for qi in range(qs.shape[0]):
+        room = max(cap - total, 0)
+        c = _probe_query(
+            qs, qi, radius, rho, h, dead, starts, widths, tbits, off_base, row_bits, offsets,
+            entries, masks, flips, upto, out_row, out_dist, total, room,
+        )  # fmt: skip
+        for j in range(min(c, room)):
+            out_q[total + j] = qi
+        total += c
+    return total
+
+
+@_jit()
+def scan_serial(qs: Any, h: Any, dead: Any, radius: Any, out_q: Any, out_row: Any,
+                out_dist: Any) -> Any:  # fmt: skip
+    """Brute force on one thread, hits packed from 0; returns the count (may exceed the room)."""
+    cap = out_row.shape[0]
+    cnt = 0
+    for qi in range(qs.shape[0]):
+        q0 = qs[qi, 0]
+        q1 = qs[qi, 1]
+        q2 = qs[qi, 2]
+        q3 = qs[qi, 3]
+        for r in range(h.shape[0]):
+            d = _dist(h, r, q0, q1, q2, q3)
+            if d <= radius and not dead[r]:
+                if cnt < cap:
+                    out_q[cnt] = qi
+                    out_row[cnt] = r
+                    out_dist[cnt] = d
+                cnt += 1
+    return cnt
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,7 +476,6 @@ def _scan_blocks(
 
 
 scan_parallel = _jit(parallel=True)(_scan_blocks)
-scan_serial = _jit()(_scan_blocks)
 
 
 @_jit()
@@ -337,12 +491,3 @@ def gather(
             dst_dist[o] = src_dist[pos[k] + j]
             o += 1
     return o
-
-
-@_jit(parallel=True)
-def chunk_keys_all(h: Any, start: Any, width: Any) -> Any:
-    n = h.shape[0]
-    out = np.empty(n, dtype=np.int64)
-    for r in numba.prange(n):
-        out[r] = _chunk_key(h, r, start, width)
-    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -11,8 +12,9 @@ import numpy.typing as npt
 BITS = 256
 MIN_CHUNKS = 8  # widths <= 32 bits, so a chunk key fits in an integer and a table stays sane
 MAX_CHUNKS = 32
-TOP_BITS_MAX = 16  # dense bucket array of 2**16 entries per chunk; bits beyond go to ``low``
-LOW_BITS_MAX = 8  # low bits are stored as uint8
+BUCKET_BITS = 3  # aim for buckets of about 2**3 entries: one cache line, one memory access
+LOW_BITS_MAX = 8  # at most this many low key bits live beside the row number in an entry
+MAX_ROWS = 1 << 28  # rows per segment: row number and low bits share one uint32 entry
 
 # Rough costs in nanoseconds, measured with bench/bench_index.py, used only to choose between
 # probing and scanning a segment for one search.
@@ -24,20 +26,36 @@ COST_ROW = 0.7
 
 @dataclass(frozen=True)
 class ChunkPlan:
-    """Chunk ``i`` covers bits ``starts[i]`` to ``starts[i] + widths[i]``."""
+    """Chunk ``i`` covers bits ``starts[i]`` to ``starts[i] + widths[i]``.
+
+    Its top ``tbits[i]`` bits pick a bucket; the other (low) bits are stored in the top of
+    each uint32 table entry, above a ``row_bits``-bit row number.
+    """
 
     widths: tuple[int, ...]
     tbits: tuple[int, ...]
 
     @property
+    def row_bits(self) -> int:
+        return 32 - max(w - t for w, t in zip(self.widths, self.tbits, strict=True))
+
+    @property
     def m(self) -> int:
         return len(self.widths)
 
-    @property
+    @cached_property
+    def widths_arr(self) -> npt.NDArray[np.int64]:
+        return np.array(self.widths, dtype=np.int64)
+
+    @cached_property
+    def tbits_arr(self) -> npt.NDArray[np.int64]:
+        return np.array(self.tbits, dtype=np.int64)
+
+    @cached_property
     def starts(self) -> npt.NDArray[np.int64]:
         return np.concatenate([[0], np.cumsum(self.widths)[:-1]]).astype(np.int64)
 
-    @property
+    @cached_property
     def off_base(self) -> npt.NDArray[np.int64]:
         sizes = [(1 << t) + 1 for t in self.tbits]
         return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
@@ -46,6 +64,7 @@ class ChunkPlan:
     def offsets_len(self) -> int:
         return sum((1 << t) + 1 for t in self.tbits)
 
+    @cached_property
     def masks(self) -> npt.NDArray[np.uint64]:
         """Per chunk, its bits as a mask over the four words (for per-chunk distances)."""
         out = np.zeros((self.m, 4), dtype=np.uint64)
@@ -55,10 +74,6 @@ class ChunkPlan:
         return out
 
 
-def top_bits(width: int) -> int:
-    return max(min(width, TOP_BITS_MAX), width - LOW_BITS_MAX)
-
-
 def plan_for(n: int, m: int | None = None) -> ChunkPlan:
     """Chunks of about log2(n) bits: then each probe finds about one random row."""
     if m is None:
@@ -66,7 +81,10 @@ def plan_for(n: int, m: int | None = None) -> ChunkPlan:
     m = min(MAX_CHUNKS, max(MIN_CHUNKS, m))
     q, s = divmod(BITS, m)
     widths = tuple(q + 1 if i < s else q for i in range(m))
-    return ChunkPlan(widths, tuple(top_bits(w) for w in widths))
+    low_max = min(LOW_BITS_MAX, 32 - max(1, (n - 1).bit_length()))
+    want = max(0, max(1, n - 1).bit_length() - BUCKET_BITS)
+    tbits = tuple(min(w, max(w - low_max, want)) for w in widths)
+    return ChunkPlan(widths, tbits)
 
 
 def plan_from(widths: list[int], tbits: list[int]) -> ChunkPlan | None:
@@ -75,7 +93,7 @@ def plan_from(widths: list[int], tbits: list[int]) -> ChunkPlan | None:
     if not (MIN_CHUNKS <= m <= MAX_CHUNKS) or len(tbits) != m or sum(widths) != BITS:
         return None
     for w, t in zip(widths, tbits, strict=True):
-        if not (1 <= w <= 32 and 0 <= t <= w and w - t <= LOW_BITS_MAX and t <= 24):
+        if not (1 <= w <= 32 and 0 <= t <= w and w - t <= LOW_BITS_MAX and t <= 26):
             return None
     return ChunkPlan(tuple(widths), tuple(tbits))
 

@@ -7,9 +7,12 @@ segments builds a new one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
+import numba
 import numpy as np
 import numpy.typing as npt
 
@@ -21,9 +24,10 @@ Hits = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
 
-ITEM_CAP = 8  # room per (query, chunk) before that item is re-run with exact room
+QUERY_CAP = 16  # room per query in a parallel probe before it is re-run with exact room
 BLOCK_ROWS = 4096  # rows per scan block: 128 KiB of hashes, stays in L2 while queries pass
-SERIAL_SCAN_ROWS = 1 << 16  # below this many rows x queries a parallel launch costs more
+PARALLEL_SCAN = 1 << 22  # rows x queries from which a scan is worth spreading over threads
+PARALLEL_PROBE = 8  # queries from which probing is spread over threads
 
 
 def empty_hits() -> Hits:
@@ -35,23 +39,42 @@ def words(hashes: U8) -> npt.NDArray[np.uint64]:
     return hashes.view(np.uint64)
 
 
+def _packed(run: Callable[[I64, I64, I64], int], room: int) -> Hits:
+    """Call a kernel that packs hits from 0 and returns their count; retry once if short."""
+    for _ in range(2):
+        out_q = np.empty(room, dtype=np.int64)
+        out_row = np.empty(room, dtype=np.int64)
+        out_dist = np.empty(room, dtype=np.int64)
+        count = int(run(out_q, out_row, out_dist))
+        if count <= room:
+            return out_q[:count], out_row[:count], out_dist[:count]
+        room = count
+    raise AssertionError("kernel gave different counts for the same input")
+
+
 def scan(qs: npt.NDArray[np.uint64], h: npt.NDArray[np.uint64], dead: npt.NDArray[np.bool_],
          radius: int) -> Hits:  # fmt: skip
     """Brute force: every live row within ``radius`` of each query, as (query, row, distance)."""
     n = h.shape[0]
-    if n == 0 or qs.shape[0] == 0:
+    nq = qs.shape[0]
+    if n == 0 or nq == 0:
         return empty_hits()
+    if n * nq < PARALLEL_SCAN or numba.get_num_threads() == 1:
+        return _packed(
+            lambda oq, orow, od: kern.scan_serial(qs, h, dead, radius, oq, orow, od), 64 + 4 * nq
+        )
     nb = -(-n // BLOCK_ROWS)
     blocks = np.arange(nb, dtype=np.int64)
-    cap = max(64, 4 * qs.shape[0])
+    cap = max(64, 4 * nq)
     pos = blocks * cap
     caps = np.full(nb, cap, dtype=np.int64)
-    kernel = kern.scan_serial if n * qs.shape[0] < SERIAL_SCAN_ROWS else kern.scan_parallel
     out_q = np.empty(nb * cap, dtype=np.int64)
     out_row = np.empty(nb * cap, dtype=np.int64)
     out_dist = np.empty(nb * cap, dtype=np.int64)
     counts = np.empty(nb, dtype=np.int64)
-    kernel(qs, h, dead, radius, blocks, BLOCK_ROWS, pos, caps, out_q, out_row, out_dist, counts)
+    kern.scan_parallel(
+        qs, h, dead, radius, blocks, BLOCK_ROWS, pos, caps, out_q, out_row, out_dist, counts
+    )
     over = counts > caps
     keep = np.repeat(~over, cap) & (np.arange(cap)[None, :] < counts[:, None]).ravel()
     parts = [(out_q[keep], out_row[keep], out_dist[keep])]
@@ -64,7 +87,7 @@ def scan(qs: npt.NDArray[np.uint64], h: npt.NDArray[np.uint64], dead: npt.NDArra
         r2 = np.empty(total, dtype=np.int64)
         d2 = np.empty(total, dtype=np.int64)
         c2 = np.empty(len(blocks2), dtype=np.int64)
-        kernel(qs, h, dead, radius, blocks2, BLOCK_ROWS, pos2, caps2, q2, r2, d2, c2)
+        kern.scan_parallel(qs, h, dead, radius, blocks2, BLOCK_ROWS, pos2, caps2, q2, r2, d2, c2)
         parts.append((q2, r2, d2))
     return (
         np.concatenate([p[0] for p in parts]),
@@ -73,48 +96,80 @@ def scan(qs: npt.NDArray[np.uint64], h: npt.NDArray[np.uint64], dead: npt.NDArra
     )
 
 
+@lru_cache(maxsize=4096)
+def _rho(radius: int, m: int) -> I64:
+    return probe_radii(radius, m)
+
+
+@lru_cache(maxsize=256)
+def _flips(t: int, r: int) -> tuple[I64, I64]:
+    """Bucket flip masks for a probe of radius ``r`` over ``t`` top bits (see the kernel)."""
+    flips, upto = kern.flip_masks(t, max(r, 0))
+    return flips, upto
+
+
+@lru_cache(maxsize=4096)
+def _prefers_scan(plan: ChunkPlan, n: int, radius: int) -> bool:
+    return scan_cost(n) < probe_cost(plan, n, radius)
+
+
 @dataclass
 class Tables:
     """The multi-index tables of one segment (see ``kern.build_tables``)."""
 
     plan: ChunkPlan
     offsets: npt.NDArray[np.uint32]
-    low: U8
-    perm: npt.NDArray[np.uint32]
+    entries: npt.NDArray[np.uint32]
 
     @classmethod
     def build(cls, h: npt.NDArray[np.uint64], plan: ChunkPlan) -> Tables:
         n = h.shape[0]
         offsets = np.zeros(plan.offsets_len, dtype=np.uint32)
-        low = np.empty((plan.m, n), dtype=np.uint8)
-        perm = np.empty((plan.m, n), dtype=np.uint32)
-        widths = np.array(plan.widths, dtype=np.int64)
-        tbits = np.array(plan.tbits, dtype=np.int64)
-        kern.build_tables(h, plan.starts, widths, tbits, plan.off_base, offsets, low, perm)
-        return cls(plan, offsets, low, perm)
+        entries = np.empty((plan.m, n), dtype=np.uint32)
+        kern.build_tables(
+            h, plan.starts, plan.widths_arr, plan.tbits_arr, plan.off_base, plan.row_bits,
+            offsets, entries,
+        )  # fmt: skip
+        return cls(plan, offsets, entries)
+
+    def rho(self, radius: int) -> I64:
+        return _rho(radius, self.plan.m)
+
+    def prefers_scan(self, n: int, radius: int) -> bool:
+        return _prefers_scan(self.plan, n, radius)
 
     def probe(self, qs: npt.NDArray[np.uint64], h: npt.NDArray[np.uint64],
               dead: npt.NDArray[np.bool_], radius: int) -> Hits:  # fmt: skip
         plan = self.plan
-        m = plan.m
-        rho = probe_radii(radius, m)
-        active = np.nonzero(rho >= 0)[0].astype(np.int64)
-        items = (np.arange(qs.shape[0], dtype=np.int64)[:, None] * m + active[None, :]).ravel()
-        caps = np.full(len(items), ITEM_CAP, dtype=np.int64)
-        rows, dist, counts = self._run(qs, items, caps, rho, h, dead, radius)
+        rho = self.rho(radius)
+        flips, upto = _flips(max(plan.tbits), int(rho.max()))
+        nq = qs.shape[0]
+        if nq < PARALLEL_PROBE or numba.get_num_threads() == 1:
+            return _packed(
+                lambda oq, orow, od: kern.mih_serial(
+                    qs, radius, rho, h, dead, plan.starts, plan.widths_arr, plan.tbits_arr,
+                    plan.off_base, plan.row_bits, self.offsets, self.entries, plan.masks, flips,
+                    upto, oq, orow, od,
+                ),
+                64 + 4 * nq,
+            )  # fmt: skip
+        caps = np.full(nq, QUERY_CAP, dtype=np.int64)
+        rows, dist, counts = self._run(qs, caps, rho, flips, upto, h, dead, radius)
+        got = np.minimum(counts, caps)
+        qidx = np.repeat(np.arange(nq, dtype=np.int64), got)
         over = counts > caps
         if over.any():
-            # Items that ran out of room are re-run alone with exactly the room they need.
-            rows2, dist2, counts2 = self._run(qs, items[over], counts[over], rho, h, dead, radius)
-            got = np.minimum(counts, caps)
-            keep = np.repeat(~over, got)
-            qidx = np.concatenate(
-                [np.repeat(items // m, got)[keep], np.repeat(items[over] // m, counts2)]
+            # Queries that ran out of room are re-run alone with exactly the room they need.
+            sel = np.nonzero(over)[0]
+            rows2, dist2, counts2 = self._run(
+                qs[sel], counts[sel], rho, flips, upto, h, dead, radius
             )
+            keep = np.repeat(~over, got)
+            qidx = np.concatenate([qidx[keep], np.repeat(sel, counts2)])
             return qidx, np.concatenate([rows[keep], rows2]), np.concatenate([dist[keep], dist2])
-        return np.repeat(items // m, counts), rows, dist
+        return qidx, rows, dist
 
-    def _run(self, qs: npt.NDArray[np.uint64], items: I64, caps: I64, rho: I64,
+    def _run(self, qs: npt.NDArray[np.uint64], caps: I64, rho: I64, flips: I64, upto: I64,
              h: npt.NDArray[np.uint64], dead: npt.NDArray[np.bool_], radius: int,
              ) -> tuple[I64, I64, I64]:  # fmt: skip
         plan = self.plan
@@ -122,11 +177,10 @@ class Tables:
         total = int(caps.sum())
         out_row = np.empty(total, dtype=np.int64)
         out_dist = np.empty(total, dtype=np.int64)
-        counts = np.empty(len(items), dtype=np.int64)
+        counts = np.empty(len(caps), dtype=np.int64)
         kern.mih_search(
-            qs, items, pos, caps, radius, rho, h, dead, plan.starts,
-            np.array(plan.widths, dtype=np.int64), np.array(plan.tbits, dtype=np.int64),
-            plan.off_base, self.offsets, self.low, self.perm, plan.masks(),
+            qs, pos, caps, radius, rho, h, dead, plan.starts, plan.widths_arr, plan.tbits_arr,
+            plan.off_base, plan.row_bits, self.offsets, self.entries, plan.masks, flips, upto,
             out_row, out_dist, counts,
         )  # fmt: skip
         n_out = int(np.minimum(counts, caps).sum())
@@ -172,8 +226,7 @@ class Segment:
         h = words(self.hashes)
         use_scan = self.tables is None or mode == "scan"
         if mode == "auto" and self.tables is not None:
-            n = len(self.ids)
-            use_scan = scan_cost(n) < probe_cost(self.tables.plan, n, radius)
+            use_scan = self.tables.prefers_scan(len(self.ids), radius)
         if use_scan or self.tables is None:
             qidx, rows, dist = scan(qs, h, self.dead, radius)
         else:

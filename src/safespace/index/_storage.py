@@ -33,8 +33,7 @@ _SEGMENT_FILES: dict[str, np.dtype[Any]] = {
     "hashes": np.dtype("|u1"),
     "dead": np.dtype("|b1"),
     "offsets": np.dtype("<u4"),
-    "low": np.dtype("|u1"),
-    "perm": np.dtype("<u4"),
+    "entries": np.dtype("<u4"),
 }
 
 
@@ -64,7 +63,7 @@ def save(path: Path, segments: list[Segment], buf_ids: npt.NDArray[np.int64],
             t = seg.tables
             arrays: dict[str, npt.NDArray[Any]] = {"ids": seg.ids, "hashes": seg.hashes}
             arrays["dead"] = seg.dead
-            arrays |= {"offsets": t.offsets, "low": t.low, "perm": t.perm}
+            arrays |= {"offsets": t.offsets, "entries": t.entries}
             for name, arr in arrays.items():
                 _write(d / f"{name}.npy", arr)
             entries.append({
@@ -178,15 +177,14 @@ def _load_segment(path: Path, entry: Any, mmap: bool) -> Segment:
         plan = plan_from(widths, tbits)
     if plan is None:
         raise _bad(path, f"{d.name} has an invalid chunk layout")
-    if n >= 1 << 32:
-        raise _bad(path, f"{d.name} is too large for 32-bit row numbers")
+    if n > 1 << plan.row_bits:
+        raise _bad(path, f"{d.name} has more rows than its table entries can number")
     shapes = {
         "ids": (n,),
         "hashes": (n, 32),
         "dead": (n,),
         "offsets": (plan.offsets_len,),
-        "low": (plan.m, n),
-        "perm": (plan.m, n),
+        "entries": (plan.m, n),
     }
     arrs = {
         name: _load_array(d, name, dtype, shapes[name], mmap and name != "dead")
@@ -196,10 +194,10 @@ def _load_segment(path: Path, entry: Any, mmap: bool) -> Segment:
     if n > 1 and not bool(np.all(ids[1:] > ids[:-1])):
         raise _bad(path, f"{d.name} ids are not strictly increasing")
     tb = np.array(plan.tbits, dtype=np.int64)
-    if not kern.check_tables(n, tb, plan.off_base, arrs["offsets"], arrs["perm"]):
+    if not kern.check_tables(n, tb, plan.off_base, plan.row_bits, arrs["offsets"], arrs["entries"]):
         raise _bad(path, f"{d.name} tables are damaged")
     dead = np.array(arrs["dead"], dtype=np.bool_)
-    tables = Tables(plan, arrs["offsets"], arrs["low"], arrs["perm"])
+    tables = Tables(plan, arrs["offsets"], arrs["entries"])
     seg = Segment(ids, arrs["hashes"], dead, tables)
     if entry.get("live") != seg.live:
         raise _bad(path, f"{d.name} live count does not match its tombstones")
