@@ -5,7 +5,9 @@ import pytest
 from safespace.config import Settings
 
 
-def test_defaults_use_sqlite_in_the_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_defaults_use_sqlite_in_the_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("SAFESPACE_DATABASE_URL", raising=False)
     monkeypatch.setenv("SAFESPACE_DATA_DIR", str(tmp_path))
     settings = Settings()

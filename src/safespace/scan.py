@@ -90,7 +90,9 @@ def default_state_path(data_dir: Path, root: Path, banks: Iterable[str]) -> Path
     return data_dir / "scans" / f"{hashlib.sha256(key).hexdigest()[:16]}.jsonl"
 
 
-def _hash_one(path: str, exact: bool, limits: DecodeLimits) -> tuple[str, Signals | None, str | None, str | None]:
+def _hash_one(
+    path: str, exact: bool, limits: DecodeLimits
+) -> tuple[str, Signals | None, str | None, str | None]:
     try:
         return path, hash_file(path, exact=exact, limits=limits), None, None
     except SafeSpaceError as exc:
@@ -162,21 +164,26 @@ def scan(
                 if len(pending) >= window:
                     break
 
-        refill()
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                pending.discard(fut)
-                path, signals, error, code = fut.result()
-                outcome = FileOutcome(path=path, error=error, error_code=code)
-                if signals is not None:
-                    outcome.signals = signals.as_dict()
-                    outcome.matches = match(signals)
-                record = {"version": STATE_VERSION, **outcome.to_json()}
-                state.write(json.dumps(record) + "\n")
-                state.flush()
-                summary.add(outcome)
-                if on_outcome:
-                    on_outcome(outcome, False)
+        try:
             refill()
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    pending.discard(fut)
+                    path, signals, error, code = fut.result()
+                    outcome = FileOutcome(path=path, error=error, error_code=code)
+                    if signals is not None:
+                        outcome.signals = signals.as_dict()
+                        outcome.matches = match(signals)
+                    record = {"version": STATE_VERSION, **outcome.to_json()}
+                    state.write(json.dumps(record) + "\n")
+                    state.flush()
+                    summary.add(outcome)
+                    if on_outcome:
+                        on_outcome(outcome, False)
+                refill()
+        except BaseException:
+            # Interrupted: drop queued work at once; what finished is already in the state file.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     return summary
