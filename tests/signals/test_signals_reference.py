@@ -12,6 +12,7 @@ from safespace.signals import (
     DIHEDRAL_NAMES,
     dihedral_variants,
     hamming,
+    hash_bytes,
     hash_file,
     pdq_dihedral_from_bytes,
     pdq_dihedral_from_file,
@@ -139,3 +140,29 @@ def test_hash_domain_variants_match_rotated_and_flipped_copies() -> None:
 
 def test_dihedral_fast_mode_agrees_with_exact_below_draft_size() -> None:
     assert pdq_dihedral_from_file(DIH[1]) == pdq_dihedral_from_file(DIH[1], exact=True)
+
+
+@pytest.mark.parametrize("variant", ["MPO", "CMYK", "L", "progressive"])
+def test_fast_mode_on_large_jpeg_variants(variant: str) -> None:
+    """Draft decoding also covers multi-picture, CMYK, greyscale and progressive JPEGs."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(PDQ_DIR / "reg-test-input" / "exif-rotn" / "exif-rotn-3.jpg") as photo:
+        picture = photo.convert("RGB").resize((2400, 2100))
+    buffer = io.BytesIO()
+    if variant == "MPO":
+        picture.save(buffer, "MPO", save_all=True, append_images=[picture.rotate(90)])
+    elif variant == "progressive":
+        picture.save(buffer, "JPEG", progressive=True)
+    else:
+        picture.convert(variant).save(buffer, "JPEG")
+    data = buffer.getvalue()
+    assert draft_scale_for(2400, 2100) == 2
+    fast, exact = hash_bytes(data), hash_bytes(data, exact=True)
+    assert fast.media_format == exact.media_format == ("MPO" if variant == "MPO" else "JPEG")
+    assert fast.pdq is not None
+    assert exact.pdq is not None
+    assert hamming(fast.pdq, exact.pdq) <= 4
+    assert (fast.width, fast.height) == (2400, 2100)

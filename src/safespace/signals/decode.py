@@ -31,7 +31,7 @@ FAST_DRAFT_MIN_SIDE = 1024
 
 1024 (twice the PDQ grid) rather than 512: measured on 124 large JPEGs it cuts the bits that
 differ from the reference from a mean of 2.6 to 1.5 (more than 4 bits: 4 images instead of
-13) for about 5% more CPU time; see docs/signals.md.
+13) for about 3% more CPU time; see docs/signals.md.
 """
 
 # Modes for which Pillow's convert("RGB") is a per-pixel map, so sampling the grid first and
