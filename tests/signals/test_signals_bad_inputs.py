@@ -118,6 +118,13 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
         hash_file(tmp_path)
 
 
+def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(MediaError, match="not a regular file"):
+        hash_file(fifo)
+
+
 # --- truncated and damaged ------------------------------------------------------------------
 
 

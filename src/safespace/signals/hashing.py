@@ -112,7 +112,12 @@ def _read_bytes(data: bytes | bytearray | memoryview, limits: DecodeLimits) -> _
 
 
 def _open(path: StrPath) -> BinaryIO:
+    """Open a regular file; anything else (a FIFO would block the batch) is refused first."""
     try:
+        if os.path.isdir(path):
+            raise IsADirectoryError
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise MediaError("cannot read file: not a regular file")
         return open(path, "rb")
     except FileNotFoundError:
         raise MediaError("cannot read file: no such file") from None
