@@ -189,3 +189,20 @@ def test_export_keeps_metadata_and_skips_disabled(service: BankService) -> None:
 def test_empty_file_imports_nothing(service: BankService) -> None:
     result = service.import_data("b", b"# nothing here\n", fmt="hma")
     assert (result.added, result.duplicates, result.rejects) == (0, 0, ())
+
+
+def test_duplicates_use_no_ids_and_the_first_occurrence_wins(service: BankService) -> None:
+    data = (
+        f"signal_type,value,source\nmd5,{md5(1)},first\nmd5,{md5(2)},x\nmd5,{md5(1)},second\n"
+    ).encode()
+    service.import_data("b", data, fmt="csv")
+    service.import_data("b", data, fmt="csv")
+    service.import_data("b", hma([f"md5 {md5(3)}"]), fmt="hma")
+    entries = service.list_entries("b")
+    assert [(e.value, e.source) for e in entries] == [
+        (md5(1), "first"),
+        (md5(2), "x"),
+        (md5(3), None),
+    ]
+    ids = [e.id for e in entries]
+    assert ids == list(range(ids[0], ids[0] + 3))  # file order, and no id spent on duplicates

@@ -167,3 +167,16 @@ def test_upgrade_is_idempotent(database: Database) -> None:
     upgrade(database)
     with database.session() as s:
         assert s.scalar(text("SELECT count(*) FROM alembic_version")) == 1
+
+
+def test_opening_does_not_wait_for_a_running_write(db_url: str) -> None:
+    """A worker starting during a long import opens the (already migrated) database."""
+    first = open_database(db_url)
+    with first.transaction() as s:
+        s.add(Bank(name="importing"))
+        s.flush()
+        second = open_database(db_url)
+        with second.session() as other:
+            assert other.scalar(select(Bank.id)) is None  # not committed yet
+        second.close()
+    first.close()

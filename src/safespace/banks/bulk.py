@@ -1,8 +1,8 @@
 """Bulk writes for the bank service: adding and removing many entries in one transaction.
 
-A million-line import must stay quick, so rows go straight to the driver (``executemany`` on
-SQLite, ``COPY`` into a staging table on PostgreSQL) using SQLAlchemy's own value
-conversions, and duplicates are skipped by the database (``ON CONFLICT DO NOTHING``).
+A million-line import must stay quick, so rows go straight to the driver into a staging
+table (``executemany`` on SQLite, ``COPY`` on PostgreSQL) using SQLAlchemy's own value
+conversions; the database then moves the new, distinct ones into the bank in one statement.
 """
 
 from __future__ import annotations
@@ -31,7 +31,22 @@ _COLUMNS = (
     "extra", "created_at",
 )  # fmt: skip
 _COLS = ", ".join(_COLUMNS)
-_CONFLICT = "ON CONFLICT (bank_id, signal_type, value) DO NOTHING"
+_S_COLS = ", ".join(f"s.{c}" for c in _COLUMNS)
+_IS_NEW = (
+    f"NOT EXISTS (SELECT 1 FROM {_entries.name} AS e WHERE e.bank_id = s.bank_id "
+    "AND e.signal_type = s.signal_type AND e.value = s.value)"
+)
+# Staged rows into the bank: first occurrence of each hash, in file order, new ones only.
+_MOVE_SQLITE = (
+    f"INSERT INTO {_entries.name} ({_COLS}) SELECT {_S_COLS} FROM {_STAGE} AS s "
+    f"WHERE s.rowid IN (SELECT min(rowid) FROM {_STAGE} GROUP BY signal_type, value) "
+    f"AND {_IS_NEW} ORDER BY s.rowid"
+)
+_MOVE_POSTGRES = (
+    f"INSERT INTO {_entries.name} ({_COLS}) SELECT {_S_COLS} FROM ("
+    f"SELECT DISTINCT ON (signal_type, value) {_COLS}, ctid AS pos FROM {_STAGE} "
+    f"ORDER BY signal_type, value, ctid) AS s WHERE {_IS_NEW} ORDER BY s.pos"
+)
 
 T = TypeVar("T")
 
@@ -61,21 +76,24 @@ def _processor(conn: Connection, column: str) -> Callable[[Any], Any]:
 def add_records(s: Session, bank_id: int, records: Sequence[HashRecord]) -> AddResult:
     """Add canonical records to a bank, skipping ones it has, and log each addition.
 
-    Writers are serialised, so the rows this call added are exactly those with an id above
-    the largest before it; the change-log rows are then one INSERT .. SELECT.
+    Rows are staged in a temporary table, then moved in one INSERT .. SELECT that keeps the
+    first of any repeated hash and leaves out hashes the bank has (so no id is spent on a
+    duplicate). Writers are serialised, so the rows this call added are exactly those with
+    an id above the largest before it, and their change-log rows are one more INSERT ..
+    SELECT.
     """
     conn = s.connection()
     before = s.scalar(select(func.coalesce(func.max(BankEntry.id), 0))) or 0
     postgres = conn.dialect.name == "postgresql"
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_STAGE}")
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE {_STAGE} AS SELECT {_COLS} FROM {_entries.name} "
+        + ("WITH NO DATA" if postgres else "WHERE 0")
+    )
     if postgres:
-        conn.exec_driver_sql(
-            f"CREATE TEMP TABLE {_STAGE} ON COMMIT DROP AS "
-            f"SELECT {_COLS} FROM {_entries.name} WITH NO DATA"
-        )
         sql = f"COPY {_STAGE} ({_COLS}) FROM STDIN"
     else:
-        marks = ", ".join("?" * len(_COLUMNS))
-        sql = f"INSERT INTO {_entries.name} ({_COLS}) VALUES ({marks}) {_CONFLICT}"
+        sql = f"INSERT INTO {_STAGE} ({_COLS}) VALUES ({', '.join('?' * len(_COLUMNS))})"
     when, json = _processor(conn, "created_at"), _processor(conn, "extra")
     enabled = _processor(conn, "enabled")(True)
     now = utcnow()
@@ -91,11 +109,8 @@ def add_records(s: Session, bank_id: int, records: Sequence[HashRecord]) -> AddR
             for r in chunk
         ]  # fmt: skip
         insert_chunk(conn, sql, rows)
-    if postgres:
-        conn.exec_driver_sql(
-            f"INSERT INTO {_entries.name} ({_COLS}) SELECT {_COLS} FROM {_STAGE} {_CONFLICT}"
-        )
-        conn.exec_driver_sql(f"DROP TABLE {_STAGE}")
+    conn.exec_driver_sql(_MOVE_POSTGRES if postgres else _MOVE_SQLITE)
+    conn.exec_driver_sql(f"DROP TABLE {_STAGE}")
     mine = (BankEntry.bank_id == bank_id) & (BankEntry.id > before)
     new = select(BankEntry.bank_id, BankEntry.id, literal("add"), literal(now, UTCDateTime()))
     conn.execute(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
@@ -59,48 +60,88 @@ def _active(bank: _Bank | None) -> bool:
 
 
 class _Entries:
-    """The in-memory side: PDQ index, exact-hash lookup, entry -> bank."""
+    """The in-memory side: PDQ index, exact-hash lookup, and entry id -> bank id.
+
+    Entry ids come from one sequence and are never reused, so entry -> bank is a dense array
+    (5 bytes per id). Exact-hash lists may keep ids of entries since disabled or removed:
+    lookups check the array, and a rebuild sheds them.
+    """
 
     def __init__(self) -> None:
         self.index = PDQIndex()
-        self.bank_of: dict[int, int] = {}
-        self.exact: dict[str, dict[str, list[int]]] = {}
-        self.exact_key: dict[int, tuple[str, str]] = {}
+        # signal type -> raw digest -> entry id (or ids, when several banks list it)
+        self.exact: dict[str, dict[bytes, int | list[int]]] = {}
+        self._bank = np.zeros(0, dtype=np.int32)  # 0: not loaded
+        self._pdq = np.zeros(0, dtype=np.bool_)
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def exact_ids(self, signal_type: str, value: str) -> list[int]:
+        have = self.exact.get(signal_type, {}).get(bytes.fromhex(value))
+        if have is None:
+            return []
+        return [have] if isinstance(have, int) else list(have)
+
+    def bank_of(self, entry_id: int) -> int:
+        """The entry's bank id, or 0 when the entry is not loaded."""
+        return int(self._bank[entry_id]) if 0 <= entry_id < len(self._bank) else 0
 
     def add(self, rows: Sequence[Row]) -> None:
-        self.discard([r[0] for r in rows if r[0] in self.bank_of])
-        pdq_ids: list[int] = []
-        pdq_hex: list[str] = []
-        for entry_id, bank_id, signal_type, value in rows:
-            self.bank_of[entry_id] = bank_id
-            if signal_type == PDQ.name:
-                pdq_ids.append(entry_id)
-                pdq_hex.append(value)
-            else:
-                self.exact.setdefault(signal_type, {}).setdefault(value, []).append(entry_id)
-                self.exact_key[entry_id] = (signal_type, value)
-        if pdq_ids:
-            raw = np.frombuffer(bytes.fromhex("".join(pdq_hex)), dtype=np.uint8).reshape(-1, 32)
-            self.index.add(np.array(pdq_ids, dtype=np.int64), raw)
+        unique = list({r[0]: r for r in rows}.values())
+        if not unique:
+            return
+        ids = np.fromiter((r[0] for r in unique), dtype=np.int64, count=len(unique))
+        self.discard(ids)
+        self._grow(int(ids.max()) + 1)
+        self._bank[ids] = np.fromiter((r[1] for r in unique), dtype=np.int32, count=len(ids))
+        is_pdq = np.fromiter((r[2] == PDQ.name for r in unique), dtype=np.bool_, count=len(ids))
+        self._pdq[ids] = is_pdq
+        self._count += len(ids)
+        for entry_id, _, signal_type, value in unique:
+            if signal_type != PDQ.name:
+                table = self.exact.setdefault(signal_type, {})
+                key = bytes.fromhex(value)
+                have = table.get(key)
+                if have is None:
+                    table[key] = entry_id
+                elif isinstance(have, int):
+                    if have != entry_id:
+                        table[key] = [have, entry_id]
+                elif entry_id not in have:
+                    have.append(entry_id)
+        if is_pdq.any():
+            hexes = "".join(r[3] for r in unique if r[2] == PDQ.name)
+            raw = np.frombuffer(bytes.fromhex(hexes), dtype=np.uint8).reshape(-1, 32)
+            self.index.add(ids[is_pdq], raw)
 
-    def discard(self, ids: Iterable[int]) -> None:
-        pdq: list[int] = []
-        for entry_id in ids:
-            if self.bank_of.pop(entry_id, None) is None:
-                continue
-            key = self.exact_key.pop(entry_id, None)
-            if key is None:
-                pdq.append(entry_id)
-                continue
-            same = self.exact[key[0]][key[1]]
-            same.remove(entry_id)
-            if not same:
-                del self.exact[key[0]][key[1]]
-        if pdq:
-            self.index.remove(np.array(pdq, dtype=np.int64))
+    def discard(self, ids: Iterable[int] | npt.NDArray[np.int64]) -> None:
+        if isinstance(ids, np.ndarray):
+            arr = np.unique(ids.astype(np.int64, copy=False))
+        else:
+            arr = np.unique(np.fromiter(ids, dtype=np.int64))
+        arr = arr[(arr >= 0) & (arr < len(self._bank))]
+        arr = arr[self._bank[arr] != 0]
+        if not len(arr):
+            return
+        pdq = arr[self._pdq[arr]]
+        self._bank[arr] = 0
+        self._pdq[arr] = False
+        self._count -= len(arr)
+        if len(pdq):
+            self.index.remove(pdq)
 
-    def of_bank(self, bank_id: int) -> list[int]:
-        return [e for e, b in self.bank_of.items() if b == bank_id]
+    def of_bank(self, bank_id: int) -> npt.NDArray[np.int64]:
+        return np.flatnonzero(self._bank == bank_id).astype(np.int64)
+
+    def _grow(self, size: int) -> None:
+        if size <= len(self._bank):
+            return
+        size = max(size, 2 * len(self._bank), 1024)
+        bank, pdq = np.zeros(size, dtype=np.int32), np.zeros(size, dtype=np.bool_)
+        bank[: len(self._bank)], pdq[: len(self._pdq)] = self._bank, self._pdq
+        self._bank, self._pdq = bank, pdq
 
 
 def _read(s: Session, *where: ColumnElement[bool]) -> Iterator[list[Row]]:
@@ -152,7 +193,7 @@ class Matcher:
         return self._seq
 
     def __len__(self) -> int:
-        return len(self._entries.bank_of)
+        return len(self._entries)
 
     def _rebuild(self, db: Database) -> None:
         fresh = _Entries()
@@ -245,16 +286,16 @@ class Matcher:
                 radius = max(b.pdq_distance for b in usable)
                 for hits in entries.index.search(pdqs, radius=radius):
                     for entry_id, dist in hits:
-                        bank = bank_map.get(entries.bank_of.get(entry_id, -1))
+                        bank = bank_map.get(entries.bank_of(entry_id))
                         if bank is None or bank.id not in wanted or dist > bank.pdq_distance:
                             continue
                         if entry_id not in best or dist < best[entry_id][0]:
                             best[entry_id] = (dist, PDQ.name)
             for signal_type, value in exact:
-                for entry_id in entries.exact.get(signal_type, {}).get(value, ()):
-                    if entries.bank_of.get(entry_id, -1) in wanted:
+                for entry_id in entries.exact_ids(signal_type, value):
+                    if entries.bank_of(entry_id) in wanted:
                         best[entry_id] = (0, signal_type)
-            owner = {e: entries.bank_of[e] for e in best}
+            owner = {e: entries.bank_of(e) for e in best}
         found = self._details(best, owner, bank_map)
         return _result(found, low_quality, quality)
 

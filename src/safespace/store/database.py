@@ -14,6 +14,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
@@ -106,13 +108,28 @@ def open_database(url: str, *, migrate: bool = True, echo: bool = False) -> Data
 
 
 def upgrade(db: Database, revision: str = "head") -> None:
-    """Run the Alembic migrations in one transaction, one process at a time."""
+    """Run the Alembic migrations in one transaction, one process at a time.
+
+    An up-to-date schema is seen with a plain read first, so opening a database never waits
+    behind a long write (an import) in another process.
+    """
+    if revision == "head" and _current_revision(db) == _head_revision():
+        return
     with db.engine.connect() as conn:
         conn.execution_options(**{_WRITE_OPTION: True})
         with conn.begin():
             if db.dialect == "postgresql":
                 conn.execute(select(func.pg_advisory_xact_lock(_PG_MIGRATE_LOCK)))
             command.upgrade(alembic_config(conn), revision)
+
+
+def _current_revision(db: Database) -> str | None:
+    with db.engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def _head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
