@@ -27,7 +27,7 @@ _ALIASES = {
 
 @dataclass(frozen=True)
 class SignalType:
-    """A hash kind: its stable name, its size in hex digits, and whether it is matched by distance."""
+    """A hash kind: stable name, size in hex digits, and whether it matches by distance."""
 
     name: str
     hex_length: int
@@ -50,7 +50,9 @@ class SignalType:
 
 _HEX = re.compile(r"[0-9a-f]+")
 
-PDQ = SignalType("pdq", 64, True, "PDQ perceptual photo hash, 256 bits, matched by Hamming distance")
+PDQ = SignalType(
+    "pdq", 64, True, "PDQ perceptual photo hash, 256 bits, matched by Hamming distance"
+)
 MD5 = SignalType("md5", 32, False, "MD5 of the file bytes, exact match")
 SHA256 = SignalType("sha256", 64, False, "SHA-256 of the file bytes, exact match")
 
