@@ -256,6 +256,7 @@ def bank_import(
             "bank": name,
             "added": result.added,
             "duplicates": result.duplicates,
+            "removed": result.removed,
             "rejected": len(result.rejects),
             "rejects_file": str(reject_path) if reject_path else None,
         }

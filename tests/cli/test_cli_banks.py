@@ -28,6 +28,7 @@ def test_bank_lifecycle(run_cli: RunCli, tmp_path: Path) -> None:
         "bank": "known",
         "added": 2,
         "duplicates": 0,
+        "removed": 0,
         "rejected": 0,
         "rejects_file": None,
     }
