@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from index_helpers import flip, oracle
+from index_helpers import flip, oracle, tight_buffers
 
 from safespace.index import PDQIndex
 
@@ -55,10 +55,11 @@ def _dataset(
     mode=MODES,
     chunks=CHUNKS,
     clustered=st.booleans(),
+    tight=st.booleans(),
 )
 def test_search_equals_brute_force(
     seed: int, n_random: int, radius: int, n_queries: int, batches: int, buffer_rows: int,
-    mode: str, chunks: int | None, clustered: bool,
+    mode: str, chunks: int | None, clustered: bool, tight: bool,
 ) -> None:  # fmt: skip
     rng = np.random.default_rng(seed)
     data, queries = _dataset(rng, n_random, radius, n_queries, clustered)
@@ -67,7 +68,8 @@ def test_search_equals_brute_force(
     for part in np.array_split(np.arange(len(data)), batches):
         index.add(ids[part], data[part])
     expected = oracle(dict(zip(ids.tolist(), data, strict=True)), queries, radius)
-    assert index.search(queries, radius=radius) == expected
+    with tight_buffers(tight):
+        assert index.search(queries, radius=radius) == expected
     assert len(index) == len(data)
 
 
@@ -79,9 +81,16 @@ def test_search_equals_brute_force(
     buffer_rows=st.sampled_from([1, 2, 5, 32]),
     mode=MODES,
     chunks=CHUNKS,
+    tight=st.booleans(),
 )
 def test_mutations_match_a_dict(
-    seed: int, steps: list[str], radius: int, buffer_rows: int, mode: str, chunks: int | None
+    seed: int,
+    steps: list[str],
+    radius: int,
+    buffer_rows: int,
+    mode: str,
+    chunks: int | None,
+    tight: bool,
 ) -> None:
     """Adds, replacements, removals and compactions: the index equals a plain dict."""
     rng = np.random.default_rng(seed)
@@ -113,7 +122,8 @@ def test_mutations_match_a_dict(
         else:
             index.compact()
         assert len(index) == len(truth)
-        assert index.search(queries, radius=radius) == oracle(truth, queries, radius)
+        with tight_buffers(tight):
+            assert index.search(queries, radius=radius) == oracle(truth, queries, radius)
 
 
 @pytest.mark.parametrize("merge_ratio", [0, 2])
@@ -130,6 +140,8 @@ def test_many_segments_and_duplicate_hashes(merge_ratio: int) -> None:
     assert len(index._segments) == (100 if merge_ratio == 0 else 3)
     for r in (0, 15, 31, 32, 40):
         assert index.search(q, radius=r) == oracle(truth, q, r)
+        with tight_buffers():
+            assert index.search(q, radius=r) == oracle(truth, q, r)
 
 
 def test_empty_index_and_no_queries() -> None:
@@ -165,5 +177,24 @@ def test_radius_extremes() -> None:
     truth = dict(enumerate(data))
     for r in (0, 70, 100, 128):
         assert index.search(data[:3], radius=r) == oracle(truth, data[:3], r)
+        with tight_buffers():
+            assert index.search(data[:3], radius=r) == oracle(truth, data[:3], r)
     hits = index.search(data[:1], radius=128)[0]
     assert hits[0] == (0, 0)
+
+
+def test_segments_never_exceed_their_row_limit() -> None:
+    rng = np.random.default_rng(5)
+    q = rng.integers(0, 256, (2, 32), dtype=np.uint8)
+    data = np.stack([flip(q[k % 2], k % 35, rng) for k in range(23)])
+    index = _index(buffer_rows=1, mode="probe", chunks=None)
+    index._max_rows = 5
+    index.add(range(23), data)
+    assert [len(s) for s in index._segments] == [5, 5, 5, 5, 3]
+    truth = dict(enumerate(data))
+    assert index.search(q, radius=31) == oracle(truth, q, 31)
+    index.add(range(100, 110), data[:10])
+    index.compact()
+    assert max(len(s) for s in index._segments) <= 5
+    truth.update(zip(range(100, 110), data[:10], strict=True))
+    assert index.search(q, radius=31) == oracle(truth, q, 31)

@@ -20,7 +20,7 @@ import numpy.typing as npt
 from safespace.errors import InvalidInput
 from safespace.index import _storage
 from safespace.index._inputs import HashesLike, as_hashes, as_ids, as_radius
-from safespace.index._plan import plan_for
+from safespace.index._plan import MAX_ROWS, plan_for
 from safespace.index._segment import Buffer, Hits, Mode, Segment, scan, words
 
 __all__ = ["PDQIndex"]
@@ -53,6 +53,7 @@ class PDQIndex:
         self._lock = threading.RLock()
         self._buffer_rows = BUFFER_ROWS
         self._merge_ratio = MERGE_RATIO
+        self._max_rows = MAX_ROWS
         self._mode: Mode = "auto"
         self._chunks: int | None = None  # tests pin the chunk count; normally it follows N
         self._publish()
@@ -77,8 +78,8 @@ class PDQIndex:
             self._kill(id_arr)
             if len(self._buffer) + len(id_arr) >= self._buffer_rows:
                 b_ids, b_h = self._buffer.take()
-                seg = self._build(np.concatenate([b_ids, id_arr]), np.concatenate([b_h, h]))
-                self._segments.append(seg)
+                new = self._build(np.concatenate([b_ids, id_arr]), np.concatenate([b_h, h]))
+                self._segments.extend(new)
                 self._buffer = Buffer()
                 self._merge()
             else:
@@ -128,7 +129,7 @@ class PDQIndex:
             parts.append(self._buffer.take())
             ids = np.concatenate([p[0] for p in parts])
             hashes = np.concatenate([p[1] for p in parts])
-            self._segments = [self._build(ids, hashes)] if len(ids) else []
+            self._segments = self._build(ids, hashes)
             self._buffer = Buffer()
             self._publish()
 
@@ -154,9 +155,14 @@ class PDQIndex:
         b = self._buffer
         self._state = _State(tuple(self._segments), b.ids, b.hashes, b.count)
 
-    def _build(self, ids: npt.NDArray[np.int64], hashes: npt.NDArray[np.uint8]) -> Segment:
-        plan = plan_for(len(ids), self._chunks)
-        return Segment.build(ids, hashes, plan)
+    def _build(self, ids: npt.NDArray[np.int64], hashes: npt.NDArray[np.uint8]) -> list[Segment]:
+        """Segments for these rows: one, unless there are more than a segment can number."""
+        out = []
+        for k in range(0, len(ids), self._max_rows):
+            part = slice(k, k + self._max_rows)
+            plan = plan_for(len(ids[part]), self._chunks)
+            out.append(Segment.build(ids[part], hashes[part], plan))
+        return out
 
     def _kill(self, ids: npt.NDArray[np.int64]) -> int:
         return sum(seg.kill(ids) for seg in self._segments) + self._buffer.kill(ids)
@@ -164,13 +170,17 @@ class PDQIndex:
     def _merge(self) -> None:
         """Keep segment sizes roughly geometric, and drop or rebuild mostly-dead segments."""
         segs = [s for s in self._segments if s.live]
-        segs = [self._build(*s.live_rows()) if 2 * s.live < len(s) else s for s in segs]
-        while len(segs) >= 2 and segs[-2].live <= self._merge_ratio * segs[-1].live:
+        segs = [self._build(*s.live_rows())[0] if 2 * s.live < len(s) else s for s in segs]
+        while (
+            len(segs) >= 2
+            and segs[-2].live <= self._merge_ratio * segs[-1].live
+            and segs[-2].live + segs[-1].live <= self._max_rows
+        ):
             b = segs.pop()
             a = segs.pop()
             ia, ha = a.live_rows()
             ib, hb = b.live_rows()
-            segs.append(self._build(np.concatenate([ia, ib]), np.concatenate([ha, hb])))
+            segs.extend(self._build(np.concatenate([ia, ib]), np.concatenate([ha, hb])))
         self._segments = segs
 
 

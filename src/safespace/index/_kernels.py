@@ -272,7 +272,7 @@ def flip_masks(t: Any, r: Any) -> Any:
 def _probe_query(
     qs: Any, qi: Any, radius: Any, rho: Any, h: Any, dead: Any, starts: Any, widths: Any,
     tbits: Any, off_base: Any, row_bits: Any, offsets: Any, entries: Any, masks: Any,
-    flips: Any, upto: Any, out_row: Any, out_dist: Any, pos: Any, cap: Any,
+    flips: Any, upto: Any, room0: Any, out_row: Any, out_dist: Any, pos: Any, cap: Any,
 ) -> Any:  # fmt: skip
     """All hits of query ``qi``: probe each chunk's table within ``rho[i]``, then verify.
 
@@ -322,10 +322,13 @@ def _probe_query(
         b_lo[x] = lo
         b_hi[x] = hi
         span += hi - lo
-    # Every candidate is an entry of a visited bucket, so ``span`` bounds their number.
-    rows = np.empty(span, dtype=np.int64)
-    chunks = np.empty(span, dtype=np.int64)
+    # Every candidate is an entry of a visited bucket, so ``span`` bounds their number; a
+    # crowded bucket (many similar hashes) is verified in batches to bound the memory.
+    room = max(min(span, room0), 1)
+    rows = np.empty(room, dtype=np.int64)
+    chunks = np.empty(room, dtype=np.int64)
     nc = 0
+    cnt = 0
     for x in range(min(nb, AHEAD)):
         _prefetch(entries, b_chunk[x] * n + b_lo[x])
     for x in range(nb):
@@ -337,6 +340,16 @@ def _probe_query(
         rem = b_rem[x]
         lk = lks[i]
         lbits = widths[i] - tbits[i]
+        if nc + (hi - lo) > room:
+            cnt = _verify(
+                qs, qi, radius, rho, h, dead, masks, rows, chunks, nc, out_row, out_dist, pos,
+                cap, cnt,
+            )  # fmt: skip
+            nc = 0
+            if hi - lo > room:
+                room = hi - lo
+                rows = np.empty(room, dtype=np.int64)
+                chunks = np.empty(room, dtype=np.int64)
         start = nc
         if rem >= lbits:
             for e in range(lo, hi):
@@ -369,7 +382,7 @@ def _probe_query(
         for c in range(start, nc):
             chunks[c] = i
     return _verify(
-        qs, qi, radius, rho, h, dead, masks, rows, chunks, nc, out_row, out_dist, pos, cap, 0
+        qs, qi, radius, rho, h, dead, masks, rows, chunks, nc, out_row, out_dist, pos, cap, cnt
     )
 
 
@@ -377,7 +390,7 @@ def _probe_query(
 def mih_search(
     qs: Any, q_pos: Any, q_cap: Any, radius: Any, rho: Any, h: Any, dead: Any, starts: Any,
     widths: Any, tbits: Any, off_base: Any, row_bits: Any, offsets: Any, entries: Any,
-    masks: Any, flips: Any, upto: Any, out_row: Any, out_dist: Any, counts: Any,
+    masks: Any, flips: Any, upto: Any, room0: Any, out_row: Any, out_dist: Any, counts: Any,
 ) -> None:  # fmt: skip
     """Probe many queries in parallel.
 
@@ -387,7 +400,7 @@ def mih_search(
     for k in numba.prange(qs.shape[0]):
         counts[k] = _probe_query(
             qs, k, radius, rho, h, dead, starts, widths, tbits, off_base, row_bits, offsets,
-            entries, masks, flips, upto, out_row, out_dist, q_pos[k], q_cap[k],
+            entries, masks, flips, upto, room0, out_row, out_dist, q_pos[k], q_cap[k],
         )  # fmt: skip
 
 
@@ -395,7 +408,7 @@ def mih_search(
 def mih_serial(
     qs: Any, radius: Any, rho: Any, h: Any, dead: Any, starts: Any, widths: Any, tbits: Any,
     off_base: Any, row_bits: Any, offsets: Any, entries: Any, masks: Any, flips: Any,
-    upto: Any, out_q: Any, out_row: Any, out_dist: Any,
+    upto: Any, room0: Any, out_q: Any, out_row: Any, out_dist: Any,
 ) -> Any:  # fmt: skip
     """All queries, one thread: hits packed from 0; returns the count (may exceed the room)."""
     cap = out_row.shape[0]
@@ -404,7 +417,7 @@ def mih_serial(
         room = max(cap - total, 0)
         c = _probe_query(
             qs, qi, radius, rho, h, dead, starts, widths, tbits, off_base, row_bits, offsets,
-            entries, masks, flips, upto, out_row, out_dist, total, room,
+            entries, masks, flips, upto, room0, out_row, out_dist, total, room,
         )  # fmt: skip
         for j in range(min(c, room)):
             out_q[total + j] = qi
@@ -412,70 +425,61 @@ def mih_serial(
     return total
 
 
-@_jit()
-def scan_serial(qs: Any, h: Any, dead: Any, radius: Any, out_q: Any, out_row: Any,
-                out_dist: Any) -> Any:  # fmt: skip
-    """Brute force on one thread, hits packed from 0; returns the count (may exceed the room)."""
-    cap = out_row.shape[0]
-    cnt = 0
-    for qi in range(qs.shape[0]):
-        q0 = qs[qi, 0]
-        q1 = qs[qi, 1]
-        q2 = qs[qi, 2]
-        q3 = qs[qi, 3]
-        for r in range(h.shape[0]):
-            d = _dist(h, r, q0, q1, q2, q3)
-            if d <= radius and not dead[r]:
-                if cnt < cap:
-                    out_q[cnt] = qi
-                    out_row[cnt] = r
-                    out_dist[cnt] = d
-                cnt += 1
-    return cnt
-
-
 # ---------------------------------------------------------------------------------------------
 # Brute force
 
 
-def _scan_blocks(
+@_jit()
+def _scan_rows(
+    qs: Any, h: Any, dead: Any, radius: Any, lo: Any, hi: Any, out_q: Any, out_row: Any,
+    out_dist: Any, pos: Any, cap: Any, cnt: Any,
+) -> Any:  # fmt: skip
+    """Rows ``lo:hi`` against every query.
+
+    The caller keeps ``hi - lo`` small enough (``BLOCK_ROWS``) for the rows to stay in cache
+    from one query to the next, so memory is streamed once per block of rows whatever the
+    number of queries; the scan is then bound by popcount throughput.
+    """
+    for qi in range(qs.shape[0]):
+        q0, q1, q2, q3 = qs[qi, 0], qs[qi, 1], qs[qi, 2], qs[qi, 3]
+        for r in range(lo, hi):
+            d = _dist(h, r, q0, q1, q2, q3)
+            if d <= radius and not dead[r]:
+                if cnt < cap:
+                    out_q[pos + cnt] = qi
+                    out_row[pos + cnt] = r
+                    out_dist[pos + cnt] = d
+                cnt += 1
+    return cnt
+
+
+@_jit()
+def scan_serial(qs: Any, h: Any, dead: Any, radius: Any, block: Any, out_q: Any, out_row: Any,
+                out_dist: Any) -> Any:  # fmt: skip
+    """Brute force on one thread, hits packed from 0; returns the count (may exceed the room)."""
+    n = h.shape[0]
+    cap = out_row.shape[0]
+    cnt = 0
+    for lo in range(0, n, block):
+        cnt = _scan_rows(
+            qs, h, dead, radius, lo, min(n, lo + block), out_q, out_row, out_dist, 0, cap, cnt
+        )
+    return cnt
+
+
+@_jit(parallel=True)
+def scan_parallel(
     qs: Any, h: Any, dead: Any, radius: Any, blocks: Any, block: Any, blk_pos: Any,
     blk_cap: Any, out_q: Any, out_row: Any, out_dist: Any, counts: Any,
 ) -> None:  # fmt: skip
-    """Scan row blocks ``blocks`` against every query; each block is read once per call."""
+    """Scan row blocks ``blocks`` in parallel; block ``k`` writes from ``blk_pos[k]``."""
     n = h.shape[0]
-    nq = qs.shape[0]
     for k in numba.prange(blocks.shape[0]):
         lo = blocks[k] * block
-        hi = min(n, lo + block)
-        d = np.empty(hi - lo, dtype=np.int64)
-        pos = blk_pos[k]
-        cap = blk_cap[k]
-        cnt = 0
-        for qi in range(nq):
-            q0 = qs[qi, 0]
-            q1 = qs[qi, 1]
-            q2 = qs[qi, 2]
-            q3 = qs[qi, 3]
-            # Branch-free distance pass (vectorises), then a sparse pass for the hits.
-            for r in range(lo, hi):
-                d[r - lo] = (
-                    _popcount(h[r, 0] ^ q0)
-                    + _popcount(h[r, 1] ^ q1)
-                    + _popcount(h[r, 2] ^ q2)
-                    + _popcount(h[r, 3] ^ q3)
-                )
-            for r in range(lo, hi):
-                if d[r - lo] <= radius and not dead[r]:
-                    if cnt < cap:
-                        out_q[pos + cnt] = qi
-                        out_row[pos + cnt] = r
-                        out_dist[pos + cnt] = d[r - lo]
-                    cnt += 1
-        counts[k] = cnt
-
-
-scan_parallel = _jit(parallel=True)(_scan_blocks)
+        counts[k] = _scan_rows(
+            qs, h, dead, radius, lo, min(n, lo + block), out_q, out_row, out_dist, blk_pos[k],
+            blk_cap[k], 0,
+        )  # fmt: skip
 
 
 @_jit()

@@ -24,6 +24,8 @@ Hits = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
 
+CANDIDATE_ROOM = 1 << 14  # candidates a probe gathers before verifying them
+SCAN_CAP = 64  # room per scan block (at least; more with many queries) before a re-run
 QUERY_CAP = 16  # room per query in a parallel probe before it is re-run with exact room
 BLOCK_ROWS = 4096  # rows per scan block: 128 KiB of hashes, stays in L2 while queries pass
 PARALLEL_SCAN = 1 << 22  # rows x queries from which a scan is worth spreading over threads
@@ -61,11 +63,12 @@ def scan(qs: npt.NDArray[np.uint64], h: npt.NDArray[np.uint64], dead: npt.NDArra
         return empty_hits()
     if n * nq < PARALLEL_SCAN or numba.get_num_threads() == 1:
         return _packed(
-            lambda oq, orow, od: kern.scan_serial(qs, h, dead, radius, oq, orow, od), 64 + 4 * nq
+            lambda oq, orow, od: kern.scan_serial(qs, h, dead, radius, BLOCK_ROWS, oq, orow, od),
+            SCAN_CAP + 4 * nq,
         )
     nb = -(-n // BLOCK_ROWS)
     blocks = np.arange(nb, dtype=np.int64)
-    cap = max(64, 4 * nq)
+    cap = max(SCAN_CAP, 4 * nq)
     pos = blocks * cap
     caps = np.full(nb, cap, dtype=np.int64)
     out_q = np.empty(nb * cap, dtype=np.int64)
@@ -149,9 +152,9 @@ class Tables:
                 lambda oq, orow, od: kern.mih_serial(
                     qs, radius, rho, h, dead, plan.starts, plan.widths_arr, plan.tbits_arr,
                     plan.off_base, plan.row_bits, self.offsets, self.entries, plan.masks, flips,
-                    upto, oq, orow, od,
+                    upto, CANDIDATE_ROOM, oq, orow, od,
                 ),
-                64 + 4 * nq,
+                QUERY_CAP + 4 * nq,
             )  # fmt: skip
         caps = np.full(nq, QUERY_CAP, dtype=np.int64)
         rows, dist, counts = self._run(qs, caps, rho, flips, upto, h, dead, radius)
@@ -181,7 +184,7 @@ class Tables:
         kern.mih_search(
             qs, pos, caps, radius, rho, h, dead, plan.starts, plan.widths_arr, plan.tbits_arr,
             plan.off_base, plan.row_bits, self.offsets, self.entries, plan.masks, flips, upto,
-            out_row, out_dist, counts,
+            CANDIDATE_ROOM, out_row, out_dist, counts,
         )  # fmt: skip
         n_out = int(np.minimum(counts, caps).sum())
         rows = np.empty(n_out, dtype=np.int64)
