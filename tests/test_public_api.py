@@ -1,0 +1,48 @@
+"""The public API is small and pinned: a name slipping in or out of ``__all__`` fails here.
+
+Change a list below only together with the docs and a note in the changelog of the release.
+"""
+
+import importlib
+
+import pytest
+
+PUBLIC = {
+    "safespace.signals": [
+        "DIHEDRAL_NAMES", "DecodeLimits", "Signals", "dihedral_variants", "hamming",
+        "hash_bytes", "hash_file", "is_matchable", "pdq_dihedral_from_bytes",
+        "pdq_dihedral_from_file", "pdq_dihedral_from_image", "pdq_from_image",
+    ],
+    "safespace.signals.types": [
+        "MD5", "PDQ", "SHA256", "SIGNAL_TYPES", "SignalType", "get_signal_type", "normalize",
+    ],
+    "safespace.index": ["PDQIndex"],
+    "safespace.banks": [
+        "AddResult", "BankInfo", "BankService", "EntryInfo", "ImportResult",
+        "validate_bank_name",
+    ],
+    "safespace.banks.formats": [
+        "FORMATS", "HashListFormat", "HashRecord", "ParseResult", "Withdrawal",
+        "detect_format", "get_format", "parse",
+    ],
+    "safespace.banks.matching": ["Match", "MatchResult", "Matcher", "SignalsLike", "Suppressed"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC))
+def test_exported_names_are_pinned(module: str) -> None:
+    mod = importlib.import_module(module)
+    assert sorted(mod.__all__) == sorted(PUBLIC[module])
+    for name in mod.__all__:
+        assert hasattr(mod, name), f"{module}.{name} is exported but missing"
+
+
+def test_package_root_holds_only_the_version() -> None:
+    import safespace
+
+    public = [n for n in vars(safespace) if not n.startswith("_")]
+    assert set(public) <= {
+        "signals", "index", "banks", "store", "errors", "config", "cli", "scan", "demo", "api",
+        "access",
+    }  # fmt: skip
+    assert safespace.__version__
