@@ -26,6 +26,7 @@ def test_hex_strings_and_arrays_are_the_same_hashes() -> None:
     assert index.search([Z], radius=1) == index.search(arr, radius=1)
     assert index.search(Z, radius=1) == [[(3, 0), (2, 1)]]  # one string is one query
     assert index.search(np.zeros(32, dtype=np.uint8), radius=0) == [[(3, 0)]]
+    assert index.search(np.array([Z, A]), radius=0) == [[(3, 0)], [(1, 0)]]
 
 
 def test_results_sorted_by_distance_then_id_as_python_ints() -> None:

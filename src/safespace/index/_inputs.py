@@ -44,6 +44,8 @@ def as_hashes(hashes: HashesLike) -> npt.NDArray[np.uint8]:
     if isinstance(hashes, str):
         hashes = [hashes]
     if isinstance(hashes, np.ndarray):
+        if hashes.dtype.kind == "U":
+            return as_hashes([str(h) for h in hashes.reshape(-1)])
         return _from_array(hashes)
     try:
         items = list(hashes)
