@@ -39,6 +39,10 @@ bank_app = typer.Typer(
     help="Create, list, import, export and delete hash banks.", no_args_is_help=True
 )
 app.add_typer(bank_app, name="bank")
+keys_app = typer.Typer(
+    help="Issue, list and revoke API keys for the HTTP service.", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
 
 err = Console(stderr=True, soft_wrap=True)
 
@@ -477,6 +481,84 @@ def demo(ctx: typer.Context) -> None:
         "\nNext: `safespace hash FILE`, `safespace match --bank demo FILE`, "
         "`safespace bank list`, `safespace --help`.",
         markup=False,
+    )
+
+
+# --- HTTP service --------------------------------------------------------------------------
+
+
+def _keys(settings: Settings) -> Any:
+    from safespace.access import KeyService
+    from safespace.store import open_database
+
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return KeyService(open_database(settings.resolved_database_url()))
+
+
+@keys_app.command("create")
+def keys_create(
+    ctx: typer.Context,
+    scopes: Annotated[
+        str, typer.Option(help="Comma-separated: match, curate, admin (admin implies all).")
+    ],
+    name: Annotated[str, typer.Option(help="A label, e.g. the client that uses the key.")] = "",
+) -> None:
+    """Issue a key: a JSON line about it, then the key alone on the last line (shown once)."""
+    info, key = _keys(_settings(ctx)).create(scopes, name=name)
+    _emit(info.to_dict())
+    sys.stdout.write(key + "\n")
+    sys.stdout.flush()
+    err.print("store the key now: only its hash is kept, it cannot be shown again", markup=False)
+
+
+@keys_app.command("list")
+def keys_list(ctx: typer.Context) -> None:
+    """List keys (never the keys themselves): JSON lines with id, name, prefix, scopes."""
+    for info in _keys(_settings(ctx)).list_keys():
+        _emit(info.to_dict())
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    ctx: typer.Context, key_id: Annotated[int, typer.Argument(help="The key's id.")]
+) -> None:
+    """Revoke a key; running servers refuse it within a second."""
+    _emit(_keys(_settings(ctx)).revoke(key_id).to_dict())
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes, each with its own matcher.", min=1)
+    ] = 1,
+    access_log: Annotated[
+        bool, typer.Option(help="Log each request with the client's address (off: privacy).")
+    ] = False,
+) -> None:
+    """Run the HTTP API (docs at /docs) under uvicorn."""
+    import os
+
+    import uvicorn
+
+    settings = _settings(ctx)
+    # Workers build their own app from the environment: pass --data-dir/--database-url on.
+    os.environ["SAFESPACE_DATA_DIR"] = str(settings.data_dir)
+    if settings.database_url is not None:
+        os.environ["SAFESPACE_DATABASE_URL"] = settings.database_url
+    _keys(settings).db.close()  # migrate once; an unusable database fails here, in one line
+    uvicorn.run(
+        "safespace.api:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+        proxy_headers=False,
+        server_header=False,
     )
 
 

@@ -53,6 +53,33 @@ class Settings(BaseSettings):
         description="PDQ hashes below this quality are flagged and not matched.",
     )
 
+    max_import_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1,
+        description="Largest hash-list file the HTTP import endpoint accepts, in bytes.",
+    )
+    max_json_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="Largest JSON request body the HTTP API accepts, in bytes.",
+    )
+    rate_limit_per_second: float = Field(
+        default=100.0,
+        ge=0,
+        description="HTTP requests per second each API key may make, per worker (0: no limit).",
+    )
+    rate_limit_burst: int = Field(
+        default=200,
+        ge=1,
+        description="Requests an API key may send at once before the per-second rate applies.",
+    )
+    matcher_refresh_seconds: float = Field(
+        default=0.2,
+        gt=0,
+        le=60,
+        description="How often each HTTP worker applies bank changes to its in-memory matcher.",
+    )
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

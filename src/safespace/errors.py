@@ -9,12 +9,20 @@
     │   │   ├── CorruptMedia            truncated or damaged data
     │   │   └── MediaTooLarge           over the byte or pixel limit (HTTP 413)
     │   ├── ImportFormatError           a hash-list file with rejected lines
-    │   └── ConfigError                 a setting or data file that cannot be used
+    │   ├── ConfigError                 a setting or data file that cannot be used
+    │   ├── InvalidRequest              a body, parameter or form field that does not fit (422)
+    │   ├── RequestTooLarge             an HTTP request body over its size limit (HTTP 413)
+    │   └── MethodNotAllowed            an HTTP path that exists, but not for this method (405)
     ├── NotFound                        a named thing does not exist (HTTP 404, exit 3)
-    │   └── BankNotFound
+    │   ├── BankNotFound
+    │   └── KeyNotFound                 an API key id that was never issued
     ├── Conflict                        the request clashes with what is stored (HTTP 409, exit 4)
     │   └── BankExists
-    └── IndexFormatError                an index snapshot on disk is damaged or of an unknown version
+    ├── IndexFormatError                an index snapshot on disk is damaged or of unknown version
+    ├── AccessDenied                    the API key may not do this: it lacks the scope (HTTP 403)
+    │   └── Unauthenticated             no API key, or an unknown or revoked one (HTTP 401)
+    ├── RateLimited                     too many requests for one API key (HTTP 429, retry_after)
+    └── ServiceUnavailable              not ready (index loading) or the database is down (HTTP 503)
 
 Each class carries a stable ``code`` (used as the problem+json ``type`` suffix and in CLI
 output), an HTTP ``status`` and a CLI ``exit_code``, so the API and the CLI translate errors
@@ -27,6 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "AccessDenied",
     "BankExists",
     "BankNotFound",
     "ConfigError",
@@ -36,12 +45,19 @@ __all__ = [
     "ImportFormatError",
     "IndexFormatError",
     "InvalidInput",
+    "InvalidRequest",
     "InvalidSignal",
+    "KeyNotFound",
     "MediaError",
     "MediaTooLarge",
+    "MethodNotAllowed",
     "NotFound",
+    "RateLimited",
     "Reject",
+    "RequestTooLarge",
     "SafeSpaceError",
+    "ServiceUnavailable",
+    "Unauthenticated",
     "UnsupportedMedia",
 ]
 
@@ -118,6 +134,27 @@ class ConfigError(InvalidInput):
     code = "config-error"
 
 
+class InvalidRequest(InvalidInput):
+    """``errors`` lists each problem as ``{"loc": [...], "msg": ...}`` (the HTTP API's 422)."""
+
+    code = "invalid-request"
+    status = 422
+
+    def __init__(self, message: str, errors: list[dict[str, object]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = list(errors or [])
+
+
+class RequestTooLarge(InvalidInput):
+    code = "request-too-large"
+    status = 413
+
+
+class MethodNotAllowed(InvalidInput):
+    code = "method-not-allowed"
+    status = 405
+
+
 class NotFound(SafeSpaceError):
     code = "not-found"
     status = 404
@@ -126,6 +163,10 @@ class NotFound(SafeSpaceError):
 
 class BankNotFound(NotFound):
     code = "bank-not-found"
+
+
+class KeyNotFound(NotFound):
+    code = "key-not-found"
 
 
 class Conflict(SafeSpaceError):
@@ -141,3 +182,38 @@ class BankExists(Conflict):
 class IndexFormatError(SafeSpaceError):
     code = "index-format"
     exit_code = 5
+
+
+class AccessDenied(SafeSpaceError):
+    code = "forbidden"
+    status = 403
+    exit_code = 6
+
+
+class Unauthenticated(AccessDenied):
+    code = "unauthenticated"
+    status = 401
+
+
+class RateLimited(SafeSpaceError):
+    """``retry_after`` is how many seconds until the key may send its next request."""
+
+    code = "rate-limited"
+    status = 429
+    exit_code = 7
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ServiceUnavailable(SafeSpaceError):
+    """``retry_after`` (seconds) is a hint for when to try again."""
+
+    code = "unavailable"
+    status = 503
+    exit_code = 8
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

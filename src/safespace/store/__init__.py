@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from .database import Database, open_database, upgrade
 from .models import BANK_KINDS, CHANGE_OPS, MAX_PDQ_DISTANCE, Bank, BankEntry, Base, Change
+from .models_access import ApiKey, MatchEvent
 
 __all__ = [
     "BANK_KINDS",
     "CHANGE_OPS",
     "MAX_PDQ_DISTANCE",
+    "ApiKey",
     "Bank",
     "BankEntry",
     "Base",
     "Change",
     "Database",
+    "MatchEvent",
     "open_database",
     "upgrade",
 ]

@@ -1,0 +1,70 @@
+"""Assembling the service: ``create_app(settings)`` builds one app from explicit routers.
+
+No module-level app: every worker (uvicorn factory mode) and every test builds its own, with
+its own database handle, matcher, key cache and rate-limit buckets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from safespace import __version__
+from safespace.api.limits import BodyLimitMiddleware, limits_from_settings
+from safespace.api.problems import install_problem_handlers
+from safespace.api.routes import DEFAULT_ROUTERS
+from safespace.api.state import ServiceState
+from safespace.config import Settings
+from safespace.store import open_database
+
+__all__ = ["create_app", "create_app_from_env"]
+
+_DESCRIPTION = """\
+Detect known abuse imagery by hash: hash uploads, match them against hash banks, and curate
+the banks. Every `/v1` endpoint needs an API key (`Authorization: Bearer KEY`); errors are
+`application/problem+json`. See docs/api.md.
+"""
+
+
+def create_app(
+    settings: Settings | None = None, *, routers: Sequence[APIRouter] = DEFAULT_ROUTERS
+) -> FastAPI:
+    """A ready-to-serve app. Opens (and migrates) the database now; the matcher loads in the
+    background once the app starts, and ``/readyz`` answers 200 when it has."""
+    settings = settings or Settings()
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = open_database(settings.resolved_database_url())
+    state = ServiceState.build(settings, db)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state.matcher.start()
+        try:
+            yield
+        finally:
+            state.matcher.stop()
+            db.close()
+
+    app = FastAPI(
+        title="SafeSpace",
+        version=__version__,
+        description=_DESCRIPTION,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.safespace = state
+    install_problem_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, limit_for=limits_from_settings(settings))
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The uvicorn factory (``safespace serve``): settings from SAFESPACE_* variables."""
+    return create_app(Settings())

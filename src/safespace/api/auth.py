@@ -1,0 +1,46 @@
+"""Bearer API keys with scopes, and the per-key rate limit, as FastAPI dependencies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from safespace.access import SCOPES, KeyInfo
+from safespace.api.state import get_state
+from safespace.errors import AccessDenied, Unauthenticated
+
+__all__ = ["bearer", "require"]
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key from `safespace keys create`, sent as `Authorization: Bearer KEY`.",
+)
+
+
+def require(scope: str) -> Callable[..., KeyInfo]:
+    """A dependency: the caller's key, which must be active and allow ``scope``."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}")
+
+    def dependency(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> KeyInfo:
+        state = get_state(request)
+        if credentials is None:
+            raise Unauthenticated("missing API key: send 'Authorization: Bearer <key>'")
+        key = state.key_cache.get(credentials.credentials)
+        if key is None:
+            raise Unauthenticated("unknown or revoked API key")
+        state.limiter.check(key.id)
+        if not key.allows(scope):
+            raise AccessDenied(f"this API key lacks the {scope!r} scope")
+        request.state.api_key = key
+        return key
+
+    dependency.__name__ = f"require_{scope}"
+    return dependency

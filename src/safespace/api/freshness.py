@@ -1,0 +1,156 @@
+"""One in-memory matcher per worker, built in the background and kept current.
+
+A thread builds the :class:`~safespace.banks.matching.Matcher` (the service answers
+``/healthz`` meanwhile, and ``/readyz`` says 503), then applies the change log every
+``interval`` seconds, so a hash added through any worker or the CLI matches here within
+about ``interval`` plus the refresh time. Curate endpoints also call :meth:`refresh_now`, so
+their own worker is current before they respond.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from safespace.banks.matching import Matcher
+from safespace.errors import ServiceUnavailable
+from safespace.store import Bank, Database
+
+__all__ = ["BankMeta", "MatcherHolder"]
+
+log = logging.getLogger("safespace.api")
+
+
+@dataclass(frozen=True)
+class BankMeta:
+    """What a match result says about its bank."""
+
+    name: str
+    kind: str
+    pdq_distance: int
+    enabled: bool
+    description: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "pdq_distance": self.pdq_distance,
+            "enabled": self.enabled,
+            "description": self.description,
+        }
+
+
+class MatcherHolder:
+    """Owns the matcher and its refresh thread; ``stale_after`` bounds what "current" means."""
+
+    def __init__(self, db: Database, *, min_quality: int, interval: float) -> None:
+        self._db = db
+        self._min_quality = min_quality
+        self.interval = interval
+        self.stale_after = max(5.0, 25 * interval)
+        self._matcher: Matcher | None = None
+        self._banks: dict[str, BankMeta] = {}
+        self._banks_seq = -1
+        self._last_ok = 0.0
+        self._error: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="safespace-matcher", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Block until the matcher is built (for tests and scripts); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while self._matcher is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self._matcher is not None
+
+    def _run(self) -> None:
+        delay = self.interval
+        while not self._stop.is_set():
+            try:
+                if self._matcher is None:
+                    matcher = Matcher.from_database(self._db, min_quality=self._min_quality)
+                    self._matcher = matcher
+                    self._sync_banks(matcher)
+                    log.info("matcher ready: %d entries", len(matcher))
+                else:
+                    self._refresh(self._matcher)
+                delay = self.interval
+            except Exception as exc:  # keep serving: the next round retries
+                message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                if message != self._error:
+                    log.warning("matcher refresh failed: %s", message)
+                self._error = message
+                delay = min(5.0, max(delay * 2, self.interval))
+            self._stop.wait(delay)
+
+    # --- state ---------------------------------------------------------------------------
+
+    def _refresh(self, matcher: Matcher) -> None:
+        matcher.refresh()
+        self._sync_banks(matcher)
+        self._last_ok = time.monotonic()
+        self._error = None
+
+    def _sync_banks(self, matcher: Matcher) -> None:
+        if matcher.seq == self._banks_seq:
+            return
+        seq = matcher.seq
+        with self._db.session() as s:
+            rows = s.scalars(select(Bank)).all()
+            banks = {
+                b.name: BankMeta(b.name, b.kind, b.pdq_distance, b.enabled, b.description)
+                for b in rows
+            }
+        self._banks, self._banks_seq = banks, seq
+        self._last_ok = time.monotonic()
+
+    def refresh_now(self) -> None:
+        """Apply pending changes now (after a write through this worker). Never raises."""
+        matcher = self._matcher
+        if matcher is None:
+            return
+        try:
+            self._refresh(matcher)
+        except Exception as exc:
+            log.warning("matcher refresh after a write failed (the thread retries): %s", exc)
+
+    @property
+    def matcher(self) -> Matcher:
+        """The matcher, or :class:`ServiceUnavailable` while it is being built."""
+        matcher = self._matcher
+        if matcher is None:
+            raise ServiceUnavailable("the matcher is still loading the banks; try again", 2.0)
+        return matcher
+
+    def bank(self, name: str) -> BankMeta | None:
+        return self._banks.get(name)
+
+    def status(self) -> dict[str, Any]:
+        """Readiness: built, and refreshed within ``stale_after`` seconds."""
+        matcher = self._matcher
+        if matcher is None:
+            return {"ready": False, "detail": self._error or "loading the banks into memory"}
+        age = time.monotonic() - self._last_ok
+        if age > self.stale_after:
+            detail = f"matcher not refreshed for {age:.0f} s: {self._error or 'refresh stalled'}"
+            return {"ready": False, "detail": detail}
+        return {"ready": True, "entries": len(matcher), "seq": matcher.seq}

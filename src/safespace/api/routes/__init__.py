@@ -1,0 +1,16 @@
+"""The service's routers, one module per area; ``create_app`` takes them as an explicit list."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from safespace.api.routes import banks, entries, health, matching
+
+__all__ = ["DEFAULT_ROUTERS"]
+
+DEFAULT_ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    matching.router,
+    banks.router,
+    entries.router,
+)

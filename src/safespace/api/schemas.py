@@ -1,0 +1,64 @@
+"""Request bodies. Strict types (no "31" for 31, no 1 for true) and no unknown fields, so a
+typo is a 422 rather than silently ignored. Hash values are checked by the domain (400)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+__all__ = ["BankCreate", "BankUpdate", "EntriesAdd", "EntryIn", "EntryUpdate", "MatchRequest"]
+
+MAX_BATCH = 10_000
+_Text = Annotated[StrictStr, Field(max_length=4096)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BankCreate(_Body):
+    name: StrictStr = Field(description="1-64 letters, digits, '-', '_' or '.'.")
+    kind: StrictStr = Field("normal", description="normal, or allow (suppresses matches).")
+    pdq_distance: StrictInt = Field(31, description="PDQ match distance for this bank (0..128).")
+    description: _Text = ""
+
+
+class BankUpdate(_Body):
+    kind: StrictStr | None = None
+    pdq_distance: StrictInt | None = None
+    enabled: StrictBool | None = None
+    description: _Text | None = None
+
+
+class EntryIn(_Body):
+    signal_type: StrictStr = Field(description="pdq, md5 or sha256 (or an alias).")
+    value: StrictStr = Field(max_length=256, description="The hash, in hex.")
+    source: StrictStr | None = None
+    category: StrictStr | None = None
+    note: _Text | None = None
+    added_at: datetime | None = None
+    extra: dict[str, StrictStr] = Field(default_factory=dict)
+
+
+class EntriesAdd(_Body):
+    entries: list[EntryIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class EntryUpdate(_Body):
+    enabled: StrictBool
+
+
+class MatchRequest(_Body):
+    signals: dict[str, StrictStr | StrictInt] = Field(
+        description='Hashes by signal type, e.g. {"pdq": "...", "md5": "..."}; '
+        "optionally pdq_quality (0..100), so a low-quality PDQ is not matched.",
+    )
+    dihedral: StrictBool = Field(False, description="Also match rotated and flipped copies.")
+    banks: list[StrictStr] | None = Field(
+        None, description="Only report these normal banks (allow banks always apply)."
+    )
+    content_id: StrictStr | None = Field(
+        None, description="Your reference for the content; recorded with each match."
+    )

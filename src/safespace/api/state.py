@@ -1,0 +1,55 @@
+"""What one app instance holds: settings, database, services, key cache, limiter, matcher."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from safespace.access import KeyCache, KeyService, RateLimiter
+from safespace.api.freshness import MatcherHolder
+from safespace.banks import BankService
+from safespace.config import Settings
+from safespace.signals import DecodeLimits
+from safespace.store import Database
+
+__all__ = ["KEY_CACHE_SECONDS", "ServiceState", "get_state"]
+
+# Revocation must take effect within a second on every worker; see safespace.access.cache.
+KEY_CACHE_SECONDS = 0.5
+
+
+@dataclass
+class ServiceState:
+    settings: Settings
+    db: Database
+    banks: BankService
+    keys: KeyService
+    key_cache: KeyCache
+    limiter: RateLimiter
+    matcher: MatcherHolder
+    limits: DecodeLimits
+
+    @classmethod
+    def build(cls, settings: Settings, db: Database) -> ServiceState:
+        keys = KeyService(db)
+        return cls(
+            settings=settings,
+            db=db,
+            banks=BankService(db),
+            keys=keys,
+            key_cache=KeyCache(keys.lookup, ttl=KEY_CACHE_SECONDS),
+            limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+            matcher=MatcherHolder(
+                db,
+                min_quality=settings.min_pdq_quality,
+                interval=settings.matcher_refresh_seconds,
+            ),
+            limits=DecodeLimits.from_settings(settings),
+        )
+
+
+def get_state(request: Request) -> ServiceState:
+    state = request.app.state.safespace
+    assert isinstance(state, ServiceState)
+    return state
