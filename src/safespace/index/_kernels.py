@@ -23,6 +23,7 @@ _types: Any = numba.types
 F = TypeVar("F", bound=Callable[..., Any])
 
 AHEAD = 20  # how many loads ahead the probe prefetches
+LONG_BUCKET = 64  # entries from which a bucket is binary-searched rather than filtered
 
 
 def _jit(parallel: bool = False) -> Callable[[F], F]:
@@ -282,6 +283,7 @@ def _probe_query(
     """
     m = starts.shape[0]
     n = entries.shape[1]
+    flat = entries.reshape(entries.size)
     rmask = (1 << row_bits) - 1
     total = 0
     for i in range(m):
@@ -312,6 +314,7 @@ def _probe_query(
     b_lo = np.empty(nb, dtype=np.int64)
     b_hi = np.empty(nb, dtype=np.int64)
     span: Any = 0
+    widest: Any = 0
     for x in range(min(nb, AHEAD)):
         _prefetch(offsets, b_at[x])
     for x in range(nb):
@@ -322,18 +325,23 @@ def _probe_query(
         b_lo[x] = lo
         b_hi[x] = hi
         span += hi - lo
-    # Every candidate is an entry of a visited bucket, so ``span`` bounds their number; a
-    # crowded bucket (many similar hashes) is verified in batches to bound the memory.
-    room = max(min(span, room0), 1)
+        widest = max(widest, hi - lo)
+    # Every candidate is an entry of a visited bucket, so ``span`` bounds their number; when
+    # similar hashes crowd the buckets, candidates are verified in batches to bound memory.
+    # (The arrays are never reallocated in the loop: that would cost reference counting.)
+    room = max(min(span, room0), widest, 1)
     rows = np.empty(room, dtype=np.int64)
     chunks = np.empty(room, dtype=np.int64)
     nc = 0
     cnt = 0
     for x in range(min(nb, AHEAD)):
         _prefetch(entries, b_chunk[x] * n + b_lo[x])
+        _prefetch(entries, b_chunk[x] * n + max(b_hi[x] - 1, b_lo[x]))
     for x in range(nb):
         if x + AHEAD < nb:
+            # Both ends: a bucket of a few entries often straddles two cache lines.
             _prefetch(entries, b_chunk[x + AHEAD] * n + b_lo[x + AHEAD])
+            _prefetch(entries, b_chunk[x + AHEAD] * n + max(b_hi[x + AHEAD] - 1, b_lo[x + AHEAD]))
         i = b_chunk[x]
         lo = b_lo[x]
         hi = b_hi[x]
@@ -346,41 +354,38 @@ def _probe_query(
                 cap, cnt,
             )  # fmt: skip
             nc = 0
-            if hi - lo > room:
-                room = hi - lo
-                rows = np.empty(room, dtype=np.int64)
-                chunks = np.empty(room, dtype=np.int64)
-        start = nc
+        base = i * n
         if rem >= lbits:
-            for e in range(lo, hi):
-                rows[nc] = np.int64(entries[i, e]) & rmask
+            for e in range(base + lo, base + hi):
+                rows[nc] = np.int64(flat[e]) & rmask
+                chunks[nc] = i
                 nc += 1
-        elif rem == 0:
-            # Entries are sorted: find the run whose low bits equal ``lk``.
+        elif rem == 0 and hi - lo > LONG_BUCKET:
+            # A crowded bucket: its entries are sorted, find the run whose low bits are ``lk``.
             want = lk << row_bits
-            a: Any = lo
-            z: Any = hi
+            a: Any = base + lo
+            z: Any = base + hi
             while a < z:
                 mid = (a + z) >> 1
-                if np.int64(entries[i, mid]) < want:
+                if np.int64(flat[mid]) < want:
                     a = mid + 1
                 else:
                     z = mid
-            while a < hi:
-                ent = np.int64(entries[i, a])
+            while a < base + hi:
+                ent = np.int64(flat[a])
                 if (ent >> row_bits) != lk:
                     break
                 rows[nc] = ent & rmask
+                chunks[nc] = i
                 nc += 1
                 a += 1
         else:
-            for e in range(lo, hi):
-                ent = np.int64(entries[i, e])
-                if _popcount((ent >> row_bits) ^ lk) <= rem:
-                    rows[nc] = ent & rmask
-                    nc += 1
-        for c in range(start, nc):
-            chunks[c] = i
+            # Branch-free filter: always write, advance only on a match.
+            for e in range(base + lo, base + hi):
+                ent = np.int64(flat[e])
+                rows[nc] = ent & rmask
+                chunks[nc] = i
+                nc += _popcount((ent >> row_bits) ^ lk) <= rem
     return _verify(
         qs, qi, radius, rho, h, dead, masks, rows, chunks, nc, out_row, out_dist, pos, cap, cnt
     )
