@@ -540,11 +540,15 @@ def serve(
     ] = False,
 ) -> None:
     """Run the HTTP API (docs at /docs) under uvicorn."""
+    import copy
     import os
 
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     settings = _settings(ctx)
+    log_config = copy.deepcopy(LOGGING_CONFIG)  # uvicorn's, plus SafeSpace's own messages
+    log_config["loggers"]["safespace"] = {"handlers": ["default"], "level": "INFO"}
     # Workers build their own app from the environment: pass --data-dir/--database-url on.
     os.environ["SAFESPACE_DATA_DIR"] = str(settings.data_dir)
     if settings.database_url is not None:
@@ -557,6 +561,7 @@ def serve(
         port=port,
         workers=workers,
         access_log=access_log,
+        log_config=log_config,
         proxy_headers=False,
         server_header=False,
     )

@@ -125,3 +125,40 @@ def test_every_error_class_maps_to_its_own_problem_type() -> None:
             response = problem_response(cls(*args))
             assert response.status_code == cls.status
             assert f"/problems/{cls.code}".encode() in response.body
+
+
+def test_docs_list_every_problem_type() -> None:
+    import inspect
+
+    from safespace import errors
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    cli_only = {"error", "config-error", "index-format"}
+    for cls in vars(errors).values():
+        if inspect.isclass(cls) and issubclass(cls, SafeSpaceError) and cls.code not in cli_only:
+            assert f"`/problems/{cls.code}` | {cls.status} |" in text, cls.code
+
+
+def test_database_trouble_is_503_or_409_not_500(tmp_path: Path) -> None:
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    router = APIRouter()
+
+    @router.get("/down")
+    def _down() -> None:
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    @router.get("/race")
+    def _race() -> None:
+        raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+
+    app = create_app(Settings(data_dir=tmp_path), routers=[router])
+    try:
+        with TestClient(app) as client:
+            down = client.get("/down")
+            body = problem(down, 503, "unavailable")
+            assert "connection refused" not in body["detail"]
+            assert down.headers["retry-after"] == "2"
+            problem(client.get("/race"), 409, "conflict")
+    finally:
+        app.state.safespace.db.close()

@@ -76,10 +76,22 @@ def test_oversized_uploads_are_413_while_streaming(make_api: MakeApi, bridge_jpe
     headers = {"content-type": "multipart/form-data; boundary=b", **api.as_("match")}
     response = api.client.post("/v1/hash", content=chunks(), headers=headers)
     problem(response, 413, "media-too-large")
-    # JSON bodies have their own limit.
+    # JSON bodies have their own limit, declared or streamed, read by hand or by FastAPI.
     small = make_api(max_json_bytes=2048)
     response = small.post("/v1/match", json={"signals": {"md5": "0" * 32}, "x": "y" * 5000})
     problem(response, 413, "request-too-large")
+
+    def json_chunks() -> Iterator[bytes]:
+        yield b'{"name": "b", "description": "'
+        for _ in range(10):
+            yield b"d" * 1000
+        yield b'"}'
+
+    json_headers = {"content-type": "application/json"}
+    for url in ("/v1/banks", "/v1/match"):
+        response = small.post(url, content=json_chunks(), headers=json_headers)
+        problem(response, 413, "request-too-large")
+    assert small.get("/v1/banks").json()["banks"] == []
 
 
 def test_match_an_upload(api: Api, known: dict[str, object], bridge_jpeg: bytes) -> None:

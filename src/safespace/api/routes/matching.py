@@ -146,6 +146,7 @@ async def match(
 ) -> dict[str, Any]:
     """Matches grouped by bank, allow-bank matches, and what those suppressed."""
     state = get_state(request)
+    matcher = state.matcher.matcher  # 503 before any work while the banks are loading
     query: Any
     if is_multipart(request):
         upload = await read_upload(request, allowed={"dihedral", "banks", "content_id"})
@@ -164,7 +165,6 @@ async def match(
             check_content_id(content_id)
         query = _query(body.signals)
         echo = query.to_dict()
-    matcher = state.matcher.matcher
     result = await run_in_threadpool(matcher.match, query, dihedral=dihedral, banks=banks)
     recorded = 0
     if content_id is not None and result.matches:
