@@ -18,9 +18,9 @@ MAX_ROWS = 1 << 28  # rows per segment: row number and low bits share one uint32
 
 # Rough costs in nanoseconds, measured with bench/bench_index.py, used only to choose between
 # probing and scanning a segment for one search.
-COST_BUCKET = 25.0
+COST_BUCKET = 12.0
 COST_SCANNED = 1.0
-COST_CANDIDATE = 30.0
+COST_CANDIDATE = 15.0
 COST_ROW = 0.7
 
 
