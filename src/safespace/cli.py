@@ -129,10 +129,8 @@ def hash_cmd(
         try:
             signals = hash_file(path, exact=exact, limits=limits)
             row.update(signals.as_dict())
-            if signals.pdq is not None:
-                row["pdq_matchable"] = (signals.pdq_quality or 0) >= settings.min_pdq_quality
-                if dihedral:
-                    row["pdq_dihedral"] = pdq_dihedral_from_file(path, exact=exact, limits=limits)
+            if signals.pdq is not None and dihedral:
+                row["pdq_dihedral"] = pdq_dihedral_from_file(path, exact=exact, limits=limits)
         except SafeSpaceError as exc:
             failed += 1
             row.update(error=str(exc), error_code=exc.code)
