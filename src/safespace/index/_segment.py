@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from safespace.index import _kernels as kern
+from safespace.index import _scan
 from safespace.index._plan import ChunkPlan, plan_for, probe_cost, probe_radii, scan_cost
 
 Mode = Literal["auto", "probe", "scan"]
@@ -63,7 +64,7 @@ def scan(qs: npt.NDArray[np.uint64], h: npt.NDArray[np.uint64], dead: npt.NDArra
         return empty_hits()
     if n * nq < PARALLEL_SCAN or numba.get_num_threads() == 1:
         return _packed(
-            lambda oq, orow, od: kern.scan_serial(qs, h, dead, radius, BLOCK_ROWS, oq, orow, od),
+            lambda oq, orow, od: _scan.scan_serial(qs, h, dead, radius, BLOCK_ROWS, oq, orow, od),
             SCAN_CAP + 4 * nq,
         )
     nb = -(-n // BLOCK_ROWS)
@@ -75,7 +76,7 @@ def scan(qs: npt.NDArray[np.uint64], h: npt.NDArray[np.uint64], dead: npt.NDArra
     out_row = np.empty(nb * cap, dtype=np.int64)
     out_dist = np.empty(nb * cap, dtype=np.int64)
     counts = np.empty(nb, dtype=np.int64)
-    kern.scan_parallel(
+    _scan.scan_parallel(
         qs, h, dead, radius, blocks, BLOCK_ROWS, pos, caps, out_q, out_row, out_dist, counts
     )
     over = counts > caps
@@ -90,7 +91,7 @@ def scan(qs: npt.NDArray[np.uint64], h: npt.NDArray[np.uint64], dead: npt.NDArra
         r2 = np.empty(total, dtype=np.int64)
         d2 = np.empty(total, dtype=np.int64)
         c2 = np.empty(len(blocks2), dtype=np.int64)
-        kern.scan_parallel(qs, h, dead, radius, blocks2, BLOCK_ROWS, pos2, caps2, q2, r2, d2, c2)
+        _scan.scan_parallel(qs, h, dead, radius, blocks2, BLOCK_ROWS, pos2, caps2, q2, r2, d2, c2)
         parts.append((q2, r2, d2))
     return (
         np.concatenate([p[0] for p in parts]),
