@@ -8,9 +8,15 @@ entries that matched, so memory stays near 40 bytes per PDQ hash.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import os
+import shutil
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, TypeAlias
 
 import numpy as np
@@ -18,15 +24,20 @@ import numpy.typing as npt
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from safespace.banks import snapshot as snap
 from safespace.banks.match_results import Match, MatchResult, Suppressed
-from safespace.errors import BankNotFound, InvalidInput
+from safespace.banks.snapshot import ExactTable
+from safespace.errors import BankNotFound, IndexFormatError, InvalidInput
 from safespace.index import PDQIndex
 from safespace.signals.types import PDQ, get_signal_type, normalize
 from safespace.store import Bank, BankEntry, Change, Database
 
 __all__ = ["Match", "MatchResult", "Matcher", "SignalsLike", "Suppressed"]
 
+log = logging.getLogger("safespace.matcher")
+
 _LOAD_CHUNK = 50_000
+DETAILS_CACHE = 65_536  # matched entries whose details are kept in memory
 Row: TypeAlias = tuple[int, int, str, str]  # entry id, bank id, signal type, value
 
 
@@ -63,30 +74,78 @@ class _Entries:
     """The in-memory side: PDQ index, exact-hash lookup, and entry id -> bank id.
 
     Entry ids come from one sequence and are never reused, so entry -> bank is a dense array
-    (5 bytes per id). Exact-hash lists may keep ids of entries since disabled or removed:
-    lookups check the array, and a rebuild sheds them.
+    (5 bytes per id). Exact hashes live in sorted tables (built at load, or mapped from a
+    snapshot) plus a small dictionary of later additions. Both may keep ids of entries since
+    disabled or removed: lookups check the array, and the next snapshot or rebuild sheds them.
     """
 
-    def __init__(self) -> None:
-        self.index = PDQIndex()
+    def __init__(
+        self,
+        index: PDQIndex | None = None,
+        bank: npt.NDArray[np.int32] | None = None,
+        pdq: npt.NDArray[np.bool_] | None = None,
+        base: dict[str, ExactTable] | None = None,
+        count: int = 0,
+    ) -> None:
+        self.index = index if index is not None else PDQIndex()
+        self.base: dict[str, ExactTable] = base or {}
         # signal type -> raw digest -> entry id (or ids, when several banks list it)
         self.exact: dict[str, dict[bytes, int | list[int]]] = {}
-        self._bank = np.zeros(0, dtype=np.int32)  # 0: not loaded
-        self._pdq = np.zeros(0, dtype=np.bool_)
-        self._count = 0
+        self._bank = bank if bank is not None else np.zeros(0, dtype=np.int32)  # 0: not loaded
+        self._pdq = pdq if pdq is not None else np.zeros(0, dtype=np.bool_)
+        self._count = count
 
     def __len__(self) -> int:
         return self._count
 
     def exact_ids(self, signal_type: str, value: str) -> list[int]:
-        have = self.exact.get(signal_type, {}).get(bytes.fromhex(value))
-        if have is None:
-            return []
-        return [have] if isinstance(have, int) else list(have)
+        digest = bytes.fromhex(value)
+        table = self.base.get(signal_type)
+        found = table.lookup(digest) if table is not None else []
+        have = self.exact.get(signal_type, {}).get(digest)
+        if have is not None:
+            found += [have] if isinstance(have, int) else have
+        return list(dict.fromkeys(found))
 
     def bank_of(self, entry_id: int) -> int:
         """The entry's bank id, or 0 when the entry is not loaded."""
         return int(self._bank[entry_id]) if 0 <= entry_id < len(self._bank) else 0
+
+    def build(self, parts: Iterable[list[Row]]) -> None:
+        """Bulk load into an empty instance: one index add, sorted exact tables."""
+        ids: list[npt.NDArray[np.int64]] = []
+        banks: list[npt.NDArray[np.int32]] = []
+        pdq_ids: list[npt.NDArray[np.int64]] = []
+        pdq_raw: list[bytes] = []
+        exact: dict[str, tuple[list[bytes], list[int]]] = {}
+        for part in parts:
+            e_ids, b_ids, types, values = zip(*part, strict=True)
+            arr = np.array(e_ids, dtype=np.int64)
+            ids.append(arr)
+            banks.append(np.array(b_ids, dtype=np.int32))
+            is_pdq = np.array([t == PDQ.name for t in types], dtype=np.bool_)
+            pdq_ids.append(arr[is_pdq])
+            pdq_hex = (v for t, v in zip(types, values, strict=True) if t == PDQ.name)
+            pdq_raw.append(bytes.fromhex("".join(pdq_hex)))
+            if not is_pdq.all():
+                for entry_id, t, v in zip(e_ids, types, values, strict=True):
+                    if t != PDQ.name:
+                        keys, owners = exact.setdefault(t, ([], []))
+                        keys.append(bytes.fromhex(v))
+                        owners.append(entry_id)
+        if not ids:
+            return
+        all_ids = np.concatenate(ids)
+        self._grow(int(all_ids.max()) + 1)
+        self._bank[all_ids] = np.concatenate(banks)
+        p_ids = np.concatenate(pdq_ids)
+        self._pdq[p_ids] = True
+        self._count = len(np.unique(all_ids))
+        if len(p_ids):
+            raw = np.frombuffer(b"".join(pdq_raw), dtype=np.uint8).reshape(-1, 32)
+            self.index.add(p_ids, raw)
+        for t, (keys, owners) in exact.items():
+            self.base[t] = ExactTable.build(get_signal_type(t).hex_length // 2, keys, owners)
 
     def add(self, rows: Sequence[Row]) -> None:
         unique = list({r[0]: r for r in rows}.values())
@@ -135,6 +194,26 @@ class _Entries:
     def of_bank(self, bank_id: int) -> npt.NDArray[np.int64]:
         return np.flatnonzero(self._bank == bank_id).astype(np.int64)
 
+    def exact_tables(self) -> dict[str, ExactTable]:
+        """Base tables merged with later additions, without dead rows (for a snapshot)."""
+        out = {}
+        for t in sorted(set(self.base) | set(self.exact)):
+            width = get_signal_type(t).hex_length // 2
+            base = self.base.get(t) or ExactTable.empty(width)
+            keys: list[bytes] = []
+            owners: list[int] = []
+            for key, have in self.exact.get(t, {}).items():
+                for entry_id in [have] if isinstance(have, int) else have:
+                    keys.append(key)
+                    owners.append(entry_id)
+            ids = np.asarray(base.ids)
+            inside = np.minimum(ids, max(len(self._bank) - 1, 0))
+            live = (ids < len(self._bank)) & (self._bank[inside] != 0)
+            dup = np.isin(ids, np.asarray(owners, dtype=np.int64))  # re-added: keep one row
+            fresh = [(k, e) for k, e in zip(keys, owners, strict=True) if self.bank_of(e) != 0]
+            out[t] = base.merged(live & ~dup, [k for k, _ in fresh], [e for _, e in fresh])
+        return out
+
     def _grow(self, size: int) -> None:
         if size <= len(self._bank):
             return
@@ -165,9 +244,11 @@ def _read_banks(s: Session) -> dict[int, _Bank]:
 
 
 class Matcher:
-    """Matches hashes against every enabled bank; build with :meth:`from_database`.
+    """Matches hashes against every enabled bank; build with :meth:`from_database`, or with
+    :meth:`load_or_build` to start from a snapshot on local disk.
 
-    Safe to share between threads: matches may run while :meth:`refresh` applies changes.
+    Safe to share between threads: matches may run while :meth:`refresh` applies changes or
+    :meth:`save_snapshot` writes one.
     """
 
     def __init__(self, db: Database, *, min_quality: int = 50) -> None:
@@ -180,12 +261,100 @@ class Matcher:
         self._seq = 0
         self._lock = threading.RLock()
         self._refresh_lock = threading.Lock()
+        # entry id -> (signal type, value, metadata): details of hits, so a repeated hit needs
+        # no query. Entry details never change; removals are seen at the next refresh.
+        self._details_cache: OrderedDict[int, tuple[str, str, dict[str, Any]]] = OrderedDict()
+        self.snapshot: Path | None = None  # the snapshot this matcher started from
 
     @classmethod
     def from_database(cls, db: Database, *, min_quality: int = 50) -> Matcher:
         matcher = cls(db, min_quality=min_quality)
         matcher._rebuild(db)
         return matcher
+
+    @classmethod
+    def from_snapshot(cls, db: Database, path: Path, *, min_quality: int = 50) -> Matcher:
+        """Open one snapshot (memory-mapped) and catch up with the change log.
+
+        :class:`IndexFormatError` when the snapshot is damaged or not of this database.
+        """
+        data = snap.load_snapshot(Path(path))
+        if data.identity != snap.database_identity(db) or data.mark != snap.log_mark(db, data.seq):
+            raise IndexFormatError(
+                f"matcher snapshot {Path(path).name} is of another database (or an older copy)"
+            )
+        matcher = cls(db, min_quality=min_quality)
+        banks = {}
+        for b in data.banks:
+            bank = _Bank(int(b["id"]), str(b["name"]), str(b["kind"]), int(b["pdq_distance"]),
+                         bool(b["enabled"]))  # fmt: skip
+            banks[bank.id] = bank
+        matcher._entries = _Entries(data.index, data.bank, data.pdq, data.exact, data.count)
+        matcher._banks, matcher._seq, matcher.snapshot = banks, data.seq, Path(path)
+        matcher.refresh()
+        return matcher
+
+    @classmethod
+    def load_or_build(
+        cls, db: Database, folder: str | os.PathLike[str], *, min_quality: int = 50
+    ) -> Matcher:
+        """Start from this database's newest usable snapshot in ``folder``; without one, build
+        from the database and write one (one process at a time: others wait, then load it)."""
+        folder = Path(folder)
+        identity = snap.database_identity(db)
+        tried: set[Path] = set()
+
+        def newest() -> Matcher | None:
+            for path in snap.list_snapshots(folder, identity):
+                if path in tried:
+                    continue
+                tried.add(path)
+                try:
+                    return cls.from_snapshot(db, path, min_quality=min_quality)
+                except IndexFormatError as exc:
+                    log.warning("%s; trying the next one or rebuilding", exc)
+            return None
+
+        matcher = newest()
+        if matcher is not None:
+            return matcher
+        with snap.snapshot_lock(folder):
+            matcher = newest()  # written by another process while this one waited
+            if matcher is not None:
+                return matcher
+            for bad in tried:
+                shutil.rmtree(bad, ignore_errors=True)
+            matcher = cls.from_database(db, min_quality=min_quality)
+            matcher.snapshot = matcher._write(folder)
+        return matcher
+
+    def save_snapshot(self, folder: str | os.PathLike[str]) -> Path:
+        """Write this matcher's state as a new snapshot in ``folder``; returns its path.
+
+        Matches go on meanwhile; refreshes wait until it is written.
+        """
+        folder = Path(folder)
+        with snap.snapshot_lock(folder):
+            return self._write(folder)
+
+    def _write(self, folder: Path) -> Path:
+        """Write a snapshot (the caller holds the folder's lock)."""
+        with self._refresh_lock:
+            e = self._entries
+            data = snap.SnapshotData(
+                seq=self._seq,
+                identity=snap.database_identity(self._db),
+                mark=snap.log_mark(self._db, self._seq),
+                count=len(e),
+                banks=[dataclasses.asdict(b) for b in self._banks.values()],
+                bank=e._bank,
+                pdq=e._pdq,
+                exact=e.exact_tables(),
+                index=e.index,
+            )
+            path = snap.write_snapshot(folder, data)
+        snap.prune(folder, data.identity)
+        return path
 
     @property
     def seq(self) -> int:
@@ -201,10 +370,10 @@ class Matcher:
             # Read the log position first: anything changed during the load is replayed later.
             seq = s.scalar(select(func.max(Change.seq))) or 0
             banks = _read_banks(s)
-            for part in _read(s):
-                fresh.add(part)
+            fresh.build(_read(s))
         with self._lock:
             self._entries, self._banks, self._seq, self._db = fresh, banks, seq, db
+            self._details_cache.clear()
 
     def refresh(self, db: Database | None = None) -> int:
         """Apply the change log since the last load or refresh; returns changes applied.
@@ -253,6 +422,10 @@ class Matcher:
                 self._entries.discard(touched)
                 self._entries.add(rows)
                 self._banks, self._seq = banks, top
+                if drop:
+                    self._details_cache.clear()
+                for entry_id in touched:
+                    self._details_cache.pop(entry_id, None)
             return len(changes)
 
     # --- matching ------------------------------------------------------------------------
@@ -313,16 +486,25 @@ class Matcher:
     def _details(
         self, best: dict[int, tuple[int, str]], owner: dict[int, int], banks: dict[int, _Bank]
     ) -> list[Match]:
-        """Read the matched entries' details; entries deleted since the last refresh drop out."""
+        """The matched entries' details, from the cache or the database; entries deleted
+        since they were last read drop out."""
         if not best:
             return []
-        e = BankEntry
-        with self._db.session() as s:
+        cache = self._details_cache
+        known: dict[int, tuple[str, str, dict[str, Any]]] = {}
+        with self._lock:
+            for entry_id in best:
+                hit = cache.get(entry_id)
+                if hit is not None:
+                    known[entry_id] = hit
+        missing = [i for i in best if i not in known]
+        if missing:
+            e = BankEntry
             columns = (e.id, e.signal_type, e.value, e.source, e.category, e.note, e.added_at)
-            rows = s.execute(select(*columns, e.extra).where(e.id.in_(list(best))))
-            found: list[Match] = []
+            with self._db.session() as s:
+                rows = s.execute(select(*columns, e.extra).where(e.id.in_(missing))).all()
+            read = {}
             for entry_id, signal_type, value, source, category, note, added_at, extra in rows:
-                bank = banks[owner[entry_id]]
                 meta: dict[str, Any] = {
                     "source": source,
                     "category": category,
@@ -330,8 +512,18 @@ class Matcher:
                     "added_at": added_at.isoformat().replace("+00:00", "Z") if added_at else None,
                     "extra": dict(extra or {}),
                 }
-                dist = best[entry_id][0]
-                found.append(Match(bank.name, bank.kind, entry_id, signal_type, value, dist, meta))
+                read[int(entry_id)] = (signal_type, value, meta)
+            known |= read
+            with self._lock:
+                cache.update(read)
+                while len(cache) > DETAILS_CACHE:
+                    cache.popitem(last=False)
+        found: list[Match] = []
+        for entry_id, (signal_type, value, meta) in known.items():
+            bank = banks[owner[entry_id]]
+            dist = best[entry_id][0]
+            item = Match(bank.name, bank.kind, entry_id, signal_type, value, dist, dict(meta))
+            found.append(item)
         return found
 
 
