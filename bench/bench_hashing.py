@@ -36,7 +36,8 @@ from safespace.signals.decode import FAST_DRAFT_MIN_SIDE, DecodeLimits, decode_i
 from safespace.signals.pdq import pdq_from_rgb
 from safespace.signals.sniff import HEAD_BYTES, sniff
 
-PDQ_DIR = Path("/work/shared/testdata/pdq")
+_TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"  # shared/ beside the repo
+PDQ_DIR = _TESTDATA / "pdq"
 LARGE = sorted((PDQ_DIR / "reg-test-input" / "exif-rotn").glob("*.jpg"))
 LIMITS = DecodeLimits()
 BRIDGES = [

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-PDQ_DIR = Path("/work/shared/testdata/pdq")
+_TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"  # shared/ beside the repo
+PDQ_DIR = _TESTDATA / "pdq"
 
 
 @pytest.fixture(scope="session")

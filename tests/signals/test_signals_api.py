@@ -23,8 +23,9 @@ from safespace.signals import (
 )
 from safespace.signals.sniff import sniff
 
-BRIDGE = Path("/work/shared/testdata/pdq/bridge-mods/aaa-orig.jpg")
-LOW_QUALITY = Path("/work/shared/testdata/pdq/misc-images/small.jpg")  # quality 0
+_TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"  # shared/ beside the repo
+BRIDGE = _TESTDATA / "pdq/bridge-mods/aaa-orig.jpg"
+LOW_QUALITY = _TESTDATA / "pdq/misc-images/small.jpg"  # quality 0
 
 
 def random_hash(rng: random.Random) -> str:

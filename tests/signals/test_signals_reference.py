@@ -19,7 +19,7 @@ from safespace.signals import (
 )
 from safespace.signals.decode import draft_scale_for
 
-TESTDATA = Path("/work/shared/testdata")
+TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"
 PDQ_DIR = TESTDATA / "pdq"
 with (PDQ_DIR / "reference-hashes.csv").open(newline="") as _handle:
     ROWS = list(csv.DictReader(_handle))
