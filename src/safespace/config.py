@@ -79,6 +79,17 @@ class Settings(BaseSettings):
         le=60,
         description="How often each HTTP worker applies bank changes to its in-memory matcher.",
     )
+    matcher_snapshots: bool = Field(
+        default=True,
+        description="Keep memory-mapped matcher snapshots in data_dir/snapshots, so HTTP "
+        "workers start in seconds; off: every worker reads all banks from the database.",
+    )
+    snapshot_min_changes: int = Field(
+        default=100_000,
+        ge=0,
+        description="Write a new matcher snapshot once the newest is this many change-log "
+        "entries behind (checked every 30 s, by one worker at a time; 0: never).",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

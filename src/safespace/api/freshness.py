@@ -1,10 +1,13 @@
 """One in-memory matcher per worker, built in the background and kept current.
 
-A thread builds the :class:`~safespace.banks.matching.Matcher` (the service answers
-``/healthz`` meanwhile, and ``/readyz`` says 503), then applies the change log every
-``interval`` seconds, so a hash added through any worker or the CLI matches here within
-about ``interval`` plus the refresh time. Curate endpoints also call :meth:`refresh_now`, so
-their own worker is current before they respond.
+A thread loads the :class:`~safespace.banks.matching.Matcher` (the service answers
+``/healthz`` meanwhile, and ``/readyz`` says 503): from the newest snapshot in
+``snapshot_dir`` (memory-mapped: seconds even for 10M hashes), or from the database, writing
+a snapshot for the next start. Then it applies the change log every ``interval`` seconds, so
+a hash added through any worker or the CLI matches here within about ``interval`` plus the
+refresh time. Curate endpoints also call :meth:`refresh_now`, so their own worker is current
+before they respond. A second thread writes a new snapshot now and then (one worker at a
+time), from a private matcher, so serving never pauses for it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -21,9 +25,11 @@ from safespace.banks.matching import Matcher
 from safespace.errors import ServiceUnavailable
 from safespace.store import Bank, Database
 
-__all__ = ["BankMeta", "MatcherHolder"]
+__all__ = ["SNAPSHOT_CHECK_SECONDS", "BankMeta", "MatcherHolder"]
 
 log = logging.getLogger("safespace.api")
+
+SNAPSHOT_CHECK_SECONDS = 30.0  # how often a worker sees whether a new snapshot is due
 
 
 @dataclass(frozen=True)
@@ -49,10 +55,21 @@ class BankMeta:
 class MatcherHolder:
     """Owns the matcher and its refresh thread; ``stale_after`` bounds what "current" means."""
 
-    def __init__(self, db: Database, *, min_quality: int, interval: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        min_quality: int,
+        interval: float,
+        snapshot_dir: Path | None = None,
+        snapshot_min_changes: int = 0,
+    ) -> None:
         self._db = db
         self._min_quality = min_quality
         self.interval = interval
+        self.snapshot_dir = snapshot_dir
+        self.snapshot_min_changes = snapshot_min_changes
+        self.snapshot_check_seconds = SNAPSHOT_CHECK_SECONDS
         self.stale_after = max(5.0, 25 * interval)
         self._matcher: Matcher | None = None
         self._banks: dict[str, BankMeta] = {}
@@ -61,6 +78,7 @@ class MatcherHolder:
         self._error: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._writer: threading.Thread | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -71,9 +89,10 @@ class MatcherHolder:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        for thread in (self._thread, self._writer):
+            if thread is not None:
+                thread.join(timeout)
+        self._thread = self._writer = None
 
     def wait_ready(self, timeout: float) -> bool:
         """Block until the matcher is built (for tests and scripts); False on timeout."""
@@ -87,10 +106,7 @@ class MatcherHolder:
         while not self._stop.is_set():
             try:
                 if self._matcher is None:
-                    matcher = Matcher.from_database(self._db, min_quality=self._min_quality)
-                    self._matcher = matcher
-                    self._sync_banks(matcher)
-                    log.info("matcher ready: %d entries", len(matcher))
+                    self._load()
                 else:
                     self._refresh(self._matcher)
                 delay = self.interval
@@ -101,6 +117,38 @@ class MatcherHolder:
                 self._error = message
                 delay = min(5.0, max(delay * 2, self.interval))
             self._stop.wait(delay)
+
+    def _load(self) -> None:
+        started = time.monotonic()
+        if self.snapshot_dir is None:
+            matcher = Matcher.from_database(self._db, min_quality=self._min_quality)
+        else:
+            matcher = Matcher.load_or_build(
+                self._db, self.snapshot_dir, min_quality=self._min_quality
+            )
+        self._sync_banks(matcher)
+        self._matcher = matcher
+        how = f"snapshot {matcher.snapshot.name}" if matcher.snapshot else "the database"
+        took = time.monotonic() - started
+        log.info("matcher ready: %d entries from %s in %.1f s", len(matcher), how, took)
+        if self.snapshot_dir is not None and self.snapshot_min_changes > 0:
+            self._writer = threading.Thread(
+                target=self._write_snapshots, name="safespace-snapshots", daemon=True
+            )
+            self._writer.start()
+
+    def _write_snapshots(self) -> None:
+        """Now and then, write a new snapshot if many changes have accumulated."""
+        assert self.snapshot_dir is not None
+        while not self._stop.wait(self.snapshot_check_seconds):
+            try:
+                path = Matcher.update_snapshot(
+                    self._db, self.snapshot_dir, min_changes=self.snapshot_min_changes
+                )
+                if path is not None:
+                    log.info("wrote matcher snapshot %s", path.name)
+            except Exception as exc:  # never take the worker down: the next round retries
+                log.warning("writing a matcher snapshot failed: %s", exc)
 
     # --- state ---------------------------------------------------------------------------
 

@@ -44,6 +44,10 @@ class ServiceState:
                 db,
                 min_quality=settings.min_pdq_quality,
                 interval=settings.matcher_refresh_seconds,
+                snapshot_dir=settings.data_dir / "snapshots"
+                if settings.matcher_snapshots
+                else None,
+                snapshot_min_changes=settings.snapshot_min_changes,
             ),
             limits=DecodeLimits.from_settings(settings),
         )

@@ -328,6 +328,32 @@ class Matcher:
             matcher.snapshot = matcher._write(folder)
         return matcher
 
+    @classmethod
+    def update_snapshot(
+        cls, db: Database, folder: str | os.PathLike[str], *, min_changes: int
+    ) -> Path | None:
+        """Write a new snapshot when the newest is ``min_changes`` or more changes behind.
+
+        Works on a private matcher (the newest snapshot plus the log), so serving matchers
+        are never paused. Returns None when none was needed or another process is writing.
+        """
+        folder = Path(folder)
+        with snap.snapshot_lock(folder, wait=False) as mine:
+            if not mine:
+                return None
+            identity = snap.database_identity(db)
+            with db.session() as s:
+                top = s.scalar(select(func.max(Change.seq))) or 0
+            for path in snap.list_snapshots(folder, identity):
+                if top - snap.snapshot_seq(path) < min_changes:
+                    return None
+                try:
+                    return cls.from_snapshot(db, path)._write(folder)
+                except IndexFormatError as exc:
+                    log.warning("%s; trying the next one or rebuilding", exc)
+                    shutil.rmtree(path, ignore_errors=True)
+            return cls.from_database(db)._write(folder)
+
     def save_snapshot(self, folder: str | os.PathLike[str]) -> Path:
         """Write this matcher's state as a new snapshot in ``folder``; returns its path.
 

@@ -52,6 +52,7 @@ __all__ = [
     "log_mark",
     "prune",
     "snapshot_lock",
+    "snapshot_seq",
     "write_snapshot",
 ]
 
@@ -190,6 +191,12 @@ def list_snapshots(folder: Path, identity: str) -> list[Path]:
     prefix = f"{PREFIX}{identity[:12]}-"
     found = [p for p in folder.iterdir() if p.name.startswith(prefix) and p.is_dir()]
     return sorted(found, key=lambda p: p.name, reverse=True)
+
+
+def snapshot_seq(path: Path) -> int:
+    """The change-log seq a snapshot reflects, from its name (-1 when not a snapshot name)."""
+    parts = path.name.split("-")
+    return int(parts[2]) if len(parts) == 5 and parts[2].isdigit() else -1
 
 
 def prune(folder: Path, identity: str, keep: int = 2) -> None:
