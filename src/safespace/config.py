@@ -10,7 +10,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "default_data_dir", "get_settings"]
@@ -90,6 +90,39 @@ class Settings(BaseSettings):
         description="Write a new matcher snapshot once the newest is this many change-log "
         "entries behind (checked every 30 s, by one worker at a time; 0: never).",
     )
+
+    hma_url_allowlist: str = Field(
+        default="",
+        description="URL prefixes the HMA-compatible API may fetch media from, separated by "
+        "commas or spaces (scheme, host and path prefix); empty: fetching by URL is refused.",
+    )
+    url_fetch_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Time limit for fetching one media URL (connect plus download), in seconds.",
+    )
+    import_job_poll_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=300,
+        description="How often each HTTP worker looks for queued or abandoned import jobs.",
+    )
+    import_job_lease_seconds: float = Field(
+        default=60.0,
+        ge=1,
+        le=3600,
+        description="An import job whose worker has not renewed its lease for this long "
+        "(a stopped server) is run again by another worker.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token that may read /metrics (besides admin keys); unset: "
+        "admin API keys only.",
+    )
+
+    def hma_url_prefixes(self) -> list[str]:
+        return [p for p in self.hma_url_allowlist.replace(",", " ").split() if p]
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -12,10 +12,13 @@
     │   ├── ConfigError                 a setting or data file that cannot be used
     │   ├── InvalidRequest              a body, parameter or form field that does not fit (422)
     │   ├── RequestTooLarge             an HTTP request body over its size limit (HTTP 413)
+    │   ├── UrlNotAllowed               a media URL outside the operator's allowlist (HTTP 403)
+    │   ├── UrlFetchFailed              a media URL that could not be fetched (HTTP 422)
     │   └── MethodNotAllowed            an HTTP path that exists, but not for this method (405)
     ├── NotFound                        a named thing does not exist (HTTP 404, exit 3)
     │   ├── BankNotFound
-    │   └── KeyNotFound                 an API key id that was never issued
+    │   ├── KeyNotFound                 an API key id that was never issued
+    │   └── JobNotFound                 an import job id that does not exist
     ├── Conflict                        the request clashes with what is stored (HTTP 409, exit 4)
     │   └── BankExists
     ├── IndexFormatError                an index snapshot on disk is damaged or of unknown version
@@ -47,6 +50,7 @@ __all__ = [
     "InvalidInput",
     "InvalidRequest",
     "InvalidSignal",
+    "JobNotFound",
     "KeyNotFound",
     "MediaError",
     "MediaTooLarge",
@@ -59,6 +63,8 @@ __all__ = [
     "ServiceUnavailable",
     "Unauthenticated",
     "UnsupportedMedia",
+    "UrlFetchFailed",
+    "UrlNotAllowed",
 ]
 
 
@@ -155,6 +161,18 @@ class MethodNotAllowed(InvalidInput):
     status = 405
 
 
+class UrlNotAllowed(InvalidInput):
+    """The server fetches media only from URL prefixes its operator allowed."""
+
+    code = "url-not-allowed"
+    status = 403
+
+
+class UrlFetchFailed(InvalidInput):
+    code = "url-fetch-failed"
+    status = 422
+
+
 class NotFound(SafeSpaceError):
     code = "not-found"
     status = 404
@@ -167,6 +185,10 @@ class BankNotFound(NotFound):
 
 class KeyNotFound(NotFound):
     code = "key-not-found"
+
+
+class JobNotFound(NotFound):
+    code = "job-not-found"
 
 
 class Conflict(SafeSpaceError):

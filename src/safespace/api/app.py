@@ -6,15 +6,18 @@ its own database handle, matcher, key cache and rate-limit buckets.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from starlette.types import Scope
 
 from safespace import __version__
-from safespace.api.limits import BodyLimitMiddleware, limits_from_settings
+from safespace.api.limits import BodyLimit, BodyLimitMiddleware, limits_from_settings
+from safespace.api.metrics import MetricsMiddleware, ServiceMetrics
 from safespace.api.problems import install_problem_handlers
 from safespace.api.routes import DEFAULT_ROUTERS
+from safespace.api.routes.jobs import ImportRuntime
 from safespace.api.state import ServiceState
 from safespace.config import Settings
 from safespace.store import open_database
@@ -38,13 +41,17 @@ def create_app(
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = open_database(settings.resolved_database_url())
     state = ServiceState.build(settings, db)
+    imports = ImportRuntime.build(state)
+    metrics = ServiceMetrics(state, imports.jobs.counts_by_status)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.matcher.start()
+        imports.runner.start()
         try:
             yield
         finally:
+            imports.runner.stop()
             state.matcher.stop()
             db.close()
 
@@ -58,11 +65,26 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.safespace = state
+    app.state.import_jobs = imports
+    app.state.metrics = metrics
     install_problem_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, limit_for=limits_from_settings(settings))
+    app.add_middleware(BodyLimitMiddleware, limit_for=_with_import_jobs(settings))
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     for router in routers:
         app.include_router(router)
     return app
+
+
+def _with_import_jobs(settings: Settings) -> Callable[[Scope], BodyLimit]:
+    """The import limit also for ``/v1/banks/{name}/imports`` (import jobs)."""
+    limit_for = limits_from_settings(settings)
+    imports = limit_for({"type": "http", "path": "/import", "headers": []})
+
+    def choose(scope: Scope) -> BodyLimit:
+        path: str = scope.get("path", "")
+        return imports if path.endswith("/imports") else limit_for(scope)
+
+    return choose
 
 
 def create_app_from_env() -> FastAPI:

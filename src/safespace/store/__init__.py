@@ -9,6 +9,7 @@ from __future__ import annotations
 from .database import Database, open_database, upgrade
 from .models import BANK_KINDS, CHANGE_OPS, MAX_PDQ_DISTANCE, Bank, BankEntry, Base, Change
 from .models_access import ApiKey, MatchEvent
+from .models_jobs import ImportJob, ImportJobFile, ImportJobReject
 
 __all__ = [
     "BANK_KINDS",
@@ -20,6 +21,9 @@ __all__ = [
     "Base",
     "Change",
     "Database",
+    "ImportJob",
+    "ImportJobFile",
+    "ImportJobReject",
     "MatchEvent",
     "open_database",
     "upgrade",

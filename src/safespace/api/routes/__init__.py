@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from safespace.api.routes import banks, entries, health, matching
+from safespace.api import metrics
+from safespace.api.routes import banks, entries, health, hma, jobs, matching
 
 __all__ = ["DEFAULT_ROUTERS"]
 
@@ -13,4 +14,7 @@ DEFAULT_ROUTERS: tuple[APIRouter, ...] = (
     matching.router,
     banks.router,
     entries.router,
+    jobs.router,
+    hma.router,
+    metrics.router,
 )

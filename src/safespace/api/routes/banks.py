@@ -194,3 +194,43 @@ async def import_list(name: str, request: Request, key: Curator) -> dict[str, An
         _import, state, name, upload.data, fmt, upload.filename, skip
     )
     return result
+
+
+@router.post(
+    "/{name}/imports",
+    status_code=202,
+    summary="Queue an import of a hash-list file as a job",
+    openapi_extra=openapi_body(
+        form={
+            "format": "hma, csv, stopncii or ncmec; default: detected from the content.",
+            "skip_invalid": "true: import the valid lines, keep the rejected ones with the job. "
+            "Default: one bad line fails the job and nothing is written.",
+        }
+    ),
+)
+async def submit_import(
+    name: str, request: Request, key: Curator, response: Response
+) -> dict[str, Any]:
+    """202 with the job (``Location: /v1/import-jobs/{id}``); poll it for the result."""
+    from safespace.api.routes.jobs import import_runtime  # the jobs router imports this one
+
+    state = get_state(request)
+    upload = await read_upload(request, allowed={"format", "skip_invalid"})
+    limit = state.settings.max_import_bytes
+    if len(upload.data) > limit:
+        raise RequestTooLarge(f"file is over the limit of {limit} bytes (max_import_bytes)")
+    skip = form_bool(upload.get("skip_invalid"), "skip_invalid")
+    runtime = import_runtime(request)
+    info = await run_in_threadpool(
+        lambda: runtime.jobs.submit(
+            name,
+            upload.data,
+            fmt=upload.get("format") or None,
+            filename=upload.filename,
+            skip_invalid=skip,
+            api_key_id=key.id,
+        )
+    )
+    runtime.runner.poke()
+    response.headers["Location"] = f"/v1/import-jobs/{info.id}"
+    return info.to_dict()
