@@ -1,0 +1,150 @@
+"""Text normalisation that obfuscation does not slip through.
+
+Two views of one text come out, because one cannot serve both purposes:
+
+* the **letters view** (``tokens``): Unicode NFKC, look-alike letters mapped to Latin
+  (Cyrillic and Greek homoglyphs, small capitals, enclosed letters), accents and invisible
+  characters removed, case folded, leetspeak digits and symbols read as letters
+  (``0``->o, ``1``/``l``/``!``/``|``->i, ``3``->e, ``4``/``@``->a, ``5``/``$``->s,
+  ``7``->t, ``8``->b, ``9``->g), letters spaced or dotted apart joined up again
+  (``s.e.x``, ``s e x``) and runs of one letter squeezed (``seeeex`` -> ``sex``). Terms and
+  vocabulary go through the same function, so a term matches however it is disguised.
+  ``1`` and ``l`` both become ``i``, so the view is a matching key, never shown to anyone.
+* the **digit view** (``digit_tokens``): the same, but digits stay digits and are split from
+  letters (``12yo`` -> ``12 yo``, ``12-year-old`` -> ``12 year old``), so ages survive.
+
+Pure numbers (``2024``) are kept as numbers in the letters view too: only tokens that mix
+letters and digits are read as leetspeak.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["Normalized", "normalize", "normalize_phrase"]
+
+_TOKEN = re.compile(r"(?:[^\W_]|[@$!|])+")
+_DIGIT_SPLIT = re.compile(r"\d+|[^\W\d_]+")
+_SQUEEZE = re.compile(r"([^\W\d_])\1+")
+_LEET = str.maketrans(
+    {"0": "o", "1": "i", "l": "i", "!": "i", "|": "i", "3": "e", "4": "a", "@": "a",
+     "5": "s", "$": "s", "7": "t", "8": "b", "9": "g"}
+)  # fmt: skip
+_LEET_L_ONLY = str.maketrans({"l": "i"})
+
+# Look-alikes NFKC leaves alone. Keys are case-sensitive because some capitals and their
+# lowercase forms look like different Latin letters (Greek Η is H, η is n).
+_CONFUSABLE_PAIRS = (
+    # Cyrillic
+    "аa вb еe ѐe ёe кk мm нh оo рp сc тt уy хx іi їi јj ѕs ԁd һh ӏi ԛq ԝw үy ɡg ʏy "
+    "АA ВB ЕE КK МM НH ОO РP СC ТT УY ХX ІI ЈJ ЅS ԚQ ԜW ҮY Һh Ӏi "
+    # Greek
+    "αa βb γy εe ζz ηn ιi κk μu νv οo ρp ςc τt υu χx ωw "
+    "ΑA ΒB ΕE ΖZ ΗH ΙI ΚK ΜM ΝN ΟO ΡP ΤT ΥY ΧX "
+    # Latin look-alikes without a decomposition
+    "ıi łl øo đd ħh ŧt ðd ƀb ɨi ʉu ɍr "
+    # small capitals
+    "ᴀa ʙb ᴄc ᴅd ᴇe ꜰf ɢg ʜh ɪi ᴊj ᴋk ʟl ᴍm ɴn ᴏo ᴘp ʀr ꜱs ᴛt ᴜu ᴠv ᴡw ʏy ᴢz"
+)
+_CONFUSABLES: dict[int, str] = {ord(p[0]): p[1] for p in _CONFUSABLE_PAIRS.split()}
+_CONFUSABLES.update({ord("æ"): "ae", ord("Æ"): "ae", ord("œ"): "oe", ord("Œ"): "oe"})
+for _base in (0x1F150, 0x1F170, 0x1F1E6):  # negative circled/squared and regional letters
+    for _i in range(26):
+        _CONFUSABLES[_base + _i] = chr(ord("a") + _i)
+
+_DROP_CATEGORIES = frozenset({"Mn", "Me", "Cf"})  # accents, enclosing marks, invisible chars
+_CACHE_LIMIT = 200_000
+
+
+class _FoldTable(dict[int, str | None]):
+    """A ``str.translate`` table filled on demand: codepoints are looked up once, then cached."""
+
+    def __missing__(self, cp: int) -> str | None:
+        mapped = _CONFUSABLES.get(cp)
+        if mapped is None and unicodedata.category(chr(cp)) in _DROP_CATEGORIES:
+            value: str | None = None
+        else:
+            value = mapped if mapped is not None else chr(cp)
+        if len(self) < _CACHE_LIMIT:
+            self[cp] = value
+        return value
+
+
+_FOLD = _FoldTable()
+
+
+def fold(text: str) -> str:
+    """Case-folded text with look-alikes, accents and invisible characters resolved."""
+    if text.isascii():
+        return text.lower()
+    text = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", text))
+    return text.translate(_FOLD).casefold()
+
+
+def _join_spaced_letters(tokens: list[str]) -> list[str]:
+    """``s e x`` -> ``sex``: runs of two or more one-character tokens become one token."""
+    out: list[str] = []
+    run: list[str] = []
+    for tok in tokens:
+        if len(tok) == 1:
+            run.append(tok)
+            continue
+        if run:
+            out.append("".join(run)) if len(run) > 1 else out.append(run[0])
+            run = []
+        out.append(tok)
+    if run:
+        out.append("".join(run))
+    return out
+
+
+def _leet(tok: str) -> str:
+    if tok.isdigit():
+        return tok
+    if tok.isalpha():
+        return tok.translate(_LEET_L_ONLY)
+    if len(tok) > 1:
+        tok = tok.rstrip("!") or tok  # "sex!" is an exclamation, not "sexi"
+    return tok.translate(_LEET)
+
+
+class Normalized:
+    """The normalised views of one text; the digit view is computed only when asked for."""
+
+    __slots__ = ("_digits", "_folded", "raw_tokens", "text", "tokens")
+
+    def __init__(self, text: str) -> None:
+        folded = _join_spaced_letters(_TOKEN.findall(fold(text)))
+        self._folded = folded
+        self._digits: tuple[str, ...] | None = None
+        raw = " ".join([_leet(t) for t in folded])
+        squeezed = _SQUEEZE.sub(r"\1", raw)
+        #: leet-read tokens before squeezing (to tell "teen" from "ten")
+        self.raw_tokens: tuple[str, ...] = tuple(raw.split(" ")) if raw else ()
+        #: the letters view: the matching key of each word
+        self.tokens: tuple[str, ...] = tuple(squeezed.split(" ")) if squeezed else ()
+        #: the letters view as one string, words separated by single spaces
+        self.text = squeezed
+
+    @property
+    def digit_tokens(self) -> tuple[str, ...]:
+        """Words with digits kept as digits and split from letters: ``12yo`` -> ``12``, ``yo``."""
+        if self._digits is None:
+            joined = " ".join(_DIGIT_SPLIT.findall(" ".join(self._folded)))
+            squeezed = _SQUEEZE.sub(r"\1", joined)
+            self._digits = tuple(squeezed.split(" ")) if squeezed else ()
+        return self._digits
+
+    def __repr__(self) -> str:
+        return f"Normalized({self.text!r})"
+
+
+def normalize(text: str) -> Normalized:
+    """Normalise a query, a message or a URL for matching."""
+    return Normalized(text)
+
+
+def normalize_phrase(phrase: str) -> str:
+    """The letters view of a term or vocabulary phrase, as matched against queries."""
+    return Normalized(phrase).text
