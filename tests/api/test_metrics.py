@@ -25,6 +25,8 @@ def test_metrics_content(api: Api) -> None:
     api.get("/no/such/path")
     looked = api.get("/m/lookup", "match", params={"signal_type": "video_md5", "signal": MD5})
     assert looked.json() != {}
+    matched = api.post("/v1/match", "match", json={"signals": {"md5": MD5}})
+    assert matched.status_code == 200, matched.text
     files = {"file": ("l.txt", b"md5 " + b"1" * 32 + b"\n", "text/plain")}
     job = api.post("/v1/banks/b/imports", files=files).json()["id"]
     assert poll(lambda: api.get(f"/v1/import-jobs/{job}").json()["status"] == "succeeded")
@@ -39,7 +41,7 @@ def test_metrics_content(api: Api) -> None:
     assert found[("safespace_http_requests_total", unmatched)] == 1
     latency = ("method", "GET"), ("route", "/v1/banks/{name}")
     assert found[("safespace_http_request_duration_seconds_count", latency)] == 1
-    assert found[("safespace_matches_total", (("bank", "b"), ("signal_type", "md5")))] == 1
+    assert found[("safespace_matches_total", (("bank", "b"), ("signal_type", "md5")))] == 2
     assert found[("safespace_index_entries", (("signal_type", "md5"),))] == 2
     assert found[("safespace_import_jobs", (("status", "succeeded"),))] == 1
     assert found[("safespace_import_jobs", (("status", "failed"),))] == 0

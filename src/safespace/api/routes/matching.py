@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from safespace.access import KeyInfo, check_content_id, record_matches
 from safespace.api.auth import require
 from safespace.api.freshness import MatcherHolder
+from safespace.api.metrics import observe_matches
 from safespace.api.problems import PROBLEM_RESPONSES
 from safespace.api.schemas import MatchRequest
 from safespace.api.state import ServiceState, get_state
@@ -166,6 +167,7 @@ async def match(
         query = _query(body.signals)
         echo = query.to_dict()
     result = await run_in_threadpool(matcher.match, query, dihedral=dihedral, banks=banks)
+    observe_matches(request, result.matches)
     recorded = 0
     if content_id is not None and result.matches:
         recorded = await run_in_threadpool(
