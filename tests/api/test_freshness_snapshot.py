@@ -81,3 +81,13 @@ def test_snapshots_can_be_turned_off(make_api: MakeApi) -> None:
     api = make_api(matcher_snapshots=False)
     assert api.state.matcher.snapshot_dir is None
     assert api.state.matcher.matcher.snapshot is None
+
+
+def test_unusable_snapshot_folder_falls_back_to_the_database(
+    make_api: MakeApi, tmp_path: Path
+) -> None:
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / "snapshots").write_text("a file, not a folder")
+    api = make_api()
+    assert api.state.matcher.matcher.snapshot is None
+    assert api.get("/readyz").status_code == 200

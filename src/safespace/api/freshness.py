@@ -120,12 +120,17 @@ class MatcherHolder:
 
     def _load(self) -> None:
         started = time.monotonic()
-        if self.snapshot_dir is None:
+        matcher = None
+        if self.snapshot_dir is not None:
+            try:
+                matcher = Matcher.load_or_build(
+                    self._db, self.snapshot_dir, min_quality=self._min_quality
+                )
+            except OSError as exc:  # an unwritable or full disk must not keep us down
+                log.warning("matcher snapshots unusable (%s); reading the database", exc)
+                self.snapshot_dir = None
+        if matcher is None:
             matcher = Matcher.from_database(self._db, min_quality=self._min_quality)
-        else:
-            matcher = Matcher.load_or_build(
-                self._db, self.snapshot_dir, min_quality=self._min_quality
-            )
         self._sync_banks(matcher)
         self._matcher = matcher
         how = f"snapshot {matcher.snapshot.name}" if matcher.snapshot else "the database"
