@@ -34,6 +34,7 @@ TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"
 
 HARNESS_HTML = """<!doctype html>
 <html><head><meta charset="utf-8"><title>SafeSpace hashing harness</title>
+<link rel="icon" href="data:,">
 <script src="/js/pdq.js"></script><script src="/js/md5.js"></script>
 <script src="/js/hashing.js"></script></head>
 <body><p>harness</p></body></html>
@@ -41,6 +42,7 @@ HARNESS_HTML = """<!doctype html>
 
 DEMO_HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Hash a photo on this device</title>
+<link rel="icon" href="data:,">
 <script src="/js/pdq.js"></script><script src="/js/md5.js"></script>
 <script src="/js/hashing.js"></script></head>
 <body>
