@@ -565,6 +565,135 @@ def serve(
     )
 
 
+# --- deter: warnings and help at search and upload ------------------------------------------
+
+deter_app = typer.Typer(
+    help="Warnings and help at search and upload: check texts, validate data, analyse trials.",
+    no_args_is_help=True,
+)
+app.add_typer(deter_app, name="deter")
+
+_DeterDir = Annotated[
+    Path | None,
+    typer.Option("--config-dir", help="The operator's Deter folder (default: packaged data)."),
+]
+
+
+@deter_app.command("check")
+def deter_check(
+    text: Annotated[str, typer.Argument(help="The text typed: a search, message or URL.")],
+    context: Annotated[str, typer.Option(help="search, message, url or upload.")] = "search",
+    locale: Annotated[str, typer.Option(help="The person's language, e.g. en or pt-BR.")] = "en",
+    country: Annotated[
+        str | None, typer.Option(help="Two-letter country code for help services.")
+    ] = None,
+    session: Annotated[str, typer.Option(help="Session pseudonym (picks the arm).")] = "cli",
+    upload_matched: Annotated[
+        bool, typer.Option("--upload-matched", help="The upload matched a hash bank.")
+    ] = False,
+    config_dir: _DeterDir = None,
+) -> None:
+    """Decide for one text as the service would: one JSON line (arms drawn with a random key)."""
+    import secrets
+
+    from safespace.deter import DecisionRequest, Deterrer, load_data
+
+    deterrer = Deterrer(load_data(config_dir), secrets.token_bytes(32))
+    request = DecisionRequest(
+        context, text, session, locale, country, upload_matched=upload_matched
+    )
+    _emit(deterrer.decide(request).to_dict())
+
+
+@deter_app.command("validate")
+def deter_validate(config_dir: _DeterDir = None) -> None:
+    """Load and check every Deter data file: a JSON summary, warnings on stderr."""
+    from safespace.deter import load_data
+
+    data = load_data(config_dir)
+    for warning in data.warnings:
+        err.print(f"warning: {warning}", markup=False, highlight=False)
+    _emit(
+        {
+            "ok": True,
+            "term_lists": [tl.id for tl in data.term_lists],
+            "terms": data.detector.terms.size,
+            "variants": sorted(data.messages.variants),
+            "locales": data.catalogs.locales,
+            "help_resources": len(data.help.resources),
+            "chatbot_nodes": len(data.chatbot.nodes),
+            "experiments": [e.id for e in data.experiments.experiments if e.enabled],
+            "warnings": len(data.warnings),
+        }
+    )
+
+
+@deter_app.command("analyze")
+def deter_analyze(
+    counts: Annotated[Path, typer.Argument(help="CSV with the header arm,shown,outcome.")],
+    control: Annotated[str, typer.Option(help="The control arm's name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per arm.")] = False,
+    alpha: Annotated[float, typer.Option(help="Two-sided significance level.")] = 0.05,
+    planned: Annotated[
+        int | None, typer.Option(help="Pre-registered sample size per arm (power calculation).")
+    ] = None,
+    looks: Annotated[
+        str | None,
+        typer.Option(help="Information fractions of earlier interim looks, e.g. 0.25,0.5."),
+    ] = None,
+) -> None:
+    """Rates, odds ratios against the control and Fisher p-values for each arm."""
+    from safespace.deter.analysis import analyze, parse_counts_csv
+
+    if not counts.is_file():
+        raise InvalidInput(f"{counts}: no such file")
+    try:
+        text = counts.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{counts}: cannot read: {exc}") from None
+    earlier: list[float] = []
+    for part in (looks or "").split(","):
+        if part.strip():
+            try:
+                earlier.append(float(part))
+            except ValueError:
+                raise InvalidInput(f"--looks: {part.strip()!r} is not a number") from None
+    result = analyze(
+        parse_counts_csv(text, str(counts)),
+        control,
+        alpha=alpha,
+        planned_per_arm=planned,
+        earlier_looks=earlier,
+    )
+    if as_json:
+        for row in result.arms:
+            _emit(row.to_dict())
+        err.print(result.note, markup=False, highlight=False)
+        return
+    table = Table("arm", "shown", "outcome", "rate (95% CI)", "odds ratio (95% CI)", "p", "verdict")
+    for r in result.arms:
+        odds = (
+            ""
+            if r.odds_ratio is None
+            else f"{r.odds_ratio:.2f} ({r.or_ci_low:.2f}-{r.or_ci_high:.2f})"
+        )
+        if r.haldane_corrected:
+            odds += " *"
+        table.add_row(
+            r.arm,
+            str(r.shown),
+            str(r.outcome),
+            f"{r.rate:.1%} ({r.rate_ci_low:.1%}-{r.rate_ci_high:.1%})",
+            odds,
+            "" if r.p_value is None else f"{r.p_value:.3g}",
+            r.verdict,
+        )
+    Console(width=None if sys.stdout.isatty() else 140).print(table)
+    if any(r.haldane_corrected for r in result.arms):
+        typer.echo("* a zero cell: 0.5 added to every cell (Haldane-Anscombe)")
+    typer.echo(result.note)
+
+
 def main() -> None:
     """Entry point: run the app, turning deliberate errors into one line and an exit code."""
     try:

@@ -66,11 +66,13 @@ def _po_files(directory: Path | None) -> dict[str, list[Path]]:
 def term_files(directory: Path | None) -> list[Path]:
     if directory is None or not (directory / "terms").is_dir():
         return []
-    return sorted(
-        p
-        for p in (directory / "terms").iterdir()
-        if p.is_file() and p.suffix.lower() in {".txt", ".yaml", ".yml"}
-    )
+    found = []
+    for p in sorted((directory / "terms").iterdir()):
+        if p.name.startswith(".") or p.name.endswith("~") or p.name.upper().startswith("README"):
+            continue  # editor leftovers and notes
+        if p.is_file():
+            found.append(p)  # an unknown kind of file is refused when loaded, not skipped
+    return found
 
 
 def load_data(directory: Path | None = None, *, extra_terms: Sequence[Path] = ()) -> DeterData:

@@ -25,6 +25,7 @@ import unicodedata
 __all__ = ["Normalized", "normalize", "normalize_phrase"]
 
 _TOKEN = re.compile(r"(?:[^\W_]|[@$!|])+")
+_SYMBOLS_ONLY = re.compile(r"[@$!|]+")
 _DIGIT_SPLIT = re.compile(r"\d+|[^\W\d_]+")
 _SQUEEZE = re.compile(r"([^\W\d_])\1+")
 _LEET = str.maketrans(
@@ -82,16 +83,30 @@ def fold(text: str) -> str:
     return text.translate(_FOLD).casefold()
 
 
-def _join_spaced_letters(tokens: list[str]) -> list[str]:
-    """``s e x`` -> ``sex``: runs of two or more one-character tokens become one token."""
+def _tokens(text: str) -> list[str]:
+    """Words, with letters spaced or dotted apart joined up: ``s e x`` -> ``sex``.
+
+    A run of one-character tokens becomes one token. A gap wider than the run's first gap
+    ends it, so ``T E E N  S E X`` gives two words.
+    """
     out: list[str] = []
     run: list[str] = []
-    for tok in tokens:
+    gap = 0
+    end = 0
+    for m in _TOKEN.finditer(text):
+        tok = m.group()
+        sep = m.start() - end
+        end = m.end()
         if len(tok) == 1:
+            if len(run) == 1:
+                gap = sep  # the second letter sets the run's spacing
+            elif len(run) > 1 and sep > gap:
+                out.append("".join(run))
+                run = []
             run.append(tok)
             continue
         if run:
-            out.append("".join(run)) if len(run) > 1 else out.append(run[0])
+            out.append("".join(run))
             run = []
         out.append(tok)
     if run:
@@ -106,6 +121,8 @@ def _leet(tok: str) -> str:
         return tok.translate(_LEET_L_ONLY)
     if len(tok) > 1:
         tok = tok.rstrip("!") or tok  # "sex!" is an exclamation, not "sexi"
+        if tok.isdigit():
+            return tok
     return tok.translate(_LEET)
 
 
@@ -115,7 +132,7 @@ class Normalized:
     __slots__ = ("_digits", "_folded", "raw_tokens", "text", "tokens")
 
     def __init__(self, text: str) -> None:
-        folded = _join_spaced_letters(_TOKEN.findall(fold(text)))
+        folded = [t for t in _tokens(fold(text)) if not _SYMBOLS_ONLY.fullmatch(t)]
         self._folded = folded
         self._digits: tuple[str, ...] | None = None
         raw = " ".join([_leet(t) for t in folded])
