@@ -99,6 +99,29 @@ def test_orientation_reset_leaves_upright_files_alone(harness: Any, site: Any) -
         assert changed is False
 
 
+@pytest.mark.parametrize("alpha", ["left-half-clear", "ramp", "opaque"])
+def test_transparency_is_flagged(harness: Any, site: Any, alpha: str) -> None:
+    """Canvas alpha is premultiplied: colours under clear pixels are lost, so the hash can
+    differ from the server's. The result says when the grid had non-opaque pixels."""
+    y, x = np.mgrid[0:400, 0:600]
+    rgb = np.stack([x * 255 // 599, y * 255 // 399, ((x // 37 + y // 29) % 2) * 255], -1)
+    a = {"left-half-clear": np.where(x < 300, 0, 255), "ramp": x * 255 // 599}.get(
+        alpha, 255 + 0 * x
+    )
+    rgba = np.concatenate([rgb, a[..., None]], -1).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(rgba, mode="RGBA").save(buf, format="PNG")
+    (site.pages / f"alpha-{alpha}.png").write_bytes(buf.getvalue())
+    r = hash_url(harness, f"{site.url}/alpha-{alpha}.png")
+    server = hash_bytes(buf.getvalue(), exact=True)
+    assert server.pdq is not None
+    distance = hamming(r["pdq"], server.pdq)
+    print(f"\nPNG alpha {alpha}: browser vs server {distance} bits")
+    assert r["transparent"] is (alpha != "opaque")
+    if alpha == "opaque":
+        assert distance == 0
+
+
 def test_heif_is_refused_with_md5(harness: Any, site: Any) -> None:
     """Chromium has no HEIF decoder: no PDQ, a reason, and the MD5 of the file."""
     pillow_heif = pytest.importorskip("pillow_heif")

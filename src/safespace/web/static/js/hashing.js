@@ -204,9 +204,16 @@
     return c;
   }
 
+  function anyAlpha(rgba) {
+    for (var i = 3; i < rgba.length; i += 4) if (rgba[i] !== 255) return true;
+    return false;
+  }
+
   /**
-   * Decode an image Blob and return the PDQ grid's RGBA pixels: {pixels, width, height,
-   * gridWidth, gridHeight}. Big pictures are read one sampled row at a time, so only the
+   * Decode an image Blob and return the PDQ grid's RGBA pixels: {pixels, width, height, gw,
+   * gh, transparent}. The canvas stores premultiplied alpha, so where a sampled pixel is not
+   * opaque its colour may differ from the stored one the server hashes: `transparent` says
+   * so. Big pictures are read one sampled row at a time, so only the
    * decoded bitmap and a 512x512 copy are ever in memory.
    */
   async function decodeGrid(blob) {
@@ -223,7 +230,8 @@
       var P = root.SafeSpacePDQ;
       var G = P.GRID_SIZE;
       if (w <= G && h <= G) {
-        return { pixels: ctx.getImageData(0, 0, w, h).data, width: w, height: h, gw: w, gh: h };
+        var all = ctx.getImageData(0, 0, w, h).data;
+        return { pixels: all, width: w, height: h, gw: w, gh: h, transparent: anyAlpha(all) };
       }
       var rows = P.gridIndices(h);
       var cols = P.gridIndices(w);
@@ -240,10 +248,10 @@
           grid[o] = line[p];
           grid[o + 1] = line[p + 1];
           grid[o + 2] = line[p + 2];
-          grid[o + 3] = 255;
+          grid[o + 3] = line[p + 3];
         }
       }
-      return { pixels: grid, width: w, height: h, gw: G, gh: G };
+      return { pixels: grid, width: w, height: h, gw: G, gh: G, transparent: anyAlpha(grid) };
     } finally {
       bmp.close();
     }
@@ -251,8 +259,10 @@
 
   /**
    * Hash one File or Blob where this code runs. Resolves to {media_kind, media_format, pdq,
-   * pdq_quality, md5, size_bytes, width, height, error, timings}; `pdq` is null for videos
-   * and for images this browser cannot decode (then `error` says why).
+   * pdq_quality, md5, size_bytes, width, height, transparent, error, timings}; `pdq` is null
+   * for videos and for images this browser cannot decode (then `error` says why);
+   * `transparent` is true when the PDQ grid has pixels that are not opaque (their hash may
+   * differ from the server's, see docs/browser-hashing.md).
    */
   async function hashHere(file, options) {
     var t0 = performance.now();
@@ -267,6 +277,7 @@
       size_bytes: file.size,
       width: null,
       height: null,
+      transparent: null,
       error: null,
       timings: {},
     };
@@ -282,6 +293,7 @@
         out.pdq_quality = r.quality;
         out.width = g.width;
         out.height = g.height;
+        out.transparent = g.transparent;
       } catch (e) {
         out.error = "this browser cannot decode this " + (kind.format || "") + " image";
       }
