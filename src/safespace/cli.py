@@ -43,6 +43,8 @@ keys_app = typer.Typer(
     help="Issue, list and revoke API keys for the HTTP service.", no_args_is_help=True
 )
 app.add_typer(keys_app, name="keys")
+audit_app = typer.Typer(help="Check the hash-chained audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 err = Console(stderr=True, soft_wrap=True)
 
@@ -692,6 +694,46 @@ def deter_analyze(
     if any(r.haldane_corrected for r in result.arms):
         typer.echo("* a zero cell: 0.5 added to every cell (Haldane-Anscombe)")
     typer.echo(result.note)
+
+
+# --- audit log -----------------------------------------------------------------------------
+
+
+@audit_app.command("verify")
+def audit_verify(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="A JSON line instead of text.")] = False,
+    anchor: Annotated[
+        str | None,
+        typer.Option(help="SEQ:HASH of a head published earlier: also catches a cut-off end."),
+    ] = None,
+) -> None:
+    """Verify the audit chain from its first record; exit code 9 when it is broken."""
+    from safespace.errors import IntegrityFailure
+    from safespace.reports import audit
+    from safespace.store import open_database
+
+    expected: tuple[int, str] | None = None
+    if anchor is not None:
+        seq, _, digest = anchor.partition(":")
+        if not seq.isdigit() or len(digest) != 64:
+            raise InvalidInput("--anchor must be SEQ:HASH (a record number and 64 hex digits)")
+        expected = (int(seq), digest.lower())
+    settings = _settings(ctx)
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = open_database(settings.resolved_database_url())
+    try:
+        with db.session() as s:
+            result = audit.verify(s, anchor=expected)
+    finally:
+        db.close()
+    if as_json or not sys.stdout.isatty():
+        _emit(result.to_dict())
+    elif result.ok:
+        typer.echo(f"audit log intact: {result.count} records, head {result.head_hash}")
+    if not result.ok:
+        raise IntegrityFailure(f"audit chain broken at seq {result.first_bad_seq}: {result.reason}")
 
 
 def main() -> None:

@@ -121,6 +121,34 @@ class Settings(BaseSettings):
         "admin API keys only.",
     )
 
+    evidence_key: SecretStr | None = Field(
+        default=None,
+        description="Master key for evidence encryption: 32 random bytes, base64-encoded "
+        "(AES-256-GCM; wraps one data key per item). Unset: evidence storage is refused.",
+    )
+    evidence_retention_days: int = Field(
+        default=365,
+        ge=1,
+        le=36500,
+        description="Days confirmed evidence is kept before it is purged, unless on legal "
+        "hold (US REPORT Act: 1 year).",
+    )
+    reporter_first_name: str = Field(
+        default="", description="Hotline referrals: first name of the platform's reporting person."
+    )
+    reporter_last_name: str = Field(
+        default="", description="Hotline referrals: last name of the platform's reporting person."
+    )
+    reporter_email: str = Field(
+        default="", description="Hotline referrals: contact email of the reporting person."
+    )
+    reporter_phone: str = Field(
+        default="", description="Hotline referrals: contact phone of the reporting person."
+    )
+    reporter_platform: str = Field(
+        default="", description="Hotline referrals: the platform or service name reported on."
+    )
+
     def hma_url_prefixes(self) -> list[str]:
         return [p for p in self.hma_url_allowlist.replace(",", " ").split() if p]
 

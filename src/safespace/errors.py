@@ -12,16 +12,21 @@
     │   ├── ConfigError                 a setting or data file that cannot be used
     │   ├── InvalidRequest              a body, parameter or form field that does not fit (422)
     │   ├── RequestTooLarge             an HTTP request body over its size limit (HTTP 413)
+    │   ├── ReferralInvalid             a hotline referral that does not fit its schema (HTTP 422)
     │   ├── UrlNotAllowed               a media URL outside the operator's allowlist (HTTP 403)
     │   ├── UrlFetchFailed              a media URL that could not be fetched (HTTP 422)
     │   └── MethodNotAllowed            an HTTP path that exists, but not for this method (405)
     ├── NotFound                        a named thing does not exist (HTTP 404, exit 3)
     │   ├── BankNotFound
     │   ├── KeyNotFound                 an API key id that was never issued
-    │   └── JobNotFound                 an import job id that does not exist
+    │   ├── JobNotFound                 an import job id that does not exist
+    │   ├── EvidenceNotFound            an evidence item id that does not exist
+    │   └── ActionNotFound              a webhook action or endpoint that does not exist
     ├── Conflict                        the request clashes with what is stored (HTTP 409, exit 4)
     │   └── BankExists
     ├── IndexFormatError                an index snapshot on disk is damaged or of unknown version
+    ├── IntegrityFailure                stored data fails its check: a broken audit chain, or
+    │                                   evidence ciphertext that does not decrypt (exit 9)
     ├── AccessDenied                    the API key may not do this: it lacks the scope (HTTP 403)
     │   └── Unauthenticated             no API key, or an unknown or revoked one (HTTP 401)
     ├── RateLimited                     too many requests for one API key (HTTP 429, retry_after)
@@ -39,14 +44,17 @@ from dataclasses import dataclass
 
 __all__ = [
     "AccessDenied",
+    "ActionNotFound",
     "BankExists",
     "BankNotFound",
     "ConfigError",
     "Conflict",
     "CorruptMedia",
     "EmptyMedia",
+    "EvidenceNotFound",
     "ImportFormatError",
     "IndexFormatError",
+    "IntegrityFailure",
     "InvalidInput",
     "InvalidRequest",
     "InvalidSignal",
@@ -57,6 +65,7 @@ __all__ = [
     "MethodNotAllowed",
     "NotFound",
     "RateLimited",
+    "ReferralInvalid",
     "Reject",
     "RequestTooLarge",
     "SafeSpaceError",
@@ -173,6 +182,13 @@ class UrlFetchFailed(InvalidInput):
     status = 422
 
 
+class ReferralInvalid(InvalidInput):
+    """A referral document SafeSpace built fails the hotline's schema: never offered as is."""
+
+    code = "referral-invalid"
+    status = 422
+
+
 class NotFound(SafeSpaceError):
     code = "not-found"
     status = 404
@@ -191,6 +207,14 @@ class JobNotFound(NotFound):
     code = "job-not-found"
 
 
+class EvidenceNotFound(NotFound):
+    code = "evidence-not-found"
+
+
+class ActionNotFound(NotFound):
+    code = "action-not-found"
+
+
 class Conflict(SafeSpaceError):
     code = "conflict"
     status = 409
@@ -204,6 +228,13 @@ class BankExists(Conflict):
 class IndexFormatError(SafeSpaceError):
     code = "index-format"
     exit_code = 5
+
+
+class IntegrityFailure(SafeSpaceError):
+    """Stored data fails its integrity check; the message says which record and why."""
+
+    code = "integrity-failure"
+    exit_code = 9
 
 
 class AccessDenied(SafeSpaceError):

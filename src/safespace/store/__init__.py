@@ -6,6 +6,7 @@ schema) returning a :class:`Database`, and the models for code that queries dire
 
 from __future__ import annotations
 
+from . import models_reports  # noqa: F401  (registers the report tables on Base.metadata)
 from .database import Database, open_database, upgrade
 from .models import BANK_KINDS, CHANGE_OPS, MAX_PDQ_DISTANCE, Bank, BankEntry, Base, Change
 from .models_access import ApiKey, MatchEvent

@@ -1,0 +1,38 @@
+"""Report and remove: the audit chain, encrypted evidence, hotline referrals, webhook actions.
+
+Domain code only: the review queue, the console and the self-report page call these.
+"""
+
+from __future__ import annotations
+
+from .audit import AuditEntry, VerifyResult
+from .evidence import EvidenceInfo, EvidenceStore, load_master_key
+from .referrals import (
+    ConfirmedCase,
+    ReportedUser,
+    Reporter,
+    build_cybertip_file_details,
+    build_cybertip_report,
+    build_json_referral,
+    validate_cybertip,
+)
+from .webhooks import RetryPolicy, WebhookService, sign, verify_signature
+
+__all__ = [
+    "AuditEntry",
+    "ConfirmedCase",
+    "EvidenceInfo",
+    "EvidenceStore",
+    "ReportedUser",
+    "Reporter",
+    "RetryPolicy",
+    "VerifyResult",
+    "WebhookService",
+    "build_cybertip_file_details",
+    "build_cybertip_report",
+    "build_json_referral",
+    "load_master_key",
+    "sign",
+    "validate_cybertip",
+    "verify_signature",
+]

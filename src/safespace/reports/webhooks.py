@@ -1,0 +1,332 @@
+"""Actions by signed webhook: an outbox that never loses an action.
+
+An action is written to the outbox in the same transaction as the decision that caused it,
+then delivered by :meth:`WebhookService.deliver_due`, which retries with capped exponential
+backoff and jitter until the endpoint answers 2xx. Every attempt is recorded. After
+``failing_after`` attempts an action is marked ``failing`` (for dashboards) but is still
+retried at the cap interval until it is delivered or cancelled.
+
+Each request carries ``SafeSpace-Signature: t=<unix seconds>,v1=<hex>``, where ``v1`` is
+HMAC-SHA256 with the endpoint's secret over ``"<t>." + body`` (the scheme Stripe uses), and
+``SafeSpace-Action-Id`` for idempotency: a receiver may see an action more than once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import random
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from safespace.errors import ActionNotFound, Conflict, InvalidInput
+from safespace.reports import audit
+from safespace.store import Database
+from safespace.store.models import utcnow
+from safespace.store.models_reports import (
+    ACTION_KINDS,
+    WebhookAction,
+    WebhookAttempt,
+    WebhookEndpoint,
+)
+
+__all__ = [
+    "ACTION_KINDS",
+    "SIGNATURE_HEADER",
+    "ActionInfo",
+    "AttemptInfo",
+    "HttpPost",
+    "RetryPolicy",
+    "WebhookService",
+    "httpx_post",
+    "sign",
+    "verify_signature",
+]
+
+SIGNATURE_HEADER = "SafeSpace-Signature"
+# url, body, headers -> HTTP status code; raises on network failure.
+HttpPost = Callable[[str, bytes, Mapping[str, str]], int]
+_REQUIRED = {
+    "take_down_content": ("content_id",),
+    "restrict_account": ("account_id",),
+    "preserve_evidence": ("content_id",),
+}
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """The signature header's value for ``body`` sent at ``timestamp`` (unix seconds)."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def verify_signature(
+    secret: str, body: bytes, header: str, *, now: float | None = None, tolerance: int = 300
+) -> bool:
+    """For receivers: a valid ``v1`` over this body, stamped within ``tolerance`` seconds."""
+    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    try:
+        stamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    if abs((time.time() if now is None else now) - stamp) > tolerance:
+        return False
+    expected = sign(secret, body, stamp).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+def httpx_post(timeout: float = 10.0) -> HttpPost:
+    """The production poster: httpx, no redirects followed, a time limit per request."""
+    import httpx
+
+    client = httpx.Client(timeout=timeout, follow_redirects=False)
+
+    def post(url: str, body: bytes, headers: Mapping[str, str]) -> int:
+        return client.post(url, content=body, headers=dict(headers)).status_code
+
+    return post
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Delay before retry n is ``d = min(cap, base * 2**(n-1))``, jittered into [d/2, d]."""
+
+    base_seconds: float = 30.0
+    cap_seconds: float = 3600.0
+    failing_after: int = 8
+    claim_seconds: float = 300.0  # a claimed action is due again after this (crashed worker)
+
+    def delay(self, attempts: int, rng: random.Random) -> float:
+        d = min(self.cap_seconds, self.base_seconds * 2.0 ** min(attempts - 1, 62))
+        return d / 2 + rng.uniform(0, d / 2)
+
+
+@dataclass(frozen=True)
+class ActionInfo:
+    id: int
+    endpoint: str
+    kind: str
+    case_id: str | None
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    delivered_at: datetime | None
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AttemptInfo:
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+@dataclass
+class _Claim:
+    action_id: int
+    token: str
+    url: str
+    secret: str
+    body: bytes
+
+
+class WebhookService:
+    """Endpoints, the action outbox, and delivery."""
+
+    def __init__(
+        self, db: Database, policy: RetryPolicy | None = None, rng: random.Random | None = None
+    ) -> None:
+        self.db = db
+        self.policy = policy or RetryPolicy()
+        self.rng = rng or random.Random()
+
+    def add_endpoint(self, name: str, url: str, *, secret: str | None = None) -> str:
+        """Register an endpoint; returns its signing secret (give it to the receiver)."""
+        if not name or len(name) > 64:
+            raise InvalidInput("endpoint name must be 1 to 64 characters")
+        if not url.startswith(("https://", "http://")) or len(url) > 2048:
+            raise InvalidInput(f"endpoint URL must be http(s): {url!r}")
+        secret = secret or "whsec_" + secrets.token_urlsafe(32)
+        with self.db.transaction() as s:
+            if s.scalar(select(WebhookEndpoint.id).where(WebhookEndpoint.name == name)):
+                raise Conflict(f"webhook endpoint {name!r} exists")
+            s.add(WebhookEndpoint(name=name, url=url, secret=secret, enabled=True))
+        return secret
+
+    def enqueue(
+        self,
+        session: Session,
+        endpoint: str,
+        kind: str,
+        target: Mapping[str, Any],
+        *,
+        actor: str,
+        case_id: str | None = None,
+        now: datetime | None = None,
+    ) -> int:
+        """Put an action in the outbox inside the caller's write transaction; its id."""
+        if kind not in ACTION_KINDS:
+            raise InvalidInput(f"unknown action {kind!r}; one of {', '.join(ACTION_KINDS)}")
+        missing = [k for k in _REQUIRED[kind] if not target.get(k)]
+        if missing:
+            raise InvalidInput(f"{kind} needs {', '.join(missing)} in its target")
+        ep = session.scalar(select(WebhookEndpoint).where(WebhookEndpoint.name == endpoint))
+        if ep is None:
+            raise ActionNotFound(f"no webhook endpoint {endpoint!r}")
+        now = now or utcnow()
+        row = WebhookAction(
+            endpoint_id=ep.id,
+            kind=kind,
+            case_id=case_id,
+            payload="{}",
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        session.add(row)
+        session.flush()
+        body = {"id": row.id, "kind": kind, "case_id": case_id, "created_at": now.isoformat()}
+        body["target"] = dict(target)
+        try:
+            row.payload = json.dumps(body, sort_keys=True, separators=(",", ":"))
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(f"action target must be plain JSON: {exc}") from None
+        subject = f"action:{row.id}"
+        audit.append(session, actor, "action.create", subject, {"kind": kind, "endpoint": endpoint})
+        return row.id
+
+    def cancel(self, action_id: int, actor: str, reason: str) -> ActionInfo:
+        """Stop retrying an undelivered action (audited)."""
+        with self.db.transaction() as s:
+            row = s.get(WebhookAction, action_id)
+            if row is None:
+                raise ActionNotFound(f"no action {action_id}")
+            if row.status == "delivered":
+                raise Conflict(f"action {action_id} was already delivered")
+            row.status, row.claim_token = "cancelled", None
+            audit.append(s, actor, "action.cancel", f"action:{action_id}", {"reason": reason})
+        return self.get(action_id)
+
+    def deliver_due(
+        self, http_post: HttpPost, now: datetime | None = None, *, limit: int = 100
+    ) -> dict[int, str]:
+        """Send every due action once; returns ``{action id: new status}``.
+
+        Claims are short transactions and the HTTP requests run outside any transaction,
+        so a slow endpoint never holds the database's write lock.
+        """
+        results: dict[int, str] = {}
+        for claim in self._claim(now or utcnow(), limit):
+            when = now or utcnow()
+            headers = {
+                "Content-Type": "application/json",
+                "SafeSpace-Action-Id": str(claim.action_id),
+                SIGNATURE_HEADER: sign(claim.secret, claim.body, int(when.timestamp())),
+            }
+            started = time.monotonic()
+            code: int | None = None
+            error: str | None = None
+            try:
+                code = int(http_post(claim.url, claim.body, headers))
+                if not 200 <= code < 300:
+                    error = f"HTTP {code}"
+            except Exception as exc:  # any failure of the endpoint is retried, never raised
+                error = f"{type(exc).__name__}: {exc}"[:500]
+            duration_ms = int((time.monotonic() - started) * 1000)
+            results[claim.action_id] = self._record(claim, when, code, error, duration_ms)
+        return results
+
+    def _claim(self, now: datetime, limit: int) -> list[_Claim]:
+        with self.db.transaction() as s:
+            rows = s.execute(
+                select(WebhookAction, WebhookEndpoint)
+                .join(WebhookEndpoint, WebhookEndpoint.id == WebhookAction.endpoint_id)
+                .where(
+                    WebhookAction.status.in_(("pending", "failing")),
+                    WebhookAction.next_attempt_at <= now,
+                    WebhookEndpoint.enabled.is_(True),
+                )
+                .order_by(WebhookAction.next_attempt_at, WebhookAction.id)
+                .limit(limit)
+            ).all()
+            claims = []
+            for action, ep in rows:
+                action.claim_token = secrets.token_hex(16)
+                action.next_attempt_at = now + timedelta(seconds=self.policy.claim_seconds)
+                body = action.payload.encode()
+                claims.append(_Claim(action.id, action.claim_token, ep.url, ep.secret, body))
+            return claims
+
+    def _record(
+        self, claim: _Claim, when: datetime, code: int | None, error: str | None, ms: int
+    ) -> str:
+        with self.db.transaction() as s:
+            s.add(
+                WebhookAttempt(
+                    action_id=claim.action_id,
+                    at=when,
+                    status_code=code,
+                    error=error,
+                    duration_ms=ms,
+                )
+            )
+            row = s.get(WebhookAction, claim.action_id)
+            assert row is not None
+            if row.claim_token != claim.token:  # cancelled meanwhile: keep its status
+                return row.status
+            row.attempts += 1
+            row.claim_token = None
+            subject = f"action:{row.id}"
+            if error is None:
+                row.status, row.delivered_at, row.last_error = "delivered", when, None
+                audit.append(s, "system", "action.delivered", subject, {"attempts": row.attempts})
+                return row.status
+            row.last_error = error
+            delay = self.policy.delay(row.attempts, self.rng)
+            row.next_attempt_at = when + timedelta(seconds=delay)
+            if row.attempts >= self.policy.failing_after and row.status != "failing":
+                row.status = "failing"
+                audit.append(s, "system", "action.failing", subject, {"last_error": error})
+            return row.status
+
+    def get(self, action_id: int) -> ActionInfo:
+        with self.db.session() as s:
+            found = s.execute(
+                select(WebhookAction, WebhookEndpoint.name)
+                .join(WebhookEndpoint, WebhookEndpoint.id == WebhookAction.endpoint_id)
+                .where(WebhookAction.id == action_id)
+            ).first()
+            if found is None:
+                raise ActionNotFound(f"no action {action_id}")
+            a, name = found
+            return ActionInfo(
+                a.id,
+                name,
+                a.kind,
+                a.case_id,
+                a.status,
+                a.attempts,
+                a.next_attempt_at,
+                a.last_error,
+                a.delivered_at,
+                json.loads(a.payload),
+            )
+
+    def attempts(self, action_id: int) -> list[AttemptInfo]:
+        with self.db.session() as s:
+            rows = s.scalars(
+                select(WebhookAttempt)
+                .where(WebhookAttempt.action_id == action_id)
+                .order_by(WebhookAttempt.id)
+            )
+            return [AttemptInfo(r.at, r.status_code, r.error, r.duration_ms) for r in rows]
