@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from safespace.deter import KINDS, REASONS, DecisionRequest, Deterrer
 from safespace.errors import InvalidInput
@@ -91,3 +93,17 @@ def test_no_intervention_decision(deterrer: Deterrer) -> None:
 def test_hostile_unicode_does_not_crash(deterrer: Any) -> None:
     for text in ("\udcff", "\x00" * 50, "🅣" * 3000, "\u202e" + "xes neet", "ǅ" * 10):
         deterrer.decide(DecisionRequest("search", text))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=60) | st.text(alphabet="0123456789yo ᧚①²٣ teenudsx", max_size=30))
+def test_any_text_gets_a_decision(data: Any, text: str) -> None:
+    decision = Deterrer(data, b"fuzz-secret-0123456789").decide(DecisionRequest("search", text))
+    assert decision.reason in REASONS
+
+
+def test_unusual_digits(deterrer: Deterrer) -> None:
+    assert deterrer.decide(DecisionRequest("search", "\u19da\u19da yo nude")).reason == "none"
+    assert deterrer.decide(DecisionRequest("search", "١٢ yo nude")).reason == (
+        "builtin-minor-sexual"  # Arabic-Indic digits are digits
+    )

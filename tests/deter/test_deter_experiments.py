@@ -135,3 +135,14 @@ def test_operator_may_store_query_text(build: Any) -> None:
 def test_event_ids_are_unique(deterrer: Deterrer) -> None:
     ids = {deterrer.decide(DecisionRequest("search", "teen sex")).event_id for _ in range(100)}
     assert len(ids) == 100
+
+
+def test_plan_sample_size(data: Any) -> None:
+    from safespace.deter.experiments import Plan
+    from safespace.deter.stats import sample_size_two_proportions
+
+    assert Plan(0.27, 0.40).per_arm() == sample_size_two_proportions(0.27, 0.40) == 206
+    plan = data.experiments.experiments[0].plan
+    assert plan.looks == 4
+    fixed = sample_size_two_proportions(plan.baseline, plan.target)
+    assert fixed < plan.per_arm() < fixed * 1.05

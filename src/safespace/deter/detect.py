@@ -193,7 +193,7 @@ class Detector:
         toks = norm.digit_tokens
         person = self._person
         for i, tok in enumerate(toks):
-            if tok.isdigit():
+            if tok.isdecimal():
                 if len(tok) > 2:
                     continue
                 age = int(tok)

@@ -174,8 +174,10 @@ class Deterrer:
         rules = _rule_ids(det, self.data.vocabulary_rule)
         if det.help_rule is not None:
             key = ("help", locale, country, det.help_audiences)
-            intervention = self._cache.get(key) or self._help(locale, country, det.help_audiences)
-            self._cache.setdefault(key, intervention)
+            intervention = self._cache.get(key)
+            if intervention is None:
+                intervention = self._help(locale, country, det.help_audiences)
+                self._remember(key, intervention)
             return self._decision(request, locale, "help-seeking", det.help_rule.id, None,
                                   rules, intervention, None, None)  # fmt: skip
         if det.operator:
@@ -191,6 +193,11 @@ class Deterrer:
         return self._decision(request, locale, "none", None, None, rules, None, None, None)
 
     # --- building decisions ----------------------------------------------------------------
+
+    def _remember(self, key: tuple[Any, ...], intervention: Intervention) -> None:
+        """Rendered interventions are reused; the cache is bounded (keys include countries)."""
+        if len(self._cache) < 4096:
+            self._cache[key] = intervention
 
     def _intervene(
         self,
@@ -213,8 +220,7 @@ class Deterrer:
         intervention = self._cache.get(key)
         if intervention is None:
             intervention = self._warning(arm, blocked, locale, country)
-            if len(self._cache) < 4096:
-                self._cache[key] = intervention
+            self._remember(key, intervention)
         return self._decision(
             request, locale, reason, rule_id, category, rules, intervention,
             exp_id, (arm.id if exp_id else None, epoch),

@@ -4,7 +4,7 @@ A person (an opaque session pseudonym) sees one arm per rotation period: the arm
 ``HMAC-SHA256(epoch_key, experiment || pseudonym)``, where ``epoch_key`` is
 ``HMAC-SHA256(secret, period || epoch)`` and the epoch is the number of whole rotation
 periods since 1970-01-01 UTC. Without the secret nobody can tell or steer a pseudonym's arm;
-at each new period everyone is drawn again, so a stolen secret exposes one period only.
+at each new period everyone is drawn again (a leaked epoch key exposes that period only).
 
 Events hold the pseudonym, rule id, arm and outcome, never the text typed, unless the
 operator turns on storing it.
@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import math
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,13 @@ class Plan:
     alpha: float = 0.05
     power: float = 0.8
     looks: int = 1
+
+    def per_arm(self) -> int:
+        """People per arm: the two-proportion sample size, inflated for the interim looks."""
+        from safespace.deter.stats import sample_size_two_proportions, sequential_inflation
+
+        n = sample_size_two_proportions(self.baseline, self.target, self.alpha, self.power)
+        return math.ceil(n * sequential_inflation(self.looks, self.alpha, self.power))
 
 
 @dataclass(frozen=True)
