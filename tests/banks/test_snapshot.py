@@ -206,3 +206,15 @@ def test_concurrent_starts_and_writers_are_safe(tmp_path: Path) -> None:
     for path in snaps:
         same(Matcher.from_snapshot(db, path), matcher)
     db.close()
+
+
+def test_match_cached_never_reads_the_database(database: Database) -> None:
+    fill(BankService(database))
+    m = Matcher.from_database(database)
+    miss = [("pdq", "0" * 64)]
+    assert m.match_cached(miss) == m.match(miss)
+    hit = [("pdq", near(pdq(3), 2, 1))]
+    assert m.match_cached(hit) is None  # its details are not in memory yet
+    full = m.match(hit)
+    assert full.matched
+    assert m.match_cached(hit) == full

@@ -469,6 +469,30 @@ class Matcher:
         hashes searches those as variants instead. ``banks`` limits which normal banks are
         reported; enabled allow banks always apply.
         """
+        result = self._match(query, dihedral, banks, cached_only=False)
+        assert result is not None
+        return result
+
+    def match_cached(
+        self,
+        query: Query,
+        *,
+        dihedral: bool | Sequence[str] = False,
+        banks: Sequence[str] | None = None,
+    ) -> MatchResult | None:
+        """Like :meth:`match`, but None instead of reading the database: never blocks, so an
+        event loop can call it directly (a miss, or hits whose details are cached) and fall
+        back to :meth:`match` in a thread when it gets None."""
+        return self._match(query, dihedral, banks, cached_only=True)
+
+    def _match(
+        self,
+        query: Query,
+        dihedral: bool | Sequence[str],
+        banks: Sequence[str] | None,
+        *,
+        cached_only: bool,
+    ) -> MatchResult | None:
         pdqs, exact, quality = _parse_query(query)
         low_quality = bool(pdqs) and quality is not None and quality < self.min_quality
         if low_quality:
@@ -495,8 +519,8 @@ class Matcher:
                     if entries.bank_of(entry_id) in wanted:
                         best[entry_id] = (0, signal_type)
             owner = {e: entries.bank_of(e) for e in best}
-        found = self._details(best, owner, bank_map)
-        return _result(found, low_quality, quality)
+        found = self._details(best, owner, bank_map, cached_only)
+        return None if found is None else _result(found, low_quality, quality)
 
     def _wanted(self, names: Sequence[str] | None) -> set[int]:
         """Ids of the banks to report, plus every allow bank."""
@@ -510,8 +534,12 @@ class Matcher:
         return {by_name[n] for n in names} | allow
 
     def _details(
-        self, best: dict[int, tuple[int, str]], owner: dict[int, int], banks: dict[int, _Bank]
-    ) -> list[Match]:
+        self,
+        best: dict[int, tuple[int, str]],
+        owner: dict[int, int],
+        banks: dict[int, _Bank],
+        cached_only: bool = False,
+    ) -> list[Match] | None:
         """The matched entries' details, from the cache or the database; entries deleted
         since they were last read drop out."""
         if not best:
@@ -524,6 +552,8 @@ class Matcher:
                 if hit is not None:
                     known[entry_id] = hit
         missing = [i for i in best if i not in known]
+        if missing and cached_only:
+            return None
         if missing:
             e = BankEntry
             columns = (e.id, e.signal_type, e.value, e.source, e.category, e.note, e.added_at)
