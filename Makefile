@@ -42,11 +42,13 @@ pytest: dev
 bench: dev
 	$(BIN)/python bench/bench_hashing.py
 	$(BIN)/python bench/bench_index.py --sizes 1000000,10000000
+	$(BIN)/python bench/bench_deter.py
 
 ## bench-quick: the same benchmarks at small sizes
 bench-quick: dev
 	$(BIN)/python bench/bench_hashing.py --quick
 	$(BIN)/python bench/bench_index.py --sizes 100000
+	$(BIN)/python bench/bench_deter.py --quick
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

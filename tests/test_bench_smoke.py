@@ -46,3 +46,10 @@ def test_index_benchmark_prints_ratios(tmp_path: Path) -> None:
     )
     assert "recall" in out.lower()
     assert "1.000" in out or "1.0" in out
+
+
+@pytest.mark.slow
+def test_deter_benchmark_prints_ratios() -> None:
+    out = _run(str(BENCH / "bench_deter.py"), "--quick")
+    assert "regex" in out.lower()
+    assert "x" in out

@@ -28,6 +28,12 @@ PUBLIC = {
     ],
     "safespace.banks.matching": ["Match", "MatchResult", "Matcher", "SignalsLike", "Suppressed"],
     "safespace.api": ["create_app", "create_app_from_env"],
+    "safespace.deter": [
+        "CONTEXTS", "ChatEngine", "ChatState", "DEFAULT_DATA_DIR", "Decision", "DecisionRequest",
+        "DeterData", "DeterEvent", "DeterLoader", "Deterrer", "EVENT_TYPES", "HelpLink",
+        "Intervention", "KINDS", "OUTCOMES", "REASONS", "Turn", "TurnButton", "load_data",
+        "normalize",
+    ],
     "safespace.access": [
         "KeyCache", "KeyInfo", "KeyService", "MatchEventInfo", "RateLimiter", "SCOPES",
         "check_content_id", "hash_key", "list_events", "parse_scopes", "record_matches",
