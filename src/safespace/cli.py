@@ -43,6 +43,11 @@ keys_app = typer.Typer(
     help="Issue, list and revoke API keys for the HTTP service.", no_args_is_help=True
 )
 app.add_typer(keys_app, name="keys")
+users_app = typer.Typer(
+    help="Create, list, disable console accounts and reset their passwords.",
+    no_args_is_help=True,
+)
+app.add_typer(users_app, name="users")
 audit_app = typer.Typer(help="Check the hash-chained audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
@@ -525,6 +530,83 @@ def keys_revoke(
 ) -> None:
     """Revoke a key; running servers refuse it within a second."""
     _emit(_keys(_settings(ctx)).revoke(key_id).to_dict())
+
+
+# --- console accounts -----------------------------------------------------------------------
+
+
+def _users(settings: Settings) -> Any:
+    from safespace.accounts import UserService
+    from safespace.store import open_database
+
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return UserService(open_database(settings.resolved_database_url()))
+
+
+def _password_from_stdin() -> str:
+    """The first line of standard input, without its line ending."""
+    line = sys.stdin.readline()
+    if not line:
+        raise InvalidInput("--password-stdin: nothing on standard input")
+    return line.rstrip("\r\n")
+
+
+_PasswordStdin = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin",
+        help="Read the password from the first line of standard input instead of generating one.",
+    ),
+]
+
+
+@users_app.command("create")
+def users_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Sign-in name (case-insensitive).")],
+    role: Annotated[str, typer.Option(help="reviewer, lead or admin.")],
+    password_stdin: _PasswordStdin = False,
+) -> None:
+    """Create an account: a JSON line, then a generated password alone on the last line."""
+    password = _password_from_stdin() if password_stdin else None
+    info, generated = _users(_settings(ctx)).create(name, role, password)
+    _emit(info.to_dict())
+    if generated is not None:
+        sys.stdout.write(generated + "\n")
+        sys.stdout.flush()
+        err.print("store the password now: only its hash is kept", markup=False)
+
+
+@users_app.command("list")
+def users_list(ctx: typer.Context) -> None:
+    """List accounts (never passwords): JSON lines with name, role, active, last sign-in."""
+    for info in _users(_settings(ctx)).list_users():
+        _emit(info.to_dict())
+
+
+@users_app.command("disable")
+def users_disable(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="The account's name.")]
+) -> None:
+    """Disable an account and end its sessions at once."""
+    _emit(_users(_settings(ctx)).disable(name).to_dict())
+
+
+@users_app.command("reset-password")
+def users_reset_password(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The account's name.")],
+    password_stdin: _PasswordStdin = False,
+) -> None:
+    """New password (generated unless read from stdin); ends sessions and lifts a lockout."""
+    password = _password_from_stdin() if password_stdin else None
+    info, generated = _users(_settings(ctx)).reset_password(name, password)
+    _emit(info.to_dict())
+    if generated is not None:
+        sys.stdout.write(generated + "\n")
+        sys.stdout.flush()
+        err.print("store the password now: only its hash is kept", markup=False)
 
 
 @app.command()

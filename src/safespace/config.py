@@ -149,6 +149,42 @@ class Settings(BaseSettings):
         default="", description="Hotline referrals: the platform or service name reported on."
     )
 
+    console_session_idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=24 * 60,
+        description="Console: a session unused for this many minutes ends (sign in again).",
+    )
+    console_session_absolute_hours: int = Field(
+        default=12,
+        ge=1,
+        le=24 * 30,
+        description="Console: a session ends this many hours after sign-in, however active.",
+    )
+    console_secure_cookie: bool = Field(
+        default=False,
+        description="Console: mark the session cookie Secure (and name it __Host-...); turn "
+        "on when the console is served over HTTPS, as behind a TLS proxy.",
+    )
+    console_lockout_failures: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Console: failed sign-ins for one name, within the window, that lock it.",
+    )
+    console_lockout_window_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=24 * 60,
+        description="Console: the window in which failed sign-ins are counted, in minutes.",
+    )
+    console_lockout_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=24 * 60,
+        description="Console: how long a locked name is refused, in minutes.",
+    )
+
     def hma_url_prefixes(self) -> list[str]:
         return [p for p in self.hma_url_allowlist.replace(",", " ").split() if p]
 

@@ -21,9 +21,11 @@
     │   ├── KeyNotFound                 an API key id that was never issued
     │   ├── JobNotFound                 an import job id that does not exist
     │   ├── EvidenceNotFound            an evidence item id that does not exist
+    │   ├── UserNotFound                a console account name that does not exist
     │   └── ActionNotFound              a webhook action or endpoint that does not exist
     ├── Conflict                        the request clashes with what is stored (HTTP 409, exit 4)
-    │   └── BankExists
+    │   ├── BankExists
+    │   └── UserExists                  a console account with that name exists
     ├── IndexFormatError                an index snapshot on disk is damaged or of unknown version
     ├── IntegrityFailure                stored data fails its check: a broken audit chain, or
     │                                   evidence ciphertext that does not decrypt (exit 9)
@@ -74,6 +76,8 @@ __all__ = [
     "UnsupportedMedia",
     "UrlFetchFailed",
     "UrlNotAllowed",
+    "UserExists",
+    "UserNotFound",
 ]
 
 
@@ -215,6 +219,10 @@ class ActionNotFound(NotFound):
     code = "action-not-found"
 
 
+class UserNotFound(NotFound):
+    code = "user-not-found"
+
+
 class Conflict(SafeSpaceError):
     code = "conflict"
     status = 409
@@ -223,6 +231,10 @@ class Conflict(SafeSpaceError):
 
 class BankExists(Conflict):
     code = "bank-exists"
+
+
+class UserExists(Conflict):
+    code = "user-exists"
 
 
 class IndexFormatError(SafeSpaceError):

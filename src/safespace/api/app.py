@@ -10,9 +10,11 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from safespace import __version__
+from safespace.accounts import Accounts
 from safespace.api.limits import BodyLimit, BodyLimitMiddleware, limits_from_settings
 from safespace.api.metrics import MetricsMiddleware, ServiceMetrics
 from safespace.api.problems import install_problem_handlers
@@ -21,6 +23,7 @@ from safespace.api.routes.jobs import ImportRuntime
 from safespace.api.state import ServiceState
 from safespace.config import Settings
 from safespace.store import open_database
+from safespace.web.console import STATIC_DIR
 
 __all__ = ["create_app", "create_app_from_env"]
 
@@ -67,11 +70,13 @@ def create_app(
     app.state.safespace = state
     app.state.import_jobs = imports
     app.state.metrics = metrics
+    app.state.accounts = Accounts.from_settings(db, settings)
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit_for=_with_import_jobs(settings))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     for router in routers:
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 

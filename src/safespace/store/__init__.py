@@ -10,22 +10,27 @@ from . import models_reports  # noqa: F401  (registers the report tables on Base
 from .database import Database, open_database, upgrade
 from .models import BANK_KINDS, CHANGE_OPS, MAX_PDQ_DISTANCE, Bank, BankEntry, Base, Change
 from .models_access import ApiKey, MatchEvent
+from .models_accounts import ROLES, ConsoleSession, SignInThrottle, User
 from .models_jobs import ImportJob, ImportJobFile, ImportJobReject
 
 __all__ = [
     "BANK_KINDS",
     "CHANGE_OPS",
     "MAX_PDQ_DISTANCE",
+    "ROLES",
     "ApiKey",
     "Bank",
     "BankEntry",
     "Base",
     "Change",
+    "ConsoleSession",
     "Database",
     "ImportJob",
     "ImportJobFile",
     "ImportJobReject",
     "MatchEvent",
+    "SignInThrottle",
+    "User",
     "open_database",
     "upgrade",
 ]

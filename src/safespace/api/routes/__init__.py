@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from safespace.api import metrics
 from safespace.api.routes import banks, entries, health, hma, jobs, matching
+from safespace.web import console
 
 __all__ = ["DEFAULT_ROUTERS"]
 
@@ -17,4 +18,5 @@ DEFAULT_ROUTERS: tuple[APIRouter, ...] = (
     jobs.router,
     hma.router,
     metrics.router,
+    console.router,
 )
