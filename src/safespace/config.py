@@ -185,6 +185,32 @@ class Settings(BaseSettings):
         description="Console: how long a locked name is refused, in minutes.",
     )
 
+    self_report_bank: str = Field(
+        default="self-reports",
+        min_length=1,
+        max_length=64,
+        description="Self-reports: the bank their hashes go into (created on first use).",
+    )
+    self_report_requests_per_minute: int = Field(
+        default=10,
+        ge=0,
+        le=10_000,
+        description="Self-reports: requests per minute one client address may make to the "
+        "public self-report endpoints, per worker (0: no limit); addresses are never stored.",
+    )
+    self_report_pin_failures: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Self-reports: wrong PINs for one case that lock it for a while.",
+    )
+    self_report_lock_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=7 * 24 * 60,
+        description="Self-reports: how long a case is locked after too many wrong PINs.",
+    )
+
     def hma_url_prefixes(self) -> list[str]:
         return [p for p in self.hma_url_allowlist.replace(",", " ").split() if p]
 

@@ -22,6 +22,8 @@
     │   ├── JobNotFound                 an import job id that does not exist
     │   ├── EvidenceNotFound            an evidence item id that does not exist
     │   ├── UserNotFound                a console account name that does not exist
+    │   ├── SelfReportNotFound          no self-report with that case number and PIN (one answer
+    │   │                               for unknown, wrong PIN and locked: no oracle)
     │   └── ActionNotFound              a webhook action or endpoint that does not exist
     ├── Conflict                        the request clashes with what is stored (HTTP 409, exit 4)
     │   ├── BankExists
@@ -71,6 +73,7 @@ __all__ = [
     "Reject",
     "RequestTooLarge",
     "SafeSpaceError",
+    "SelfReportNotFound",
     "ServiceUnavailable",
     "Unauthenticated",
     "UnsupportedMedia",
@@ -221,6 +224,12 @@ class ActionNotFound(NotFound):
 
 class UserNotFound(NotFound):
     code = "user-not-found"
+
+
+class SelfReportNotFound(NotFound):
+    """Unknown case, wrong PIN or a locked case: deliberately indistinguishable."""
+
+    code = "self-report-not-found"
 
 
 class Conflict(SafeSpaceError):

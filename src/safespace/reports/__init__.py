@@ -16,6 +16,14 @@ from .referrals import (
     build_json_referral,
     validate_cybertip,
 )
+from .selfreport import (
+    NewSelfReport,
+    ReportItem,
+    SelfReportReceipt,
+    SelfReportService,
+    SelfReportStatus,
+    help_sections,
+)
 from .webhooks import RetryPolicy, WebhookService, sign, verify_signature
 
 __all__ = [
@@ -23,14 +31,20 @@ __all__ = [
     "ConfirmedCase",
     "EvidenceInfo",
     "EvidenceStore",
+    "NewSelfReport",
+    "ReportItem",
     "ReportedUser",
     "Reporter",
     "RetryPolicy",
+    "SelfReportReceipt",
+    "SelfReportService",
+    "SelfReportStatus",
     "VerifyResult",
     "WebhookService",
     "build_cybertip_file_details",
     "build_cybertip_report",
     "build_json_referral",
+    "help_sections",
     "load_master_key",
     "sign",
     "validate_cybertip",

@@ -12,6 +12,7 @@ from .models import BANK_KINDS, CHANGE_OPS, MAX_PDQ_DISTANCE, Bank, BankEntry, B
 from .models_access import ApiKey, MatchEvent
 from .models_accounts import ROLES, ConsoleSession, SignInThrottle, User
 from .models_jobs import ImportJob, ImportJobFile, ImportJobReject
+from .models_selfreports import SelfReportCase, SelfReportItem
 
 __all__ = [
     "BANK_KINDS",
@@ -29,6 +30,8 @@ __all__ = [
     "ImportJobFile",
     "ImportJobReject",
     "MatchEvent",
+    "SelfReportCase",
+    "SelfReportItem",
     "SignInThrottle",
     "User",
     "open_database",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from safespace.api import metrics
-from safespace.api.routes import banks, entries, health, hma, jobs, matching
-from safespace.web import console
+from safespace.api.routes import banks, entries, health, hma, jobs, matching, selfreports
+from safespace.web import console, selfreport
 
 __all__ = ["DEFAULT_ROUTERS"]
 
@@ -19,4 +19,6 @@ DEFAULT_ROUTERS: tuple[APIRouter, ...] = (
     hma.router,
     metrics.router,
     console.router,
+    selfreports.router,
+    selfreport.router,
 )
