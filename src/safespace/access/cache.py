@@ -38,13 +38,24 @@ class KeyCache:
         self._entries: OrderedDict[str, tuple[float, KeyInfo | None]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> KeyInfo | None:
+    def cached(self, key: str) -> tuple[bool, KeyInfo | None]:
+        """``(True, answer)`` when a fresh answer is in memory, else ``(False, None)``.
+
+        Never queries the database, so an event loop can call it without blocking.
+        """
         digest = hash_key(key)
-        now = self._clock()
         with self._lock:
             hit = self._entries.get(digest)
-            if hit is not None and now - hit[0] < self.ttl:
-                return hit[1]
+            if hit is not None and self._clock() - hit[0] < self.ttl:
+                return True, hit[1]
+        return False, None
+
+    def get(self, key: str) -> KeyInfo | None:
+        found, info = self.cached(key)
+        if found:
+            return info
+        digest = hash_key(key)
+        now = self._clock()
         info = self._lookup(key)  # outside the lock: a slow database must not serialise all
         with self._lock:
             self._entries[digest] = (now, info)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from safespace.access import SCOPES, KeyInfo
 from safespace.api.state import get_state
@@ -21,19 +22,23 @@ bearer = HTTPBearer(
 )
 
 
-def require(scope: str) -> Callable[..., KeyInfo]:
+def require(scope: str) -> Callable[..., Awaitable[KeyInfo]]:
     """A dependency: the caller's key, which must be active and allow ``scope``."""
     if scope not in SCOPES:
         raise ValueError(f"unknown scope {scope!r}")
 
-    def dependency(
+    async def dependency(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> KeyInfo:
+        # Async with a memory fast path: a thread-pool hop per request costs more than the
+        # match itself; only a cache miss (once per key per TTL) goes to the database.
         state = get_state(request)
         if credentials is None:
             raise Unauthenticated("missing API key: send 'Authorization: Bearer <key>'")
-        key = state.key_cache.get(credentials.credentials)
+        found, key = state.key_cache.cached(credentials.credentials)
+        if not found:
+            key = await run_in_threadpool(state.key_cache.get, credentials.credentials)
         if key is None:
             raise Unauthenticated("unknown or revoked API key")
         state.limiter.check(key.id)

@@ -192,7 +192,7 @@ class MetricsMiddleware:
             self.metrics.latency.labels(method, route).observe(time.perf_counter() - start)
 
 
-def _metrics_reader(
+async def _metrics_reader(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> None:
@@ -202,7 +202,7 @@ def _metrics_reader(
         given = credentials.credentials.encode("utf-8")
         if hmac.compare_digest(given, token.get_secret_value().encode("utf-8")):
             return
-    require("admin")(request, credentials)
+    await require("admin")(request, credentials)
 
 
 router = APIRouter(tags=["metrics"])

@@ -166,7 +166,11 @@ async def match(
             check_content_id(content_id)
         query = _query(body.signals)
         echo = query.to_dict()
-    result = await run_in_threadpool(matcher.match, query, dihedral=dihedral, banks=banks)
+    # Misses and cached hits are answered on the event loop (microseconds, no I/O); only a
+    # hit whose details must be read from the database goes to the thread pool.
+    result = matcher.match_cached(query, dihedral=dihedral, banks=banks)
+    if result is None:
+        result = await run_in_threadpool(matcher.match, query, dihedral=dihedral, banks=banks)
     observe_matches(request, result.matches)
     recorded = 0
     if content_id is not None and result.matches:
