@@ -53,3 +53,21 @@ def test_deter_benchmark_prints_ratios() -> None:
     out = _run(str(BENCH / "bench_deter.py"), "--quick")
     assert "regex" in out.lower()
     assert "x" in out
+
+
+@pytest.mark.slow
+def test_service_benchmark_prints_ratios(tmp_path: Path) -> None:
+    import os
+    import shutil
+
+    if shutil.which("wrk") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("wrk is not installed (.ci/run installs it)")
+        pytest.skip("wrk is not installed")
+    out = _run(
+        str(BENCH / "bench_service.py"),
+        "--sizes", "5000", "--duration", "1", "--trials", "1", "--cache-dir", str(tmp_path),
+    )  # fmt: skip
+    assert "cold start" in out
+    assert "freshness" in out
+    assert "req/s" in out
