@@ -12,7 +12,6 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +21,10 @@ from console_helpers import (
     CHROMIUM_ARGS,
     Clock,
     Console,
+    LiveServer,
     MakeConsole,
     fast_passwords,
 )
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from safespace.accounts import Accounts
@@ -76,13 +75,6 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-@dataclass
-class LiveServer:
-    url: str
-    app: FastAPI
-    accounts: Accounts
 
 
 @pytest.fixture

@@ -92,4 +92,13 @@ class Console:
         return form_token(page.text)
 
 
+@dataclass
+class LiveServer:
+    """The app under a real uvicorn server, for the browser."""
+
+    url: str
+    app: FastAPI
+    accounts: Accounts
+
+
 MakeConsole = Callable[..., Console]
