@@ -184,6 +184,7 @@ def phone(browser: Any, live: Live) -> Iterator[Any]:
         is_mobile=True,
         has_touch=True,
         device_scale_factor=2,
+        locale="en-GB",
     )
 
     def local_only(route: Any) -> None:

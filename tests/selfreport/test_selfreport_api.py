@@ -8,9 +8,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import BRIDGE, SR, MakeSR, poll
 from sqlalchemy import inspect, select, update
 
+from conftest import BRIDGE, SR, MakeSR, poll
 from safespace.store import BankEntry, SelfReportCase, SelfReportItem
 from safespace.store.models import utcnow
 
@@ -63,7 +63,8 @@ def test_a_report_goes_into_the_bank_and_matches_at_once(sr: SR) -> None:
 
     for signals in ({"md5": MD5}, {"pdq": PDQ}):
         result = sr.match(**signals)
-        assert result["matched"] and _banks(result) == {"self-reports"}
+        assert result["matched"]
+        assert _banks(result) == {"self-reports"}
         meta = result["matches"][0]["entries"][0]["metadata"]
         assert (meta["source"], meta["category"]) == ("self-report", "self-report")
         assert meta["extra"] == {"self_report_case": str(_cases(sr)[0].id)}
@@ -87,9 +88,11 @@ def test_what_is_stored_and_what_is_not(sr: SR) -> None:
     }  # fmt: skip
     (case,) = _cases(sr)
     assert case.pin_hash.startswith("scrypt$")
-    assert (case.age_band, case.locale, case.seen_at_urls) == ("13-15", "en-GB", GOOD["seen_at_urls"])
+    assert (case.age_band, case.locale) == ("13-15", "en-GB")
+    assert case.seen_at_urls == GOOD["seen_at_urls"]
     with sr.state.db.engine.connect() as conn:
-        dump = "\n".join(str(row) for row in conn.exec_driver_sql("SELECT * FROM self_report_cases"))
+        rows = conn.exec_driver_sql("SELECT * FROM self_report_cases")
+        dump = "\n".join(str(row) for row in rows)
     assert "testclient" not in dump  # the client's address is never written
 
 
@@ -249,7 +252,8 @@ def test_withdrawal_stops_matching_and_forgets_the_contact(sr: SR) -> None:
         assert s.scalars(select(BankEntry)).all() == []
     assert sr.status(made["case_number"], made["pin"]).json()["status"] == "withdrawn"
     again = sr.withdraw(made["case_number"], made["pin"])
-    assert again.status_code == 200 and again.json()["removed"] == 0
+    assert again.status_code == 200
+    assert again.json()["removed"] == 0
 
 
 def test_withdrawal_keeps_hashes_another_case_reported(sr: SR) -> None:
