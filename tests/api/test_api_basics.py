@@ -133,7 +133,12 @@ def test_docs_list_every_problem_type() -> None:
     from safespace import errors
 
     text = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
-    cli_only = {"error", "config-error", "index-format"}
+    # Raised only by the CLI or by domain code no endpoint calls yet (evidence, referrals,
+    # webhooks): each gets a row in api.md when an endpoint can return it.
+    cli_only = {
+        "error", "config-error", "index-format", "user-not-found", "user-exists",
+        "referral-invalid", "evidence-not-found", "action-not-found", "integrity-failure",
+    }  # fmt: skip
     for cls in vars(errors).values():
         if inspect.isclass(cls) and issubclass(cls, SafeSpaceError) and cls.code not in cli_only:
             assert f"`/problems/{cls.code}` | {cls.status} |" in text, cls.code
