@@ -21,9 +21,9 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 dev: $(VENV)/.dev-installed
 
-## run: set up, load the demo bank and run SafeSpace's main job on the SQLite default
+## run: set up, load the demo bank, then serve the API and web console on the SQLite default
 run: install
-	$(BIN)/safespace demo
+	$(BIN)/safespace demo --serve
 
 ## test: install the dev dependencies, lint, type-check and run the whole suite
 test: dev lint typecheck pytest

@@ -449,7 +449,17 @@ def scan(
 
 
 @app.command()
-def demo(ctx: typer.Context) -> None:
+def demo(
+    ctx: typer.Context,
+    serve_after: Annotated[
+        bool,
+        typer.Option(
+            "--serve",
+            help="Then make a demo console account and API key and run the service.",
+        ),
+    ] = False,
+    port: Annotated[int, typer.Option(help="Port for --serve.", min=1, max=65535)] = 8000,
+) -> None:
     """Make a demo bank from generated benign images and scan edited copies of them."""
     from safespace.banks.formats import HashRecord
     from safespace.demo import make_demo_set
@@ -482,11 +492,46 @@ def demo(ctx: typer.Context) -> None:
         exact=False,
         progress=True,
     )
+    if not serve_after:
+        err.print(
+            "\nNext: `safespace hash FILE`, `safespace match --bank demo FILE`, "
+            "`safespace bank list`, `safespace --help`.",
+            markup=False,
+        )
+        return
+    password, key = _demo_credentials(settings)
+    base = f"http://127.0.0.1:{port}"
+    sample = demo_set.expected_matches[0]
     err.print(
-        "\nNext: `safespace hash FILE`, `safespace match --bank demo FILE`, "
-        "`safespace bank list`, `safespace --help`.",
+        f"""
+SafeSpace is starting at {base}
+  Web console:  {base}/console   (sign in as "admin", password: {password})
+  Self-report:  {base}/report
+  API docs:     {base}/docs
+  Demo API key (scopes match, curate): {key}
+  Try:  curl -s -H "Authorization: Bearer {key}" -F file=@{sample} {base}/v1/match
+Stop with Ctrl-C. Everything lives in {settings.data_dir}.
+""",
         markup=False,
+        highlight=False,
     )
+    ctx.invoke(serve, ctx=ctx, host="127.0.0.1", port=port, workers=1, access_log=False)
+
+
+def _demo_credentials(settings: Settings) -> tuple[str, str]:
+    """A fresh password for the demo "admin" account and a new demo API key."""
+    from safespace.accounts import UserService
+    from safespace.errors import UserExists
+
+    keys = _keys(settings)
+    users = UserService(keys.db)
+    try:
+        _, password = users.create("admin", "admin")
+    except UserExists:
+        _, password = users.reset_password("admin")
+    _, key = keys.create("match,curate", name="demo")
+    assert password is not None
+    return password, key
 
 
 # --- HTTP service --------------------------------------------------------------------------
