@@ -43,6 +43,8 @@ PUBLIC = {
         "Reporter", "RetryPolicy", "VerifyResult", "WebhookService",
         "build_cybertip_file_details", "build_cybertip_report", "build_json_referral",
         "load_master_key", "sign", "validate_cybertip", "verify_signature",
+        "NewSelfReport", "ReportItem", "SelfReportReceipt", "SelfReportService",
+        "SelfReportStatus", "help_sections",
     ],
 }  # fmt: skip
 
