@@ -823,6 +823,79 @@ def deter_analyze(
     typer.echo(result.note)
 
 
+def _deter_events(settings: Settings) -> Any:
+    from safespace.deter.events import DeterEvents
+    from safespace.store import open_database
+
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return DeterEvents(open_database(settings.resolved_database_url()))
+
+
+@deter_app.command("report")
+def deter_report(
+    ctx: typer.Context,
+    experiment: Annotated[str, typer.Argument(help="The experiment's id in experiments.yaml.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the HTML and CSV files.")] = Path(
+        "."
+    ),
+    outcome: Annotated[str, typer.Option(help="The primary outcome.")] = "clicked_help",
+    planned: Annotated[
+        int | None, typer.Option(help="People per arm (default: the experiment's plan).")
+    ] = None,
+    looks: Annotated[
+        str | None,
+        typer.Option(help="Information fractions of earlier interim looks, e.g. 0.25,0.5."),
+    ] = None,
+    config_dir: _DeterDir = None,
+) -> None:
+    """Analyse an experiment from stored events: EXPERIMENT.html (plots) and EXPERIMENT.csv."""
+    from safespace.deter import load_data
+    from safespace.deter.report import build_report, render_csv, render_html
+    from safespace.errors import NotFound
+
+    settings = _settings(ctx)
+    data = load_data(config_dir or settings.deter_dir)
+    found = [e for e in data.experiments.experiments if e.id == experiment]
+    if not found:
+        raise NotFound(f"no experiment {experiment!r} in the Deter data")
+    earlier: list[float] = []
+    for part in (looks or "").split(","):
+        if part.strip():
+            try:
+                earlier.append(float(part))
+            except ValueError:
+                raise InvalidInput(f"--looks: {part.strip()!r} is not a number") from None
+    events = _deter_events(settings)
+    try:
+        report = build_report(
+            events, found[0], outcome=outcome, planned_per_arm=planned, earlier_looks=earlier
+        )
+    finally:
+        events.db.close()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        html_path, csv_path = out / f"{experiment}.html", out / f"{experiment}.csv"
+        html_path.write_text(render_html(report), encoding="utf-8")
+        csv_path.write_text(render_csv(report), encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"{out}: cannot write the report: {exc.strerror or exc}") from None
+    shown = sum(report.counts[a]["shown"] for a in report.arms)
+    _emit({"experiment": experiment, "html": str(html_path), "csv": str(csv_path), "shown": shown})
+
+
+@deter_app.command("purge")
+def deter_purge(ctx: typer.Context) -> None:
+    """Delete Deter events older than SAFESPACE_DETER_RETENTION_DAYS (the server does hourly)."""
+    settings = _settings(ctx)
+    events = _deter_events(settings)
+    try:
+        deleted = events.purge(settings.deter_retention_days)
+    finally:
+        events.db.close()
+    _emit({"deleted": deleted, "retention_days": settings.deter_retention_days})
+
+
 # --- audit log -----------------------------------------------------------------------------
 
 

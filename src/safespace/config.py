@@ -211,6 +211,43 @@ class Settings(BaseSettings):
         description="Self-reports: how long a case is locked after too many wrong PINs.",
     )
 
+    deter_secret: SecretStr | None = Field(
+        default=None,
+        description="Deter: the experiment-assignment and widget-token secret, at least 32 "
+        "random characters; unset: the /v1/deter endpoints answer 503.",
+    )
+    deter_dir: Path | None = Field(
+        default=None,
+        description="Deter: the operator's data folder (term lists, messages, help services, "
+        "experiments); unset: the packaged data. Reloaded when a file changes.",
+    )
+    deter_retention_days: int = Field(
+        default=180,
+        ge=1,
+        le=36500,
+        description="Deter: days intervention events and their outcomes are kept; older ones "
+        "are deleted hourly by the server and by `safespace deter purge`.",
+    )
+    deter_store_query_text: bool = Field(
+        default=False,
+        description="Deter: also store the text that triggered an intervention in its event "
+        "(off: only rule ids, never the text).",
+    )
+    deter_allowed_origins: str = Field(
+        default="",
+        description="Deter: the platform page origins (https://forum.example) whose browsers "
+        "may call the widget endpoints, separated by commas or spaces; empty: none.",
+    )
+    deter_token_seconds: int = Field(
+        default=1800,
+        ge=60,
+        le=86400,
+        description="Deter: how long the widget token returned with a decision stays valid.",
+    )
+
+    def deter_origins(self) -> list[str]:
+        return [o.rstrip("/") for o in self.deter_allowed_origins.replace(",", " ").split() if o]
+
     def hma_url_prefixes(self) -> list[str]:
         return [p for p in self.hma_url_allowlist.replace(",", " ").split() if p]
 

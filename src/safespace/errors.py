@@ -34,6 +34,8 @@
     ├── AccessDenied                    the API key may not do this: it lacks the scope (HTTP 403)
     │   └── Unauthenticated             no API key, or an unknown or revoked one (HTTP 401)
     ├── RateLimited                     too many requests for one API key (HTTP 429, retry_after)
+    ├── NotConfigured                   a service feature its operator has not set up, such as
+    │                                   Deter without a usable SAFESPACE_DETER_SECRET (HTTP 503)
     └── ServiceUnavailable              not ready (index loading) or the database is down (HTTP 503)
 
 Each class carries a stable ``code`` (used as the problem+json ``type`` suffix and in CLI
@@ -67,6 +69,7 @@ __all__ = [
     "MediaError",
     "MediaTooLarge",
     "MethodNotAllowed",
+    "NotConfigured",
     "NotFound",
     "RateLimited",
     "ReferralInvalid",
@@ -279,6 +282,14 @@ class RateLimited(SafeSpaceError):
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class NotConfigured(SafeSpaceError):
+    """The operator's setting is missing or unusable: not the caller's fault, not transient."""
+
+    code = "not-configured"
+    status = 503
+    exit_code = 2
 
 
 class ServiceUnavailable(SafeSpaceError):

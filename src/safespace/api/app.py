@@ -19,6 +19,7 @@ from safespace.api.limits import BodyLimit, BodyLimitMiddleware, limits_from_set
 from safespace.api.metrics import MetricsMiddleware, ServiceMetrics
 from safespace.api.problems import install_problem_handlers
 from safespace.api.routes import DEFAULT_ROUTERS
+from safespace.api.routes.deter import runtime_for
 from safespace.api.routes.jobs import ImportRuntime
 from safespace.api.state import ServiceState
 from safespace.config import Settings
@@ -46,14 +47,17 @@ def create_app(
     state = ServiceState.build(settings, db)
     imports = ImportRuntime.build(state)
     metrics = ServiceMetrics(state, imports.jobs.counts_by_status)
+    deter = runtime_for(state)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.matcher.start()
         imports.runner.start()
+        deter.start()
         try:
             yield
         finally:
+            deter.stop()
             imports.runner.stop()
             state.matcher.stop()
             db.close()
@@ -70,6 +74,7 @@ def create_app(
     app.state.safespace = state
     app.state.import_jobs = imports
     app.state.metrics = metrics
+    app.state.deter = deter
     app.state.accounts = Accounts.from_settings(db, settings)
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit_for=_with_import_jobs(settings))

@@ -11,12 +11,14 @@ from .database import Database, open_database, upgrade
 from .models import BANK_KINDS, CHANGE_OPS, MAX_PDQ_DISTANCE, Bank, BankEntry, Base, Change
 from .models_access import ApiKey, MatchEvent
 from .models_accounts import ROLES, ConsoleSession, SignInThrottle, User
+from .models_deter import DETER_OUTCOMES, DeterEventRow, DeterOutcomeRow
 from .models_jobs import ImportJob, ImportJobFile, ImportJobReject
 from .models_selfreports import SelfReportCase, SelfReportItem
 
 __all__ = [
     "BANK_KINDS",
     "CHANGE_OPS",
+    "DETER_OUTCOMES",
     "MAX_PDQ_DISTANCE",
     "ROLES",
     "ApiKey",
@@ -26,6 +28,8 @@ __all__ = [
     "Change",
     "ConsoleSession",
     "Database",
+    "DeterEventRow",
+    "DeterOutcomeRow",
     "ImportJob",
     "ImportJobFile",
     "ImportJobReject",

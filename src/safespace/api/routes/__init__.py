@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from safespace.api import metrics
-from safespace.api.routes import banks, entries, health, hma, jobs, matching, selfreports
+from safespace.api.routes import banks, deter, entries, health, hma, jobs, matching, selfreports
 from safespace.web import console, selfreport
 
 __all__ = ["DEFAULT_ROUTERS"]
@@ -17,6 +17,7 @@ DEFAULT_ROUTERS: tuple[APIRouter, ...] = (
     entries.router,
     jobs.router,
     hma.router,
+    deter.router,
     metrics.router,
     console.router,
     selfreports.router,

@@ -1,0 +1,143 @@
+"""Fixtures for Deter in the service: an app per database backend with a Deter folder, keys,
+and, for the widget, a live server plus Debian's Chromium driven by Playwright.
+
+The Deter folder holds an operator term list of placeholder tokens (never real terms) and an
+enabled experiment on search and message with three arms. Browser tests skip without
+``/usr/bin/chromium``, except under ``CI=true``, where they fail (CI installs Chromium).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from deter_service_helpers import SECRET, Live, MakeSvc, Svc, write_deter_dir
+from fastapi.testclient import TestClient
+
+from safespace.api import create_app
+from safespace.api.state import ServiceState
+from safespace.config import Settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def make_svc(db_url: str, tmp_path: Path) -> Iterator[MakeSvc]:
+    clients: list[TestClient] = []
+
+    def make(**overrides: Any) -> Svc:
+        overrides.setdefault("deter_secret", SECRET)
+        overrides.setdefault("deter_dir", write_deter_dir(tmp_path / "deter"))
+        settings = Settings(
+            data_dir=tmp_path / "data",
+            database_url=db_url,
+            matcher_refresh_seconds=0.05,
+            **overrides,
+        )
+        app = create_app(settings)
+        client = TestClient(app)
+        client.__enter__()
+        clients.append(client)
+        state: ServiceState = app.state.safespace
+        assert state.matcher.wait_ready(60), "matcher did not load"
+        svc = Svc(client, state, app.state.deter)
+        for scope in ("match", "curate", "admin"):
+            svc.keys[scope] = state.keys.create(scope, name=f"test-{scope}")[1]
+        return svc
+
+    yield make
+    for client in reversed(clients):
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def svc(make_svc: MakeSvc) -> Svc:
+    return make_svc()
+
+
+# --- browser ---------------------------------------------------------------------------------
+
+
+def _need_chromium() -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{CHROMIUM} is missing but CI=true: browser tests must run in CI")
+    pytest.skip(f"browser tests need Chromium at {CHROMIUM}")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        _need_chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+class _Pages(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    import uvicorn
+
+    pages = tmp_path_factory.mktemp("platform")
+    handler = functools.partial(_Pages, directory=str(pages))
+    platform = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    platform.daemon_threads = True
+    threading.Thread(target=platform.serve_forever, daemon=True).start()
+    platform_url = f"http://127.0.0.1:{platform.server_address[1]}"
+    root = tmp_path_factory.mktemp("safespace")
+    settings = Settings(
+        data_dir=root / "data",
+        deter_secret=SECRET,
+        deter_dir=write_deter_dir(root / "deter"),
+        deter_allowed_origins=platform_url,
+        matcher_snapshots=False,
+    )
+    app = create_app(settings)
+    state: ServiceState = app.state.safespace
+    keys = {s: state.keys.create(s, name=f"test-{s}")[1] for s in ("match", "admin")}
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "SafeSpace did not start"
+    try:
+        yield Live(platform_url, f"http://127.0.0.1:{port}", pages, keys, app.state.deter)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        platform.shutdown()
+        platform.server_close()
