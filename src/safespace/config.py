@@ -211,6 +211,49 @@ class Settings(BaseSettings):
         description="Self-reports: how long a case is locked after too many wrong PINs.",
     )
 
+    review_store_media: bool = Field(
+        default=False,
+        description="Review queue: keep the file of a user report for reviewers (deleted when "
+        "the item is decided for good); off: only its hashes are kept.",
+    )
+    review_claim_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=24 * 60,
+        description="Review queue: how long a reviewer's claim on an item lasts before "
+        "another reviewer may take it.",
+    )
+    review_reveal_soft_cap: int = Field(
+        default=50,
+        ge=1,
+        le=100_000,
+        description="Review queue: media reveals per reviewer per UTC day; past it the "
+        "console warns and asks for an extra confirmation before each reveal.",
+    )
+    review_second_look: bool = Field(
+        default=False,
+        description="Review queue: a decision is final only after a second look by a "
+        "different lead or admin.",
+    )
+    review_webhook_url: str = Field(
+        default="",
+        description="Review queue: the platform endpoint that receives signed actions "
+        "(take_down_content, restrict_account, preserve_evidence) after a confirmation; "
+        "empty: no actions are sent.",
+    )
+    review_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Review queue: the HMAC secret for review_webhook_url, at least 32 "
+        "characters; required when the URL is set.",
+    )
+    review_poll_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=3600,
+        description="Review queue: how often the server's review thread reads new match "
+        "events and self-reports and delivers due webhook actions.",
+    )
+
     deter_secret: SecretStr | None = Field(
         default=None,
         description="Deter: the experiment-assignment and widget-token secret, at least 32 "

@@ -21,6 +21,7 @@ from safespace.api.problems import install_problem_handlers
 from safespace.api.routes import DEFAULT_ROUTERS
 from safespace.api.routes.deter import runtime_for
 from safespace.api.routes.jobs import ImportRuntime
+from safespace.api.routes.reports import ReviewRuntime
 from safespace.api.state import ServiceState
 from safespace.config import Settings
 from safespace.store import open_database
@@ -46,6 +47,7 @@ def create_app(
     db = open_database(settings.resolved_database_url())
     state = ServiceState.build(settings, db)
     imports = ImportRuntime.build(state)
+    review = ReviewRuntime.build(state)
     metrics = ServiceMetrics(state, imports.jobs.counts_by_status)
     deter = runtime_for(state)
 
@@ -53,11 +55,13 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.matcher.start()
         imports.runner.start()
+        review.start()
         deter.start()
         try:
             yield
         finally:
             deter.stop()
+            review.stop()
             imports.runner.stop()
             state.matcher.stop()
             db.close()
@@ -73,6 +77,7 @@ def create_app(
     )
     app.state.safespace = state
     app.state.import_jobs = imports
+    app.state.review = review
     app.state.metrics = metrics
     app.state.deter = deter
     app.state.accounts = Accounts.from_settings(db, settings)

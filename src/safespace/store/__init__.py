@@ -13,6 +13,7 @@ from .models_access import ApiKey, MatchEvent
 from .models_accounts import ROLES, ConsoleSession, SignInThrottle, User
 from .models_deter import DETER_OUTCOMES, DeterEventRow, DeterOutcomeRow
 from .models_jobs import ImportJob, ImportJobFile, ImportJobReject
+from .models_queue import ReviewDecision, ReviewItem, ReviewMedia
 from .models_selfreports import SelfReportCase, SelfReportItem
 
 __all__ = [
@@ -34,6 +35,9 @@ __all__ = [
     "ImportJobFile",
     "ImportJobReject",
     "MatchEvent",
+    "ReviewDecision",
+    "ReviewItem",
+    "ReviewMedia",
     "SelfReportCase",
     "SelfReportItem",
     "SignInThrottle",

@@ -5,8 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from safespace.api import metrics
-from safespace.api.routes import banks, deter, entries, health, hma, jobs, matching, selfreports
-from safespace.web import console, selfreport
+from safespace.api.routes import (
+    banks,
+    deter,
+    entries,
+    health,
+    hma,
+    jobs,
+    matching,
+    reports,
+    selfreports,
+)
+from safespace.web import console, review, selfreport
 
 __all__ = ["DEFAULT_ROUTERS"]
 
@@ -19,7 +29,9 @@ DEFAULT_ROUTERS: tuple[APIRouter, ...] = (
     hma.router,
     deter.router,
     metrics.router,
+    reports.router,
     console.router,
+    review.router,
     selfreports.router,
     selfreport.router,
 )
