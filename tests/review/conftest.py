@@ -4,15 +4,13 @@ passwords; a live uvicorn server; Chromium (Debian's, never a downloaded build).
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from review_helpers import CHROMIUM, CHROMIUM_ARGS, ReviewApp, fast_passwords, free_port
+from review_helpers import CHROMIUM, ReviewApp, fast_passwords
 
 from safespace.api import create_app
 from safespace.config import Settings
@@ -39,44 +37,17 @@ def make_app(db_url: str, tmp_path: Path) -> Iterator[Any]:
 
     yield make
     for client in reversed(started):
-        client.__exit__(None, None, None)
+        if hasattr(client, "exit_stack"):
+            client.__exit__(None, None, None)
+        else:
+            client.close()
 
 
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
+@pytest.fixture
+def chromium_path() -> Path:
+    """Debian's Chromium; the test drives it from its own thread (see test_review_browser)."""
     if not CHROMIUM.exists():
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"{CHROMIUM} is missing but CI=true: browser tests must run in CI")
         pytest.skip(f"browser tests need Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def serve(settings: Settings) -> Iterator[tuple[str, Any]]:
-    """The app under uvicorn on 127.0.0.1, in a thread of this process."""
-    import uvicorn
-
-    app = create_app(settings)
-    app.state.accounts.passwords = fast_passwords()
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, name="review-live-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive(), "uvicorn stopped during start-up"
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}", app
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    return CHROMIUM

@@ -93,7 +93,7 @@ def item_page(request: Request, item_id: ItemId) -> Response:
         actions.append((queue.webhooks.get(action_id), queue.webhooks.attempts(action_id)))
     exposure = _exposure(request)
     now = queue.clock()
-    return _render(
+    response = _render(
         request,
         "review/item.html",
         session=session,
@@ -110,6 +110,10 @@ def item_page(request: Request, item_id: ItemId) -> Response:
         reveal_seconds=REVEAL_SECONDS,
         second_look=queue.policy.second_look,
     )
+    # The reveal script POSTs with fetch, and videos load as media: same origin only.
+    csp = _SECURITY_HEADERS["Content-Security-Policy"]
+    response.headers["Content-Security-Policy"] = f"{csp}; connect-src 'self'; media-src 'self'"
+    return response
 
 
 @router.post("/items/{item_id}/claim")
