@@ -8,9 +8,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from selfreport_helpers import BRIDGE, SR, MakeSR, poll
 from sqlalchemy import inspect, select, update
 
-from conftest import BRIDGE, SR, MakeSR, poll
 from safespace.store import BankEntry, SelfReportCase, SelfReportItem
 from safespace.store.models import utcnow
 

@@ -19,8 +19,7 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
-
-from conftest import BRIDGE, Live, poll
+from selfreport_helpers import BRIDGE, Live, poll
 
 
 def _match_upload(live: Live, data: bytes) -> dict[str, Any]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from selfreport_helpers import CSS, SR
 
-from conftest import CSS, SR
 from safespace.reports import help_sections
 from safespace.reports.selfreport import normalize_case_number
 
