@@ -29,7 +29,7 @@ from safespace.accounts import Accounts, SessionInfo, new_token, tokens_match
 from safespace.accounts.signin import audit_hook
 from safespace.banks import BankService
 from safespace.banks.jobs import ImportJobs
-from safespace.errors import AccessDenied, SafeSpaceError
+from safespace.errors import AccessDenied, ConfigError, NotFound, SafeSpaceError
 
 __all__ = ["STATIC_DIR", "TEMPLATES_DIR", "router"]
 
@@ -447,3 +447,64 @@ def users_page(request: Request) -> Response:
         section="users",
         users=_accounts(request).users.list_users(),
     )
+
+
+# --- deterrence experiments -------------------------------------------------------------------
+
+_REPORT_HEADERS = {
+    **_SECURITY_HEADERS,
+    # The report is a standalone document: inline styles and plots as data: images, no script.
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+}
+
+
+@router.get("/experiments")
+def experiments_page(request: Request) -> Response:
+    """Leads and admins: the experiments in the Deter data, with links to their reports."""
+    from safespace.deter import load_data
+
+    session = _signed_in(request)
+    _need(session, "lead")
+    settings = request.app.state.deter.settings
+    problem = None
+    try:
+        experiments = list(load_data(settings.deter_dir).experiments.experiments)
+    except ConfigError as exc:
+        experiments, problem = [], f"The Deter data files cannot be read: {exc}"
+    return _render(
+        request,
+        "experiments.html",
+        session=session,
+        title="Experiments",
+        section="experiments",
+        experiments=experiments,
+        problem=problem,
+    )
+
+
+@router.get("/experiments/{name}")
+def experiment_report_page(request: Request, name: str, format: str = "html") -> Response:
+    """The same report as ``safespace deter report``, from the stored events."""
+    from safespace.deter.report import build_report, render_csv, render_html
+
+    session = _signed_in(request)
+    _need(session, "lead")
+    if format not in ("html", "csv"):
+        return _error_page(request, 400, "Bad request", "format must be html or csv", session)
+    runtime = request.app.state.deter
+    try:
+        experiment = runtime.experiment(name)
+    except NotFound:
+        return _error_page(request, 404, "Not found", f"No experiment {name!r}.", session)
+    built = build_report(runtime.events, experiment)
+    if format == "csv":
+        return Response(
+            render_csv(built),
+            media_type="text/csv",
+            headers={
+                **_SECURITY_HEADERS,
+                "Content-Disposition": f'attachment; filename="{name}.csv"',
+            },
+        )
+    return HTMLResponse(render_html(built), headers=_REPORT_HEADERS)
