@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -71,3 +72,44 @@ def database(db_url: str) -> Iterator[Database]:
         yield db
     finally:
         db.close()
+
+
+# --- one browser for every browser test ----------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; never a downloaded browser build
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _need_chromium(why: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{why} but CI=true: browser tests must run in CI (.ci/run installs it)")
+    pytest.skip(f"browser tests skipped: {why}")
+
+
+@pytest.fixture(scope="session")
+def chromium_browser() -> Iterator[Any]:
+    """Debian's Chromium under Playwright, shared by the whole session.
+
+    Playwright's sync API allows one instance per thread at a time, so the browser test
+    folders all take their browser from here instead of starting their own.
+    """
+    if not CHROMIUM.exists():
+        _need_chromium(f"{CHROMIUM} is missing")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _need_chromium("the playwright package is not installed")
+        raise AssertionError("unreachable") from None
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -7,7 +7,6 @@ tests skip, except under ``CI=true``, where they fail.
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -17,8 +16,6 @@ from typing import Any
 
 import pytest
 from console_helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     Clock,
     Console,
     LiveServer,
@@ -107,27 +104,10 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         thread.join(10)
 
 
-def _need_chromium() -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{CHROMIUM} is missing but CI=true: browser tests must run in CI")
-    pytest.skip(f"browser tests need Chromium at {CHROMIUM}")
-
-
 @pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        _need_chromium()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _need_chromium()
-        raise AssertionError("unreachable") from None
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+def chromium(chromium_browser: Any) -> Any:
+    """The session's one browser (tests/conftest.py)."""
+    return chromium_browser
 
 
 @pytest.fixture

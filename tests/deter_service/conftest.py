@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import socket
 import threading
 import time
@@ -25,16 +24,6 @@ from fastapi.testclient import TestClient
 from safespace.api import create_app
 from safespace.api.state import ServiceState
 from safespace.config import Settings
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture
@@ -74,23 +63,10 @@ def svc(make_svc: MakeSvc) -> Svc:
 # --- browser ---------------------------------------------------------------------------------
 
 
-def _need_chromium() -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{CHROMIUM} is missing but CI=true: browser tests must run in CI")
-    pytest.skip(f"browser tests need Chromium at {CHROMIUM}")
-
-
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        _need_chromium()
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+def browser(chromium_browser: Any) -> Any:
+    """The session's one browser (tests/conftest.py)."""
+    return chromium_browser
 
 
 class _Pages(http.server.SimpleHTTPRequestHandler):

@@ -8,7 +8,6 @@ SQLite database; the browser may reach nothing else.
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -24,15 +23,6 @@ from safespace.api import create_app
 from safespace.api.state import ServiceState
 from safespace.config import Settings
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # The team's benign test images live in shared/ beside the repository (so in CI too).
 TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"
 BRIDGE = TESTDATA / "pdq" / "bridge-mods" / "aaa-orig.jpg"
@@ -157,23 +147,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         thread.join(timeout=10)
 
 
-def _need_chromium() -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{CHROMIUM} is missing but CI=true: browser tests must run in CI")
-    pytest.skip(f"browser tests need Chromium at {CHROMIUM}")
-
-
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        _need_chromium()
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+def browser(chromium_browser: Any) -> Any:
+    """The session's one browser (tests/conftest.py)."""
+    return chromium_browser
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,15 +19,6 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 STATIC_JS = Path(__file__).resolve().parents[2] / "src" / "safespace" / "web" / "static" / "js"
 TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"
 
@@ -72,12 +62,6 @@ input.addEventListener("change", async () => {
 </script>
 </body></html>
 """
-
-
-def _need_chromium() -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{CHROMIUM} is missing but CI=true: browser tests must run in CI")
-    pytest.skip(f"browser tests need Chromium at {CHROMIUM}")
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -133,16 +117,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        _need_chromium()
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+def browser(chromium_browser: Any) -> Any:
+    """The session's one browser (tests/conftest.py)."""
+    return chromium_browser
 
 
 def _local_only(site: Site) -> Any:
