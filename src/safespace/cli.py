@@ -70,6 +70,13 @@ def _emit(obj: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+def _emit_secret(secret: str, notice: str) -> None:
+    """A new key or password alone on the last line of stdout, so scripts can take it."""
+    sys.stdout.write(secret + "\n")
+    sys.stdout.flush()
+    err.print(notice, markup=False)
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
@@ -557,9 +564,7 @@ def keys_create(
     """Issue a key: a JSON line about it, then the key alone on the last line (shown once)."""
     info, key = _keys(_settings(ctx)).create(scopes, name=name)
     _emit(info.to_dict())
-    sys.stdout.write(key + "\n")
-    sys.stdout.flush()
-    err.print("store the key now: only its hash is kept, it cannot be shown again", markup=False)
+    _emit_secret(key, "store the key now: only its hash is kept, it cannot be shown again")
 
 
 @keys_app.command("list")
@@ -618,9 +623,7 @@ def users_create(
     info, generated = _users(_settings(ctx)).create(name, role, password)
     _emit(info.to_dict())
     if generated is not None:
-        sys.stdout.write(generated + "\n")
-        sys.stdout.flush()
-        err.print("store the password now: only its hash is kept", markup=False)
+        _emit_secret(generated, "store the password now: only its hash is kept")
 
 
 @users_app.command("list")
@@ -649,9 +652,7 @@ def users_reset_password(
     info, generated = _users(_settings(ctx)).reset_password(name, password)
     _emit(info.to_dict())
     if generated is not None:
-        sys.stdout.write(generated + "\n")
-        sys.stdout.flush()
-        err.print("store the password now: only its hash is kept", markup=False)
+        _emit_secret(generated, "store the password now: only its hash is kept")
 
 
 @app.command()

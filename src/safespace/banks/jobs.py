@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from safespace.banks import bulk, formats
 from safespace.banks.formats import HashRecord
-from safespace.banks.service import check_record, validate_bank_name
+from safespace.banks.service import prepare_import, validate_bank_name
 from safespace.errors import (
     BankNotFound,
     EmptyMedia,
@@ -335,32 +335,12 @@ def _prepare(data: bytes | None, fmt: str | None, filename: str | None, skip: bo
     if data is None:
         return _Outcome([], [], [], "the uploaded file is gone; submit it again")
     try:
-        parsed = formats.parse(data, fmt=fmt, filename=filename)
+        prepared = prepare_import(data, fmt=fmt, filename=filename, skip_invalid=skip)
     except ImportFormatError as exc:
         return _Outcome([], list(exc.rejects), [], exc.message)
     except InvalidInput as exc:
         return _Outcome([], [], [], exc.message)
-    rejects = list(parsed.rejects)
-    good: list[HashRecord] = []
-    for line, record in parsed.records:
-        checked = check_record(record)
-        if isinstance(checked, str):
-            rejects.append(Reject(line, f"{record.signal_type} {record.value}", checked))
-        else:
-            good.append(checked)
-    rejects.sort(key=lambda r: r.line)
-    if rejects and not skip:
-        total = len(good) + len(rejects)
-        return _Outcome(
-            [], rejects, [], f"{len(rejects)} of {total} lines rejected; nothing imported"
-        )
-    withdrawn: set[tuple[str, str]] = set()
-    for w in parsed.withdrawn:
-        checked_w = None if w.record is None else check_record(w.record)
-        if isinstance(checked_w, HashRecord):
-            withdrawn.add((checked_w.signal_type, checked_w.value))
-    good = [r for r in good if (r.signal_type, r.value) not in withdrawn]
-    return _Outcome(good, rejects, sorted(withdrawn))
+    return _Outcome(prepared.good, prepared.rejects, prepared.withdrawn)
 
 
 class JobRunner:

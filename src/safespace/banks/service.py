@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from io import BytesIO
 from typing import BinaryIO, cast
 
@@ -91,6 +92,48 @@ def check_record(record: HashRecord) -> HashRecord | str:
     return HashRecord(
         kind, value, record.source, record.category, record.note, record.added_at, record.extra
     )
+
+
+@dataclass(frozen=True)
+class PreparedImport:
+    """A parsed and checked hash list, ready to write in one transaction."""
+
+    good: list[HashRecord]
+    rejects: list[Reject]
+    withdrawn: list[tuple[str, str]]  # (signal type, value) the list's owner withdrew
+
+
+def prepare_import(
+    data: bytes, *, fmt: str | None, filename: str | None, skip_invalid: bool
+) -> PreparedImport:
+    """Parse and check every line (CPU work, outside any transaction).
+
+    Raises :class:`ImportFormatError` listing every rejected line when ``skip_invalid`` is
+    off and any line is bad. Withdrawn hashes never come back in with the same list.
+    """
+    parsed = formats.parse(data, fmt=fmt, filename=filename)
+    rejects = list(parsed.rejects)
+    good: list[HashRecord] = []
+    for line, record in parsed.records:
+        result = check_record(record)
+        if isinstance(result, str):
+            rejects.append(Reject(line, f"{record.signal_type} {record.value}", result))
+        else:
+            good.append(result)
+    rejects.sort(key=lambda r: r.line)
+    if rejects and not skip_invalid:
+        total = len(good) + len(rejects)
+        raise ImportFormatError(
+            f"{len(rejects)} of {total} lines rejected; nothing imported", rejects
+        )
+    withdrawn: set[tuple[str, str]] = set()
+    for w in parsed.withdrawn:
+        checked = None if w.record is None else check_record(w.record)
+        if isinstance(checked, HashRecord):
+            withdrawn.add((checked.signal_type, checked.value))
+    if withdrawn:
+        good = [r for r in good if (r.signal_type, r.value) not in withdrawn]
+    return PreparedImport(good, rejects, sorted(withdrawn))
 
 
 class BankService:
@@ -195,34 +238,12 @@ class BankService:
         """Import a hash-list file in one transaction: all or nothing unless ``skip_invalid``."""
         with self.db.session() as s:
             _find_bank(s, bank)  # fail fast, before parsing a large file
-        parsed = formats.parse(data, fmt=fmt, filename=filename)
-        rejects = list(parsed.rejects)
-        good: list[HashRecord] = []
-        for line, record in parsed.records:
-            result = check_record(record)
-            if isinstance(result, str):
-                rejects.append(Reject(line, f"{record.signal_type} {record.value}", result))
-            else:
-                good.append(result)
-        rejects.sort(key=lambda r: r.line)
-        if rejects and not skip_invalid:
-            total = len(good) + len(rejects)
-            raise ImportFormatError(
-                f"{len(rejects)} of {total} lines rejected; nothing imported", rejects
-            )
-        # The list's owner withdrew these: they must not stay in, or come back into, the bank.
-        withdrawn = set()
-        for w in parsed.withdrawn:
-            checked = None if w.record is None else check_record(w.record)
-            if isinstance(checked, HashRecord):
-                withdrawn.add((checked.signal_type, checked.value))
-        if withdrawn:
-            good = [r for r in good if (r.signal_type, r.value) not in withdrawn]
+        prepared = prepare_import(data, fmt=fmt, filename=filename, skip_invalid=skip_invalid)
         with self.db.transaction() as s:
             bank_id = _find_bank(s, bank).id
-            added = bulk.add_records(s, bank_id, good)
-            removed = bulk.remove_values(s, bank_id, sorted(withdrawn))
-        return ImportResult(added.added, added.duplicates, tuple(rejects), removed)
+            added = bulk.add_records(s, bank_id, prepared.good)
+            removed = bulk.remove_values(s, bank_id, prepared.withdrawn)
+        return ImportResult(added.added, added.duplicates, tuple(prepared.rejects), removed)
 
     def export_data(self, bank: str, fmt: str, *, include_disabled: bool = False) -> bytes:
         buf = BytesIO()
