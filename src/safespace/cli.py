@@ -679,6 +679,9 @@ def serve(
     log_config["loggers"]["safespace"] = {"handlers": ["default"], "level": "INFO"}
     # Workers build their own app from the environment: pass --data-dir/--database-url on.
     os.environ["SAFESPACE_DATA_DIR"] = str(settings.data_dir)
+    # One search thread per worker unless told otherwise: the worker processes already use
+    # every core, and numba's parallel kernels in each of them fight for the same cores.
+    os.environ.setdefault("NUMBA_NUM_THREADS", str(settings.index_threads))
     if settings.database_url is not None:
         os.environ["SAFESPACE_DATABASE_URL"] = settings.database_url
     _keys(settings).db.close()  # migrate once; an unusable database fails here, in one line

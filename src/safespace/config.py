@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Requests an API key may send at once before the per-second rate applies.",
     )
+    index_threads: int = Field(
+        default=1,
+        ge=1,
+        le=256,
+        description="Threads each HTTP worker's PDQ search may use; the workers use the cores.",
+    )
     matcher_refresh_seconds: float = Field(
         default=0.2,
         gt=0,
