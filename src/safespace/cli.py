@@ -107,12 +107,19 @@ def _limits(settings: Settings) -> Any:
     return DecodeLimits.from_settings(settings)
 
 
-def _service(settings: Settings) -> Any:
-    from safespace.banks import BankService
+def _database(settings: Settings) -> Any:
+    """The configured database, migrated; the SQLite default's folder is created first."""
     from safespace.store import open_database
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return BankService(open_database(settings.resolved_database_url()))
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return open_database(settings.resolved_database_url())
+
+
+def _service(settings: Settings) -> Any:
+    from safespace.banks import BankService
+
+    return BankService(_database(settings))
 
 
 @app.command()
@@ -320,11 +327,8 @@ def bank_delete(
 
 def _matcher(settings: Settings) -> Any:
     from safespace.banks.matching import Matcher
-    from safespace.store import open_database
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = open_database(settings.resolved_database_url())
-    return Matcher.from_database(db, min_quality=settings.min_pdq_quality)
+    return Matcher.from_database(_database(settings), min_quality=settings.min_pdq_quality)
 
 
 def _match_rows(result: Any, **context: Any) -> list[dict[str, Any]]:
@@ -546,11 +550,8 @@ def _demo_credentials(settings: Settings) -> tuple[str, str]:
 
 def _keys(settings: Settings) -> Any:
     from safespace.access import KeyService
-    from safespace.store import open_database
 
-    if settings.database_url is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return KeyService(open_database(settings.resolved_database_url()))
+    return KeyService(_database(settings))
 
 
 @keys_app.command("create")
@@ -587,11 +588,8 @@ def keys_revoke(
 
 def _users(settings: Settings) -> Any:
     from safespace.accounts import UserService
-    from safespace.store import open_database
 
-    if settings.database_url is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return UserService(open_database(settings.resolved_database_url()))
+    return UserService(_database(settings))
 
 
 def _password_from_stdin() -> str:
@@ -829,11 +827,8 @@ def deter_analyze(
 
 def _deter_events(settings: Settings) -> Any:
     from safespace.deter.events import DeterEvents
-    from safespace.store import open_database
 
-    if settings.database_url is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return DeterEvents(open_database(settings.resolved_database_url()))
+    return DeterEvents(_database(settings))
 
 
 @deter_app.command("report")
@@ -915,7 +910,6 @@ def audit_verify(
     """Verify the audit chain from its first record; exit code 9 when it is broken."""
     from safespace.errors import IntegrityFailure
     from safespace.reports import audit
-    from safespace.store import open_database
 
     expected: tuple[int, str] | None = None
     if anchor is not None:
@@ -923,10 +917,7 @@ def audit_verify(
         if not seq.isdigit() or len(digest) != 64:
             raise InvalidInput("--anchor must be SEQ:HASH (a record number and 64 hex digits)")
         expected = (int(seq), digest.lower())
-    settings = _settings(ctx)
-    if settings.database_url is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = open_database(settings.resolved_database_url())
+    db = _database(_settings(ctx))
     try:
         with db.session() as s:
             result = audit.verify(s, anchor=expected)
