@@ -50,6 +50,8 @@ class MatchEvent(Base):
     entry_id: Mapped[int] = mapped_column(BigInteger)
     signal_type: Mapped[str] = mapped_column(String(16))
     distance: Mapped[int] = mapped_column(Integer)
+    # The caller's own hash for signal_type (not the entry's): what a false positive allows.
+    query_value: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     api_key_id: Mapped[int | None] = mapped_column(
         ForeignKey("api_keys.id", ondelete="SET NULL"), nullable=True
