@@ -37,15 +37,21 @@ the banks. Every `/v1` endpoint needs an API key (`Authorization: Bearer KEY`); 
 
 
 def create_app(
-    settings: Settings | None = None, *, routers: Sequence[APIRouter] = DEFAULT_ROUTERS
+    settings: Settings | None = None,
+    *,
+    routers: Sequence[APIRouter] = DEFAULT_ROUTERS,
+    serving: bool = False,
 ) -> FastAPI:
     """A ready-to-serve app. Opens (and migrates) the database now; the matcher loads in the
-    background once the app starts, and ``/readyz`` answers 200 when it has."""
+    background once the app starts, and ``/readyz`` answers 200 when it has.
+
+    ``serving`` tunes the process for serving (the garbage collector); tests leave it off.
+    """
     settings = settings or Settings()
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = open_database(settings.resolved_database_url())
-    state = ServiceState.build(settings, db)
+    state = ServiceState.build(settings, db, serving=serving)
     imports = ImportRuntime.build(state)
     review = ReviewRuntime.build(state)
     metrics = ServiceMetrics(state, imports.jobs.counts_by_status)
@@ -104,4 +110,4 @@ def _with_import_jobs(settings: Settings) -> Callable[[Scope], BodyLimit]:
 
 def create_app_from_env() -> FastAPI:
     """The uvicorn factory (``safespace serve``): settings from SAFESPACE_* variables."""
-    return create_app(Settings())
+    return create_app(Settings(), serving=True)

@@ -31,7 +31,8 @@ class ServiceState:
     limits: DecodeLimits
 
     @classmethod
-    def build(cls, settings: Settings, db: Database) -> ServiceState:
+    def build(cls, settings: Settings, db: Database, *, serving: bool = False) -> ServiceState:
+        """``serving``: this process is a server worker (see :func:`create_app_from_env`)."""
         keys = KeyService(db)
         return cls(
             settings=settings,
@@ -48,6 +49,7 @@ class ServiceState:
                 if settings.matcher_snapshots
                 else None,
                 snapshot_min_changes=settings.snapshot_min_changes,
+                freeze_gc=serving,
             ),
             limits=DecodeLimits.from_settings(settings),
         )
