@@ -113,7 +113,7 @@ def _database(settings: Settings) -> Any:
 
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return open_database(settings.resolved_database_url())
+    return open_database(settings.resolved_database_url(), pool_size=settings.database_pool_size)
 
 
 def _service(settings: Settings) -> Any:

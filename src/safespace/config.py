@@ -38,6 +38,13 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL; default: SQLite file safespace.db in data_dir.",
     )
+    database_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=500,
+        description="Database connections each process keeps open (as many again at busy "
+        "times); mind PostgreSQL's max_connections times the worker count.",
+    )
     max_media_bytes: int = Field(
         default=100 * 1024 * 1024, ge=1, description="Largest media file accepted, in bytes."
     )

@@ -81,14 +81,25 @@ class Database:
         return f"Database({self.url!r})"
 
 
-def open_database(url: str, *, migrate: bool = True, echo: bool = False) -> Database:
-    """Connect to ``url`` (SQLite or PostgreSQL) and bring its schema up to date."""
+DEFAULT_POOL_SIZE = 10
+
+
+def open_database(
+    url: str, *, migrate: bool = True, echo: bool = False, pool_size: int = DEFAULT_POOL_SIZE
+) -> Database:
+    """Connect to ``url`` (SQLite or PostgreSQL) and bring its schema up to date.
+
+    ``pool_size`` connections are kept open, and as many again may be opened at busy times.
+    SQLAlchemy's default of 5 made a server under load open and close a connection for most
+    requests that read the database (connecting costs more than the query).
+    """
     parsed = _parse_url(url)
+    pool = {"pool_size": pool_size, "max_overflow": pool_size}
     try:
         if parsed.get_backend_name() == "sqlite":
-            engine = _sqlite_engine(parsed, echo=echo)
+            engine = _sqlite_engine(parsed, echo=echo, pool=pool)
         else:
-            engine = create_engine(parsed, pool_pre_ping=True, echo=echo)
+            engine = create_engine(parsed, pool_pre_ping=True, echo=echo, **pool)
     except NoSuchModuleError:
         raise ConfigError(
             f"no database driver for {parsed.drivername!r}; "
@@ -156,10 +167,10 @@ def _parse_url(url: str) -> URL:
     return parsed
 
 
-def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
+def _sqlite_engine(url: URL, *, echo: bool, pool: dict[str, int]) -> Engine:
     database = url.database or ""
     in_memory = database in ("", ":memory:") or "mode=memory" in database
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = dict(pool)
     if in_memory:
         # One shared connection, or every session would see its own empty database.
         kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
