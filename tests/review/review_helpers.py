@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import socket
 import threading
@@ -23,6 +24,8 @@ PASSWORD = "correct horse battery staple"
 TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"
 BENIGN_IMAGE = TESTDATA / "pdq" / "bridge-mods" / "aaa-orig.jpg"
 SECRET = "whsec_" + "t" * 40
+# A fixed test-only evidence master key (32 distinct bytes): reviewer media is sealed with it.
+EVIDENCE_KEY = base64.b64encode(bytes(range(32))).decode()
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]*)"')
 
 

@@ -14,6 +14,7 @@ import pytest
 from review_helpers import (
     BENIGN_IMAGE,
     CHROMIUM_ARGS,
+    EVIDENCE_KEY,
     PASSWORD,
     SECRET,
     Receiver,
@@ -41,6 +42,7 @@ def server(tmp_path: Path, receiver: Receiver) -> Iterator[tuple[str, Any]]:
         matcher_snapshots=False,
         matcher_refresh_seconds=0.05,
         review_store_media=True,
+        evidence_key=EVIDENCE_KEY,
         review_poll_seconds=0.1,
         review_webhook_url=receiver.url,
         review_webhook_secret=SECRET,

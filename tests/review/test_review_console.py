@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from review_helpers import BENIGN_IMAGE, csrf
+from review_helpers import BENIGN_IMAGE, EVIDENCE_KEY, csrf
 
 
 def _report(app: Any, content_id: str = "post-1") -> int:
@@ -66,7 +66,7 @@ def test_reviewer_cannot_finalise_when_a_second_look_is_required(make_app: Any) 
 def test_reveals_are_counted_and_capped(make_app: Any) -> None:
     from fastapi.testclient import TestClient
 
-    app = make_app(review_store_media=True, review_reveal_soft_cap=1)
+    app = make_app(review_store_media=True, review_reveal_soft_cap=1, evidence_key=EVIDENCE_KEY)
     api = TestClient(app.app)
     with BENIGN_IMAGE.open("rb") as f:
         response = api.post(

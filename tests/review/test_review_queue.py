@@ -13,7 +13,7 @@ from safespace.banks import BankService
 from safespace.banks.formats.base import HashRecord
 from safespace.banks.match_results import Match
 from safespace.errors import AccessDenied, Conflict, InvalidInput
-from safespace.reports import audit
+from safespace.reports import audit, sealing
 from safespace.reports.exposure import ExposureCounter
 from safespace.reports.queue import FALSE_POSITIVE_BANK, ReviewPolicy, ReviewQueue, UserReport
 from safespace.store import Database
@@ -66,6 +66,7 @@ def test_a_second_report_of_the_same_content_joins_its_item(database: Database) 
 
 def test_media_is_kept_only_when_the_operator_turns_it_on(database: Database) -> None:
     off, on = ReviewQueue(database), ReviewQueue(database, ReviewPolicy(store_media=True))
+    sealing.attach(on, sealing.MediaSealer(bytes(range(32))))
     item, _ = off.report(
         UserReport("p1", "r", hashes={"md5": MD5}, media=b"x", media_type="image/png")
     )

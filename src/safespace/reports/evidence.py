@@ -43,7 +43,14 @@ from safespace.store import Database
 from safespace.store.models import utcnow
 from safespace.store.models_reports import EvidenceItem
 
-__all__ = ["EVIDENCE_ROLES", "EvidenceInfo", "EvidenceStore", "key_id", "load_master_key"]
+__all__ = [
+    "EVIDENCE_ROLES",
+    "EvidenceInfo",
+    "EvidenceStore",
+    "key_id",
+    "list_items",
+    "load_master_key",
+]
 
 EVIDENCE_ROLES = ("lead", "admin")
 _MAGIC = b"SSEV\x01"
@@ -300,13 +307,7 @@ class EvidenceStore:
             return EvidenceInfo.of(row)
 
     def for_case(self, case_id: str) -> list[EvidenceInfo]:
-        with self.db.session() as s:
-            rows = s.scalars(
-                select(EvidenceItem)
-                .where(EvidenceItem.case_id == case_id)
-                .order_by(EvidenceItem.created_at)
-            )
-            return [EvidenceInfo.of(r) for r in rows]
+        return list_items(self.db, case_id)
 
     def open_item(self, item_id: str, actor: str, role: str) -> bytes:
         """The plaintext, for a lead or admin; every opening and refusal is audited."""
@@ -397,6 +398,15 @@ class EvidenceStore:
                     _shred(path)
             elif path.stat().st_mtime < cutoff:  # young orphans may be a store in progress
                 _shred(path)
+
+
+def list_items(db: Database, case_id: str | None = None, limit: int = 1000) -> list[EvidenceInfo]:
+    """Metadata, oldest first (no key needed: nothing of the content is revealed)."""
+    query = select(EvidenceItem).order_by(EvidenceItem.created_at, EvidenceItem.id).limit(limit)
+    if case_id is not None:
+        query = query.where(EvidenceItem.case_id == case_id)
+    with db.session() as s:
+        return [EvidenceInfo.of(r) for r in s.scalars(query)]
 
 
 def _shred(path: Path) -> None:

@@ -49,7 +49,6 @@ from safespace.store.models_queue import (
     ReviewItem,
     ReviewMedia,
 )
-from safespace.store.models_reports import WebhookEndpoint
 
 __all__ = [
     "CATEGORIES",
@@ -233,9 +232,12 @@ class ReviewQueue:
         return row
 
     def _sync_events(self) -> int:
-        made = 0
+        made, first = 0, True
         while True:
             with self.db.transaction() as s:
+                if first:  # the delivery loop syncs before it delivers, even after a restart
+                    self._endpoint(s)
+                    first = False
                 cursor = self._cursor(s, "match_events")
                 events = s.scalars(
                     select(MatchEvent)
@@ -253,7 +255,9 @@ class ReviewQueue:
                         e.bank, "normal", e.entry_id, e.signal_type, value or "", e.distance,
                         {"category": category},
                     )  # fmt: skip
-                    made += self._add(s, "match", e.content_id, [match], e.created_at)
+                    # The caller's own hash: what a false positive on a near match allows.
+                    own = {e.signal_type: e.query_value} if e.query_value else None
+                    made += self._add(s, "match", e.content_id, [match], e.created_at, own)
                 cursor.position = events[-1].id
 
     def _sync_self_reports(self) -> int:
@@ -354,15 +358,21 @@ class ReviewQueue:
             item.account_id = report.account_id or item.account_id
             item.urls = list(dict.fromkeys([*(item.urls or []), *report.urls]))[:20]
             if made and report.media is not None and self.policy.store_media:
-                s.add(
-                    ReviewMedia(
-                        item_id=item.id,
-                        media_type=report.media_type or "application/octet-stream",
-                        sha256=report.hashes.get("sha256", ""),
-                        data=report.media,
-                        created_at=now,
+                from safespace.reports import sealing  # sealed at rest: never plaintext
+
+                sealed = sealing.seal_media(sealing.sealer_for(self), item.id, report.media)
+                if sealed is not None:
+                    s.add(
+                        ReviewMedia(
+                            item_id=item.id,
+                            media_type=report.media_type or "application/octet-stream",
+                            sha256=report.hashes.get("sha256", ""),
+                            data=sealed.data,
+                            key_id=sealed.key_id,
+                            wrapped_key=sealed.wrapped_key,
+                            created_at=now,
+                        )
                     )
-                )
             s.flush()
             audit.append(s, "api", "case.report", f"review:{item.id}", {"new": bool(made)}, at=now)
             return self._load(s, item.id), bool(made)
@@ -394,9 +404,14 @@ class ReviewQueue:
             return [_info(r, None) for r in rows]
 
     def media(self, item_id: int) -> tuple[str, bytes] | None:
+        """The stored file, unsealed (legacy rows without a wrapped key are plaintext)."""
+        from safespace.reports import sealing
+
         with self.db.session() as s:
             row = s.get(ReviewMedia, item_id)
-            return None if row is None else (row.media_type, row.data)
+            if row is None:
+                return None
+            return row.media_type, sealing.open_media(sealing.sealer_for(self), row)
 
     def decisions(self, item_id: int) -> list[DecisionInfo]:
         with self.db.session() as s:
@@ -585,15 +600,12 @@ class ReviewQueue:
         return bulk.add_records(s, bank_id, records).added
 
     def _endpoint(self, s: Session) -> bool:
+        """The configured endpoint, up to date; its secret stays in the settings (the row
+        keeps a verifier) and is handed to the delivery service."""
         url, secret = self.policy.webhook_url, self.policy.webhook_secret
         if not url or not secret:
             return False
-        ep = s.scalar(select(WebhookEndpoint).where(WebhookEndpoint.name == WEBHOOK_ENDPOINT))
-        if ep is None:
-            s.add(WebhookEndpoint(name=WEBHOOK_ENDPOINT, url=url, secret=secret, enabled=True))
-            s.flush()
-        elif (ep.url, ep.secret) != (url, secret):
-            ep.url, ep.secret = url, secret
+        self.webhooks.use_configured(s, WEBHOOK_ENDPOINT, url, secret)
         return True
 
     def _act(

@@ -2,13 +2,15 @@
 
 Both need the ``curate`` scope: a report puts content in front of reviewers, and a
 referral is case data. The review thread (:class:`ReviewRuntime`) runs in every worker: it
-turns new match events and self-reports into queue items and delivers due webhook actions.
+turns new match events and self-reports into queue items, delivers due webhook actions and,
+hourly, destroys evidence past its retention date (``EvidenceStore.purge_expired``).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -22,15 +24,18 @@ from safespace.api.auth import require
 from safespace.api.problems import PROBLEM_RESPONSES
 from safespace.api.state import ServiceState, get_state
 from safespace.api.uploads import is_multipart, json_body, openapi_body, read_upload
+from safespace.reports import sealing
+from safespace.reports.evidence import EvidenceStore
 from safespace.reports.queue import ReviewQueue, UserReport
 from safespace.reports.referrals import Reporter
 from safespace.reports.webhooks import HttpPost, httpx_post
 from safespace.signals import hash_bytes
 
-__all__ = ["ReviewRuntime", "router"]
+__all__ = ["EVIDENCE_PURGE_SECONDS", "ReviewRuntime", "router"]
 
 router = APIRouter(prefix="/v1", tags=["review"], responses=PROBLEM_RESPONSES)
 log = logging.getLogger(__name__)
+EVIDENCE_PURGE_SECONDS = 3600.0
 
 
 class ReportRequest(BaseModel):
@@ -46,20 +51,49 @@ class ReportRequest(BaseModel):
 
 @dataclass
 class ReviewRuntime:
-    """The queue and its background thread (feeds and webhook delivery)."""
+    """The queue and its background thread (feeds, webhook delivery, evidence expiry).
+
+    ``evidence`` is None when no ``SAFESPACE_EVIDENCE_KEY`` is set; a key that is set but
+    unusable, or review media kept without a key, stops the app at start-up.
+    """
 
     queue: ReviewQueue
     interval: float
     post: HttpPost | None = None
+    evidence: EvidenceStore | None = None
+    purge_seconds: float = EVIDENCE_PURGE_SECONDS
+    _next_purge: float = 0.0
     _stop: threading.Event | None = None
     _thread: threading.Thread | None = None
 
     @classmethod
     def build(cls, state: ServiceState) -> ReviewRuntime:
-        queue = ReviewQueue.from_settings(state.db, state.settings)
-        return cls(queue, state.settings.review_poll_seconds)
+        settings = state.settings
+        queue = ReviewQueue.from_settings(state.db, settings)
+        sealing.attach(queue, sealing.MediaSealer.from_settings(settings))
+        evidence = None
+        if settings.evidence_key is not None:
+            evidence = EvidenceStore.from_settings(state.db, settings)
+        return cls(queue, settings.review_poll_seconds, evidence=evidence)
+
+    def purge_due(self, *, force: bool = False) -> list[str]:
+        """Destroy expired evidence not on hold, at most every ``purge_seconds`` unless forced."""
+        if self.evidence is None:
+            return []
+        now = time.monotonic()
+        if not force and now < self._next_purge:
+            return []
+        self._next_purge = now + self.purge_seconds
+        purged = self.evidence.purge_expired()
+        if purged:
+            log.info("evidence purge: %d expired item(s) destroyed", len(purged))
+        return purged
 
     def run_once(self) -> None:
+        try:  # expiry is a legal duty: a failing feed or delivery must not hold it up
+            self.purge_due()
+        except Exception:
+            log.exception("evidence purge")
         self.queue.sync()
         if self.post is None:
             self.post = httpx_post()
