@@ -73,7 +73,8 @@ class Settings(BaseSettings):
     rate_limit_per_second: float = Field(
         default=100.0,
         ge=0,
-        description="HTTP requests per second each API key may make, per worker (0: no limit).",
+        description="HTTP requests per second each API key may make, across the workers on "
+        "one machine (0: no limit).",
     )
     rate_limit_burst: int = Field(
         default=200,

@@ -70,6 +70,7 @@ def create_app(
             review.stop()
             imports.runner.stop()
             state.matcher.stop()
+            state.limiter.close()
             db.close()
 
     app = FastAPI(

@@ -13,10 +13,12 @@ from safespace.config import Settings
 from safespace.signals import DecodeLimits
 from safespace.store import Database
 
-__all__ = ["KEY_CACHE_SECONDS", "ServiceState", "get_state"]
+__all__ = ["KEY_CACHE_SECONDS", "RATE_LIMIT_FILE", "ServiceState", "get_state"]
 
 # Revocation must take effect within a second on every worker; see safespace.access.cache.
 KEY_CACHE_SECONDS = 0.5
+# The API keys' token buckets, shared by the workers on this machine.
+RATE_LIMIT_FILE = "ratelimits.bin"
 
 
 @dataclass
@@ -40,7 +42,11 @@ class ServiceState:
             banks=BankService(db),
             keys=keys,
             key_cache=KeyCache(keys.lookup, ttl=KEY_CACHE_SECONDS),
-            limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+            limiter=RateLimiter(
+                settings.rate_limit_per_second,
+                settings.rate_limit_burst,
+                shared_path=settings.data_dir / RATE_LIMIT_FILE,
+            ),
             matcher=MatcherHolder(
                 db,
                 min_quality=settings.min_pdq_quality,
