@@ -1,11 +1,13 @@
 """Match events: which of a caller's content ids matched which bank entry, and with which key.
 
-Only identifiers and distances are kept: never image bytes, never client addresses.
+Only identifiers, distances and the caller's own hash (``query_value``) are kept: never image
+bytes, never client addresses. The caller's hash is what a reviewer's "false positive" puts in
+the allow bank; the entry's hash would only allow content at distance 0 from the list entry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,11 +15,18 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from safespace.banks.match_results import Match
-from safespace.errors import InvalidInput
+from safespace.errors import InvalidInput, InvalidSignal
+from safespace.signals.types import normalize
 from safespace.store import Database, MatchEvent
 from safespace.store.models import utcnow
 
-__all__ = ["MAX_CONTENT_ID", "MatchEventInfo", "check_content_id", "list_events", "record_matches"]
+__all__ = [
+    "MAX_CONTENT_ID",
+    "MatchEventInfo",
+    "check_content_id",
+    "list_events",
+    "record_matches",
+]
 
 MAX_CONTENT_ID = 256
 
@@ -41,6 +50,7 @@ class MatchEventInfo:
     distance: int
     created_at: datetime
     api_key_id: int | None
+    query_value: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,27 +62,80 @@ class MatchEventInfo:
             "distance": self.distance,
             "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
             "api_key_id": self.api_key_id,
+            "query_value": self.query_value,
         }
+
+
+def _bits(a: str, b: str) -> int:
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+def _query_value(
+    match: Match, query: Mapping[str, object], dihedral: bool, variants: dict[str, list[str]]
+) -> str | None:
+    """The caller's own hash that produced ``match``, or None when the query lacks one.
+
+    ``query`` maps signal types to the caller's hashes (``Signals.as_dict()`` or JSON signals;
+    other keys are ignored). With ``dihedral`` a PDQ match may have come from a rotated or
+    flipped copy: the variant nearest the entry is the one the matcher searched, so that is
+    returned (the original wins ties). Allowing that variant suppresses the same query again,
+    and also the rotated copy sent without ``dihedral``.
+    """
+    own = query.get(match.signal_type)
+    if not isinstance(own, str) or not own:
+        return None
+    try:
+        kind, value = normalize(match.signal_type, own)
+    except InvalidSignal:
+        return None
+    if kind != "pdq" or not dihedral or not match.value:
+        return value
+    found = variants.get(value)
+    if found is None:
+        from safespace.signals import dihedral_variants  # lazy: the image decoding stack
+
+        found = variants[value] = dihedral_variants(value)
+    try:
+        candidates = list(dict.fromkeys([value, *found]))
+        return min(candidates, key=lambda v: _bits(v, match.value))
+    except ValueError:  # an entry value that is not hex: keep the original
+        return value
 
 
 def record_matches(
-    db: Database, content_id: str, matches: Iterable[Match], api_key_id: int | None
+    db: Database,
+    content_id: str,
+    matches: Iterable[Match],
+    api_key_id: int | None,
+    query: Mapping[str, object] | None = None,
+    *,
+    dihedral: bool = False,
 ) -> int:
-    """Write one event per match in one transaction; returns how many were written."""
+    """Write one event per match in one transaction; returns how many were written.
+
+    ``query`` (the caller's hashes by signal type) fills each event's ``query_value``; see
+    :func:`_query_value` for what is stored when ``dihedral`` matching was used.
+    """
     check_content_id(content_id)
     now = utcnow()
-    rows = [
-        {
-            "content_id": content_id,
-            "bank": m.bank,
-            "entry_id": m.entry_id,
-            "signal_type": m.signal_type,
-            "distance": m.distance,
-            "created_at": now,
-            "api_key_id": api_key_id,
-        }
-        for m in matches
-    ]
+    variants: dict[str, list[str]] = {}  # one dihedral computation per call, not per match
+    rows = []
+    for m in matches:
+        own = None
+        if query is not None:
+            own = _query_value(m, query, dihedral, variants)
+        rows.append(
+            {
+                "content_id": content_id,
+                "bank": m.bank,
+                "entry_id": m.entry_id,
+                "signal_type": m.signal_type,
+                "distance": m.distance,
+                "query_value": own,
+                "created_at": now,
+                "api_key_id": api_key_id,
+            }
+        )
     if rows:
         with db.transaction() as s:
             s.execute(insert(MatchEvent), rows)
@@ -97,6 +160,7 @@ def list_events(
                 e.distance,
                 e.created_at,
                 e.api_key_id,
+                e.query_value,
             )
             for e in s.scalars(query)
         ]

@@ -175,7 +175,7 @@ async def match(
     recorded = 0
     if content_id is not None and result.matches:
         recorded = await run_in_threadpool(
-            record_matches, state.db, content_id, result.matches, key.id
+            record_matches, state.db, content_id, result.matches, key.id, echo, dihedral=dihedral
         )
     return {
         "content_id": content_id,
