@@ -20,6 +20,7 @@ from safespace.store.models_reports import AuditRecord
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SECRET = "whsec_test-secret"
+MASTER_KEY = bytes(range(100, 132))  # endpoint secrets are sealed under it
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -53,7 +54,12 @@ def receiver() -> Iterator[tuple[str, type[_Receiver]]]:
 
 
 def _service(db: Database, **policy: float) -> WebhookService:
-    return WebhookService(db, RetryPolicy(**policy), rng=random.Random(7))  # type: ignore[arg-type]
+    return WebhookService(
+        db,
+        RetryPolicy(**policy),  # type: ignore[arg-type]
+        rng=random.Random(7),
+        master_key=MASTER_KEY,
+    )
 
 
 def _enqueue(service: WebhookService, kind: str = "take_down_content", **target: str) -> int:

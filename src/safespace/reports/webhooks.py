@@ -9,6 +9,13 @@ retried at the cap interval until it is delivered or cancelled.
 Each request carries ``SafeSpace-Signature: t=<unix seconds>,v1=<hex>``, where ``v1`` is
 HMAC-SHA256 with the endpoint's secret over ``"<t>." + body`` (the scheme Stripe uses), and
 ``SafeSpace-Action-Id`` for idempotency: a receiver may see an action more than once.
+
+Secrets are never stored in plain text (see :mod:`safespace.reports.webhook_secrets`): an
+endpoint made with :meth:`WebhookService.add_endpoint` keeps its secret sealed under the
+evidence master key, and the endpoint the operator configures (:meth:`~WebhookService.
+use_configured`) is signed with the secret from the settings, which the database only
+verifies. An action whose secret cannot be had is not sent: the attempt records why and the
+action is retried like any failed delivery.
 """
 
 from __future__ import annotations
@@ -27,8 +34,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from safespace.errors import ActionNotFound, Conflict, InvalidInput
+from safespace.config import Settings
+from safespace.errors import (
+    ActionNotFound,
+    Conflict,
+    InvalidInput,
+    NotConfigured,
+    SafeSpaceError,
+)
 from safespace.reports import audit
+from safespace.reports.webhook_secrets import SecretBox, check, verifier
 from safespace.store import Database
 from safespace.store.models import utcnow
 from safespace.store.models_reports import (
@@ -135,32 +150,135 @@ class _Claim:
     action_id: int
     token: str
     url: str
-    secret: str
+    secret: str | None
     body: bytes
+    problem: str | None = None  # why there is no secret to sign with
+
+
+def _check_endpoint(name: str, url: str) -> None:
+    if not name or len(name) > 64:
+        raise InvalidInput("endpoint name must be 1 to 64 characters")
+    if not url.startswith(("https://", "http://")) or len(url) > 2048:
+        raise InvalidInput(f"endpoint URL must be http(s): {url!r}")
 
 
 class WebhookService:
     """Endpoints, the action outbox, and delivery."""
 
     def __init__(
-        self, db: Database, policy: RetryPolicy | None = None, rng: random.Random | None = None
+        self,
+        db: Database,
+        policy: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+        *,
+        master_key: bytes | None = None,
     ) -> None:
         self.db = db
         self.policy = policy or RetryPolicy()
         self.rng = rng or random.Random()
+        self._box = SecretBox(master_key)
+        self._configured: dict[str, str] = {}  # endpoint name -> secret from the settings
+        self._checked: set[tuple[str, str]] = set()  # (verifier, secret) pairs known to agree
+
+    @classmethod
+    def from_settings(
+        cls, db: Database, settings: Settings, policy: RetryPolicy | None = None
+    ) -> WebhookService:
+        """With the master key from ``SAFESPACE_EVIDENCE_KEY`` when one is set (checked)."""
+        from safespace.reports.evidence import load_master_key
+
+        key = load_master_key(settings.evidence_key) if settings.evidence_key else None
+        return cls(db, policy, master_key=key)
 
     def add_endpoint(self, name: str, url: str, *, secret: str | None = None) -> str:
-        """Register an endpoint; returns its signing secret (give it to the receiver)."""
-        if not name or len(name) > 64:
-            raise InvalidInput("endpoint name must be 1 to 64 characters")
-        if not url.startswith(("https://", "http://")) or len(url) > 2048:
-            raise InvalidInput(f"endpoint URL must be http(s): {url!r}")
+        """Register an endpoint; returns its signing secret (give it to the receiver).
+
+        The secret is stored sealed: without a master key this is a ConfigError.
+        """
+        _check_endpoint(name, url)
         secret = secret or "whsec_" + secrets.token_urlsafe(32)
+        self._box.require()
         with self.db.transaction() as s:
             if s.scalar(select(WebhookEndpoint.id).where(WebhookEndpoint.name == name)):
                 raise Conflict(f"webhook endpoint {name!r} exists")
-            s.add(WebhookEndpoint(name=name, url=url, secret=secret, enabled=True))
+            ep = WebhookEndpoint(name=name, url=url, secret_source="unset", enabled=True)
+            s.add(ep)
+            s.flush()
+            self._store_sealed(ep, secret)
         return secret
+
+    def set_secret(self, name: str, secret: str | None = None) -> str:
+        """Give an endpoint a new sealed secret (rotation, or one left ``unset`` by migration
+        0010); returns it. Audited, without the secret."""
+        secret = secret or "whsec_" + secrets.token_urlsafe(32)
+        with self.db.transaction() as s:
+            ep = s.scalar(select(WebhookEndpoint).where(WebhookEndpoint.name == name))
+            if ep is None:
+                raise ActionNotFound(f"no webhook endpoint {name!r}")
+            if ep.secret_source == "settings":
+                raise Conflict(
+                    f"webhook endpoint {name!r} takes its secret from the server's settings: "
+                    "change it there"
+                )
+            self._store_sealed(ep, secret)
+            audit.append(s, "system", "webhook.secret", f"endpoint:{name}", {"source": "sealed"})
+        self._configured.pop(name, None)
+        return secret
+
+    def _store_sealed(self, ep: WebhookEndpoint, secret: str) -> None:
+        ep.sealed_secret = self._box.seal(ep.id, ep.name, secret)
+        ep.secret_source, ep.key_id, ep.secret_check = "sealed", self._box.key_id, None
+
+    def use_configured(self, session: Session, name: str, url: str, secret: str) -> bool:
+        """The endpoint whose secret lives in the operator's settings, in the caller's write
+        transaction: the row keeps its URL and a verifier, and this service signs with
+        ``secret``. Returns whether the row changed (a change is audited)."""
+        _check_endpoint(name, url)
+        if not secret:
+            raise InvalidInput(f"webhook endpoint {name!r} needs a secret")
+        self._configured[name] = secret
+        ep = session.scalar(select(WebhookEndpoint).where(WebhookEndpoint.name == name))
+        changed: list[str] = []
+        if ep is None:
+            ep = WebhookEndpoint(name=name, url=url, secret_source="settings", enabled=True)
+            session.add(ep)
+            changed = ["created"]
+        if ep.url != url:
+            ep.url = url
+            changed.append("url")
+        if ep.secret_source != "settings" or not self._agrees(ep.secret_check, secret):
+            ep.secret_source, ep.secret_check = "settings", verifier(secret)
+            ep.sealed_secret, ep.key_id = None, None
+            changed.append("secret")
+        if ep.secret_check is not None:
+            self._checked.add((ep.secret_check, secret))
+        if changed:
+            session.flush()
+            details = {"source": "settings", "changed": changed, "url": url}
+            audit.append(session, "system", "webhook.endpoint", f"endpoint:{name}", details)
+        return bool(changed)
+
+    def _agrees(self, stored: str | None, secret: str) -> bool:
+        if stored is not None and (stored, secret) in self._checked:
+            return True  # scrypt once per process and secret, not on every sync
+        return check(stored, secret)
+
+    def _secret(self, ep: WebhookEndpoint) -> str:
+        """The secret to sign with; a SafeSpaceError saying why there is none."""
+        if ep.secret_source == "settings":
+            found = self._configured.get(ep.name)
+            if found is None:
+                raise NotConfigured(
+                    f"webhook endpoint {ep.name!r} is signed with a secret from the server's "
+                    "settings, and this process was not given one"
+                )
+            return found
+        if ep.secret_source == "sealed" and ep.sealed_secret is not None:
+            return self._box.open(ep.id, ep.name, ep.sealed_secret, ep.key_id)
+        raise NotConfigured(
+            f"webhook endpoint {ep.name!r} has no secret (a plaintext one was removed by the "
+            "upgrade to schema 0010): give it one with WebhookService.set_secret"
+        )
 
     def enqueue(
         self,
@@ -228,6 +346,10 @@ class WebhookService:
         results: dict[int, str] = {}
         for claim in self._claim(now or utcnow(), limit):
             when = now or utcnow()
+            if claim.secret is None:  # nothing to sign with: retried like a failed delivery
+                problem = claim.problem or "no secret"
+                results[claim.action_id] = self._record(claim, when, None, problem, 0)
+                continue
             headers = {
                 "Content-Type": "application/json",
                 "SafeSpace-Action-Id": str(claim.action_id),
@@ -260,11 +382,18 @@ class WebhookService:
                 .limit(limit)
             ).all()
             claims = []
+            resolved: dict[int, tuple[str | None, str | None]] = {}
             for action, ep in rows:
+                if ep.id not in resolved:
+                    try:
+                        resolved[ep.id] = (self._secret(ep), None)
+                    except SafeSpaceError as exc:
+                        resolved[ep.id] = (None, f"{type(exc).__name__}: {exc}"[:500])
+                secret, problem = resolved[ep.id]
                 action.claim_token = secrets.token_hex(16)
                 action.next_attempt_at = now + timedelta(seconds=self.policy.claim_seconds)
                 body = action.payload.encode()
-                claims.append(_Claim(action.id, action.claim_token, ep.url, ep.secret, body))
+                claims.append(_Claim(action.id, action.claim_token, ep.url, secret, body, problem))
             return claims
 
     def _record(

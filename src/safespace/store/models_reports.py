@@ -28,6 +28,7 @@ from .models import Base, BigId, utcnow
 __all__ = [
     "ACTION_KINDS",
     "ACTION_STATUSES",
+    "SECRET_SOURCES",
     "AuditRecord",
     "EvidenceItem",
     "WebhookAction",
@@ -37,6 +38,7 @@ __all__ = [
 
 ACTION_KINDS = ("take_down_content", "restrict_account", "preserve_evidence")
 ACTION_STATUSES = ("pending", "delivered", "failing", "cancelled")
+SECRET_SOURCES = ("settings", "sealed", "unset")
 
 
 class AuditRecord(Base):
@@ -76,7 +78,14 @@ class EvidenceItem(Base):
 
 
 class WebhookEndpoint(Base):
-    """Where actions are sent; the secret signs each delivery (HMAC-SHA256)."""
+    """Where actions are sent. The signing secret itself is never stored in plain text.
+
+    ``secret_source`` says where the secret comes from: ``settings`` (the operator's
+    configuration; only ``secret_check``, a salted scrypt verifier, is kept to notice a
+    changed secret), ``sealed`` (``sealed_secret`` is AES-256-GCM ciphertext under a key
+    derived from the evidence master key whose id is ``key_id``) or ``unset`` (no usable
+    secret: a plaintext secret removed by migration 0010; deliveries wait for a new one).
+    """
 
     __tablename__ = "webhook_endpoints"
     __table_args__ = ({"sqlite_autoincrement": True},)
@@ -84,7 +93,10 @@ class WebhookEndpoint(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     url: Mapped[str] = mapped_column(String(2048))
-    secret: Mapped[str] = mapped_column(String(128))
+    secret_source: Mapped[str] = mapped_column(String(16), server_default="unset")
+    secret_check: Mapped[str | None] = mapped_column(String(128))
+    sealed_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    key_id: Mapped[str | None] = mapped_column(String(16))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
