@@ -1,0 +1,218 @@
+"""Helpers for the end-to-end test: `make run`'s command as a real process, a webhook receiver.
+
+The server is started exactly as ``make run`` starts it (``safespace demo --serve``), with a
+free port instead of the Makefile's fixed 8000, a temporary data folder, and the operator
+settings a new user would put in the environment (webhook URL and secret, reporter details).
+Test modules import from here (a unique module name), never from ``conftest``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from safespace.reports.webhooks import SIGNATURE_HEADER, verify_signature
+
+# The team's benign test images live in shared/ beside the repository (so in CI too).
+TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"
+BRIDGE = TESTDATA / "pdq" / "bridge-mods" / "aaa-orig.jpg"
+WEBHOOK_SECRET = "whsec_e2e_" + "k" * 40
+REPORTER = {
+    "SAFESPACE_REPORTER_FIRST_NAME": "Sam",
+    "SAFESPACE_REPORTER_LAST_NAME": "Safety",
+    "SAFESPACE_REPORTER_EMAIL": "trust@platform.example",
+    "SAFESPACE_REPORTER_PHONE": "+44 20 7946 0000",
+    "SAFESPACE_REPORTER_PLATFORM": "Example Forum",
+}
+_KEY = re.compile(r"Demo API key \(scopes match, curate\): (\S+)")
+_PASSWORD = re.compile(r'sign in as "admin", password: (\S+)\)')
+_START_SECONDS = 120.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def poll(check: Callable[[], bool], deadline: float = 30.0, every: float = 0.1) -> bool:
+    """True as soon as ``check()`` is; False after ``deadline`` seconds."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if check():
+            return True
+        time.sleep(every)
+    return check()
+
+
+def _safespace_command() -> list[str]:
+    """The venv's ``safespace`` script (what ``make run`` calls), else the same entry point."""
+    script = Path(sys.executable).with_name("safespace")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from safespace.cli import main; main()"]
+
+
+@dataclass
+class DemoServer:
+    """A running ``safespace demo --serve`` and what it printed."""
+
+    url: str
+    api_key: str
+    admin_password: str
+    data_dir: Path
+    output: list[str]
+
+
+@contextmanager
+def demo_server(data_dir: Path, extra_env: dict[str, str]) -> Iterator[DemoServer]:
+    """Run ``safespace demo --serve --port N``; always stopped (its whole process group)."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFESPACE_")}
+    env.update({"SAFESPACE_DATA_DIR": str(data_dir), **extra_env})
+    proc = subprocess.Popen(
+        [*_safespace_command(), "demo", "--serve", "--port", str(port)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own group, so scan workers go with it
+    )
+    output: list[str] = []
+    drain: threading.Thread | None = None
+    try:
+        key, password = _read_credentials(proc, output)
+        # Keep reading stderr so the server never blocks on a full pipe; kept for failures.
+        drain = threading.Thread(target=_drain, args=(proc, output), daemon=True)
+        drain.start()
+        base = f"http://127.0.0.1:{port}"
+        assert poll(lambda: _ready(base, proc, output), _START_SECONDS, 0.2), (
+            "the service did not become ready:\n" + "".join(output)
+        )
+        yield DemoServer(base, key, password, data_dir, output)
+    finally:
+        _stop(proc)
+        if drain is not None:
+            drain.join(timeout=5)
+        if proc.stderr is not None and not (drain and drain.is_alive()):
+            proc.stderr.close()
+
+
+def _drain(proc: subprocess.Popen[str], output: list[str]) -> None:
+    """Keep reading stderr so the server never blocks on a full pipe; kept for failures."""
+    assert proc.stderr is not None
+    try:
+        for line in proc.stderr:
+            output.append(line)
+    except (OSError, ValueError):  # the pipe was closed under us: nothing more to keep
+        pass
+
+
+def _read_credentials(proc: subprocess.Popen[str], output: list[str]) -> tuple[str, str]:
+    assert proc.stderr is not None
+    deadline = time.monotonic() + _START_SECONDS
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        output.append(line)
+        if _KEY.search(line):
+            break
+    text = "".join(output)
+    key, password = _KEY.search(text), _PASSWORD.search(text)
+    assert key, f"`safespace demo --serve` printed no API key:\n{text}"
+    assert password, f"`safespace demo --serve` printed no admin password:\n{text}"
+    return key.group(1), password.group(1)
+
+
+def _ready(base: str, proc: subprocess.Popen[str], output: list[str]) -> bool:
+    if proc.poll() is not None:
+        raise AssertionError(f"the server exited with {proc.returncode}:\n{''.join(output)}")
+    try:
+        return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """Ctrl-C as a user would (to its group); killed if it has not stopped in time.
+
+    The group is signalled only while its leader is unreaped, so its id is still ours.
+    """
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+@dataclass
+class Delivery:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    payload: dict[str, Any]
+
+
+@dataclass
+class Receiver:
+    """The platform's webhook endpoint: records every request, accepts only signed ones."""
+
+    secret: str
+    received: list[Delivery] = field(default_factory=list)
+    refused: list[Delivery] = field(default_factory=list)
+    url: str = ""
+    _server: ThreadingHTTPServer | None = None
+
+    def start(self) -> Receiver:
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                signature = self.headers.get(SIGNATURE_HEADER, "")
+                try:
+                    payload = json.loads(body)
+                except ValueError:
+                    payload = {}
+                seen = Delivery(self.path, dict(self.headers.items()), body, payload)
+                ok = verify_signature(outer.secret, body, signature)
+                (outer.received if ok else outer.refused).append(seen)
+                self.send_response(204 if ok else 401)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hooks/safespace"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def kinds(self) -> list[str]:
+        return sorted(str(d.payload.get("kind")) for d in self.received)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
