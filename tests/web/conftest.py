@@ -26,7 +26,7 @@ HARNESS_HTML = """<!doctype html>
 <html><head><meta charset="utf-8"><title>SafeSpace hashing harness</title>
 <link rel="icon" href="data:,">
 <script src="/js/pdq.js"></script><script src="/js/md5.js"></script>
-<script src="/js/hashing.js"></script></head>
+<script src="/js/png.js"></script><script src="/js/hashing.js"></script></head>
 <body><p>harness</p></body></html>
 """
 
@@ -34,7 +34,7 @@ DEMO_HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Hash a photo on this device</title>
 <link rel="icon" href="data:,">
 <script src="/js/pdq.js"></script><script src="/js/md5.js"></script>
-<script src="/js/hashing.js"></script></head>
+<script src="/js/png.js"></script><script src="/js/hashing.js"></script></head>
 <body>
 <h1>Hash a photo or video on this device</h1>
 <p>Your file stays on this device. Only its fingerprints (hashes) are shown below.</p>

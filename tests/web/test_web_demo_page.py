@@ -24,7 +24,7 @@ PICKED = (
     "pdq/misc-images/modes/PA.webp",
     "video/doorknob-hd-no-bar.mp4",
 )
-ALLOWED_PATHS = {"/demo.html", "/js/pdq.js", "/js/md5.js", "/js/hashing.js"}
+ALLOWED_PATHS = {"/demo.html", "/js/pdq.js", "/js/md5.js", "/js/png.js", "/js/hashing.js"}
 
 
 def _reference() -> dict[str, dict[str, str]]:
@@ -79,8 +79,8 @@ def test_demo_page_sends_nothing(fresh_page: Any, site: Any) -> None:
         assert request.post_data_buffer is None, url
     assert set(seen) <= ALLOWED_PATHS, seen
     assert "/demo.html" in seen
-    # The worker loads hashing.js (again) and, through importScripts, pdq.js and md5.js.
-    assert {"/js/pdq.js", "/js/md5.js", "/js/hashing.js"} <= set(seen)
+    # The worker loads hashing.js (again) and, through importScripts, pdq.js, md5.js, png.js.
+    assert {"/js/pdq.js", "/js/md5.js", "/js/png.js", "/js/hashing.js"} <= set(seen)
 
 
 @pytest.mark.parametrize("where", ["worker", "page"])

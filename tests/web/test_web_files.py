@@ -100,9 +100,10 @@ def test_orientation_reset_leaves_upright_files_alone(harness: Any, site: Any) -
 
 
 @pytest.mark.parametrize("alpha", ["left-half-clear", "ramp", "opaque"])
-def test_transparency_is_flagged(harness: Any, site: Any, alpha: str) -> None:
-    """Canvas alpha is premultiplied: colours under clear pixels are lost, so the hash can
-    differ from the server's. The result says when the grid had non-opaque pixels."""
+def test_transparent_png_is_exact(harness: Any, site: Any, alpha: str) -> None:
+    """PNGs are decoded by png.js, which keeps the colour stored under clear pixels as the
+    server does (the canvas premultiplies and loses it): same hash, transparent or not.
+    tests/web/test_web_png_alpha.py covers every PNG layout."""
     y, x = np.mgrid[0:400, 0:600]
     rgb = np.stack([x * 255 // 599, y * 255 // 399, ((x // 37 + y // 29) % 2) * 255], -1)
     a = {"left-half-clear": np.where(x < 300, 0, 255), "ramp": x * 255 // 599}.get(
@@ -113,11 +114,14 @@ def test_transparency_is_flagged(harness: Any, site: Any, alpha: str) -> None:
     Image.fromarray(rgba, mode="RGBA").save(buf, format="PNG")
     (site.pages / f"alpha-{alpha}.png").write_bytes(buf.getvalue())
     r = hash_url(harness, f"{site.url}/alpha-{alpha}.png")
+    canvas = hash_url(harness, f"{site.url}/alpha-{alpha}.png", decoder="canvas")
     server = hash_bytes(buf.getvalue(), exact=True)
     assert server.pdq is not None
-    distance = hamming(r["pdq"], server.pdq)
-    print(f"\nPNG alpha {alpha}: browser vs server {distance} bits")
-    assert r["transparent"] is (alpha != "opaque")
+    assert canvas["pdq"] is not None
+    distance = hamming(canvas["pdq"], server.pdq)
+    print(f"\nPNG alpha {alpha}: png.js 0 bits, canvas {distance} bits from the server")
+    assert (r["decoder"], r["alpha_lost"], r["pdq"]) == ("png", False, server.pdq)
+    assert (canvas["decoder"], canvas["alpha_lost"]) == ("canvas", alpha != "opaque")
     if alpha == "opaque":
         assert distance == 0
 

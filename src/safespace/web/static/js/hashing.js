@@ -10,7 +10,9 @@
  * decode images there (createImageBitmap + OffscreenCanvas), otherwise on the page.
  *
  * Decoding follows the server: pixels as stored (EXIF orientation is neutralised before
- * decoding, see below), no colour-profile conversion, alpha ignored.
+ * decoding, see below), no colour-profile conversion, alpha dropped. PNGs are decoded by
+ * png.js (load it before this file; the worker imports it), which keeps the colour stored
+ * under transparent pixels as the server does; everything else by the browser's canvas.
  */
 (function (root) {
   "use strict";
@@ -22,9 +24,12 @@
       ? document.currentScript.src
       : null;
 
-  if (inWorker) root.importScripts("pdq.js", "md5.js");
+  if (inWorker) root.importScripts("pdq.js", "md5.js", "png.js");
 
   var HEAD = 512; // bytes read to sniff the format
+  // Pictures over this many pixels are refused before decoding: the server's default
+  // max_image_pixels, so the page never hashes what the server would refuse.
+  var MAX_PIXELS = 128000000;
   var HEIF_BRANDS = ["heic", "heix", "hevc", "hevx", "heim", "heis", "hevm", "hevs", "mif1", "msf1"];
   var AVIF_BRANDS = ["avif", "avis"];
   var QT_ATOMS = ["moov", "mdat", "wide", "free", "skip"];
@@ -210,13 +215,13 @@
   }
 
   /**
-   * Decode an image Blob and return the PDQ grid's RGBA pixels: {pixels, width, height, gw,
-   * gh, transparent}. The canvas stores premultiplied alpha, so where a sampled pixel is not
-   * opaque its colour may differ from the stored one the server hashes: `transparent` says
-   * so. Big pictures are read one sampled row at a time, so only the
-   * decoded bitmap and a 512x512 copy are ever in memory.
+   * Decode an image Blob with the browser and return the PDQ grid's RGBA pixels: {pixels,
+   * channels, width, height, gw, gh, alphaLost}. The canvas stores premultiplied alpha, so
+   * where a sampled pixel is not opaque its colour may differ from the stored one the server
+   * hashes: `alphaLost` says so. Big pictures are read one sampled row at a time, so only
+   * the decoded bitmap and a 512x512 copy are ever in memory.
    */
-  async function decodeGrid(blob) {
+  async function canvasGrid(blob) {
     var bmp = await createImageBitmap(blob, {
       imageOrientation: "from-image",
       colorSpaceConversion: "none",
@@ -225,13 +230,22 @@
     var w = bmp.width;
     var h = bmp.height;
     try {
+      if (w * h > MAX_PIXELS) throw tooLarge(w, h);
       var ctx = makeCanvas(w, h).getContext("2d", { willReadFrequently: true, alpha: true });
       ctx.drawImage(bmp, 0, 0);
       var P = root.SafeSpacePDQ;
       var G = P.GRID_SIZE;
       if (w <= G && h <= G) {
         var all = ctx.getImageData(0, 0, w, h).data;
-        return { pixels: all, width: w, height: h, gw: w, gh: h, transparent: anyAlpha(all) };
+        return {
+          pixels: all,
+          channels: 4,
+          width: w,
+          height: h,
+          gw: w,
+          gh: h,
+          alphaLost: anyAlpha(all),
+        };
       }
       var rows = P.gridIndices(h);
       var cols = P.gridIndices(w);
@@ -251,18 +265,64 @@
           grid[o + 3] = line[p + 3];
         }
       }
-      return { pixels: grid, width: w, height: h, gw: G, gh: G, transparent: anyAlpha(grid) };
+      return {
+        pixels: grid,
+        channels: 4,
+        width: w,
+        height: h,
+        gw: G,
+        gh: G,
+        alphaLost: anyAlpha(grid),
+      };
     } finally {
       bmp.close();
     }
   }
 
+  function tooLarge(w, h) {
+    var e = new Error("image is " + w + "x" + h + " pixels, over the limit of " + MAX_PIXELS);
+    e.tooLarge = true;
+    return e;
+  }
+
+  function ownPngDecoder() {
+    return typeof root.SafeSpacePNG !== "undefined" && typeof DecompressionStream !== "undefined";
+  }
+
+  /**
+   * The PDQ grid of an image file: {pixels, channels, width, height, gw, gh, decoder,
+   * alphaLost}. PNGs go to png.js (exact: the server's pixels, transparent or not) unless
+   * `decoder: "canvas"` is asked for (for comparison) or this browser lacks
+   * DecompressionStream; other formats, and those PNGs, to the canvas.
+   */
+  async function decodeGrid(file, format, options) {
+    var force = options && options.decoder === "canvas";
+    if (format === "PNG" && !force && ownPngDecoder()) {
+      var bytes = new Uint8Array(await file.arrayBuffer());
+      var g = await root.SafeSpacePNG.decodeGrid(bytes, { maxPixels: MAX_PIXELS });
+      g.decoder = "png";
+      g.alphaLost = false;
+      return g;
+    }
+    var c = await canvasGrid(await asStored(file, format));
+    c.decoder = "canvas";
+    return c;
+  }
+
+  function errorText(e, format) {
+    if (e && e.tooLarge) return "this image is too large to fingerprint here: " + e.message;
+    if (e && e.name === "PNGError") return "this PNG file is damaged: " + e.message;
+    return "this browser cannot decode this " + (format || "") + " image";
+  }
+
   /**
    * Hash one File or Blob where this code runs. Resolves to {media_kind, media_format, pdq,
-   * pdq_quality, md5, size_bytes, width, height, transparent, error, timings}; `pdq` is null
-   * for videos and for images this browser cannot decode (then `error` says why);
-   * `transparent` is true when the PDQ grid has pixels that are not opaque (their hash may
-   * differ from the server's, see docs/browser-hashing.md).
+   * pdq_quality, md5, size_bytes, width, height, decoder, alpha_lost, error, timings}; `pdq`
+   * is null for videos and for images that cannot be decoded (then `error` says why).
+   * `decoder` is "png" (SafeSpace's own PNG decoder: the server's pixels exactly) or
+   * "canvas" (the browser's); `alpha_lost` is true when the canvas saw pixels that are not
+   * opaque, whose stored colour it loses (the hash may differ from the server's, see
+   * docs/browser-hashing.md). Options: decoder ("canvas" forces the browser's decoder).
    */
   async function hashHere(file, options) {
     var t0 = performance.now();
@@ -277,25 +337,27 @@
       size_bytes: file.size,
       width: null,
       height: null,
-      transparent: null,
+      decoder: null,
+      alpha_lost: null,
       error: null,
       timings: {},
     };
     if (kind.kind === "image") {
       try {
         var t1 = performance.now();
-        var g = await decodeGrid(await asStored(file, kind.format));
+        var g = await decodeGrid(file, kind.format, options);
         var t2 = performance.now();
-        var r = root.SafeSpacePDQ.pdqFromPixels(g.pixels, g.gw, g.gh, 4);
+        var r = root.SafeSpacePDQ.pdqFromPixels(g.pixels, g.gw, g.gh, g.channels);
         out.timings.decode_ms = t2 - t1;
         out.timings.pdq_ms = performance.now() - t2;
         out.pdq = r.hash;
         out.pdq_quality = r.quality;
         out.width = g.width;
         out.height = g.height;
-        out.transparent = g.transparent;
+        out.decoder = g.decoder;
+        out.alpha_lost = g.alphaLost;
       } catch (e) {
-        out.error = "this browser cannot decode this " + (kind.format || "") + " image";
+        out.error = errorText(e, kind.format);
       }
     }
     var t3 = performance.now();
@@ -354,7 +416,8 @@
   /**
    * Hash a File (or Blob) on the device; the bytes never leave the browser. Options:
    * worker (false: run on the page), chunkSize (bytes per MD5 slice, default 4 MiB),
-   * onProgress(done, total) for the MD5 pass (on the page only).
+   * onProgress(done, total) for the MD5 pass (on the page only), decoder ("canvas": use
+   * the browser's decoder for PNGs too, to compare).
    */
   function hashFile(file, options) {
     var useWorker = !(options && options.worker === false) && workerSupported();
@@ -373,7 +436,9 @@
         },
         reject: reject,
       };
-      var chunk = options && options.chunkSize ? { chunkSize: options.chunkSize } : null;
+      var chunk = {};
+      if (options && options.chunkSize) chunk.chunkSize = options.chunkSize;
+      if (options && options.decoder) chunk.decoder = options.decoder;
       getWorker().postMessage({ id: id, file: file, options: chunk });
     });
   }
