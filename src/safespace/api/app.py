@@ -15,10 +15,11 @@ from starlette.types import Scope
 
 from safespace import __version__
 from safespace.accounts import Accounts
+from safespace.api.hotpath import HotPathMiddleware
 from safespace.api.limits import BodyLimit, BodyLimitMiddleware, limits_from_settings
 from safespace.api.metrics import MetricsMiddleware, ServiceMetrics
 from safespace.api.problems import install_problem_handlers
-from safespace.api.routes import DEFAULT_ROUTERS
+from safespace.api.routes import DEFAULT_ROUTERS, matching
 from safespace.api.routes.deter import runtime_for
 from safespace.api.routes.jobs import ImportRuntime
 from safespace.api.routes.reports import ReviewRuntime
@@ -89,6 +90,9 @@ def create_app(
     app.state.deter = deter
     app.state.accounts = Accounts.from_settings(db, settings)
     install_problem_handlers(app)
+    if matching.router in routers:
+        # Innermost first: the hot path answers JSON /v1/match below routing, inside limits.
+        app.add_middleware(HotPathMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit_for=_with_import_jobs(settings))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     for router in routers:

@@ -9,7 +9,7 @@ classes, so a client only ever sees one shape and one table of types (docs/api.m
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -40,6 +40,7 @@ __all__ = [
     "Problem",
     "ProblemException",
     "install_problem_handlers",
+    "problem_for",
     "problem_response",
     "problem_type",
     "validation_problem",
@@ -153,50 +154,74 @@ def _from_http(exc: StarletteHTTPException, request: Request) -> SafeSpaceError:
     return InvalidInput(detail or "bad request")
 
 
+async def _on_safespace(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, SafeSpaceError)
+    headers = {}
+    if isinstance(exc, Unauthenticated) and request.headers.get("authorization"):
+        headers["WWW-Authenticate"] = f'{_REALM}, error="invalid_token"'
+    return problem_response(exc, headers=headers)
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return problem_response(validation_problem(list(exc.errors())))
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc, ProblemException):
+        return await _on_safespace(request, exc.error)
+    error = _from_http(exc, request)
+    keep = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
+    return problem_response(error, headers=keep)
+
+
+async def _on_operational(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable: %s", str(exc).splitlines()[0])
+    error = ServiceUnavailable("the database is unavailable or busy; try again", 2.0)
+    return problem_response(error)
+
+
+async def _on_integrity(request: Request, exc: Exception) -> JSONResponse:
+    # Two requests raced to create the same thing: the loser gets the conflict.
+    return problem_response(Conflict("the change clashes with a concurrent one; retry"))
+
+
+async def _on_bug(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    body = {
+        "type": problem_type("internal-error"),
+        "title": "Internal error",
+        "status": 500,
+        "detail": "an unexpected error occurred; it has been logged",
+    }
+    return JSONResponse(body, status_code=500, media_type=MEDIA_TYPE)
+
+
+# Looked up like Starlette does: the most specific class of the exception first.
+_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Awaitable[JSONResponse]]] = {
+    SafeSpaceError: _on_safespace,
+    RequestValidationError: _on_validation,
+    StarletteHTTPException: _on_http,
+    OperationalError: _on_operational,
+    IntegrityError: _on_integrity,
+    Exception: _on_bug,
+}
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Register the translations; each error class is mapped exactly once, here."""
+    for cls, handler in _HANDLERS.items():
+        app.add_exception_handler(cls, handler)
 
-    async def on_safespace(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, SafeSpaceError)
-        headers = {}
-        if isinstance(exc, Unauthenticated) and request.headers.get("authorization"):
-            headers["WWW-Authenticate"] = f'{_REALM}, error="invalid_token"'
-        return problem_response(exc, headers=headers)
 
-    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
-        return problem_response(validation_problem(list(exc.errors())))
-
-    async def on_http(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StarletteHTTPException)
-        if isinstance(exc, ProblemException):
-            return await on_safespace(request, exc.error)
-        error = _from_http(exc, request)
-        keep = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
-        return problem_response(error, headers=keep)
-
-    async def on_operational(request: Request, exc: Exception) -> JSONResponse:
-        log.warning("database unavailable: %s", str(exc).splitlines()[0])
-        error = ServiceUnavailable("the database is unavailable or busy; try again", 2.0)
-        return problem_response(error)
-
-    async def on_integrity(request: Request, exc: Exception) -> JSONResponse:
-        # Two requests raced to create the same thing: the loser gets the conflict.
-        return problem_response(Conflict("the change clashes with a concurrent one; retry"))
-
-    async def on_bug(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        body = {
-            "type": problem_type("internal-error"),
-            "title": "Internal error",
-            "status": 500,
-            "detail": "an unexpected error occurred; it has been logged",
-        }
-        return JSONResponse(body, status_code=500, media_type=MEDIA_TYPE)
-
-    app.add_exception_handler(SafeSpaceError, on_safespace)
-    app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(OperationalError, on_operational)
-    app.add_exception_handler(IntegrityError, on_integrity)
-    app.add_exception_handler(Exception, on_bug)
+async def problem_for(request: Request, exc: Exception) -> JSONResponse | None:
+    """The response the app's handlers give ``exc``, or None for a bug (no handler but the
+    catch-all): for code that answers below routing and re-raises bugs to the server."""
+    for cls in type(exc).__mro__:
+        handler = _HANDLERS.get(cls)
+        if handler is _on_bug:
+            return None
+        if handler is not None:
+            return await handler(request, exc)
+    return None

@@ -18,11 +18,12 @@ from safespace.api.schemas import MatchRequest
 from safespace.api.state import ServiceState, get_state
 from safespace.api.uploads import form_bool, is_multipart, json_body, openapi_body, read_upload
 from safespace.banks.match_results import Match, MatchResult
+from safespace.banks.matching import Matcher
 from safespace.errors import InvalidInput, InvalidSignal
 from safespace.signals import hash_bytes, pdq_dihedral_from_bytes
 from safespace.signals.types import normalize
 
-__all__ = ["router"]
+__all__ = ["match_json", "router"]
 
 router = APIRouter(prefix="/v1", tags=["matching"], responses=PROBLEM_RESPONSES)
 _MAX_BANKS = 100
@@ -146,26 +147,51 @@ async def match(
     request: Request, key: Annotated[KeyInfo, Depends(require("match"))]
 ) -> dict[str, Any]:
     """Matches grouped by bank, allow-bank matches, and what those suppressed."""
+    if not is_multipart(request):
+        return await match_json(request, key)  # as answered by safespace.api.hotpath
     state = get_state(request)
     matcher = state.matcher.matcher  # 503 before any work while the banks are loading
-    query: Any
-    if is_multipart(request):
-        upload = await read_upload(request, allowed={"dihedral", "banks", "content_id"})
-        dihedral = form_bool(upload.get("dihedral"), "dihedral")
-        banks = _banks_field(upload.fields.get("banks", []))
-        content_id = upload.get("content_id")
-        if content_id is not None:
-            check_content_id(content_id)
-        signals = await run_in_threadpool(hash_bytes, upload.data, limits=state.limits)
-        query, echo = signals, signals.as_dict()
-    else:
-        body = await json_body(request, MatchRequest)
-        dihedral, content_id = body.dihedral, body.content_id
-        banks = _banks_field(body.banks) if body.banks is not None else None
-        if content_id is not None:
-            check_content_id(content_id)
-        query = _query(body.signals)
-        echo = query.to_dict()
+    upload = await read_upload(request, allowed={"dihedral", "banks", "content_id"})
+    dihedral = form_bool(upload.get("dihedral"), "dihedral")
+    banks = _banks_field(upload.fields.get("banks", []))
+    content_id = upload.get("content_id")
+    if content_id is not None:
+        check_content_id(content_id)
+    signals = await run_in_threadpool(hash_bytes, upload.data, limits=state.limits)
+    query = _Asked(signals, signals.as_dict(), dihedral, banks, content_id)
+    return await _answer(request, key, matcher, query)
+
+
+async def match_json(request: Request, key: KeyInfo) -> dict[str, Any]:
+    """``POST /v1/match`` with JSON signals, for the route and for the hot path."""
+    matcher = get_state(request).matcher.matcher  # 503 before any work while loading
+    body = await json_body(request, MatchRequest)
+    content_id = body.content_id
+    banks = _banks_field(body.banks) if body.banks is not None else None
+    if content_id is not None:
+        check_content_id(content_id)
+    signals = _query(body.signals)
+    query = _Asked(signals, signals.to_dict(), body.dihedral, banks, content_id)
+    return await _answer(request, key, matcher, query)
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """One match request, whichever way it came: signals (or JSON hashes) and options."""
+
+    signals: Any
+    echo: dict[str, Any]
+    dihedral: bool
+    banks: list[str] | None
+    content_id: str | None
+
+
+async def _answer(
+    request: Request, key: KeyInfo, matcher: Matcher, asked: _Asked
+) -> dict[str, Any]:
+    state = get_state(request)
+    query, echo, dihedral, banks = asked.signals, asked.echo, asked.dihedral, asked.banks
+    content_id = asked.content_id
     # Misses and cached hits are answered on the event loop (microseconds, no I/O); only a
     # hit whose details must be read from the database goes to the thread pool.
     result = matcher.match_cached(query, dihedral=dihedral, banks=banks)
