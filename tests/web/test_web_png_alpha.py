@@ -281,6 +281,29 @@ def test_png_quirks_follow_pillow(harness: Any, site: Any) -> None:
     _check_exact(harness, site, "no-iend.png", head + chunk(b"IDAT", zlib.compress(z)))
 
 
+def test_png_data_ending_early_follows_pillow(harness: Any, site: Any) -> None:
+    """A complete zlib stream with too few rows: kept when it ends between two rows (of any
+    Adam7 pass) after at least one, refused otherwise, by both."""
+    for interlace in (False, True):
+        whole = encode_png(_samples(20, 16, 3, 255, 13), 8, 2, interlace=interlace, idat_pieces=1)
+        at = whole.index(b"IDAT")
+        raw = zlib.decompress(whole[at + 4 : whole.index(b"IEND") - 8])
+        # Adam7 of 20x16 RGB: passes end at 20, 34, 66, 130, 254, 502, 990 bytes.
+        ends = [20, 34, 66, 130, 254] if interlace else [61 * k for k in (1, 2, 9, 15)]
+        for cut in sorted({0, 1, 5, 25, 40, 100, 300, *ends}):
+            data = whole[: at - 4] + chunk(b"IDAT", zlib.compress(raw[:cut])) + chunk(b"IEND", b"")
+            name = f"ends-{int(interlace)}-{cut}.png"
+            try:
+                server = hash_bytes(data, exact=True)
+            except MediaError:
+                r = harness.evaluate(HASH, [_serve(site, name, data), {}])
+                assert r["pdq"] is None, (interlace, cut)
+                assert "PNG file is damaged" in r["error"], (interlace, cut)
+                continue
+            assert cut in ends, (interlace, cut)
+            assert _check_exact(harness, site, name, data)["pdq"] == server.pdq
+
+
 def _damaged() -> dict[str, bytes]:
     good = encode_png(_samples(64, 48, 4, 255, 12), 8, 6, idat_pieces=1)
     end = good.index(b"IEND") - 4

@@ -248,8 +248,8 @@
    * Decode PNG bytes (Uint8Array) to the PDQ grid: {pixels (RGB), channels: 3, width, height,
    * gw, gh, alpha, interlaced}. `alpha` says the file has an alpha channel or tRNS; the
    * pixels are exact either way. Options: maxPixels (width*height refused above it).
-   * Rejects with a PNGError for damaged files; rows the zlib data ends before stay as zero
-   * samples (Pillow's behaviour), a cut-off zlib stream is an error.
+   * Rejects with a PNGError for damaged files. Rows that a complete zlib stream ends before
+   * stay as zero samples (Pillow's behaviour); a cut-off zlib stream is an error.
    */
   async function decodeGrid(bytes, options) {
     var h = parse(bytes);
@@ -284,6 +284,7 @@
     var prev = null;
     var fill = 0;
     var gRow = 0; // first grid row not yet below this pass's current row
+    var rowsSeen = 0;
 
     function nextPass() {
       for (p++; p < passes.length; p++) {
@@ -319,6 +320,7 @@
       prev = cur;
       cur = t;
       py++;
+      rowsSeen++;
       fill = 0;
     }
 
@@ -333,7 +335,12 @@
         } catch (e) {
           throw PNGError("damaged or truncated image data (" + ((e && e.message) || e) + ")");
         }
-        if (chunk.done) break; // the zlib data ended early: the rest stays zero, as in Pillow
+        if (chunk.done) {
+          // The zlib data ended early. Pillow keeps the image when that happens between two
+          // rows, after at least one (the rest stays zero), and refuses it otherwise.
+          if (fill > 0 || rowsSeen === 0) throw PNGError("the image data ends early");
+          break;
+        }
         var data = chunk.value;
         var at = 0;
         while (at < data.length && !done) {
