@@ -250,7 +250,9 @@ def test_migration_0010_removes_plaintext_secrets(db_url: str) -> None:
                     ),
                     {"n": name, "u": URL, "s": secret, "e": True, "t": now},
                 )
-            ids = dict(s.execute(text("SELECT name, id FROM webhook_endpoints")).all())
+            ids: dict[str, int] = dict(
+                s.execute(text("SELECT name, id FROM webhook_endpoints")).all()
+            )
             for name in (WEBHOOK_ENDPOINT, "platform"):
                 s.execute(
                     text(
