@@ -105,6 +105,14 @@ class Settings(BaseSettings):
         "entries behind (checked every 30 s, by one worker at a time; 0: never).",
     )
 
+    change_log_retention_days: int = Field(
+        default=7,
+        ge=0,
+        le=36500,
+        description="Prune bank changes older than this many days from the change log, and "
+        "never past the newest matcher snapshot (hourly, by the HTTP workers; 0: keep all).",
+    )
+
     hma_url_allowlist: str = Field(
         default="",
         description="URL prefixes the HMA-compatible API may fetch media from, separated by "

@@ -14,23 +14,29 @@ from __future__ import annotations
 
 import gc
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
+from safespace.banks import snapshot as snap
+from safespace.banks.changelog import prune_change_log
 from safespace.banks.matching import Matcher
-from safespace.errors import ServiceUnavailable
+from safespace.errors import IndexFormatError, ServiceUnavailable
 from safespace.store import Bank, Database
+from safespace.store.models import utcnow
 
 __all__ = ["SNAPSHOT_CHECK_SECONDS", "BankMeta", "MatcherHolder"]
 
 log = logging.getLogger("safespace.api")
 
 SNAPSHOT_CHECK_SECONDS = 30.0  # how often a worker sees whether a new snapshot is due
+PRUNE_CHECK_SECONDS = 3600.0  # how often a worker prunes the change log (when retention is set)
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,7 @@ class MatcherHolder:
         snapshot_dir: Path | None = None,
         snapshot_min_changes: int = 0,
         freeze_gc: bool = False,
+        change_log_retention: timedelta | None = None,
     ) -> None:
         self._db = db
         self._min_quality = min_quality
@@ -72,6 +79,8 @@ class MatcherHolder:
         self.snapshot_dir = snapshot_dir
         self.snapshot_min_changes = snapshot_min_changes
         self.freeze_gc = freeze_gc
+        self.change_log_retention = change_log_retention
+        self._last_prune = -math.inf
         self.snapshot_check_seconds = SNAPSHOT_CHECK_SECONDS
         self.stale_after = max(5.0, 25 * interval)
         self._matcher: Matcher | None = None
@@ -111,7 +120,11 @@ class MatcherHolder:
                 if self._matcher is None:
                     self._load()
                 else:
-                    self._refresh(self._matcher)
+                    try:
+                        self._refresh(self._matcher)
+                    except IndexFormatError as exc:  # the log was pruned past us
+                        log.warning("%s: reloading the matcher (it serves meanwhile)", exc)
+                        self._load()
                 delay = self.interval
             except Exception as exc:  # keep serving: the next round retries
                 message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
@@ -141,7 +154,7 @@ class MatcherHolder:
         how = f"snapshot {matcher.snapshot.name}" if matcher.snapshot else "the database"
         took = time.monotonic() - started
         log.info("matcher ready: %d entries from %s in %.1f s", len(matcher), how, took)
-        if self.snapshot_dir is not None and self.snapshot_min_changes > 0:
+        if self.snapshot_dir is not None and self.snapshot_min_changes > 0 and not self._writer:
             self._writer = threading.Thread(
                 target=self._write_snapshots, name="safespace-snapshots", daemon=True
             )
@@ -157,8 +170,28 @@ class MatcherHolder:
                 )
                 if path is not None:
                     log.info("wrote matcher snapshot %s", path.name)
+                self._maybe_prune()
             except Exception as exc:  # never take the worker down: the next round retries
-                log.warning("writing a matcher snapshot failed: %s", exc)
+                log.warning("writing a matcher snapshot or pruning the log failed: %s", exc)
+
+    def _maybe_prune(self) -> None:
+        """Now and then, prune the change log up to the newest snapshot, within retention."""
+        folder, retention = self.snapshot_dir, self.change_log_retention
+        if folder is None or retention is None:
+            return
+        if time.monotonic() - self._last_prune < PRUNE_CHECK_SECONDS:
+            return
+        self._last_prune = time.monotonic()
+        with snap.snapshot_lock(folder, wait=False) as mine:
+            if not mine:
+                return  # another worker is writing a snapshot: it prunes, or we do later
+            newest = snap.list_snapshots(folder, snap.database_identity(self._db))
+        if not newest:
+            return  # nothing to restart from but the log itself: keep it
+        keep = snap.snapshot_seq(newest[0])
+        done = prune_change_log(self._db, before=utcnow() - retention, keep_from_seq=keep)
+        if done.deleted:
+            log.info("pruned %d change-log entries (through %d)", done.deleted, done.through_seq)
 
     # --- state ---------------------------------------------------------------------------
 

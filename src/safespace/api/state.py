@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import Request
 
@@ -56,6 +57,9 @@ class ServiceState:
                 else None,
                 snapshot_min_changes=settings.snapshot_min_changes,
                 freeze_gc=serving,
+                change_log_retention=timedelta(days=settings.change_log_retention_days)
+                if settings.change_log_retention_days
+                else None,
             ),
             limits=DecodeLimits.from_settings(settings),
         )

@@ -25,6 +25,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from safespace.banks import snapshot as snap
+from safespace.banks.changelog import pruned_through
 from safespace.banks.match_results import Match, MatchResult, Suppressed
 from safespace.banks.snapshot import ExactTable
 from safespace.errors import BankNotFound, IndexFormatError, InvalidInput
@@ -416,6 +417,11 @@ class Matcher:
                     return 0
                 if top == self._seq:
                     return 0
+                if pruned_through(s) > self._seq:
+                    raise IndexFormatError(
+                        f"the change log was pruned past this matcher's position ({self._seq});"
+                        " it must be reloaded"
+                    )
                 window = (Change.seq > self._seq) & (Change.seq <= top)
                 changes = s.execute(
                     select(Change.bank_id, Change.entry_id, Change.op).where(window)

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from . import models_reports  # noqa: F401  (registers the report tables on Base.metadata)
 from .database import Database, open_database, upgrade
-from .models import BANK_KINDS, CHANGE_OPS, MAX_PDQ_DISTANCE, Bank, BankEntry, Base, Change
+from .models import (
+    BANK_KINDS,
+    CHANGE_OPS,
+    MAX_PDQ_DISTANCE,
+    Bank,
+    BankEntry,
+    Base,
+    Change,
+    ChangeLogPruned,
+)
 from .models_access import ApiKey, MatchEvent
 from .models_accounts import ROLES, ConsoleSession, SignInThrottle, User
 from .models_deter import DETER_OUTCOMES, DeterEventRow, DeterOutcomeRow
@@ -27,6 +36,7 @@ __all__ = [
     "BankEntry",
     "Base",
     "Change",
+    "ChangeLogPruned",
     "ConsoleSession",
     "Database",
     "DeterEventRow",

@@ -154,3 +154,15 @@ class Change(Base):
     entry_id: Mapped[int | None] = mapped_column(BigInteger)
     op: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChangeLogPruned(Base):
+    """How far the change log was pruned (one row, id 1): see :mod:`safespace.banks.changelog`."""
+
+    __tablename__ = "change_log_pruned"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    through_seq: Mapped[int] = mapped_column(BigInteger)
+    deleted: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
