@@ -295,3 +295,19 @@ def test_migration_0010_removes_plaintext_secrets(db_url: str) -> None:
         assert {(secret, bool(enabled)) for secret, enabled in back} == {("", False)}
     finally:
         db.close()
+
+
+def test_rewrap_moves_sealed_secrets_to_a_new_master_key(database: Database) -> None:
+    WebhookService(database, master_key=MASTER_KEY).add_endpoint("platform", URL, secret=SECRET)
+    action_id = _enqueue(WebhookService(database), "platform")
+    rotated = WebhookService(database, master_key=OTHER_KEY)
+    assert rotated.rewrap(MASTER_KEY) == 1
+    assert rotated.rewrap(MASTER_KEY) == 0  # nothing is left under the old key
+    post = Recorder()
+    assert rotated.deliver_due(post) == {action_id: "delivered"}
+    assert post.verified_with(SECRET) == [True]
+    with database.session() as s:
+        assert s.scalar(select(AuditRecord.action).order_by(AuditRecord.seq.desc())) == (
+            "action.delivered"
+        )
+        assert "webhook.rewrap" in s.scalars(select(AuditRecord.action)).all()

@@ -225,6 +225,26 @@ class WebhookService:
         self._configured.pop(name, None)
         return secret
 
+    def rewrap(self, old_master_key: bytes) -> int:
+        """After a master key rotation: re-seal every secret sealed under ``old_master_key``
+        with this service's key, in one transaction; returns how many. Audited."""
+        old = SecretBox(old_master_key)
+        self._box.require()
+        with self.db.transaction() as s:
+            rows = s.scalars(
+                select(WebhookEndpoint).where(
+                    WebhookEndpoint.secret_source == "sealed",
+                    WebhookEndpoint.key_id == old.key_id,
+                )
+            ).all()
+            for ep in rows:
+                assert ep.sealed_secret is not None
+                self._store_sealed(ep, old.open(ep.id, ep.name, ep.sealed_secret, ep.key_id))
+            if rows and old.key_id != self._box.key_id:
+                details = {"from": old.key_id, "to": self._box.key_id, "endpoints": len(rows)}
+                audit.append(s, "system", "webhook.rewrap", "webhook_endpoints", details)
+        return len(rows)
+
     def _store_sealed(self, ep: WebhookEndpoint, secret: str) -> None:
         ep.sealed_secret = self._box.seal(ep.id, ep.name, secret)
         ep.secret_source, ep.key_id, ep.secret_check = "sealed", self._box.key_id, None
