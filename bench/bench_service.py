@@ -326,13 +326,15 @@ def bench_size(n: int, args: argparse.Namespace) -> None:
         rate, load = in_process_rate(folder, bodies)
         print(f"  in-process Matcher.match: {rate:,.0f}/s on one core (loaded in {load:.2f} s)")
         run_wrk(server.port, key, bodies, args.connections, 3)  # warm up
-        r = run_wrk(server.port, key, bodies, args.connections, args.duration)
-        print(f"  HTTP POST /v1/match (wrk, {args.connections} connections, {args.duration} s,"
-              f" {args.hit_ratio:.0%} near-hits): {r['rps']:,.0f} req/s, p50 {r['50%']:.1f} ms,"
-              f" p99 {r['99%']:.1f} ms, non-2xx {r.get('errors', 0):.0f}")  # fmt: skip
-        print(f"    goal {GOAL_RPS} req/s: {ratio(r['rps'], GOAL_RPS)}; goal p99 "
-              f"{GOAL_P99_MS:.0f} ms: {ratio(r['99%'], GOAL_P99_MS, True)}; "
-              f"HTTP / in-process ceiling: {r['rps'] / rate:.2f}")  # fmt: skip
+        for run in range(1, args.runs + 1):
+            r = run_wrk(server.port, key, bodies, args.connections, args.duration)
+            print(f"  HTTP POST /v1/match run {run} (wrk, {args.connections} connections,"
+                  f" {args.duration} s, {args.hit_ratio:.0%} near-hits): {r['rps']:,.0f} req/s,"
+                  f" p50 {r['50%']:.1f} ms, p99 {r['99%']:.1f} ms,"
+                  f" non-2xx {r.get('errors', 0):.0f}")  # fmt: skip
+            print(f"    goal {GOAL_RPS} req/s: {ratio(r['rps'], GOAL_RPS)}; goal p99 "
+                  f"{GOAL_P99_MS:.0f} ms: {ratio(r['99%'], GOAL_P99_MS, True)}; "
+                  f"HTTP / in-process ceiling: {r['rps'] / rate:.2f}")  # fmt: skip
     finally:
         server.stop()
 
@@ -342,6 +344,7 @@ def main() -> None:
     p.add_argument("--sizes", default="1000000", help="comma-separated bank sizes")
     p.add_argument("--duration", type=int, default=20, help="seconds of load per measurement")
     p.add_argument("--connections", type=int, default=32, help="wrk connections")
+    p.add_argument("--runs", type=int, default=1, help="HTTP load measurements in a row")
     p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     p.add_argument("--trials", type=int, default=5, help="freshness trials")
     p.add_argument("--probes", type=int, default=8, help="fresh connections per freshness poll")
