@@ -511,6 +511,7 @@ def demo(
         )
         return
     password, key = _demo_credentials(settings)
+    evidence_note = _demo_evidence(settings)
     base = f"http://127.0.0.1:{port}"
     sample = demo_set.expected_matches[0]
     err.print(
@@ -521,12 +522,29 @@ SafeSpace is starting at {base}
   API docs:     {base}/docs
   Demo API key (scopes match, curate): {key}
   Try:  curl -s -H "Authorization: Bearer {key}" -F file=@{sample} {base}/v1/match
-Stop with Ctrl-C. Everything lives in {settings.data_dir}.
+{evidence_note}Stop with Ctrl-C. Everything lives in {settings.data_dir}.
 """,
         markup=False,
         highlight=False,
     )
     ctx.invoke(serve, ctx=ctx, host="127.0.0.1", port=port, workers=1, access_log=False)
+
+
+def _demo_evidence(settings: Settings) -> str:
+    """Without SAFESPACE_EVIDENCE_KEY, the served demo uses a generated demo-only key (its
+    workers read it from the environment); returns the line the banner prints about it."""
+    import os
+
+    from safespace.demo import demo_evidence_key
+
+    if settings.evidence_key is not None:
+        return ""
+    key, path = demo_evidence_key(settings.data_dir / "demo")
+    os.environ["SAFESPACE_EVIDENCE_KEY"] = key
+    return (
+        f"  Evidence key: generated for this demo only ({path}); set your own\n"
+        "    SAFESPACE_EVIDENCE_KEY (openssl rand -base64 32) for anything real.\n"
+    )
 
 
 def _demo_credentials(settings: Settings) -> tuple[str, str]:
@@ -951,3 +969,123 @@ def main() -> None:
             err.print(f"error: {exc.format_message()}", markup=False, highlight=False)
         sys.exit(exc.exit_code)
     sys.exit(rc if isinstance(rc, int) else 0)
+
+
+# --- evidence: encrypted, kept for the retention period ------------------------------------
+
+evidence_app = typer.Typer(
+    help="Encrypted evidence: list it, set or clear legal holds, purge expired items, "
+    "rotate the master key.",
+    no_args_is_help=True,
+)
+app.add_typer(evidence_app, name="evidence")
+
+_CLI_ACTOR = "cli"
+_CLI_ROLE = "admin"  # whoever runs the CLI holds the database and the key
+_HoldReason = Annotated[str, typer.Option(help="Why (required; kept in the audit log).")]
+
+
+def _evidence_store(settings: Settings) -> Any:
+    from safespace.reports import EvidenceStore
+
+    return EvidenceStore.from_settings(_database(settings), settings)
+
+
+@evidence_app.command("list")
+def evidence_list(
+    ctx: typer.Context,
+    case: Annotated[
+        str | None, typer.Option(help="Only this case, e.g. review-12 (default: all).")
+    ] = None,
+) -> None:
+    """JSON lines of evidence metadata, oldest first (never content; no key needed)."""
+    from safespace.reports.evidence import list_items
+
+    db = _database(_settings(ctx))
+    try:
+        for info in list_items(db, case, limit=1_000_000):
+            _emit(info.to_dict())
+    finally:
+        db.close()
+
+
+def _evidence_hold(ctx: typer.Context, item_id: str, reason: str, *, on: bool) -> None:
+    store = _evidence_store(_settings(ctx))
+    try:
+        change = store.set_hold if on else store.clear_hold
+        _emit(change(item_id, _CLI_ACTOR, _CLI_ROLE, reason).to_dict())
+    finally:
+        store.db.close()
+
+
+@evidence_app.command("hold")
+def evidence_hold(
+    ctx: typer.Context,
+    item_id: Annotated[str, typer.Argument(help="The evidence item's id.")],
+    reason: _HoldReason,
+) -> None:
+    """Put an item on legal hold: it is kept past its retention date until released."""
+    _evidence_hold(ctx, item_id, reason, on=True)
+
+
+@evidence_app.command("release")
+def evidence_release(
+    ctx: typer.Context,
+    item_id: Annotated[str, typer.Argument(help="The evidence item's id.")],
+    reason: _HoldReason,
+) -> None:
+    """Clear a legal hold; an item past its retention date goes at the next purge."""
+    _evidence_hold(ctx, item_id, reason, on=False)
+
+
+@evidence_app.command("purge")
+def evidence_purge(ctx: typer.Context) -> None:
+    """Destroy evidence past its retention date and not on hold (the server does hourly)."""
+    store = _evidence_store(_settings(ctx))
+    try:
+        purged = store.purge_expired(actor=_CLI_ACTOR)
+    finally:
+        store.db.close()
+    _emit({"purged": len(purged), "ids": purged})
+
+
+@evidence_app.command("rewrap")
+def evidence_rewrap(
+    ctx: typer.Context,
+    old_key_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--old-key-stdin",
+            help="Read the previous master key (base64) from the first line of standard input.",
+        ),
+    ] = False,
+) -> None:
+    """Re-wrap every evidence, reviewer-media and webhook-secret key from the old master key
+    to the current SAFESPACE_EVIDENCE_KEY (data stays as it is; safe to run again)."""
+    from safespace.reports import WebhookService
+    from safespace.reports.evidence import key_id, load_master_key
+    from safespace.reports.sealing import rewrap_media
+
+    if not old_key_stdin:
+        raise InvalidInput("rewrap needs the old key: pipe it in with --old-key-stdin")
+    settings = _settings(ctx)
+    old = load_master_key(_password_from_stdin())
+    new = load_master_key(settings.evidence_key)
+    if old == new:
+        raise InvalidInput("the old key is the current SAFESPACE_EVIDENCE_KEY: nothing to do")
+    store = _evidence_store(settings)
+    try:
+        items = store.rewrap_all(old, new, actor=_CLI_ACTOR)
+        media = rewrap_media(store.db, old, new)
+        hooks = WebhookService.from_settings(store.db, settings).rewrap(old)
+    finally:
+        store.db.close()
+    _emit(
+        {
+            "evidence": items,
+            "review_media": media,
+            "webhook_secrets": hooks,
+            "old_key_id": key_id(old),
+        }
+    )
+    err.print(f"re-wrapped under key {key_id(new)}", markup=False)

@@ -7,13 +7,18 @@ recompressed, brightened, rotated) mixed with unrelated images, and a scan finds
 
 from __future__ import annotations
 
+import base64
+import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance
 
-__all__ = ["DemoSet", "make_demo_set", "pattern_image"]
+__all__ = ["DEMO_KEY_FILE", "DemoSet", "demo_evidence_key", "make_demo_set", "pattern_image"]
+
+DEMO_KEY_FILE = "evidence-demo.key"
 
 
 def pattern_image(seed: int, size: tuple[int, int] = (960, 720)) -> Image.Image:
@@ -73,3 +78,17 @@ def make_demo_set(root: Path, *, known_count: int = 4, unrelated_count: int = 4)
         unrelated.append(out)
     (uploads_dir / "notes.txt").write_text("Not an image: the scan lists it as an error.\n")
     return DemoSet(known_dir, uploads_dir, known, expected, unrelated)
+
+
+def demo_evidence_key(root: Path) -> tuple[str, Path]:
+    """A random evidence master key for the demo only, kept in ``root`` (mode 0600) so that
+    evidence stored in one demo run still opens in the next. Never used outside ``demo``."""
+    path = root / DEMO_KEY_FILE
+    if path.exists():
+        return path.read_text().strip(), path
+    root.mkdir(parents=True, exist_ok=True)
+    key = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key, path

@@ -29,6 +29,7 @@ from safespace.web.console import (
     _same_origin,
     _signed_in,
 )
+from safespace.web.evidence import evidence_panel
 
 __all__ = ["router"]
 
@@ -109,6 +110,7 @@ def item_page(request: Request, item_id: ItemId) -> Response:
         cap=exposure.cap,
         reveal_seconds=REVEAL_SECONDS,
         second_look=queue.policy.second_look,
+        evidence=evidence_panel(request, session, item),
     )
     # The reveal script POSTs with fetch, and videos load as media: same origin only.
     csp = _SECURITY_HEADERS["Content-Security-Policy"]

@@ -9,6 +9,7 @@ from safespace.api.routes import (
     banks,
     deter,
     entries,
+    evidence,
     health,
     hma,
     jobs,
@@ -17,6 +18,7 @@ from safespace.api.routes import (
     selfreports,
 )
 from safespace.web import console, review, selfreport
+from safespace.web import evidence as console_evidence
 
 __all__ = ["DEFAULT_ROUTERS"]
 
@@ -34,4 +36,6 @@ DEFAULT_ROUTERS: tuple[APIRouter, ...] = (
     review.router,
     selfreports.router,
     selfreport.router,
+    evidence.router,
+    console_evidence.router,
 )
