@@ -181,7 +181,7 @@ def test_cli_rewraps_to_the_new_key(
     item = store.store("review-1", DATA, "image/png", "test")
     old_bytes = load_master_key(old_key)
     queue = ReviewQueue(store.db, ReviewPolicy(store_media=True))
-    sealing.attach(queue, sealing.MediaSealer(old_bytes))
+    queue.sealer = sealing.MediaSealer(old_bytes)
     reported, _ = queue.report(UserReport("p", "r", media=DATA, media_type="image/png"))
     WebhookService(store.db, master_key=old_bytes).add_endpoint("hook", "https://example.org/h")
     store.db.close()
@@ -193,7 +193,7 @@ def test_cli_rewraps_to_the_new_key(
     assert done.rows[0]["webhook_secrets"] == 1
     current = _store(db_url, tmp_path)
     assert current.open_item(item.id, "lee", "lead") == DATA
-    sealing.attach(queue, sealing.MediaSealer(load_master_key(KEY)))
+    queue.sealer = sealing.MediaSealer(load_master_key(KEY))
     queue.db = current.db
     assert queue.media(reported.id) == ("image/png", DATA)
     current.db.close()

@@ -21,7 +21,7 @@ MEDIA = os.urandom(2048)
 
 def _queue(db: Database, key: bytes | None) -> ReviewQueue:
     queue = ReviewQueue(db, ReviewPolicy(store_media=True))
-    sealing.attach(queue, sealing.MediaSealer(key) if key else None)
+    queue.sealer = sealing.MediaSealer(key) if key else None
     return queue
 
 

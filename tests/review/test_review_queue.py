@@ -66,7 +66,7 @@ def test_a_second_report_of_the_same_content_joins_its_item(database: Database) 
 
 def test_media_is_kept_only_when_the_operator_turns_it_on(database: Database) -> None:
     off, on = ReviewQueue(database), ReviewQueue(database, ReviewPolicy(store_media=True))
-    sealing.attach(on, sealing.MediaSealer(bytes(range(32))))
+    on.sealer = sealing.MediaSealer(bytes(range(32)))
     item, _ = off.report(
         UserReport("p1", "r", hashes={"md5": MD5}, media=b"x", media_type="image/png")
     )
@@ -248,3 +248,23 @@ def test_reveals_are_counted_per_day_with_a_soft_cap(database: Database) -> None
     with database.session() as s:
         n = len(s.scalars(select(AuditRecord).where(AuditRecord.action == "case.reveal")).all())
     assert n == 3
+
+
+def test_a_reupload_of_self_reported_content_carries_the_case(database: Database) -> None:
+    from safespace.reports.selfreport import SelfReportService
+    from safespace.reports.selfreport_input import NewSelfReport, ReportItem
+
+    reports = SelfReportService(database)
+    receipt = reports.create(NewSelfReport([ReportItem(MD5)], age_band="13-15"))
+    entry = BankService(database).list_entries("self-reports")[0]
+    record_matches(
+        database, "post-again", [Match("self-reports", "normal", entry.id, "md5", MD5, 0)], None
+    )
+    queue = ReviewQueue(database)
+    queue.sync()
+    (item,) = [i for i in queue.list_items() if i.content_id == "post-again"]
+    assert item.self_report_case_id is not None  # the match knows whose report it answers
+
+    queue.claim(item.id, "ann", "reviewer")
+    queue.decide(item.id, "ann", "reviewer", "confirm", "the reported image", "A1")
+    assert reports.status(receipt.case_number, receipt.pin).status == "actioned"

@@ -39,6 +39,7 @@ from safespace.reports.referrals import (
     build_cybertip_report,
     build_json_referral,
 )
+from safespace.reports.sealing import MediaSealer, open_media, seal_media
 from safespace.reports.webhooks import WebhookService
 from safespace.store import Bank, BankEntry, Database, MatchEvent, SelfReportCase, SelfReportItem
 from safespace.store.models import utcnow
@@ -68,6 +69,7 @@ OPEN_STATUSES = ("open", "second-look", "escalated")
 FALSE_POSITIVE_BANK = "false-positives"
 WEBHOOK_ENDPOINT = "review"
 _BATCH = 500
+SELF_REPORT_CASE_KEY = "self_report_case"  # in a self-report bank entry's extra
 _MAX_REASON = 2000
 
 
@@ -193,6 +195,15 @@ def _info(row: ReviewItem, media_type: str | None) -> QueueItem:
     )  # fmt: skip
 
 
+def made_for_case(entry: BankEntry) -> int | None:
+    """The self-report case a bank entry was added for (its ``extra``), if any."""
+    case = (entry.extra or {}).get(SELF_REPORT_CASE_KEY)
+    try:
+        return int(case) if case is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
 def _most_severe(matches: Sequence[Match], source: str) -> Match | None:
     def rank(m: Match) -> tuple[int, int]:
         return priority_for(source, str(m.metadata.get("category") or "")), m.distance
@@ -208,15 +219,25 @@ class ReviewQueue:
         db: Database,
         policy: ReviewPolicy | None = None,
         clock: Callable[[], datetime] = utcnow,
+        *,
+        sealer: MediaSealer | None = None,
+        webhooks: WebhookService | None = None,
     ) -> None:
         self.db = db
         self.policy = policy or ReviewPolicy()
         self.clock = clock
-        self.webhooks = WebhookService(db)
+        self.sealer = sealer  # None: no media is kept (never in plaintext)
+        self.webhooks = webhooks or WebhookService(db)
 
     @classmethod
     def from_settings(cls, db: Database, settings: Settings) -> ReviewQueue:
-        return cls(db, ReviewPolicy.from_settings(settings))
+        """ConfigError when review media is kept without a usable key, or a key is unusable."""
+        return cls(
+            db,
+            ReviewPolicy.from_settings(settings),
+            sealer=MediaSealer.from_settings(settings),
+            webhooks=WebhookService.from_settings(db, settings),
+        )
 
     # --- feeding the queue -------------------------------------------------------------
 
@@ -258,6 +279,12 @@ class ReviewQueue:
                     # The caller's own hash: what a false positive on a near match allows.
                     own = {e.signal_type: e.query_value} if e.query_value else None
                     made += self._add(s, "match", e.content_id, [match], e.created_at, own)
+                    case_id = made_for_case(entry) if entry is not None else None
+                    if case_id is not None:
+                        # A re-upload of self-reported content: its decision is the case's.
+                        item = self._open_for(s, e.content_id)
+                        if item is not None and item.self_report_case_id is None:
+                            item.self_report_case_id = case_id
                 cursor.position = events[-1].id
 
     def _sync_self_reports(self) -> int:
@@ -358,9 +385,7 @@ class ReviewQueue:
             item.account_id = report.account_id or item.account_id
             item.urls = list(dict.fromkeys([*(item.urls or []), *report.urls]))[:20]
             if made and report.media is not None and self.policy.store_media:
-                from safespace.reports import sealing  # sealed at rest: never plaintext
-
-                sealed = sealing.seal_media(sealing.sealer_for(self), item.id, report.media)
+                sealed = seal_media(self.sealer, item.id, report.media)
                 if sealed is not None:
                     s.add(
                         ReviewMedia(
@@ -405,13 +430,11 @@ class ReviewQueue:
 
     def media(self, item_id: int) -> tuple[str, bytes] | None:
         """The stored file, unsealed (legacy rows without a wrapped key are plaintext)."""
-        from safespace.reports import sealing
-
         with self.db.session() as s:
             row = s.get(ReviewMedia, item_id)
             if row is None:
                 return None
-            return row.media_type, sealing.open_media(sealing.sealer_for(self), row)
+            return row.media_type, open_media(self.sealer, row)
 
     def decisions(self, item_id: int) -> list[DecisionInfo]:
         with self.db.session() as s:
@@ -581,7 +604,8 @@ class ReviewQueue:
 
     @staticmethod
     def _content_hashes(item: QueueItem) -> dict[str, str]:
-        """The content's own hashes: sent with a report, or an exact (distance 0) match."""
+        """The content's own hashes: sent with a report, recorded with a match event (the
+        caller's hash, near matches included), or the entry's value on an exact match."""
         found = {k: v for k, v in item.hashes.items() if k in ("pdq", "md5", "sha256") and v}
         if item.signal_type and item.matched_value and item.distance == 0:
             found.setdefault(item.signal_type, item.matched_value)

@@ -7,8 +7,8 @@ item does not open), and the data key wrapped under the master key ``SAFESPACE_E
 A database dump or backup then holds no readable media. Rows without a wrapped key were
 stored before sealing existed and are read as they are.
 
-The queue finds its sealer through :func:`attach` / :func:`sealer_for`, so
-:class:`~safespace.reports.queue.ReviewQueue` needs no new constructor argument.
+:class:`~safespace.reports.queue.ReviewQueue` takes its sealer as ``sealer=`` (from
+:meth:`MediaSealer.from_settings`); without one it keeps no media at all.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from weakref import WeakKeyDictionary
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -31,16 +30,13 @@ from safespace.store.models_queue import ReviewMedia
 __all__ = [
     "MediaSealer",
     "SealedMedia",
-    "attach",
     "open_media",
     "rewrap_media",
     "seal_media",
-    "sealer_for",
 ]
 
 log = logging.getLogger(__name__)
 _NONCE = 12
-_SEALERS: WeakKeyDictionary[object, MediaSealer] = WeakKeyDictionary()
 
 
 def _media_aad(item_id: int) -> bytes:
@@ -116,18 +112,6 @@ class MediaSealer:
             raise IntegrityFailure(
                 f"review media {item_id} cannot be opened: its ciphertext or key was altered"
             ) from None
-
-
-def attach(queue: object, sealer: MediaSealer | None) -> None:
-    """Give a review queue its sealer (None: it keeps no media)."""
-    if sealer is None:
-        _SEALERS.pop(queue, None)
-    else:
-        _SEALERS[queue] = sealer
-
-
-def sealer_for(queue: object) -> MediaSealer | None:
-    return _SEALERS.get(queue)
 
 
 def seal_media(sealer: MediaSealer | None, item_id: int, data: bytes) -> SealedMedia | None:

@@ -24,7 +24,6 @@ from safespace.api.auth import require
 from safespace.api.problems import PROBLEM_RESPONSES
 from safespace.api.state import ServiceState, get_state
 from safespace.api.uploads import is_multipart, json_body, openapi_body, read_upload
-from safespace.reports import sealing
 from safespace.reports.evidence import EvidenceStore
 from safespace.reports.queue import ReviewQueue, UserReport
 from safespace.reports.referrals import Reporter
@@ -70,7 +69,6 @@ class ReviewRuntime:
     def build(cls, state: ServiceState) -> ReviewRuntime:
         settings = state.settings
         queue = ReviewQueue.from_settings(state.db, settings)
-        sealing.attach(queue, sealing.MediaSealer.from_settings(settings))
         evidence = None
         if settings.evidence_key is not None:
             evidence = EvidenceStore.from_settings(state.db, settings)
