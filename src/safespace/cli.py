@@ -405,11 +405,15 @@ def scan(
 
     if not directory.is_dir():
         raise InvalidInput(f"{directory}: not a folder")
+    from safespace.banks import BankService
+    from safespace.banks.matching import Matcher
+
     settings = _settings(ctx)
-    matcher = _matcher(settings)
+    db = _database(settings)  # one handle: the matcher's, also used to check the bank names
+    matcher = Matcher.from_database(db, min_quality=settings.min_pdq_quality)
     banks = list(bank) if bank else None
     if banks:
-        service = _service(settings)
+        service = BankService(db)
         for name in banks:
             service.get_bank(name)
     state_path = state or scanning.default_state_path(settings.data_dir, directory, banks or [])
@@ -511,7 +515,7 @@ def demo(
         )
         return
     password, key = _demo_credentials(settings)
-    evidence_note = _demo_evidence(settings)
+    evidence_note = _demo_evidence(settings) + _demo_actions(settings)
     base = f"http://127.0.0.1:{port}"
     sample = demo_set.expected_matches[0]
     err.print(
@@ -545,6 +549,30 @@ def _demo_evidence(settings: Settings) -> str:
         f"  Evidence key: generated for this demo only ({path}); set your own\n"
         "    SAFESPACE_EVIDENCE_KEY (openssl rand -base64 32) for anything real.\n"
     )
+
+
+def _demo_actions(settings: Settings) -> str:
+    """Referrals need reporter details and actions need a receiver: the served demo fills in
+    placeholder reporter details (never outside the demo) and says where actions go."""
+    import os
+
+    lines = ""
+    if not settings.reporter_email:
+        os.environ["SAFESPACE_REPORTER_EMAIL"] = "trust-and-safety@demo.invalid"
+        os.environ.setdefault("SAFESPACE_REPORTER_PLATFORM", "SafeSpace demo")
+        lines += (
+            "  Referrals: placeholder reporter details for this demo; set SAFESPACE_REPORTER_*\n"
+            "    to your platform's before referring anything for real.\n"
+        )
+    url = settings.review_webhook_url.strip()
+    if url:
+        lines += f"  Actions after a confirmation: signed webhooks to {url}\n"
+    else:
+        lines += (
+            "  Actions after a confirmation: none sent; set SAFESPACE_REVIEW_WEBHOOK_URL and\n"
+            "    SAFESPACE_REVIEW_WEBHOOK_SECRET (32+ characters) to receive signed take-downs.\n"
+        )
+    return lines
 
 
 def _demo_credentials(settings: Settings) -> tuple[str, str]:
@@ -690,6 +718,8 @@ def serve(
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG
 
+    from safespace.api.app import check_settings
+
     settings = _settings(ctx)
     log_config = copy.deepcopy(LOGGING_CONFIG)  # uvicorn's, plus SafeSpace's own messages
     log_config["loggers"]["safespace"] = {"handlers": ["default"], "level": "INFO"}
@@ -701,6 +731,7 @@ def serve(
     if settings.database_url is not None:
         os.environ["SAFESPACE_DATABASE_URL"] = settings.database_url
     _keys(settings).db.close()  # migrate once; an unusable database fails here, in one line
+    check_settings(settings)  # and unusable keys or webhook settings, before any worker
     uvicorn.run(
         "safespace.api:create_app_from_env",
         factory=True,
@@ -1009,33 +1040,37 @@ def evidence_list(
         db.close()
 
 
-def _evidence_hold(ctx: typer.Context, item_id: str, reason: str, *, on: bool) -> None:
-    store = _evidence_store(_settings(ctx))
-    try:
-        change = store.set_hold if on else store.clear_hold
-        _emit(change(item_id, _CLI_ACTOR, _CLI_ROLE, reason).to_dict())
-    finally:
-        store.db.close()
+def _evidence_hold_command(name: str, *, on: bool, doc: str) -> None:
+    """``evidence hold`` and ``evidence release`` take the same arguments; only the change
+    differs."""
+
+    def command(
+        ctx: typer.Context,
+        item_id: Annotated[str, typer.Argument(help="The evidence item's id.")],
+        reason: _HoldReason,
+    ) -> None:
+        store = _evidence_store(_settings(ctx))
+        try:
+            change = store.set_hold if on else store.clear_hold
+            _emit(change(item_id, _CLI_ACTOR, _CLI_ROLE, reason).to_dict())
+        finally:
+            store.db.close()
+
+    command.__name__ = command.__qualname__ = f"evidence_{name}"
+    command.__doc__ = doc
+    evidence_app.command(name)(command)
 
 
-@evidence_app.command("hold")
-def evidence_hold(
-    ctx: typer.Context,
-    item_id: Annotated[str, typer.Argument(help="The evidence item's id.")],
-    reason: _HoldReason,
-) -> None:
-    """Put an item on legal hold: it is kept past its retention date until released."""
-    _evidence_hold(ctx, item_id, reason, on=True)
-
-
-@evidence_app.command("release")
-def evidence_release(
-    ctx: typer.Context,
-    item_id: Annotated[str, typer.Argument(help="The evidence item's id.")],
-    reason: _HoldReason,
-) -> None:
-    """Clear a legal hold; an item past its retention date goes at the next purge."""
-    _evidence_hold(ctx, item_id, reason, on=False)
+_evidence_hold_command(
+    "hold",
+    on=True,
+    doc="Put an item on legal hold: it is kept past its retention date until released.",
+)
+_evidence_hold_command(
+    "release",
+    on=False,
+    doc="Clear a legal hold; an item past its retention date goes at the next purge.",
+)
 
 
 @evidence_app.command("purge")

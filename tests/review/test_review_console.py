@@ -23,7 +23,7 @@ def _report(app: Any, content_id: str = "post-1") -> int:
 
 
 def test_claims_from_two_sessions_and_csrf(make_app: Any) -> None:
-    app = make_app()
+    app = make_app(reporter_email="trust-and-safety@example.org")
     item = _report(app)
     ann, bob = app.signed_in("ann"), app.signed_in("bob")
     assert f"/console/items/{item}" in ann.get("/console/queue").text
@@ -41,6 +41,18 @@ def test_claims_from_two_sessions_and_csrf(make_app: Any) -> None:
     page = ann.get(f"/console/items/{item}").text
     assert "confirmed" in page
     assert "referral?format=xml" in page
+
+
+def test_referral_links_wait_for_the_reporter_details(make_app: Any) -> None:
+    app = make_app(reporter_email="")
+    item = _report(app)
+    ann = app.signed_in("ann")
+    ann.post(f"/console/items/{item}/claim", data={"csrf_token": csrf(ann)})
+    form = {"csrf_token": csrf(ann), "decision": "confirm", "category": "A1", "reason": "clear"}
+    assert ann.post(f"/console/items/{item}/decide", data=form).status_code == 303
+    page = ann.get(f"/console/items/{item}").text
+    assert "referral?format=xml" not in page  # no link to an error page
+    assert "SAFESPACE_REPORTER_EMAIL" in page
 
 
 def test_reviewer_cannot_finalise_when_a_second_look_is_required(make_app: Any) -> None:

@@ -111,6 +111,7 @@ def item_page(request: Request, item_id: ItemId) -> Response:
         reveal_seconds=REVEAL_SECONDS,
         second_look=queue.policy.second_look,
         evidence=evidence_panel(request, session, item),
+        referral_ready=bool(request.app.state.safespace.settings.reporter_email.strip()),
     )
     # The reveal script POSTs with fetch, and videos load as media: same origin only.
     csp = _SECURITY_HEADERS["Content-Security-Policy"]
