@@ -102,37 +102,36 @@ def open_evidence(request: Request, item_id: ItemId, evidence_id: EvidenceId) ->
     return Response(data, media_type="application/octet-stream", headers=headers)
 
 
-def _hold(
-    request: Request, item_id: int, evidence_id: str, reason: str, token: str | None, on: bool
-) -> Response:
-    session = _signed_in(request)
-    _check_post(request, session.csrf_token, token)
-    store = _store(request)
-    _of_item(store, item_id, evidence_id)
-    change = store.set_hold if on else store.clear_hold
-    change(evidence_id, f"user:{session.user.name}", session.user.role, reason)
-    return _redirect(f"/console/items/{item_id}#evidence-heading")
+def _hold_route(action: str, *, on: bool, doc: str) -> None:
+    """POST .../hold and .../release take the same form; only the change differs."""
+
+    def change_hold(
+        request: Request,
+        item_id: ItemId,
+        evidence_id: EvidenceId,
+        reason: Reason = "",
+        csrf_token: CsrfField = None,
+    ) -> Response:
+        session = _signed_in(request)
+        _check_post(request, session.csrf_token, csrf_token)
+        store = _store(request)
+        _of_item(store, item_id, evidence_id)
+        change = store.set_hold if on else store.clear_hold
+        change(evidence_id, f"user:{session.user.name}", session.user.role, reason)
+        return _redirect(f"/console/items/{item_id}#evidence-heading")
+
+    change_hold.__name__ = change_hold.__qualname__ = action
+    change_hold.__doc__ = doc
+    router.post(f"/items/{{item_id}}/evidence/{{evidence_id}}/{action}")(change_hold)
 
 
-@router.post("/items/{item_id}/evidence/{evidence_id}/hold")
-def hold(
-    request: Request,
-    item_id: ItemId,
-    evidence_id: EvidenceId,
-    reason: Reason = "",
-    csrf_token: CsrfField = None,
-) -> Response:
-    """Keep the item past its retention date (a legal hold): leads and admins, with a reason."""
-    return _hold(request, item_id, evidence_id, reason, csrf_token, on=True)
-
-
-@router.post("/items/{item_id}/evidence/{evidence_id}/release")
-def release(
-    request: Request,
-    item_id: ItemId,
-    evidence_id: EvidenceId,
-    reason: Reason = "",
-    csrf_token: CsrfField = None,
-) -> Response:
-    """End a legal hold; an item already past its date goes at the next hourly purge."""
-    return _hold(request, item_id, evidence_id, reason, csrf_token, on=False)
+_hold_route(
+    "hold",
+    on=True,
+    doc="Keep the item past its retention date (a legal hold): leads and admins, with a reason.",
+)
+_hold_route(
+    "release",
+    on=False,
+    doc="End a legal hold; an item already past its date goes at the next hourly purge.",
+)
