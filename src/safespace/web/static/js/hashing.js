@@ -1,9 +1,9 @@
 /*
  * SafeSpace on-device hashing: a File in, {pdq, pdq_quality, md5, ...} out, with nothing
- * sent anywhere. Load pdq.js and md5.js first, then this file, from the same folder:
+ * sent anywhere. Load pdq.js, md5.js and png.js first, then this file, from the same folder:
  *
  *   <script src="js/pdq.js"></script><script src="js/md5.js"></script>
- *   <script src="js/hashing.js"></script>
+ *   <script src="js/png.js"></script><script src="js/hashing.js"></script>
  *   const r = await SafeSpaceHashing.hashFile(input.files[0]);
  *
  * The work runs in a Web Worker (this same file, loaded as a worker) when the browser can
@@ -91,20 +91,9 @@
   // "from-image"), so the tag is set to 1 (as stored) in a copy of the bytes before
   // decoding. JPEG APP1, PNG eXIf (CRC recomputed) and WebP EXIF are handled.
 
-  var CRC_TABLE = null;
-
+  /** PNG's chunk CRC: png.js's (loaded before this file on a page, imported in a worker). */
   function crc32(b, start, end) {
-    if (CRC_TABLE === null) {
-      CRC_TABLE = new Int32Array(256);
-      for (var n = 0; n < 256; n++) {
-        var c = n;
-        for (var k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-        CRC_TABLE[n] = c;
-      }
-    }
-    var crc = -1;
-    for (var i = start; i < end; i++) crc = CRC_TABLE[(crc ^ b[i]) & 0xff] ^ (crc >>> 8);
-    return (crc ^ -1) >>> 0;
+    return root.SafeSpacePNG.crc32(b, start, end);
   }
 
   /** Set a TIFF block's IFD0 orientation to 1 in place; true when it changed a value. */
