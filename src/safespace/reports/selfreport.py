@@ -15,16 +15,10 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
-from importlib import resources
-from typing import Any
-from urllib.parse import urlsplit
 
-import yaml
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
@@ -37,11 +31,20 @@ from safespace.errors import (
     InvalidInput,
     SelfReportNotFound,
 )
-from safespace.signals.types import normalize
+from safespace.reports.report_help import HelpSection, HelpService, help_sections
+from safespace.reports.selfreport_input import MAX_ITEMS as MAX_ITEMS
+from safespace.reports.selfreport_input import MAX_URLS as MAX_URLS
+from safespace.reports.selfreport_input import NewSelfReport, ReportItem, check_report
+from safespace.reports.selfreport_input import check_email as check_email
+from safespace.reports.selfreport_input import check_item as check_item
+from safespace.reports.selfreport_input import check_locale as check_locale
+from safespace.reports.selfreport_input import check_url as check_url
 from safespace.store import Bank, BankEntry, Database, SelfReportCase, SelfReportItem
 from safespace.store.models import utcnow
 from safespace.store.models_selfreports import AGE_BANDS, CASE_STATUSES
 
+# The input checks (selfreport_input) and the help list (report_help) have their own modules;
+# the names the API route, the web page and safespace.reports take from here stay importable.
 __all__ = [
     "AGE_BANDS",
     "CASE_STATUSES",
@@ -56,15 +59,10 @@ __all__ = [
     "normalize_case_number",
 ]
 
-MAX_ITEMS = 20
-MAX_URLS = 10
-MAX_URL_LENGTH = 2048
 SOURCE = "self-report"
 ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U: easy to read back and type
 _GROUP = 4
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
-_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}")
-_LOCALE = re.compile(r"([a-z]{2,3})(?:-([A-Za-z]{2}))?")
 _NOT_FOUND = (
     "no report matches that case number and PIN; check both (after several wrong tries a "
     "report is locked for a while)"
@@ -75,103 +73,6 @@ STATUS_TEXT = {
     "actioned": "We have acted on your report.",
     "withdrawn": "You withdrew this report. Its fingerprints are off the block list.",
 }
-
-
-# --- validation ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReportItem:
-    """One picked file as hashes: MD5 always, PDQ for images the browser could decode."""
-
-    md5: str
-    media_kind: str = "image"
-    pdq: str | None = None
-    pdq_quality: int | None = None
-
-
-@dataclass(frozen=True)
-class NewSelfReport:
-    items: Sequence[ReportItem]
-    age_band: str
-    locale: str = "en"
-    seen_at_urls: Sequence[str] = ()
-    contact_email: str | None = None
-
-
-def check_item(item: ReportItem) -> ReportItem:
-    """The item in canonical form, or InvalidInput/InvalidSignal saying what is wrong."""
-    if item.media_kind not in ("image", "video"):
-        raise InvalidInput("media_kind must be 'image' or 'video'")
-    md5 = normalize("md5", item.md5)[1]
-    if item.media_kind == "video" and item.pdq is not None:
-        raise InvalidInput("a video has no PDQ hash: send pdq as null")
-    if item.pdq is None:
-        if item.pdq_quality is not None:
-            raise InvalidInput("pdq_quality without pdq")
-        return ReportItem(md5, item.media_kind)
-    pdq = normalize("pdq", item.pdq)[1]
-    quality = item.pdq_quality
-    if isinstance(quality, bool) or not isinstance(quality, int) or not 0 <= quality <= 100:
-        raise InvalidInput("pdq_quality must be a whole number 0..100 when pdq is given")
-    return ReportItem(md5, item.media_kind, pdq, quality)
-
-
-def check_age_band(value: str) -> str:
-    if value not in AGE_BANDS:
-        raise InvalidInput(f"age_band must be one of {', '.join(AGE_BANDS)}")
-    return value
-
-
-def check_locale(value: str) -> str:
-    """A language tag like ``en`` or ``en-GB``, returned as ``en-GB``."""
-    found = _LOCALE.fullmatch(value) if isinstance(value, str) else None
-    if found is None:
-        raise InvalidInput("locale must be a language tag like 'en' or 'en-GB'")
-    lang, region = found.groups()
-    return f"{lang}-{region.upper()}" if region else lang
-
-
-def check_url(value: str) -> str:
-    """An http(s) address with a host, no user name or password, no spaces."""
-    if not isinstance(value, str) or not value or len(value) > MAX_URL_LENGTH:
-        raise InvalidInput(f"a web address must be 1..{MAX_URL_LENGTH} characters")
-    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
-        raise InvalidInput("a web address must not contain spaces or control characters")
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname
-    except ValueError:
-        raise InvalidInput("not a valid web address") from None
-    if parts.scheme.lower() not in ("http", "https") or not host:
-        raise InvalidInput("a web address must start with http:// or https:// and name a site")
-    if parts.username is not None or parts.password is not None:
-        raise InvalidInput("a web address must not contain a user name or password")
-    return value
-
-
-def check_email(value: str) -> str:
-    if not isinstance(value, str) or len(value) > 254 or not _EMAIL.fullmatch(value):
-        raise InvalidInput("email must be an address like name@example.org")
-    return value
-
-
-def _check_report(report: NewSelfReport) -> NewSelfReport:
-    if not 1 <= len(report.items) <= MAX_ITEMS:
-        raise InvalidInput(f"a report needs 1..{MAX_ITEMS} items")
-    if len(report.seen_at_urls) > MAX_URLS:
-        raise InvalidInput(f"at most {MAX_URLS} web addresses")
-    items: dict[tuple[str, str | None], ReportItem] = {}
-    for item in report.items:
-        checked = check_item(item)
-        items.setdefault((checked.md5, checked.pdq), checked)  # the same file twice: once
-    return NewSelfReport(
-        items=tuple(items.values()),
-        age_band=check_age_band(report.age_band),
-        locale=check_locale(report.locale),
-        seen_at_urls=tuple(dict.fromkeys(check_url(u) for u in report.seen_at_urls)),
-        contact_email=None if report.contact_email is None else check_email(report.contact_email),
-    )
 
 
 # --- case numbers and PINs ----------------------------------------------------------------
@@ -284,7 +185,7 @@ class SelfReportService:
 
     def create(self, report: NewSelfReport) -> SelfReportReceipt:
         """Store the case and put its hashes in the bank, in one transaction."""
-        report = _check_report(report)
+        report = check_report(report)
         pin = _code(2 * _GROUP)
         pin_hash = _hash_pin(pin)  # before taking the write lock: scrypt is slow on purpose
         self._ensure_bank()
@@ -467,71 +368,3 @@ class SelfReportService:
                     & BankEntry.value.in_(gone),
                 )
         return removed
-
-
-# --- help resources -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HelpService:
-    name: str
-    url: str
-    kind: str
-    text: str
-    ages: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, str]:
-        return {"name": self.name, "url": self.url, "kind": self.kind, "text": self.text}
-
-
-@dataclass(frozen=True)
-class HelpSection:
-    region: str
-    name: str
-    local: bool
-    services: tuple[HelpService, ...] = field(default_factory=tuple)
-
-
-@lru_cache(maxsize=1)
-def _help_data() -> dict[str, tuple[str, tuple[HelpService, ...]]]:
-    """``reports/data/report_help.yaml``, checked once: a broken file is a ConfigError."""
-    text = resources.files("safespace.reports").joinpath("data/report_help.yaml").read_text()
-    try:
-        data: Any = yaml.safe_load(text)
-        regions: dict[str, tuple[str, tuple[HelpService, ...]]] = {}
-        for code, region in data["regions"].items():
-            services = []
-            for raw in region["services"]:
-                url = check_url(str(raw["url"]))
-                if not url.startswith("https://"):
-                    raise ValueError(f"{raw['name']}: use an https:// address")
-                ages = tuple(str(a) for a in raw.get("ages", ()))
-                if any(a not in AGE_BANDS for a in ages):
-                    raise ValueError(f"{raw['name']}: unknown age band in {ages}")
-                services.append(
-                    HelpService(str(raw["name"]), url, str(raw["kind"]), str(raw["text"]), ages)
-                )
-            regions[str(code)] = (str(region["name"]), tuple(services))
-    except (KeyError, TypeError, ValueError, AttributeError, InvalidInput, yaml.YAMLError) as exc:
-        raise ConfigError(f"report_help.yaml: {exc}") from None
-    if "international" not in regions:
-        raise ConfigError("report_help.yaml: needs an 'international' region")
-    return regions
-
-
-def help_sections(locale: str, age_band: str | None = None) -> list[HelpSection]:
-    """Help for the locale's country first, then for anywhere, then other countries."""
-    try:
-        tag = check_locale(locale)
-    except InvalidInput:
-        tag = "en"
-    region = tag.partition("-")[2]
-    data = _help_data()
-    order = [region] if region in data else []
-    order += ["international", *sorted(c for c in data if c not in (region, "international"))]
-    sections = []
-    for code in order:
-        name, services = data[code]
-        chosen = tuple(s for s in services if not age_band or not s.ages or age_band in s.ages)
-        sections.append(HelpSection(code, name, code in (region, "international"), chosen))
-    return sections
