@@ -1,8 +1,9 @@
-"""Shared fixtures: database backends.
+"""Shared fixtures: database backends, started apps, the one browser.
 
 ``db_url`` runs a test on SQLite (a fresh file) and on PostgreSQL (a fresh database made for
 the test and dropped after). PostgreSQL needs ``SAFESPACE_TEST_PG_URL`` (a role allowed to
 create databases); without it those tests skip, except under ``CI=true``, where they fail.
+``start_app`` starts apps in-process on that database (``app_factory.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+from app_factory import AppStarter
 from safespace.store import Database, open_database
 
 PG_ENV = "SAFESPACE_TEST_PG_URL"
@@ -72,6 +74,19 @@ def database(db_url: str) -> Iterator[Database]:
         yield db
     finally:
         db.close()
+
+
+@pytest.fixture
+def start_app(db_url: str, tmp_path: Path) -> Iterator[AppStarter]:
+    """Start apps on this test's database, data in ``tmp_path / "data"``; all stopped after.
+
+    The folders' fixtures (``make_api``, ``make_console``, ...) wrap this with their defaults.
+    """
+    starter = AppStarter(tmp_path / "data", db_url)
+    try:
+        yield starter
+    finally:
+        starter.close()
 
 
 # --- one browser for every browser test ----------------------------------------------------

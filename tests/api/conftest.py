@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,40 +12,24 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 from api_helpers import BRIDGE, Api, CliResult, MakeApi
-from fastapi.testclient import TestClient
 from PIL import Image
 
-from safespace.api import create_app
-from safespace.api.state import ServiceState
-from safespace.config import Settings
+from app_factory import AppStarter
 
 
 @pytest.fixture
-def make_api(db_url: str, tmp_path: Path) -> Iterator[MakeApi]:
-    """Build and start apps on this test's database (SQLite file or PostgreSQL)."""
-    clients: list[TestClient] = []
+def make_api(start_app: AppStarter) -> MakeApi:
+    """Build and start apps on this test's database (SQLite file or PostgreSQL), with a key
+    for each scope."""
 
     def make(**overrides: Any) -> Api:
-        settings = Settings(
-            data_dir=tmp_path / "data",
-            database_url=db_url,
-            matcher_refresh_seconds=0.05,
-            **overrides,
-        )
-        app = create_app(settings)
-        client = TestClient(app)
-        client.__enter__()
-        clients.append(client)
-        state: ServiceState = app.state.safespace
-        assert state.matcher.wait_ready(60), "matcher did not load"
-        api = Api(client, state)
+        started = start_app(**{"matcher_refresh_seconds": 0.05, **overrides})
+        api = Api(started.client, started.state)
         for scope in ("match", "curate", "admin"):
-            api.keys[scope] = state.keys.create(scope, name=f"test-{scope}")[1]
+            api.keys[scope] = started.state.keys.create(scope, name=f"test-{scope}")[1]
         return api
 
-    yield make
-    for client in reversed(clients):
-        client.__exit__(None, None, None)
+    return make
 
 
 @pytest.fixture

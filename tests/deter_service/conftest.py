@@ -10,49 +10,34 @@ from __future__ import annotations
 
 import functools
 import http.server
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from deter_service_helpers import SECRET, Live, MakeSvc, Svc, write_deter_dir
-from fastapi.testclient import TestClient
 
+from app_factory import AppStarter, serve_in_thread
 from safespace.api import create_app
 from safespace.api.state import ServiceState
 from safespace.config import Settings
 
 
 @pytest.fixture
-def make_svc(db_url: str, tmp_path: Path) -> Iterator[MakeSvc]:
-    clients: list[TestClient] = []
+def make_svc(start_app: AppStarter, tmp_path: Path) -> MakeSvc:
+    """Started apps with the test Deter folder and a key for each scope."""
 
     def make(**overrides: Any) -> Svc:
         overrides.setdefault("deter_secret", SECRET)
         overrides.setdefault("deter_dir", write_deter_dir(tmp_path / "deter"))
-        settings = Settings(
-            data_dir=tmp_path / "data",
-            database_url=db_url,
-            matcher_refresh_seconds=0.05,
-            **overrides,
-        )
-        app = create_app(settings)
-        client = TestClient(app)
-        client.__enter__()
-        clients.append(client)
-        state: ServiceState = app.state.safespace
-        assert state.matcher.wait_ready(60), "matcher did not load"
-        svc = Svc(client, state, app.state.deter)
+        started = start_app(**{"matcher_refresh_seconds": 0.05, **overrides})
+        svc = Svc(started.client, started.state, started.app.state.deter)
         for scope in ("match", "curate", "admin"):
-            svc.keys[scope] = state.keys.create(scope, name=f"test-{scope}")[1]
+            svc.keys[scope] = started.state.keys.create(scope, name=f"test-{scope}")[1]
         return svc
 
-    yield make
-    for client in reversed(clients):
-        client.__exit__(None, None, None)
+    return make
 
 
 @pytest.fixture
@@ -74,17 +59,8 @@ class _Pages(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    import uvicorn
-
     pages = tmp_path_factory.mktemp("platform")
     handler = functools.partial(_Pages, directory=str(pages))
     platform = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -102,18 +78,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     app = create_app(settings)
     state: ServiceState = app.state.safespace
     keys = {s: state.keys.create(s, name=f"test-{s}")[1] for s in ("match", "admin")}
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "SafeSpace did not start"
     try:
-        yield Live(platform_url, f"http://127.0.0.1:{port}", pages, keys, app.state.deter)
+        with serve_in_thread(app) as url:
+            yield Live(platform_url, url, pages, keys, app.state.deter)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         platform.shutdown()
         platform.server_close()

@@ -4,43 +4,26 @@ passwords; a live uvicorn server; Chromium (Debian's, never a downloaded build).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from review_helpers import CHROMIUM, ReviewApp, fast_passwords
 
-from safespace.api import create_app
-from safespace.config import Settings
+from app_factory import AppStarter
 
 
 @pytest.fixture
-def make_app(db_url: str, tmp_path: Path) -> Iterator[Any]:
-    started: list[TestClient] = []
+def make_app(start_app: AppStarter) -> Any:
+    """Started apps with fast password hashing; the review thread polls only when told."""
 
     def make(**overrides: Any) -> ReviewApp:
-        settings = Settings(
-            data_dir=tmp_path / "data",
-            database_url=db_url,
-            matcher_snapshots=False,
-            review_poll_seconds=3600,
-            **overrides,
-        )
-        app = create_app(settings)
-        runner = TestClient(app)
-        runner.__enter__()
-        started.append(runner)
-        app.state.accounts.passwords = fast_passwords()
-        return ReviewApp(app, started)
+        defaults = {"matcher_snapshots": False, "review_poll_seconds": 3600}
+        started = start_app(wait_matcher=False, **{**defaults, **overrides})
+        started.app.state.accounts.passwords = fast_passwords()
+        return ReviewApp(started.app, start_app.clients)
 
-    yield make
-    for client in reversed(started):
-        if hasattr(client, "exit_stack"):
-            client.__exit__(None, None, None)
-        else:
-            client.close()
+    return make
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ SQLite database; the browser may reach nothing else.
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,6 +17,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app_factory import AppStarter, serve_in_thread
+from browser_helpers import PHONE, local_context
 from safespace.api import create_app
 from safespace.api.state import ServiceState
 from safespace.config import Settings
@@ -58,31 +58,21 @@ MakeSR = Callable[..., SR]
 
 
 @pytest.fixture
-def make_sr(db_url: str, tmp_path: Path) -> Iterator[MakeSR]:
+def make_sr(start_app: AppStarter) -> MakeSR:
     """Build and start apps on this test's database; self-report rate limit off by default."""
-    clients: list[TestClient] = []
 
     def make(**overrides: Any) -> SR:
-        values: dict[str, Any] = {
-            "data_dir": tmp_path / "data",
-            "database_url": db_url,
+        defaults: dict[str, Any] = {
             "matcher_refresh_seconds": 0.05,
             "matcher_snapshots": False,
             "self_report_requests_per_minute": 0,
         }
-        values.update(overrides)
-        app = create_app(Settings(**values))
-        client = TestClient(app)
-        client.__enter__()
-        clients.append(client)
-        state: ServiceState = app.state.safespace
-        assert state.matcher.wait_ready(60), "matcher did not load"
-        key = state.keys.create("match", name=f"test-{len(clients)}")[1]
-        return SR(client, state, key)
+        started = start_app(**{**defaults, **overrides})
+        name = f"test-{len(start_app.clients)}"
+        key = started.state.keys.create("match", name=name)[1]
+        return SR(started.client, started.state, key)
 
-    yield make
-    for client in reversed(clients):
-        client.__exit__(None, None, None)
+    return make
 
 
 @pytest.fixture
@@ -110,18 +100,9 @@ class Live:
     key: str
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """The real service under uvicorn on 127.0.0.1, on a temporary SQLite database."""
-    import uvicorn
-
     data = tmp_path_factory.mktemp("live")
     settings = Settings(
         data_dir=data,
@@ -131,20 +112,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     )
     app = create_app(settings)
     state: ServiceState = app.state.safespace
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        assert poll(lambda: server.started, 30), "uvicorn did not start"
+    with serve_in_thread(app) as url:
         assert state.matcher.wait_ready(60), "matcher did not load"
         key = state.keys.create("match", name="browser-test")[1]
-        yield Live(f"http://127.0.0.1:{port}", state, key)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        yield Live(url, state, key)
 
 
 @pytest.fixture(scope="module")
@@ -156,23 +127,5 @@ def browser(chromium_browser: Any) -> Any:
 @pytest.fixture
 def phone(browser: Any, live: Live) -> Iterator[Any]:
     """A page in a phone-sized, touch browser context that can reach only the live server."""
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        has_touch=True,
-        device_scale_factor=2,
-        locale="en-GB",
-    )
-
-    def local_only(route: Any) -> None:
-        if route.request.url.startswith(live.url + "/"):
-            route.continue_()
-        else:
-            route.abort()
-
-    context.route("**/*", local_only)
-    page = context.new_page()
-    try:
-        yield page
-    finally:
-        context.close()
+    with local_context(browser, live.url, **PHONE) as context:
+        yield context.new_page()
