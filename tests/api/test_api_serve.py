@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,55 +11,31 @@ import httpx
 import pytest
 from api_helpers import poll
 
+from app_factory import answers_ready, free_port, start_safespace, stop_group
 from safespace.access import KeyService
 from safespace.signals import hash_bytes
 from safespace.store import open_database
-
-SAFESPACE = Path(sys.executable).with_name("safespace")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     data = tmp_path / "data"
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFESPACE_")}
-    env["SAFESPACE_DATA_DIR"] = str(data)
+    port = free_port()
     log = tmp_path / "server.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(SAFESPACE), "serve", "--port", str(port), "--workers", "2"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        args = ["serve", "--port", str(port), "--workers", "2"]
+        proc = start_safespace(args, data, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
+
+    def log_tail() -> str:
+        return log.read_text()[-2000:]
+
     try:
-
-        def ready() -> bool:
-            if proc.poll() is not None:
-                raise AssertionError(f"server exited: {log.read_text()[-2000:]}")
-            try:
-                return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        assert poll(ready, deadline=90.0), "server did not become ready"
+        ready = poll(lambda: answers_ready(base, proc, log_tail), deadline=90.0)
+        assert ready, "server did not become ready"
         yield base, data
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc, signal.SIGTERM, timeout=30)
 
 
 def test_serve_with_two_workers(server: tuple[str, Path], bridge_jpeg: bytes) -> None:

@@ -9,12 +9,8 @@ Test modules import from here (a unique module name), never from ``conftest``.
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,8 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from app_factory import answers_ready, free_port, start_safespace, stop_group
 from safespace.reports.webhooks import SIGNATURE_HEADER, verify_signature
 
 # The team's benign test images live in shared/ beside the repository (so in CI too).
@@ -44,13 +39,6 @@ _PASSWORD = re.compile(r'sign in as "admin", password: (\S+)\)')
 _START_SECONDS = 120.0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def poll(check: Callable[[], bool], deadline: float = 30.0, every: float = 0.1) -> bool:
     """True as soon as ``check()`` is; False after ``deadline`` seconds."""
     end = time.monotonic() + deadline
@@ -59,14 +47,6 @@ def poll(check: Callable[[], bool], deadline: float = 30.0, every: float = 0.1) 
             return True
         time.sleep(every)
     return check()
-
-
-def _safespace_command() -> list[str]:
-    """The venv's ``safespace`` script (what ``make run`` calls), else the same entry point."""
-    script = Path(sys.executable).with_name("safespace")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from safespace.cli import main; main()"]
 
 
 @dataclass
@@ -84,31 +64,33 @@ class DemoServer:
 def demo_server(data_dir: Path, extra_env: dict[str, str]) -> Iterator[DemoServer]:
     """Run ``safespace demo --serve --port N``; always stopped (its whole process group)."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFESPACE_")}
-    env.update({"SAFESPACE_DATA_DIR": str(data_dir), **extra_env})
-    proc = subprocess.Popen(
-        [*_safespace_command(), "demo", "--serve", "--port", str(port)],
-        env=env,
+    proc = start_safespace(
+        ["demo", "--serve", "--port", str(port)],
+        data_dir,
+        extra_env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        start_new_session=True,  # its own group, so scan workers go with it
     )
     output: list[str] = []
     drain: threading.Thread | None = None
+
+    def output_text() -> str:
+        return "".join(output)
+
     try:
         key, password = _read_credentials(proc, output)
         # Keep reading stderr so the server never blocks on a full pipe; kept for failures.
         drain = threading.Thread(target=_drain, args=(proc, output), daemon=True)
         drain.start()
         base = f"http://127.0.0.1:{port}"
-        assert poll(lambda: _ready(base, proc, output), _START_SECONDS, 0.2), (
-            "the service did not become ready:\n" + "".join(output)
+        assert poll(lambda: answers_ready(base, proc, output_text), _START_SECONDS, 0.2), (
+            "the service did not become ready:\n" + output_text()
         )
         yield DemoServer(base, key, password, data_dir, output)
     finally:
-        _stop(proc)
+        stop_group(proc)  # Ctrl-C, as a user would
         if drain is not None:
             drain.join(timeout=5)
         if proc.stderr is not None and not (drain and drain.is_alive()):
@@ -140,30 +122,6 @@ def _read_credentials(proc: subprocess.Popen[str], output: list[str]) -> tuple[s
     assert key, f"`safespace demo --serve` printed no API key:\n{text}"
     assert password, f"`safespace demo --serve` printed no admin password:\n{text}"
     return key.group(1), password.group(1)
-
-
-def _ready(base: str, proc: subprocess.Popen[str], output: list[str]) -> bool:
-    if proc.poll() is not None:
-        raise AssertionError(f"the server exited with {proc.returncode}:\n{''.join(output)}")
-    try:
-        return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
-def _stop(proc: subprocess.Popen[str]) -> None:
-    """Ctrl-C as a user would (to its group); killed if it has not stopped in time.
-
-    The group is signalled only while its leader is unreaped, so its id is still ours.
-    """
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGINT)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
 
 
 @dataclass

@@ -24,6 +24,7 @@ import httpx
 import pytest
 from e2e_helpers import BRIDGE, REPORTER, DemoServer, Receiver, poll
 
+from browser_helpers import PHONE, local_context, record_requests
 from safespace.reports.referrals import validate_cybertip
 
 CONTENT_ID = "post/e2e-4711"
@@ -33,57 +34,18 @@ TIMEOUT_MS = 30_000
 @pytest.fixture
 def phone(browser: Any, server: DemoServer) -> Iterator[Any]:
     """A phone-sized touch browser that may reach only the server; every request recorded."""
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        has_touch=True,
-        device_scale_factor=2,
-        locale="en-GB",
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    context.route("**/*", lambda route: _local_only(route, server.url))
-    try:
+    with local_context(browser, server.url, **PHONE) as context:
+        context.set_default_timeout(TIMEOUT_MS)
         yield context
-    finally:
-        context.close()
 
 
 @pytest.fixture
 def desk(browser: Any, server: DemoServer) -> Iterator[Any]:
     """A desktop browser for the reviewer."""
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900}, locale="en-GB", accept_downloads=True
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    context.route("**/*", lambda route: _local_only(route, server.url))
-    try:
+    desktop = {"viewport": {"width": 1280, "height": 900}, "locale": "en-GB"}
+    with local_context(browser, server.url, **desktop, accept_downloads=True) as context:
+        context.set_default_timeout(TIMEOUT_MS)
         yield context
-    finally:
-        context.close()
-
-
-def _local_only(route: Any, base: str) -> None:
-    if route.request.url.startswith(base + "/"):
-        route.continue_()
-    else:
-        route.abort()
-
-
-def _record(context: Any) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-
-    def on_request(request: Any) -> None:
-        seen.append(
-            {
-                "method": request.method,
-                "url": request.url,
-                "headers": dict(request.headers),
-                "body": request.post_data_buffer or b"",
-            }
-        )
-
-    context.on("request", on_request)
-    return seen
 
 
 def test_report_rematch_review_confirm_webhook_referral(
@@ -104,7 +66,7 @@ def test_report_rematch_review_confirm_webhook_referral(
 
 
 def _self_report(server: DemoServer, phone: Any, image: bytes) -> tuple[str, str]:
-    requests = _record(phone)
+    requests = record_requests(phone)
     page = phone.new_page()
     page.goto(f"{server.url}/report")
     page.wait_for_function("() => !!window.SafeSpaceHashing")

@@ -21,6 +21,8 @@ import pytest
 from PIL import Image
 from selfreport_helpers import BRIDGE, Live, poll
 
+from browser_helpers import record_requests
+
 
 def _match_upload(live: Live, data: bytes) -> dict[str, Any]:
     response = httpx.post(
@@ -38,27 +40,10 @@ def _self_report_banks(result: dict[str, Any]) -> set[str]:
     return {g["bank"]["name"] for g in result["matches"]} & {"self-reports"}
 
 
-def _record(page: Any) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-
-    def on_request(request: Any) -> None:
-        seen.append(
-            {
-                "method": request.method,
-                "url": request.url,
-                "headers": dict(request.headers),
-                "body": request.post_data_buffer or b"",
-            }
-        )
-
-    page.on("request", on_request)
-    return seen
-
-
 def test_report_check_rematch_and_withdraw_on_a_phone(phone: Any, live: Live) -> None:
     image = BRIDGE.read_bytes()
     assert not _self_report_banks(_match_upload(live, image))
-    requests = _record(phone)
+    requests = record_requests(phone)
 
     phone.goto(f"{live.url}/report")
     phone.wait_for_function("() => !!window.SafeSpaceHashing")
@@ -128,7 +113,7 @@ def test_a_picture_this_browser_cannot_read_is_never_uploaded(
     small.resize((256, 256)).save(buf, format="HEIF")
     heic = tmp_path / "photo.heic"
     heic.write_bytes(buf.getvalue())
-    requests = _record(phone)
+    requests = record_requests(phone)
     phone.goto(f"{live.url}/report")
     phone.wait_for_function("() => !!window.SafeSpaceHashing")
     phone.set_input_files("#files", str(heic))
