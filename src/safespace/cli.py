@@ -732,17 +732,18 @@ def serve(
         os.environ["SAFESPACE_DATABASE_URL"] = settings.database_url
     _keys(settings).db.close()  # migrate once; an unusable database fails here, in one line
     check_settings(settings)  # and unusable keys or webhook settings, before any worker
-    uvicorn.run(
-        "safespace.api:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=access_log,
-        log_config=log_config,
-        proxy_headers=False,
-        server_header=False,
-    )
+    options: dict[str, Any] = {
+        "access_log": access_log,
+        "log_config": log_config,
+        "proxy_headers": False,
+        "server_header": False,
+    }
+    if workers > 1:
+        # One listening socket per worker, so connections spread over every core.
+        from safespace.api.workers import run_workers
+
+        raise typer.Exit(run_workers(host, port, workers, options))
+    uvicorn.run("safespace.api:create_app_from_env", factory=True, host=host, port=port, **options)
 
 
 # --- deter: warnings and help at search and upload ------------------------------------------

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from api_helpers import poll
 
@@ -63,3 +65,77 @@ def test_serve_with_two_workers(server: tuple[str, Path], bridge_jpeg: bytes) ->
         problem = client.get("/v1/banks", headers={"Authorization": "Bearer nope"})
         assert problem.status_code == 401
         assert problem.headers["content-type"].startswith("application/problem+json")
+
+
+def _workers(pid: int) -> list[psutil.Process]:
+    """The worker processes (not multiprocessing's resource tracker)."""
+    found = []
+    for kid in psutil.Process(pid).children():
+        try:
+            if kid.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(
+                kid.cmdline()
+            ):
+                found.append(kid)
+        except psutil.Error:  # exited meanwhile
+            continue
+    return found
+
+
+def _established(worker: psutil.Process, port: int) -> int:
+    return sum(
+        1
+        for c in worker.net_connections(kind="tcp")
+        if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == port
+    )
+
+
+def test_workers_share_connections_and_are_replaced(tmp_path: Path) -> None:
+    data, port = tmp_path / "data", free_port()
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        args = ["serve", "--port", str(port), "--workers", "2"]
+        proc = start_safespace(args, data, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert poll(lambda: answers_ready(base, proc, log.read_text), deadline=90.0)
+        workers = _workers(proc.pid)
+        assert len(workers) == 2
+        # Each worker listens on its own socket: connections opened at once reach both.
+        clients = [httpx.Client(base_url=base, timeout=10) for _ in range(24)]
+        try:
+            for client in clients:
+                assert client.get("/healthz").status_code == 200
+            per_worker = [_established(w, port) for w in workers]
+            assert sum(per_worker) == 24
+            assert min(per_worker) >= 1, per_worker
+        finally:
+            for client in clients:
+                client.close()
+
+        workers[0].kill()  # a worker dies: the parent starts another
+        assert poll(lambda: len(_workers(proc.pid)) == 2 and workers[0].pid not in
+                    [w.pid for w in _workers(proc.pid)], deadline=30.0)  # fmt: skip
+        assert poll(lambda: answers_ready(base, proc, log.read_text), deadline=60.0)
+
+        remaining = _workers(proc.pid)
+        proc.send_signal(signal.SIGTERM)  # only the parent is told; it stops the workers
+        assert proc.wait(timeout=60) == 0
+        assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in remaining)
+    finally:
+        stop_group(proc, signal.SIGKILL, timeout=10)
+
+
+def test_serve_refuses_a_port_in_use(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = ["serve", "--port", str(port), "--workers", "2"]
+        proc = start_safespace(
+            args, tmp_path / "data", stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    lines = [line for line in err.decode().splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert f"cannot listen on 127.0.0.1:{port}" in lines[0]
