@@ -718,7 +718,7 @@ def serve(
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG
 
-    from safespace.api.app import check_settings
+    from safespace.serving import check_settings, run_workers
 
     settings = _settings(ctx)
     log_config = copy.deepcopy(LOGGING_CONFIG)  # uvicorn's, plus SafeSpace's own messages
@@ -740,8 +740,6 @@ def serve(
     }
     if workers > 1:
         # One listening socket per worker, so connections spread over every core.
-        from safespace.api.workers import run_workers
-
         raise typer.Exit(run_workers(host, port, workers, options))
     uvicorn.run("safespace.api:create_app_from_env", factory=True, host=host, port=port, **options)
 

@@ -25,13 +25,10 @@ from safespace.api.routes.jobs import ImportRuntime
 from safespace.api.routes.reports import ReviewRuntime
 from safespace.api.state import ServiceState
 from safespace.config import Settings
-from safespace.reports.evidence import load_master_key
-from safespace.reports.queue import ReviewPolicy
-from safespace.reports.sealing import MediaSealer
 from safespace.store import open_database
 from safespace.web.console import STATIC_DIR
 
-__all__ = ["check_settings", "create_app", "create_app_from_env"]
+__all__ = ["create_app", "create_app_from_env"]
 
 _DESCRIPTION = """\
 Detect known abuse imagery by hash: hash uploads, match them against hash banks, and curate
@@ -114,15 +111,6 @@ def _with_import_jobs(settings: Settings) -> Callable[[Scope], BodyLimit]:
         return imports if path.endswith("/imports") else limit_for(scope)
 
     return choose
-
-
-def check_settings(settings: Settings) -> None:
-    """Refuse, with one :class:`ConfigError` line, what each worker's app would refuse at
-    start-up (keys, the review webhook): checked once before any worker starts."""
-    ReviewPolicy.from_settings(settings)
-    MediaSealer.from_settings(settings)
-    if settings.evidence_key is not None:
-        load_master_key(settings.evidence_key)
 
 
 def create_app_from_env() -> FastAPI:

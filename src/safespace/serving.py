@@ -1,4 +1,8 @@
-"""Several uvicorn workers, each with its own listening socket on the same port.
+"""Running the server: settings checked once up front, and several uvicorn workers, each
+with its own listening socket on the same port.
+
+Kept out of :mod:`safespace.api` so the supervising process never imports the web app
+(two seconds a worker would wait for).
 
 uvicorn's own multi-worker mode shares one listening socket: whichever worker is waiting
 first accepts the next connection, so a platform's connection pool (or a load generator)
@@ -26,9 +30,10 @@ from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import Any
 
+from safespace.config import Settings
 from safespace.errors import ConfigError
 
-__all__ = ["check_port", "run_workers"]
+__all__ = ["check_port", "check_settings", "run_workers"]
 
 log = logging.getLogger("safespace.serve")
 
@@ -36,6 +41,19 @@ APP = "safespace.api:create_app_from_env"
 _RESTARTS = 5  # more deaths than this within _RESTART_WINDOW seconds: give up
 _RESTART_WINDOW = 60.0
 _STOP_SECONDS = 30.0
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse, with one :class:`ConfigError` line, what each worker's app would refuse at
+    start-up (keys, the review webhook): checked once before any worker starts."""
+    from safespace.reports.evidence import load_master_key
+    from safespace.reports.queue import ReviewPolicy
+    from safespace.reports.sealing import MediaSealer
+
+    ReviewPolicy.from_settings(settings)
+    MediaSealer.from_settings(settings)
+    if settings.evidence_key is not None:
+        load_master_key(settings.evidence_key)
 
 
 def _socket(host: str, port: int) -> socket.socket:
