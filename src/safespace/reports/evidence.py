@@ -125,13 +125,24 @@ def _key_aad(item_id: str) -> bytes:
     return b"safespace-evidence-key-v1\n" + item_id.encode("ascii")
 
 
-def _seal(key: bytes, data: bytes, aad: bytes) -> bytes:
+def seal(key: bytes, data: bytes, aad: bytes) -> bytes:
+    """AES-256-GCM: a random nonce, then the ciphertext and tag, bound to ``aad``."""
     nonce = os.urandom(_NONCE)
     return nonce + AESGCM(key).encrypt(nonce, data, aad)
 
 
-def _unseal(key: bytes, sealed: bytes, aad: bytes) -> bytes:
+def unseal(key: bytes, sealed: bytes, aad: bytes) -> bytes:
+    """The data :func:`seal` sealed; ``InvalidTag`` for a wrong key, aad or altered bytes."""
     return AESGCM(key).decrypt(sealed[:_NONCE], sealed[_NONCE:], aad)
+
+
+def rewrap_key(wrapped: bytes, old_key: bytes, new_key: bytes, aad: bytes, what: str) -> bytes:
+    """A data key wrapped under ``old_key``, wrapped anew under ``new_key`` (key rotation)."""
+    try:
+        data_key = unseal(old_key, wrapped, aad)
+    except InvalidTag:
+        raise IntegrityFailure(f"{what}: its wrapped key does not open with the old key") from None
+    return seal(new_key, data_key, aad)
 
 
 class EvidenceStore:
@@ -190,7 +201,7 @@ class EvidenceStore:
         item_id = uuid.uuid4().hex
         data_key = AESGCM.generate_key(bit_length=256)
         path = self._path(item_id)
-        self._write(path, _MAGIC + _seal(data_key, data, _item_aad(item_id)))
+        self._write(path, _MAGIC + seal(data_key, data, _item_aad(item_id)))
         digest = hashlib.sha256(data).hexdigest()
         try:
             with self.db.transaction() as s:
@@ -204,7 +215,7 @@ class EvidenceStore:
                     retain_until=now + self.retention,
                     legal_hold=False,
                     key_id=self._key_id,
-                    wrapped_key=_seal(self._key, data_key, _key_aad(item_id)),
+                    wrapped_key=seal(self._key, data_key, _key_aad(item_id)),
                 )
                 s.add(row)
                 s.flush()
@@ -279,13 +290,9 @@ class EvidenceStore:
             ).all()
             for row in rows:
                 assert row.wrapped_key is not None
-                try:
-                    data_key = _unseal(old_key, row.wrapped_key, _key_aad(row.id))
-                except InvalidTag:
-                    raise IntegrityFailure(
-                        f"evidence {row.id}: its wrapped key does not open with the old key"
-                    ) from None
-                row.wrapped_key = _seal(new_key, data_key, _key_aad(row.id))
+                row.wrapped_key = rewrap_key(
+                    row.wrapped_key, old_key, new_key, _key_aad(row.id), f"evidence {row.id}"
+                )
                 row.key_id = new_id
             audit.append(
                 s,
@@ -330,8 +337,8 @@ class EvidenceStore:
             sealed = self._path(item_id).read_bytes()
             if not sealed.startswith(_MAGIC):
                 raise InvalidTag
-            data_key = _unseal(self._key, wrapped, _key_aad(item_id))
-            data = _unseal(data_key, sealed[len(_MAGIC) :], _item_aad(item_id))
+            data_key = unseal(self._key, wrapped, _key_aad(item_id))
+            data = unseal(data_key, sealed[len(_MAGIC) :], _item_aad(item_id))
             if hashlib.sha256(data).hexdigest() != digest:
                 raise InvalidTag
         except (InvalidTag, FileNotFoundError) as exc:

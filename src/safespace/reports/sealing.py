@@ -14,7 +14,6 @@ stored before sealing existed and are read as they are.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -23,7 +22,7 @@ from sqlalchemy import select
 
 from safespace.config import Settings
 from safespace.errors import ConfigError, IntegrityFailure, InvalidInput
-from safespace.reports.evidence import key_id, load_master_key
+from safespace.reports.evidence import key_id, load_master_key, rewrap_key, seal, unseal
 from safespace.store import Database
 from safespace.store.models_queue import ReviewMedia
 
@@ -36,7 +35,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-_NONCE = 12
 
 
 def _media_aad(item_id: int) -> bytes:
@@ -45,15 +43,6 @@ def _media_aad(item_id: int) -> bytes:
 
 def _key_aad(item_id: int) -> bytes:
     return b"safespace-review-media-key-v1\n" + str(item_id).encode("ascii")
-
-
-def _seal(key: bytes, data: bytes, aad: bytes) -> bytes:
-    nonce = os.urandom(_NONCE)
-    return nonce + AESGCM(key).encrypt(nonce, data, aad)
-
-
-def _unseal(key: bytes, sealed: bytes, aad: bytes) -> bytes:
-    return AESGCM(key).decrypt(sealed[:_NONCE], sealed[_NONCE:], aad)
 
 
 @dataclass(frozen=True)
@@ -94,9 +83,9 @@ class MediaSealer:
     def seal(self, item_id: int, data: bytes) -> SealedMedia:
         data_key = AESGCM.generate_key(bit_length=256)
         return SealedMedia(
-            _seal(data_key, data, _media_aad(item_id)),
+            seal(data_key, data, _media_aad(item_id)),
             self.key_id,
-            _seal(self._key, data_key, _key_aad(item_id)),
+            seal(self._key, data_key, _key_aad(item_id)),
         )
 
     def open(self, item_id: int, sealed: SealedMedia) -> bytes:
@@ -106,8 +95,8 @@ class MediaSealer:
                 f"has {self.key_id}: finish the key rotation (safespace evidence rewrap)"
             )
         try:
-            data_key = _unseal(self._key, sealed.wrapped_key, _key_aad(item_id))
-            return _unseal(data_key, sealed.data, _media_aad(item_id))
+            data_key = unseal(self._key, sealed.wrapped_key, _key_aad(item_id))
+            return unseal(data_key, sealed.data, _media_aad(item_id))
         except InvalidTag:
             raise IntegrityFailure(
                 f"review media {item_id} cannot be opened: its ciphertext or key was altered"
@@ -150,12 +139,9 @@ def rewrap_media(db: Database, old_key: bytes, new_key: bytes) -> int:
         ).all()
         for row in rows:
             assert row.wrapped_key is not None
-            try:
-                data_key = _unseal(old_key, row.wrapped_key, _key_aad(row.item_id))
-            except InvalidTag:
-                raise IntegrityFailure(
-                    f"review media {row.item_id}: its wrapped key does not open with the old key"
-                ) from None
-            row.wrapped_key = _seal(new_key, data_key, _key_aad(row.item_id))
+            row.wrapped_key = rewrap_key(
+                row.wrapped_key, old_key, new_key, _key_aad(row.item_id),
+                f"review media {row.item_id}",
+            )  # fmt: skip
             row.key_id = new.key_id
         return len(rows)
