@@ -58,8 +58,9 @@ def test_report_rematch_review_confirm_webhook_referral(
     item = _review_and_confirm(server, page)
     _webhook_delivered(server, page, receiver, item)
     _referrals(page, item, image, tmp_path)
-    _confirm_self_report_case(server, page, image)
+    # Confirming the re-upload is enough: the match knows which self-report it answers.
     _status_shows_outcome(server, phone, case_number, pin)
+    _confirm_self_report_case(server, page, image)
 
 
 # --- 1. the self-report, on a phone ----------------------------------------------------------
@@ -269,7 +270,7 @@ def _referrals(page: Any, item: int, image: bytes, folder: Path) -> None:
     assert referral["reporter"]["platform"] == REPORTER["SAFESPACE_REPORTER_PLATFORM"]
 
 
-# --- 6. the self-report's own item, then the reporter checks their case -------------------
+# --- 7. the self-report's own item -----------------------------------------------------------
 
 
 def _confirm_self_report_case(server: DemoServer, page: Any, image: bytes) -> None:
@@ -289,7 +290,7 @@ def _confirm_self_report_case(server: DemoServer, page: Any, image: bytes) -> No
     assert "confirmed" in page.locator("main p").first.inner_text()
 
 
-# --- 7. the reporter checks their case ---------------------------------------------------------
+# --- 6. the reporter checks their case ---------------------------------------------------------
 
 
 def _status_shows_outcome(server: DemoServer, phone: Any, case_number: str, pin: str) -> None:
