@@ -92,13 +92,18 @@ def test_a_matcher_behind_the_pruned_log_refuses_to_catch_up(database: Database)
         behind.refresh()  # changes 3..7 are gone from the log: it must not miss them
 
 
+def _bank_of_three(database: Database) -> BankService:
+    service = BankService(database)
+    service.create_bank("b")
+    _add(service, 0, 3)
+    return service
+
+
 def test_an_old_snapshot_is_skipped_for_a_newer_one_or_the_database(
     database: Database, tmp_path: Path
 ) -> None:
     folder = tmp_path / "snapshots"
-    service = BankService(database)
-    service.create_bank("b")
-    _add(service, 0, 3)
+    service = _bank_of_three(database)
     old = Matcher.load_or_build(database, folder).snapshot
     _add(service, 3, 4)
     top = _seqs(database)[-1]
@@ -115,9 +120,7 @@ def test_the_service_prunes_to_its_snapshot_and_a_lagging_worker_reloads(
     database: Database, tmp_path: Path
 ) -> None:
     folder = tmp_path / "snapshots"
-    service = BankService(database)
-    service.create_bank("b")
-    _add(service, 0, 3)
+    service = _bank_of_three(database)
     pruner = MatcherHolder(
         database, min_quality=0, interval=0.05, snapshot_dir=folder,
         change_log_retention=timedelta(0),

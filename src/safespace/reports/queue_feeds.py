@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -39,6 +39,7 @@ OPEN_STATUSES = ("open", "second-look", "escalated")
 SELF_REPORT_CASE_KEY = "self_report_case"  # in a self-report bank entry's extra
 MAX_REASON = 2000
 _BATCH = 500
+_Fed = TypeVar("_Fed", MatchEvent, SelfReportCase)
 
 
 def priority_for(source: str, category: str | None) -> int:
@@ -96,6 +97,14 @@ class QueueFeeds:
             s.add(row)
         return row
 
+    def _next_batch(
+        self, s: Session, feed: str, model: type[_Fed]
+    ) -> tuple[ReviewCursor, Sequence[_Fed]]:
+        """The feed's cursor and the next rows after it, in id order."""
+        cursor = self._cursor(s, feed)
+        query = select(model).where(model.id > cursor.position).order_by(model.id).limit(_BATCH)
+        return cursor, s.scalars(query).all()
+
     def _sync_events(self) -> int:
         made, first = 0, True
         while True:
@@ -103,13 +112,7 @@ class QueueFeeds:
                 if first:  # the delivery loop syncs before it delivers, even after a restart
                     self._endpoint(s)
                     first = False
-                cursor = self._cursor(s, "match_events")
-                events = s.scalars(
-                    select(MatchEvent)
-                    .where(MatchEvent.id > cursor.position)
-                    .order_by(MatchEvent.id)
-                    .limit(_BATCH)
-                ).all()
+                cursor, events = self._next_batch(s, "match_events", MatchEvent)
                 if not events:
                     return made
                 for e in events:
@@ -134,13 +137,7 @@ class QueueFeeds:
     def _sync_self_reports(self) -> int:
         made = 0
         with self.db.transaction() as s:
-            cursor = self._cursor(s, "self_reports")
-            cases = s.scalars(
-                select(SelfReportCase)
-                .where(SelfReportCase.id > cursor.position)
-                .order_by(SelfReportCase.id)
-                .limit(_BATCH)
-            ).all()
+            cursor, cases = self._next_batch(s, "self_reports", SelfReportCase)
             for case in cases:
                 cursor.position = case.id
                 if case.status == "withdrawn":
