@@ -106,6 +106,7 @@ def request(port: int, method: str, path: str, body: Any = None, key: str = "") 
 class Server:
     def __init__(self, folder: Path, workers: int) -> None:
         self.port = free_port()
+        self.workers = workers
         env = dict(os.environ, SAFESPACE_DATA_DIR=str(folder), SAFESPACE_RATE_LIMIT_PER_SECOND="0")
         env.pop("SAFESPACE_DATABASE_URL", None)
         exe = Path(sys.executable).with_name("safespace")
@@ -120,8 +121,11 @@ class Server:
         )
 
     def wait_ready(self, confirm: int = 16, timeout: float = 900) -> tuple[float, float]:
-        """Seconds until the first /readyz 200, and until ``confirm`` fresh connections in a
-        row all answered 200 (every worker ready)."""
+        """Seconds until the first /readyz 200, and until every worker listens and then
+        ``confirm`` fresh connections in a row all answered 200 (every worker ready).
+
+        Each worker has its own socket: one that does not listen yet gets no connections,
+        so the streak counts only once all of them listen (seen with psutil)."""
         first = None
         streak = 0
         end = time.perf_counter() + timeout
@@ -134,13 +138,33 @@ class Server:
                 status = 0
             if status == 200:
                 first = first or time.perf_counter() - self.started
-                streak += 1
+                streak = streak + 1 if self.all_listening() else 0
                 if streak >= confirm:
                     return first, time.perf_counter() - self.started
             else:
                 streak = 0
             time.sleep(0.02)
         raise RuntimeError("the service did not become ready")
+
+    def all_listening(self) -> bool:
+        """Every worker process has its listening socket (True without psutil: unknown)."""
+        if psutil is None:
+            return True
+        try:
+            workers = [
+                p
+                for p in psutil.Process(self.proc.pid).children()
+                if "resource_tracker" not in " ".join(p.cmdline())
+            ]
+            return len(workers) >= self.workers and all(
+                any(
+                    c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == self.port
+                    for c in w.net_connections(kind="tcp")
+                )
+                for w in workers
+            )
+        except psutil.Error:
+            return False
 
     def memory(self) -> list[tuple[int, int]]:
         """(RSS, USS) of each worker process, in bytes."""

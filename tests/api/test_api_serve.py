@@ -81,6 +81,13 @@ def _workers(pid: int) -> list[psutil.Process]:
     return found
 
 
+def _listening(worker: psutil.Process, port: int) -> bool:
+    return any(
+        c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
+        for c in worker.net_connections(kind="tcp")
+    )
+
+
 def _established(worker: psutil.Process, port: int) -> int:
     return sum(
         1
@@ -100,6 +107,8 @@ def test_workers_share_connections_and_are_replaced(tmp_path: Path) -> None:
         assert poll(lambda: answers_ready(base, proc, log.read_text), deadline=90.0)
         workers = _workers(proc.pid)
         assert len(workers) == 2
+        # /readyz answers once one worker listens; wait for the other's socket too.
+        assert poll(lambda: all(_listening(w, port) for w in workers), deadline=60.0)
         # Each worker listens on its own socket: connections opened at once reach both.
         clients = [httpx.Client(base_url=base, timeout=10) for _ in range(24)]
         try:
