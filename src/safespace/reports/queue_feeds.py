@@ -20,6 +20,7 @@ from safespace.banks.match_results import Match
 from safespace.errors import InvalidInput
 from safespace.reports import audit
 from safespace.reports.sealing import MediaSealer, seal_media
+from safespace.reports.selfreport import CASE_EXTRA_KEY
 from safespace.store import BankEntry, Database, MatchEvent, SelfReportCase, SelfReportItem
 from safespace.store.models_queue import ReviewCursor, ReviewItem, ReviewMedia
 
@@ -29,14 +30,12 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_REASON",
     "OPEN_STATUSES",
-    "SELF_REPORT_CASE_KEY",
     "QueueFeeds",
     "made_for_case",
     "priority_for",
 ]
 
 OPEN_STATUSES = ("open", "second-look", "escalated")
-SELF_REPORT_CASE_KEY = "self_report_case"  # in a self-report bank entry's extra
 MAX_REASON = 2000
 _BATCH = 500
 _Fed = TypeVar("_Fed", MatchEvent, SelfReportCase)
@@ -58,7 +57,7 @@ def priority_for(source: str, category: str | None) -> int:
 
 def made_for_case(entry: BankEntry) -> int | None:
     """The self-report case a bank entry was added for (its ``extra``), if any."""
-    case = (entry.extra or {}).get(SELF_REPORT_CASE_KEY)
+    case = (entry.extra or {}).get(CASE_EXTRA_KEY)
     try:
         return int(case) if case is not None else None
     except (TypeError, ValueError):

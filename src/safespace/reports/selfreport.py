@@ -47,6 +47,7 @@ from safespace.store.models_selfreports import AGE_BANDS, CASE_STATUSES
 # the names the API route, the web page and safespace.reports take from here stay importable.
 __all__ = [
     "AGE_BANDS",
+    "CASE_EXTRA_KEY",
     "CASE_STATUSES",
     "HelpSection",
     "HelpService",
@@ -60,6 +61,7 @@ __all__ = [
 ]
 
 SOURCE = "self-report"
+CASE_EXTRA_KEY = "self_report_case"  # in a bank entry's extra: the case it was added for
 ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U: easy to read back and type
 _GROUP = 4
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -295,9 +297,7 @@ class SelfReportService:
 
     @staticmethod
     def _record(kind: str, value: str, case_id: int, now: datetime) -> HashRecord:
-        return HashRecord(
-            kind, value, SOURCE, SOURCE, None, now, {"self_report_case": str(case_id)}
-        )
+        return HashRecord(kind, value, SOURCE, SOURCE, None, now, {CASE_EXTRA_KEY: str(case_id)})
 
     def _authenticate(self, case_number: str, pin: str) -> int:
         """The case id if the PIN is right; one error for unknown, wrong and locked.
