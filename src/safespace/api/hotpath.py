@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from safespace.api.auth import authenticate, bearer_token
 from safespace.api.problems import problem_for
 from safespace.api.routes import matching
+from safespace.api.uploads import is_multipart
 
 __all__ = ["HOT_PATH", "HotPathMiddleware"]
 
@@ -38,16 +39,14 @@ class HotPathMiddleware:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["path"] != HOT_PATH
-            or scope["method"] != "POST"
-            or _multipart(scope)
-        ):
+        if scope["type"] != "http" or scope["path"] != HOT_PATH or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        if is_multipart(request):  # an upload: the route reads the form
             await self.app(scope, receive, send)
             return
         scope["route"] = self.route
-        request = Request(scope, receive)
         response: Response | None
         try:
             key = await authenticate(request, "match", bearer_token(request))
@@ -57,10 +56,3 @@ class HotPathMiddleware:
             if response is None:
                 raise  # a bug: the server-error middleware logs it and answers 500
         await response(scope, receive, send)
-
-
-def _multipart(scope: Scope) -> bool:
-    for name, value in scope["headers"]:
-        if name == b"content-type":
-            return bool(value.lower().lstrip().startswith(b"multipart/form-data"))
-    return False
