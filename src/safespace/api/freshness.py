@@ -148,7 +148,7 @@ class MatcherHolder:
         if matcher is None:
             matcher = Matcher.from_database(self._db, min_quality=self._min_quality)
         self._sync_banks(matcher)
-        if self.freeze_gc:
+        if self.freeze_gc and self._matcher is None:  # at start only: a reload serves meanwhile
             _freeze_gc()
         self._matcher = matcher
         how = f"snapshot {matcher.snapshot.name}" if matcher.snapshot else "the database"
