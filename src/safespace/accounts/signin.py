@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
@@ -24,6 +24,9 @@ from safespace.accounts.users import Clock, UserInfo, UserService, normalize_nam
 from safespace.config import Settings
 from safespace.store import Database, SignInThrottle, User
 from safespace.store.models import utcnow
+
+if TYPE_CHECKING:
+    from safespace.reports.audit import AuditAction
 
 __all__ = ["Accounts", "LockoutPolicy", "SignInResult", "audit_hook"]
 
@@ -49,7 +52,9 @@ class SignInResult:
     retry_after: timedelta | None = None
 
 
-def audit_hook(s: Session, actor: str, action: str, subject: str, details: dict[str, Any]) -> None:
+def audit_hook(
+    s: Session, actor: str, action: AuditAction, subject: str, details: dict[str, Any]
+) -> None:
     """Append to the audit chain when the reports package is installed; else do nothing."""
     try:
         from safespace.reports import audit

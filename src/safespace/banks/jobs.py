@@ -6,6 +6,8 @@ an import is all or nothing *and* exactly once. A worker claims a job with a lea
 renews while it works; a job whose lease ran out (its server stopped or died) is claimed
 again by the next worker that looks, up to ``max_attempts`` times, then marked failed.
 Because the result is committed with the entries, running a job again never imports twice.
+The ``bank.import`` audit record is committed with them too, its actor the key that submitted
+the job (``api-key:ID``), or ``system``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,14 @@ from sqlalchemy.orm import Session
 
 from safespace.banks import bulk, formats
 from safespace.banks.formats import HashRecord
-from safespace.banks.service import prepare_import, validate_bank_name
+from safespace.banks.info import ImportResult
+from safespace.banks.service import (
+    SYSTEM_ACTOR,
+    audit_change,
+    import_details,
+    prepare_import,
+    validate_bank_name,
+)
 from safespace.errors import (
     BankNotFound,
     EmptyMedia,
@@ -32,6 +41,7 @@ from safespace.errors import (
     JobNotFound,
     Reject,
 )
+from safespace.reports.audit import api_key_actor
 from safespace.store import Bank, Database, ImportJob, ImportJobFile, ImportJobReject
 from safespace.store.models import utcnow
 from safespace.store.models_jobs import JOB_STATUSES
@@ -289,6 +299,9 @@ class ImportJobs:
             job.added, job.duplicates = added.added, added.duplicates
             job.rejected = len(outcome.rejects)
             self._store_rejects(s, job.id, outcome.rejects)
+            result = ImportResult(job.added, job.duplicates, tuple(outcome.rejects), job.removed)
+            actor = SYSTEM_ACTOR if job.api_key_id is None else api_key_actor(job.api_key_id)
+            audit_change(s, actor, "bank.import", job.bank, import_details(result, job_id=job.id))
             _finish(s, job, "succeeded")
             return _info(job)
 

@@ -1,7 +1,11 @@
 """The bank service: every change to banks and their entries goes through here.
 
 Each operation is one write transaction that also appends to the change log, so a matcher
-in another process can follow with :meth:`safespace.banks.matching.Matcher.refresh`.
+in another process can follow with :meth:`safespace.banks.matching.Matcher.refresh`, and
+to the audit log (:mod:`safespace.reports.audit`), so every change says who made it. The
+shell passes ``actor`` (``user:NAME``, ``api-key:ID``, ``cli:OS-USER``); work nobody asked
+for is ``system``. A change that fails writes neither; an audit record that cannot be
+written undoes the change.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from io import BytesIO
-from typing import BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from sqlalchemy import (
     Table,
@@ -37,15 +41,31 @@ from safespace.signals.types import get_signal_type, normalize
 from safespace.store import BANK_KINDS, MAX_PDQ_DISTANCE, Bank, BankEntry, Change, Database
 from safespace.store.models import utcnow
 
-__all__ = ["BankService", "validate_bank_name"]
+if TYPE_CHECKING:
+    from safespace.reports.audit import AuditAction
+
+__all__ = ["SYSTEM_ACTOR", "BankService", "audit_change", "validate_bank_name"]
+
+SYSTEM_ACTOR = "system"  # the same as safespace.reports.audit.SYSTEM_ACTOR
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _MAX_TEXT = 256  # source and category columns
 _MAX_DESCRIPTION = 4096
 _MAX_PAGE = 10_000
 
+_MAX_LISTED_IDS = 1000  # entry ids named in one audit record; the count is always there
+
 _entries = cast(Table, BankEntry.__table__)
 _changes = cast(Table, Change.__table__)
+
+
+def audit_change(
+    s: Session, actor: str, action: AuditAction, bank: str, details: dict[str, Any]
+) -> None:
+    """Append the audit record of a bank change in the change's own transaction ``s``."""
+    from safespace.reports import audit  # here: safespace.reports imports this package
+
+    audit.append(s, actor, action, f"bank:{bank}", details)
 
 
 def validate_bank_name(name: str) -> str:
@@ -145,14 +165,21 @@ class BankService:
     # --- banks ---------------------------------------------------------------------------
 
     def create_bank(
-        self, name: str, *, kind: str = "normal", pdq_distance: int = 31, description: str = ""
+        self,
+        name: str,
+        *,
+        kind: str = "normal",
+        pdq_distance: int = 31,
+        description: str = "",
+        enabled: bool = True,
+        actor: str = SYSTEM_ACTOR,
     ) -> BankInfo:
         validate_bank_name(name)
         bank = Bank(
             name=name,
             kind=_check_kind(kind),
             pdq_distance=_check_distance(pdq_distance),
-            enabled=True,
+            enabled=bool(enabled),
             description=_check_description(description),
         )
         with self.db.transaction() as s:
@@ -161,6 +188,8 @@ class BankService:
             s.add(bank)
             s.flush()
             _log(s, "bank-update", bank.id)
+            details = {"kind": bank.kind, "pdq_distance": bank.pdq_distance}
+            audit_change(s, actor, "bank.create", name, {**details, "enabled": bank.enabled})
             return _bank_info(bank, {})
 
     def list_banks(self) -> list[BankInfo]:
@@ -189,34 +218,50 @@ class BankService:
         kind: str | None = None,
         enabled: bool | None = None,
         description: str | None = None,
+        actor: str = SYSTEM_ACTOR,
     ) -> BankInfo:
+        """Change what is given; a change writes one ``bank.update`` audit record naming each
+        changed field as ``[old, new]`` (a description only as ``"changed"``)."""
         with self.db.transaction() as s:
             bank = _find_bank(s, name)
-            if pdq_distance is not None:
-                bank.pdq_distance = _check_distance(pdq_distance)
-            if kind is not None:
-                bank.kind = _check_kind(kind)
-            if enabled is not None:
+            changes: dict[str, Any] = {}
+            if pdq_distance is not None and bank.pdq_distance != _check_distance(pdq_distance):
+                changes["pdq_distance"] = [bank.pdq_distance, pdq_distance]
+                bank.pdq_distance = pdq_distance
+            if kind is not None and bank.kind != _check_kind(kind):
+                changes["kind"] = [bank.kind, kind]
+                bank.kind = kind
+            if enabled is not None and bank.enabled != bool(enabled):
+                changes["enabled"] = [bank.enabled, bool(enabled)]
                 bank.enabled = bool(enabled)
-            if description is not None:
-                bank.description = _check_description(description)
-            if s.is_modified(bank):
+            if description is not None and bank.description != _check_description(description):
+                changes["description"] = "changed"
+                bank.description = description
+            if changes:
                 bank.updated_at = utcnow()
                 s.flush()
                 _log(s, "bank-update", bank.id)
+                audit_change(s, actor, "bank.update", name, {"changes": changes})
             return _bank_info(bank, _counts(s, bank.id))
 
-    def delete_bank(self, name: str) -> None:
+    def delete_bank(self, name: str, *, actor: str = SYSTEM_ACTOR) -> None:
         """Delete a bank and (by database cascade) all its entries."""
         with self.db.transaction() as s:
             bank = _find_bank(s, name)
+            entries = sum(_counts(s, bank.id).values())
             s.execute(delete(Bank).where(Bank.id == bank.id))
             _log(s, "bank-delete", bank.id)
+            audit_change(s, actor, "bank.delete", name, {"kind": bank.kind, "entries": entries})
 
     # --- entries -------------------------------------------------------------------------
 
-    def add_entries(self, bank: str, records: Iterable[HashRecord]) -> AddResult:
-        """Add hashes, skipping ones the bank has; raises InvalidSignal before writing anything."""
+    def add_entries(
+        self, bank: str, records: Iterable[HashRecord], *, actor: str = SYSTEM_ACTOR
+    ) -> AddResult:
+        """Add hashes, skipping ones the bank has; raises InvalidSignal before writing anything.
+
+        Adding anything writes one ``bank.entries.add`` audit record (only duplicates: none).
+        """
         checked: list[HashRecord] = []
         for record in records:
             result = check_record(record)
@@ -224,7 +269,11 @@ class BankService:
                 raise InvalidSignal(f"{record.signal_type} {record.value!r}: {result}")
             checked.append(result)
         with self.db.transaction() as s:
-            return bulk.add_records(s, _find_bank(s, bank).id, checked)
+            added = bulk.add_records(s, _find_bank(s, bank).id, checked)
+            if added.added:
+                details = {"added": added.added, "duplicates": added.duplicates}
+                audit_change(s, actor, "bank.entries.add", bank, details)
+            return added
 
     def import_data(
         self,
@@ -234,8 +283,12 @@ class BankService:
         fmt: str | None = None,
         filename: str | None = None,
         skip_invalid: bool = False,
+        actor: str = SYSTEM_ACTOR,
     ) -> ImportResult:
-        """Import a hash-list file in one transaction: all or nothing unless ``skip_invalid``."""
+        """Import a hash-list file in one transaction: all or nothing unless ``skip_invalid``.
+
+        An applied import writes one ``bank.import`` audit record with its counts.
+        """
         with self.db.session() as s:
             _find_bank(s, bank)  # fail fast, before parsing a large file
         prepared = prepare_import(data, fmt=fmt, filename=filename, skip_invalid=skip_invalid)
@@ -243,7 +296,9 @@ class BankService:
             bank_id = _find_bank(s, bank).id
             added = bulk.add_records(s, bank_id, prepared.good)
             removed = bulk.remove_values(s, bank_id, prepared.withdrawn)
-        return ImportResult(added.added, added.duplicates, tuple(prepared.rejects), removed)
+            result = ImportResult(added.added, added.duplicates, tuple(prepared.rejects), removed)
+            audit_change(s, actor, "bank.import", bank, import_details(result))
+        return result
 
     def export_data(self, bank: str, fmt: str, *, include_disabled: bool = False) -> bytes:
         buf = BytesIO()
@@ -293,7 +348,9 @@ class BankService:
         with self.db.session() as s:
             return _entry_or_raise(s, entry_id)
 
-    def set_entry_enabled(self, entry_id: int, enabled: bool) -> EntryInfo:
+    def set_entry_enabled(
+        self, entry_id: int, enabled: bool, *, actor: str = SYSTEM_ACTOR
+    ) -> EntryInfo:
         with self.db.transaction() as s:
             row = s.execute(
                 select(BankEntry, Bank.name).join(Bank).where(BankEntry.id == entry_id)
@@ -305,18 +362,44 @@ class BankService:
                 entry.enabled = bool(enabled)
                 s.flush()
                 _log(s, "enable" if enabled else "disable", entry.bank_id, entry.id)
+                action: AuditAction = "bank.entry.enable" if enabled else "bank.entry.disable"
+                audit_change(s, actor, action, bank_name, {"entry_id": entry.id})
             return _entry_info(entry, bank_name)
 
-    def remove_entries(self, ids: Iterable[int]) -> int:
-        """Delete entries by id; ids that do not exist are ignored. Returns how many went."""
+    def remove_entries(self, ids: Iterable[int], *, actor: str = SYSTEM_ACTOR) -> int:
+        """Delete entries by id; ids that do not exist are ignored. Returns how many went.
+
+        Each bank that loses entries gets one ``bank.entries.remove`` audit record.
+        """
+        wanted = sorted(set(ids))
         removed = 0
         with self.db.transaction() as s:
-            for chunk in bulk.batched(iter(sorted(set(ids))), bulk.CHUNK):
+            by_bank: dict[str, list[int]] = {}
+            for chunk in bulk.batched(iter(wanted), bulk.CHUNK):
+                rows = s.execute(
+                    select(Bank.name, BankEntry.id).join(Bank).where(BankEntry.id.in_(chunk))
+                )
+                for bank_name, entry_id in rows:
+                    by_bank.setdefault(bank_name, []).append(int(entry_id))
                 removed += bulk.delete_where(s, BankEntry.id.in_(chunk))
+            for bank_name, gone in sorted(by_bank.items()):
+                details = {"removed": len(gone), "entry_ids": gone[:_MAX_LISTED_IDS]}
+                audit_change(s, actor, "bank.entries.remove", bank_name, details)
         return removed
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def import_details(result: ImportResult, **extra: Any) -> dict[str, Any]:
+    """What a ``bank.import`` audit record says: the counts (never the lines themselves)."""
+    counts = {
+        "added": result.added,
+        "duplicates": result.duplicates,
+        "removed": result.removed,
+        "rejected": len(result.rejects),
+    }
+    return {**counts, **extra}
 
 
 def _log(s: Session, op: str, bank_id: int, entry_id: int | None = None) -> None:

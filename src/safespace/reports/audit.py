@@ -15,17 +15,22 @@ verifier)::
 Appends must run inside :meth:`safespace.store.Database.transaction`: its single-writer lock
 (SQLite ``BEGIN IMMEDIATE``, the PostgreSQL advisory lock) makes "read the head, write
 head + 1" atomic; ``UNIQUE(prev_hash)`` refuses a fork even if that were bypassed.
+
+Every action SafeSpace writes is named once, in :data:`AuditAction` (docs/reports.md lists
+them, and ``tests/test_docs.py`` holds the two lists together); actors are spelled by the
+helpers below (``user:NAME``, ``api-key:ID``, ``cli:OS-USER``, ``system``).
 """
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,16 +41,59 @@ from safespace.store.models import utcnow
 from safespace.store.models_reports import AuditRecord
 
 __all__ = [
+    "ACTIONS",
     "GENESIS_HASH",
+    "SYSTEM_ACTOR",
+    "AuditAction",
     "AuditEntry",
     "VerifyResult",
+    "api_key_actor",
     "append",
     "canonical_details",
+    "cli_actor",
     "head",
     "record_hash",
+    "user_actor",
     "verify",
 ]
 
+# Every action SafeSpace writes. A writer passes one of these (strict mypy holds it to that);
+# docs/reports.md documents each, and tests/test_docs.py checks both ways.
+AuditAction = Literal[
+    "action.cancel",
+    "action.create",
+    "action.delivered",
+    "action.failing",
+    "bank.create",
+    "bank.delete",
+    "bank.entries.add",
+    "bank.entries.remove",
+    "bank.entry.disable",
+    "bank.entry.enable",
+    "bank.import",
+    "bank.update",
+    "case.decision",
+    "case.report",
+    "case.reveal",
+    "console.sign-in",
+    "console.sign-in-failed",
+    "console.sign-out",
+    "evidence.hold",
+    "evidence.open",
+    "evidence.open_failed",
+    "evidence.purge",
+    "evidence.refused",
+    "evidence.release",
+    "evidence.rewrap",
+    "evidence.store",
+    "referral.export",
+    "webhook.endpoint",
+    "webhook.rewrap",
+    "webhook.secret",
+]
+ACTIONS: frozenset[str] = frozenset(get_args(AuditAction))
+
+SYSTEM_ACTOR = "system"  # work no person or key asked for: background jobs, start-up
 GENESIS_HASH = "0" * 64
 _DOMAIN = b"safespace-audit-v1\n"
 _ACTION = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
@@ -94,6 +142,25 @@ def canonical_details(details: Mapping[str, Any] | None) -> str:
         raise InvalidInput(f"audit details must be plain JSON: {exc}") from None
 
 
+def user_actor(name: str) -> str:
+    """A console account."""
+    return f"user:{name}"
+
+
+def api_key_actor(key_id: int) -> str:
+    """An API key, by its id (names can change; ids are never reused)."""
+    return f"api-key:{key_id}"
+
+
+def cli_actor() -> str:
+    """The command line, as the operating-system user running it."""
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        name = "unknown"
+    return f"cli:{name}"[:128]
+
+
 def _timestamp(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -122,7 +189,7 @@ def head(session: Session) -> tuple[int, str] | None:
 def append(
     session: Session,
     actor: str,
-    action: str,
+    action: AuditAction,
     subject: str,
     details: Mapping[str, Any] | None = None,
     *,

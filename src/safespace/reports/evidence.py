@@ -39,6 +39,7 @@ from safespace.errors import (
     MediaTooLarge,
 )
 from safespace.reports import audit
+from safespace.reports.audit import AuditAction
 from safespace.store import Database
 from safespace.store.models import utcnow
 from safespace.store.models_reports import EvidenceItem
@@ -241,7 +242,7 @@ class EvidenceStore:
         return self._hold(item_id, actor, role, reason, on=False)
 
     def _hold(self, item_id: str, actor: str, role: str, reason: str, *, on: bool) -> EvidenceInfo:
-        action = "evidence.hold" if on else "evidence.release"
+        action: AuditAction = "evidence.hold" if on else "evidence.release"
         self._check_role(item_id, actor, role, action)
         if not reason.strip():
             raise InvalidInput("a legal hold needs a reason")
@@ -358,7 +359,9 @@ class EvidenceStore:
             self._audit(actor, "evidence.refused", item_id, {"role": role, "wanted": action})
             raise AccessDenied(f"role {role!r} may not do {action}: leads and admins only")
 
-    def _audit(self, actor: str, action: str, item_id: str, details: dict[str, Any]) -> None:
+    def _audit(
+        self, actor: str, action: AuditAction, item_id: str, details: dict[str, Any]
+    ) -> None:
         with self.db.transaction() as s:
             audit.append(s, actor, action, f"evidence:{item_id}", details)
 

@@ -26,10 +26,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from safespace import __version__
 from safespace.access import list_events
 from safespace.accounts import Accounts, SessionInfo, new_token, tokens_match
-from safespace.accounts.signin import audit_hook
 from safespace.banks import BankService
 from safespace.banks.jobs import ImportJobs
 from safespace.errors import AccessDenied, ConfigError, NotFound, SafeSpaceError
+from safespace.reports.audit import user_actor
 
 __all__ = ["STATIC_DIR", "TEMPLATES_DIR", "router"]
 
@@ -404,11 +404,8 @@ def set_bank_enabled(
     session = _signed_in(request)
     _check_post(request, session.csrf_token, csrf_token)
     _need(session, "lead")
-    bank = _banks(request).update_bank(name, enabled=enabled == "true")
-    with request.app.state.safespace.db.transaction() as s:
-        actor = f"user:{session.user.name}"
-        action = "bank.enable" if bank.enabled else "bank.disable"
-        audit_hook(s, actor, action, f"bank:{bank.name}", {"via": "console"})
+    actor = user_actor(session.user.name)
+    bank = _banks(request).update_bank(name, enabled=enabled == "true", actor=actor)
     return _redirect(f"/console/banks/{quote(bank.name, safe='')}")
 
 

@@ -20,6 +20,7 @@ from safespace.api.state import ServiceState, get_state
 from safespace.api.uploads import form_bool, is_multipart, json_body, openapi_body, read_upload
 from safespace.banks.formats import HashRecord
 from safespace.errors import RequestTooLarge
+from safespace.reports.audit import api_key_actor
 from safespace.signals import hash_bytes
 from safespace.signals.types import get_signal_type, normalize
 
@@ -46,7 +47,11 @@ def list_banks(state: State, key: Curator) -> dict[str, Any]:
 @router.post("", status_code=201, summary="Create a bank")
 def create_bank(body: BankCreate, state: State, key: Curator, response: Response) -> dict[str, Any]:
     bank = state.banks.create_bank(
-        body.name, kind=body.kind, pdq_distance=body.pdq_distance, description=body.description
+        body.name,
+        kind=body.kind,
+        pdq_distance=body.pdq_distance,
+        description=body.description,
+        actor=api_key_actor(key.id),
     )
     state.matcher.refresh_now()
     response.headers["Location"] = f"/v1/banks/{bank.name}"
@@ -66,6 +71,7 @@ def update_bank(name: str, body: BankUpdate, state: State, key: Curator) -> dict
         kind=body.kind,
         enabled=body.enabled,
         description=body.description,
+        actor=api_key_actor(key.id),
     )
     state.matcher.refresh_now()
     return bank.to_dict()
@@ -73,7 +79,7 @@ def update_bank(name: str, body: BankUpdate, state: State, key: Curator) -> dict
 
 @router.delete("/{name}", status_code=204, summary="Delete a bank and all its entries")
 def delete_bank(name: str, state: State, key: Curator) -> Response:
-    state.banks.delete_bank(name)
+    state.banks.delete_bank(name, actor=api_key_actor(key.id))
     state.matcher.refresh_now()
     return Response(status_code=204)
 
@@ -81,8 +87,8 @@ def delete_bank(name: str, state: State, key: Curator) -> Response:
 # --- entries ---------------------------------------------------------------------------
 
 
-def _add(state: ServiceState, bank: str, records: list[HashRecord]) -> dict[str, Any]:
-    result = state.banks.add_entries(bank, records)
+def _add(state: ServiceState, bank: str, records: list[HashRecord], actor: str) -> dict[str, Any]:
+    result = state.banks.add_entries(bank, records, actor=actor)
     state.matcher.refresh_now()
     pairs = [normalize(r.signal_type, r.value) for r in records]  # valid: add_entries checked
     return {
@@ -93,7 +99,9 @@ def _add(state: ServiceState, bank: str, records: list[HashRecord]) -> dict[str,
     }
 
 
-def _add_file(state: ServiceState, bank: str, data: bytes, meta: dict[str, str | None]) -> Any:
+def _add_file(
+    state: ServiceState, bank: str, data: bytes, meta: dict[str, str | None], actor: str
+) -> Any:
     state.banks.get_bank(bank)  # an unknown bank fails before the work of hashing
     signals = hash_bytes(data, limits=state.limits)
     records: list[HashRecord] = []
@@ -106,7 +114,7 @@ def _add_file(state: ServiceState, bank: str, data: bytes, meta: dict[str, str |
         records.append(HashRecord("pdq", signals.pdq, **fields))
     records.append(HashRecord("md5", signals.md5, **fields))
     records.append(HashRecord("sha256", signals.sha256, **fields))
-    out = _add(state, bank, records)
+    out = _add(state, bank, records, actor)
     return {**out, "signals": signals.as_dict(), "skipped": skipped}
 
 
@@ -123,14 +131,16 @@ async def add_entries(name: str, request: Request, key: Curator) -> dict[str, An
     if is_multipart(request):
         upload = await read_upload(request, allowed=set(_META_FIELDS))
         meta = {k: upload.get(k) for k in _META_FIELDS}
-        result: dict[str, Any] = await run_in_threadpool(_add_file, state, name, upload.data, meta)
+        result: dict[str, Any] = await run_in_threadpool(
+            _add_file, state, name, upload.data, meta, api_key_actor(key.id)
+        )
         return result
     body = await json_body(request, EntriesAdd)
     records = [
         HashRecord(e.signal_type, e.value, e.source, e.category, e.note, e.added_at, dict(e.extra))
         for e in body.entries
     ]
-    return await run_in_threadpool(_add, state, name, records)
+    return await run_in_threadpool(_add, state, name, records, api_key_actor(key.id))
 
 
 @router.get("/{name}/entries", summary="Page through a bank's entries")
@@ -156,9 +166,17 @@ def list_entries(
 
 
 def _import(
-    state: ServiceState, bank: str, data: bytes, fmt: str | None, name: str | None, skip: bool
+    state: ServiceState,
+    bank: str,
+    data: bytes,
+    fmt: str | None,
+    name: str | None,
+    skip: bool,
+    actor: str,
 ) -> dict[str, Any]:
-    result = state.banks.import_data(bank, data, fmt=fmt, filename=name, skip_invalid=skip)
+    result = state.banks.import_data(
+        bank, data, fmt=fmt, filename=name, skip_invalid=skip, actor=actor
+    )
     state.matcher.refresh_now()
     return {
         "bank": bank,
@@ -191,7 +209,7 @@ async def import_list(name: str, request: Request, key: Curator) -> dict[str, An
     skip = form_bool(upload.get("skip_invalid"), "skip_invalid")
     fmt = upload.get("format") or None
     result: dict[str, Any] = await run_in_threadpool(
-        _import, state, name, upload.data, fmt, upload.filename, skip
+        _import, state, name, upload.data, fmt, upload.filename, skip, api_key_actor(key.id)
     )
     return result
 

@@ -12,6 +12,7 @@ from safespace.api.problems import PROBLEM_RESPONSES
 from safespace.api.schemas import EntryUpdate
 from safespace.api.state import get_state
 from safespace.errors import NotFound
+from safespace.reports.audit import api_key_actor
 
 __all__ = ["router"]
 
@@ -30,7 +31,7 @@ def update_entry(
     entry_id: EntryId, body: EntryUpdate, request: Request, key: Curator
 ) -> dict[str, Any]:
     state = get_state(request)
-    entry = state.banks.set_entry_enabled(entry_id, body.enabled)
+    entry = state.banks.set_entry_enabled(entry_id, body.enabled, actor=api_key_actor(key.id))
     state.matcher.refresh_now()
     return entry.to_dict()
 
@@ -38,7 +39,7 @@ def update_entry(
 @router.delete("/{entry_id}", status_code=204, summary="Delete an entry")
 def delete_entry(entry_id: EntryId, request: Request, key: Curator) -> Response:
     state = get_state(request)
-    if state.banks.remove_entries([entry_id]) == 0:
+    if state.banks.remove_entries([entry_id], actor=api_key_actor(key.id)) == 0:
         raise NotFound(f"no bank entry with id {entry_id}")
     state.matcher.refresh_now()
     return Response(status_code=204)

@@ -39,6 +39,7 @@ from safespace.errors import (
     UrlFetchFailed,
     UrlNotAllowed,
 )
+from safespace.reports.audit import api_key_actor
 from safespace.signals import Signals, hash_bytes
 from safespace.signals.types import normalize
 
@@ -381,9 +382,8 @@ async def hma_create_bank(request: Request, key: Curator) -> dict[str, Any]:
     state = get_state(request)
 
     def create() -> BankInfo:
-        bank = state.banks.create_bank(body.name)
-        if enabled is False:
-            bank = state.banks.update_bank(body.name, enabled=False)
+        actor = api_key_actor(key.id)
+        bank = state.banks.create_bank(body.name, enabled=enabled is not False, actor=actor)
         state.matcher.refresh_now()
         return bank
 
@@ -404,7 +404,7 @@ async def hma_update_bank(bank_name: str, request: Request, key: Curator) -> dic
     state = get_state(request)
 
     def update() -> BankInfo:
-        bank = state.banks.update_bank(bank_name, enabled=enabled)
+        bank = state.banks.update_bank(bank_name, enabled=enabled, actor=api_key_actor(key.id))
         state.matcher.refresh_now()
         return bank
 
@@ -415,16 +415,19 @@ async def hma_update_bank(bank_name: str, request: Request, key: Curator) -> dic
 def hma_delete_bank(bank_name: str, request: Request, key: Curator) -> dict[str, str]:
     state = get_state(request)
     with suppress(BankNotFound):  # HMA answers the same whether or not the bank existed
-        state.banks.delete_bank(bank_name)
+        state.banks.delete_bank(bank_name, actor=api_key_actor(key.id))
     state.matcher.refresh_now()
     return {"message": "Done"}
 
 
-def _add_signals(state: ServiceState, bank: str, signals: dict[str, str]) -> dict[str, Any]:
+def _add_signals(
+    state: ServiceState, bank: str, signals: dict[str, str], actor: str
+) -> dict[str, Any]:
     if not signals:
         raise InvalidSignal("No signals given")
     pairs = {name: normalize(name, value) for name, value in signals.items()}
-    state.banks.add_entries(bank, [HashRecord(kind, value) for kind, value in pairs.values()])
+    records = [HashRecord(kind, value) for kind, value in pairs.values()]
+    state.banks.add_entries(bank, records, actor=actor)
     state.matcher.refresh_now()
     ids = {
         (e.signal_type, e.value): e.id for e in entries_for(state.db, bank, list(pairs.values()))
@@ -443,7 +446,8 @@ async def hma_add_signal(bank_name: str, request: Request, key: Curator) -> dict
     body = await json_body(request, _SignalMap)
     state = get_state(request)
     await run_in_threadpool(state.banks.get_bank, bank_name)
-    return await run_in_threadpool(_add_signals, state, bank_name, dict(body.root))
+    actor = api_key_actor(key.id)
+    return await run_in_threadpool(_add_signals, state, bank_name, dict(body.root), actor)
 
 
 @router.post("/c/bank/{bank_name}/content", summary="HMA: hash a file (or URL) into a bank")
@@ -464,9 +468,9 @@ async def hma_add_content(
     low = [n for n, one in hashes.items() if _low_quality(state, one)]
     if low:
         raise InvalidSignal("the image's PDQ quality is too low to bank it (flat or tiny image)")
-    return await run_in_threadpool(
-        _add_signals, state, bank_name, {n: _value(one) for n, one in hashes.items()}
-    )
+    signals = {n: _value(one) for n, one in hashes.items()}
+    actor = api_key_actor(key.id)
+    return await run_in_threadpool(_add_signals, state, bank_name, signals, actor)
 
 
 def _low_quality(state: ServiceState, one: _One) -> bool:
@@ -486,6 +490,6 @@ def hma_delete_content(
         return {"deleted": 0}
     if entry.bank != bank_name:
         return {"deleted": 0}
-    deleted = state.banks.remove_entries([content_id])
+    deleted = state.banks.remove_entries([content_id], actor=api_key_actor(key.id))
     state.matcher.refresh_now()
     return {"deleted": deleted}

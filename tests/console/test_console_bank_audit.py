@@ -1,0 +1,77 @@
+"""The console's bank enable/disable: one audit record, written with the change or not at all."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from console_helpers import Console
+from sqlalchemy import select
+
+from safespace.reports import audit
+from safespace.store.models_reports import AuditRecord
+
+
+def _bank_records(console: Console) -> list[tuple[str, str, str, dict[str, Any]]]:
+    with console.accounts.db.session() as s:
+        assert audit.verify(s).ok
+        rows = s.scalars(
+            select(AuditRecord).where(AuditRecord.action.like("bank.%")).order_by(AuditRecord.seq)
+        ).all()
+        return [(r.actor, r.action, r.subject, json.loads(r.details)) for r in rows]
+
+
+def _toggle(console: Console, client: Any, enabled: str) -> Any:
+    form = {"enabled": enabled, "csrf_token": console.csrf(client)}
+    return client.post("/console/banks/demo/enabled", data=form)
+
+
+def test_disabling_a_bank_writes_one_record_with_the_user(console: Console) -> None:
+    banks = console.app.state.safespace.banks
+    banks.create_bank("demo")
+    lead = console.signed_in("leo", "lead")
+    assert _toggle(console, lead, "false").status_code == 303
+    assert not banks.get_bank("demo").enabled
+    assert _bank_records(console)[1:] == [
+        ("user:leo", "bank.update", "bank:demo", {"changes": {"enabled": [True, False]}})
+    ]
+    assert _toggle(console, lead, "false").status_code == 303  # already off: no change
+    assert _toggle(console, lead, "true").status_code == 303
+    assert _bank_records(console)[1:] == [
+        ("user:leo", "bank.update", "bank:demo", {"changes": {"enabled": [True, False]}}),
+        ("user:leo", "bank.update", "bank:demo", {"changes": {"enabled": [False, True]}}),
+    ]
+
+
+def test_a_refused_toggle_writes_no_record(console: Console) -> None:
+    console.app.state.safespace.banks.create_bank("demo")
+    reviewer = console.signed_in("rita", "reviewer")
+    assert _toggle(console, reviewer, "false").status_code == 403
+    assert _bank_records(console) == [
+        (
+            "system",
+            "bank.create",
+            "bank:demo",
+            {"kind": "normal", "pdq_distance": 31, "enabled": True},
+        )
+    ]
+
+
+def test_an_audit_failure_leaves_the_bank_as_it_was(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    banks = console.app.state.safespace.banks
+    banks.create_bank("demo")
+    lead = console.signed_in("leo", "lead")
+    form = {"enabled": "false", "csrf_token": console.csrf(lead)}
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the audit log cannot be written")
+
+    monkeypatch.setattr(audit, "append", fail)
+    with pytest.raises(RuntimeError, match="audit log"):
+        lead.post("/console/banks/demo/enabled", data=form)
+    monkeypatch.undo()
+    assert banks.get_bank("demo").enabled
+    assert len(_bank_records(console)) == 1
