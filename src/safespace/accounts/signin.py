@@ -2,7 +2,9 @@
 
 Lockout is counted per *name typed*, whether or not an account has that name, and answers
 the same way for both: a locked name tells an attacker nothing about which names exist.
-Unknown names are checked against a dummy hash, so they take as long as real ones. A
+Each attempt is counted in the database *before* its password is verified, so parallel
+attempts (threads, workers, servers) share one count and no more than the limit are ever
+verified. Unknown names are checked against a dummy hash, so they take as long as real ones. A
 disabled account fails like a wrong password. Successful sign-ins, failures on real accounts
 and lockouts are appended to the audit log (:mod:`safespace.reports.audit`) in the same
 transaction; failures on unknown names are not, since people type passwords into the name
@@ -114,20 +116,57 @@ class Accounts:
         return self.sessions.lookup(session_id)
 
     def sign_in(self, name: str, password: str) -> SignInResult:
+        """Check a name and password; the attempt is counted before the password is verified.
+
+        Counting first, in one write transaction, means parallel attempts (several requests,
+        workers or servers on one database) share the count: at most ``policy.failures``
+        passwords are ever verified for a name within its window, however many arrive at once.
+        """
         key = normalize_name(name)[:_MAX_KEY]
         now = self.now()
-        with self.db.session() as s:
-            throttle = s.get(SignInThrottle, key)
-            locked_until = throttle.locked_until if throttle is not None else None
-            row = s.scalar(select(User).where(User.name == key)) if key else None
-            user_id = row.id if row is not None else None
-            stored = row.password_hash if row is not None and row.disabled_at is None else None
-        if locked_until is not None and now < locked_until:
-            return SignInResult("locked", retry_after=locked_until - now)
+        reserved = self._reserve(key, now)
+        if isinstance(reserved, SignInResult):
+            return reserved
+        attempt, user_id, stored = reserved
         ok, new_hash = self.passwords.verify(stored, password if isinstance(password, str) else "")
         if ok and user_id is not None:
             return self._succeed(user_id, key, new_hash, now)
-        return self._fail(key, user_id is not None, now)
+        return self._fail(key, attempt, user_id is not None, now)
+
+    def _reserve(
+        self, key: str, now: datetime
+    ) -> SignInResult | tuple[int, int | None, str | None]:
+        """Count this attempt against the name: ``(attempt number, user id, stored hash)`` for
+        an attempt that may verify, or the ``locked`` answer for one that may not."""
+        p = self.policy
+        t = SignInThrottle
+        with self.db.transaction() as s:
+            # Forget names whose window and lock are both over, so the table stays small.
+            s.execute(
+                delete(t).where(
+                    t.window_start <= now - p.window,
+                    or_(t.locked_until.is_(None), t.locked_until <= now),
+                    t.name_key != key,
+                )
+            )
+            throttle = s.get(t, key)
+            if throttle is None:
+                throttle = SignInThrottle(name_key=key, failures=0, window_start=now)
+                s.add(throttle)
+            if throttle.locked_until is not None and now < throttle.locked_until:
+                return SignInResult("locked", retry_after=throttle.locked_until - now)
+            if now - throttle.window_start >= p.window:
+                throttle.failures, throttle.window_start = 0, now
+            throttle.failures += 1
+            attempt = throttle.failures
+            s.flush()
+            if attempt > p.failures:
+                # The limit's attempts are still being verified: this one never is.
+                return SignInResult("locked", retry_after=p.lock)
+            row = s.scalar(select(User).where(User.name == key)) if key else None
+            user_id = row.id if row is not None else None
+            stored = row.password_hash if row is not None and row.disabled_at is None else None
+            return attempt, user_id, stored
 
     def _succeed(self, user_id: int, key: str, new_hash: str | None, now: datetime) -> SignInResult:
         with self.db.transaction() as s:
@@ -145,29 +184,14 @@ class Accounts:
             s.flush()
             return SignInResult("ok", session_id=session_id, user=user_info(user))
 
-    def _fail(self, key: str, known: bool, now: datetime) -> SignInResult:
+    def _fail(self, key: str, attempt: int, known: bool, now: datetime) -> SignInResult:
+        """Record a failed attempt (already counted): the limit's last one locks the name."""
         p = self.policy
-        t = SignInThrottle
+        locked = attempt >= p.failures
         with self.db.transaction() as s:
-            # Forget names whose window and lock are both over, so the table stays small.
-            s.execute(
-                delete(t).where(
-                    t.window_start <= now - p.window,
-                    or_(t.locked_until.is_(None), t.locked_until <= now),
-                    t.name_key != key,
-                )
-            )
-            row = s.get(t, key)
-            if row is None:
-                row = SignInThrottle(name_key=key, failures=0, window_start=now)
-                s.add(row)
-            if row.locked_until is not None and now < row.locked_until:
-                return SignInResult("locked", retry_after=row.locked_until - now)
-            if now - row.window_start >= p.window:
-                row.failures, row.window_start = 0, now
-            row.failures += 1
-            locked = row.failures >= p.failures
-            if locked:
+            row = s.get(SignInThrottle, key)
+            # No row: a parallel attempt with the right password signed in meanwhile.
+            if locked and row is not None:
                 row.failures, row.window_start, row.locked_until = 0, now, now + p.lock
             if known:
                 subject = f"user:{key}"
