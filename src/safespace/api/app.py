@@ -6,17 +6,16 @@ its own database handle, matcher, key cache and rate-limit buckets.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.types import Scope
 
 from safespace import __version__
 from safespace.accounts import Accounts
 from safespace.api.hotpath import HotPathMiddleware
-from safespace.api.limits import BodyLimit, BodyLimitMiddleware, limits_from_settings
+from safespace.api.limits import BodyLimitMiddleware, limits_from_settings
 from safespace.api.metrics import MetricsMiddleware, ServiceMetrics
 from safespace.api.problems import install_problem_handlers
 from safespace.api.routes import DEFAULT_ROUTERS, matching
@@ -93,24 +92,16 @@ def create_app(
     if matching.router in routers:
         # Innermost first: the hot path answers JSON /v1/match below routing, inside limits.
         app.add_middleware(HotPathMiddleware)
-    app.add_middleware(BodyLimitMiddleware, limit_for=_with_import_jobs(settings))
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limits=limits_from_settings(settings),
+        routes=[route for router in routers for route in router.routes],
+    )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     for router in routers:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
-
-
-def _with_import_jobs(settings: Settings) -> Callable[[Scope], BodyLimit]:
-    """The import limit also for ``/v1/banks/{name}/imports`` (import jobs)."""
-    limit_for = limits_from_settings(settings)
-    imports = limit_for({"type": "http", "path": "/import", "headers": []})
-
-    def choose(scope: Scope) -> BodyLimit:
-        path: str = scope.get("path", "")
-        return imports if path.endswith("/imports") else limit_for(scope)
-
-    return choose
 
 
 def create_app_from_env() -> FastAPI:
