@@ -316,6 +316,13 @@ class Settings(BaseSettings):
     def hma_url_prefixes(self) -> list[str]:
         return [p for p in self.hma_url_allowlist.replace(",", " ").split() if p]
 
+    def make_data_dir(self) -> Path:
+        """Create the data folder (and its parents) readable by this user only (0700): it
+        holds self-report contacts, the audit log and wrapped keys. An existing folder is
+        left as the operator set it."""
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return self.data_dir
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

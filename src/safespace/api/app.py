@@ -49,7 +49,7 @@ def create_app(
     """
     settings = settings or Settings()
     if settings.database_url is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.make_data_dir()
     db = open_database(settings.resolved_database_url(), pool_size=settings.database_pool_size)
     state = ServiceState.build(settings, db, serving=serving)
     imports = ImportRuntime.build(state)

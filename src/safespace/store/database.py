@@ -7,6 +7,8 @@ to ``seq`` N can never later see a smaller one appear.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -167,6 +169,14 @@ def _parse_url(url: str) -> URL:
     return parsed
 
 
+def _create_private(path: Path) -> None:
+    """The database's folder (0700) and an empty file (0600) for SQLite to open: SQLite gives
+    its -wal, -shm and journal files the database file's permissions."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(FileExistsError):  # an existing one keeps its permissions
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def _sqlite_engine(url: URL, *, echo: bool, pool: dict[str, int]) -> Engine:
     database = url.database or ""
     in_memory = database in ("", ":memory:") or "mode=memory" in database
@@ -175,7 +185,7 @@ def _sqlite_engine(url: URL, *, echo: bool, pool: dict[str, int]) -> Engine:
         # One shared connection, or every session would see its own empty database.
         kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
     elif not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        _create_private(Path(database).expanduser())
     engine = create_engine(url, echo=echo, **kwargs)
 
     @event.listens_for(engine, "connect")
