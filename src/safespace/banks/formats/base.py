@@ -6,6 +6,7 @@ Kept apart from the registry so each format module can import it without a cycle
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ __all__ = [
     "decode_text",
     "format_datetime",
     "gc_paused",
+    "has_lone_surrogate",
     "optional_text",
     "parse_datetime",
     "reject",
@@ -38,6 +40,9 @@ NO_EXTRA: Mapping[str, str] = MappingProxyType({})
 
 # Rejected text is echoed back to people and stored in reports; a runaway line must not be.
 _MAX_REJECT_TEXT = 200
+# Half of a UTF-16 surrogate pair on its own: JSON's "\\udfff" decodes to one. It is not a
+# Unicode character, so it cannot be encoded as UTF-8 for the database or a response.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,10 +143,25 @@ class TextFormat:
 
 
 def reject(line: int, text: str, reason: str) -> Reject:
-    """A Reject with its text clipped, so a huge bad line cannot flood a report."""
+    """A Reject with its text clipped, so a huge bad line cannot flood a report.
+
+    Lone surrogates in the text or reason are written as ``\\udfff`` escapes, so the reject
+    itself can be stored and shown.
+    """
     if len(text) > _MAX_REJECT_TEXT:
         text = text[:_MAX_REJECT_TEXT] + "…"
-    return Reject(line, text, reason)
+    return Reject(line, _escape_surrogates(text), _escape_surrogates(reason))
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """True if ``text`` holds half a surrogate pair (only JSON escapes can produce one)."""
+    return _LONE_SURROGATE.search(text) is not None
+
+
+def _escape_surrogates(text: str) -> str:
+    if _LONE_SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def decode_text(data: bytes) -> str:

@@ -77,7 +77,12 @@ class CsvFormat(TextFormat):
             return ParseResult([], [])
         lines = _chain(first, lines)
         reader = csv.reader(lines, delimiter=_delimiter(first), strict=True)
-        header = next(reader)
+        try:
+            header = next(reader)
+        except csv.Error as exc:
+            raise ImportFormatError(
+                f"line {numbers[0]}: malformed CSV header: {_csv_problem(exc)}"
+            ) from None
         fields, extras = _read_header(header, numbers[0], default_signal_type is not None)
         width = len(header)
 
@@ -91,9 +96,7 @@ class CsvFormat(TextFormat):
             except StopIteration:
                 break
             except csv.Error as exc:
-                error = f"malformed CSV: {exc}"
-                if "end of data" in str(exc):
-                    error += " (a quote opened on this line is never closed)"
+                error = f"malformed CSV: {_csv_problem(exc)}"
             # The row began at the first line pulled since the previous row.
             lineno = numbers[min(consumed, len(numbers) - 1)]
             raw = source_lines[lineno - 1].rstrip("\r")
@@ -150,8 +153,23 @@ class CsvFormat(TextFormat):
         delimiter = _delimiter(first)
         if delimiter not in first:
             return False
-        cells = next(csv.reader([first], delimiter=delimiter), [])
+        try:
+            cells = next(csv.reader([first], delimiter=delimiter), [])
+        except csv.Error:  # parse() says what is wrong with it (a bare CR, say)
+            cells = [c for part in first.split("\r") for c in part.split(delimiter)]
         return any(_ALIASES.get(_header_key(c)) == "value" for c in cells)
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    """The csv module's complaint in words for the person who made the file."""
+    text = str(exc)
+    if text.startswith("new-line character seen in unquoted field"):
+        return (
+            "a bare carriage return (CR) inside a line; save the file with LF or CRLF line endings"
+        )
+    if "end of data" in text:
+        return f"{text} (a quote opened on this line is never closed)"
+    return text
 
 
 def _content_lines(lines: list[str], numbers: list[int]) -> Iterator[str]:

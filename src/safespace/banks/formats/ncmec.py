@@ -9,18 +9,20 @@ defusedxml's SAX parser: DTDs, entities and external references are refused.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from io import BytesIO
 from typing import BinaryIO
 from xml.sax import SAXParseException
-from xml.sax.handler import ContentHandler
+from xml.sax.handler import ContentHandler, ErrorHandler
 from xml.sax.saxutils import escape, quoteattr
-from xml.sax.xmlreader import AttributesImpl, Locator
+from xml.sax.xmlreader import AttributesImpl, InputSource, Locator
 
 import defusedxml
-import defusedxml.sax
+from defusedxml.expatreader import DefusedExpatParser
 
 from safespace.errors import ImportFormatError, Reject
 
@@ -32,6 +34,7 @@ from .base import (
     check_signal,
     format_datetime,
     gc_paused,
+    has_lone_surrogate,
     optional_text,
     parse_datetime,
     reject,
@@ -48,6 +51,12 @@ _SUPPORTED = {"md5": "md5", "pdq": "pdq", "sha256": "sha256"}
 _FP_PREFIX = "fp."  # extra keys holding fingerprints SafeSpace keeps but cannot match (sha1...)
 _ROOTS = frozenset({"queryresult", "images", "videos"})
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# A field, fingerprint or member id longer than this rejects its entry (NCMEC's are short).
+MAX_FIELD_CHARS = 64 * 1024
+_DECLARATION = re.compile(r"""\A\s*<\?xml\s[^>]*?\bencoding\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+# Encodings expat reads itself (Python's names for them); any other name is handed to
+# Python's codecs, which pyexpat can use only for single-byte text encodings.
+_EXPAT_ENCODINGS = frozenset({"utf-8", "utf-16", "utf-16-le", "utf-16-be", "iso8859-1", "ascii"})
 
 
 class NcmecFormat(TextFormat):
@@ -58,10 +67,19 @@ class NcmecFormat(TextFormat):
     extensions = (".xml",)
 
     def parse(self, data: bytes, *, default_signal_type: str | None = None) -> ParseResult:
+        _check_encoding(data)
         handler = _Handler()
+        # The whole document goes to expat in one call. Fed in 64 KiB pieces (the SAX
+        # default), expat scans a token that spans pieces again with each new piece, so
+        # a 40 MB attribute took a minute (quadratic); in one piece it is one scan.
+        parser = DefusedExpatParser(bufsize=len(data) + 1, forbid_dtd=True)
+        parser.setContentHandler(handler)
+        parser.setErrorHandler(ErrorHandler())
+        source = InputSource()
+        source.setByteStream(BytesIO(data))
         try:
             with gc_paused():
-                defusedxml.sax.parseString(data, handler, forbid_dtd=True)
+                parser.parse(source)
         except SAXParseException as exc:
             raise ImportFormatError(
                 f"malformed XML at line {exc.getLineNumber()} column {exc.getColumnNumber()}: "
@@ -103,6 +121,48 @@ class NcmecFormat(TextFormat):
     def sniff(self, head: str) -> bool:
         """Any XML document: this is the only XML format."""
         return head.lstrip()[:1] == "<"
+
+
+def _declaration(data: bytes) -> str:
+    """The XML declaration (``<?xml ... ?>``) as text, or "" when there is none."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        codec, end = "utf-16", data.find(b"?\x00>\x00" if data[:1] == b"\xff" else b"\x00?\x00>")
+    elif data[:2] == b"<\x00":
+        codec, end = "utf-16-le", data.find(b"?\x00>\x00")
+    elif data[:2] == b"\x00<":
+        codec, end = "utf-16-be", data.find(b"\x00?\x00>")
+    else:
+        codec, end = "latin-1", data.find(b"?>")
+    if end < 0:
+        return ""
+    return data[: end + 4].decode(codec, "replace")
+
+
+def _check_encoding(data: bytes) -> None:
+    """Refuse an encoding named in the XML declaration that cannot be read, before expat
+    hands the name to Python's codecs (which answer with LookupError, ValueError...)."""
+    found = _DECLARATION.match(_declaration(data))
+    if found is None:
+        return
+    name = found.group(1) if found.group(1) is not None else found.group(2)
+    try:
+        known = codecs.lookup(name).name
+    except (LookupError, ValueError):
+        raise ImportFormatError(
+            f"the XML declaration names an unknown encoding {name!r}; save the file as UTF-8"
+        ) from None
+    if known in _EXPAT_ENCODINGS:
+        return
+    # What pyexpat does with any other name: decode all 256 byte values with this codec.
+    try:
+        table = bytes(range(256)).decode(name, "replace")
+    except (LookupError, UnicodeError, ValueError, TypeError):
+        table = ""
+    if len(table) != 256 or has_lone_surrogate(table):
+        raise ImportFormatError(
+            f"the XML declaration names the encoding {name!r}, which SafeSpace cannot read "
+            "(only UTF-8, UTF-16 and single-byte encodings); save the file as UTF-8"
+        )
 
 
 @dataclass
@@ -195,6 +255,9 @@ class _Handler(ContentHandler):
             self._in_fingerprints = False
 
     def _finish(self, entry: _Entry) -> None:
+        if (overlong := _overlong(entry)) is not None:
+            self.rejects.append(reject(entry.line, entry.summary(), overlong))
+            return
         ref = {"entry_type": entry.kind}
         if "id" in entry.fields:
             ref["ncmec_id"] = entry.fields["id"]
@@ -261,6 +324,17 @@ class _Handler(ContentHandler):
                 )
             else:
                 self.records.append((line, record))
+
+
+def _overlong(entry: _Entry) -> str | None:
+    """Why the entry is refused for a field over :data:`MAX_FIELD_CHARS`, or None."""
+    named = [("<member id>", entry.member_id or "")]
+    named += [(f"<{key}>", text) for key, text in entry.fields.items()]
+    named += [(f"<{tag}>", text) for tag, text, _ in entry.fingerprints]
+    for label, text in named:
+        if len(text) > MAX_FIELD_CHARS:
+            return f"{label} is {len(text)} characters long (at most {MAX_FIELD_CHARS})"
+    return None
 
 
 def _entry_type(record: HashRecord) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import sys
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
@@ -26,6 +28,7 @@ from .base import (
     check_signal,
     decode_text,
     gc_paused,
+    has_lone_surrogate,
     parse_datetime,
     reject,
 )
@@ -62,6 +65,9 @@ _OWN_KEYS = ("source", "category", "note")
 _CONSUMED = frozenset(_VALUE_KEYS + _TYPE_KEYS + _TIME_KEYS + _OWN_KEYS)
 # Extra fields whose JSON structure is restored on write.
 _STRUCTURED = frozenset({"caseNumbers", "CSPFeedbacks", "hashRegions"})
+# A JSON escape that decodes to half a surrogate pair (\ud800-\udfff): only then can a
+# parsed string hold a lone surrogate (strict decoding of the bytes lets none through).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 
 
 class StopNciiFormat(TextFormat):
@@ -81,8 +87,12 @@ class StopNciiFormat(TextFormat):
         records: list[tuple[int, HashRecord]] = []
         rejects: list[Reject] = []
         withdrawn: list[Withdrawal] = []
-        for index, item in enumerate(_hash_records(decode_text(data)), 1):
-            outcome = _record(item, default_signal_type)
+        text = decode_text(data)
+        values, huge_numbers = _load(text)
+        # Rare: only then is every record walked for what cannot be stored.
+        suspect = huge_numbers or _SURROGATE_ESCAPE.search(text) is not None
+        for index, item in enumerate(_hash_records(values), 1):
+            outcome = (suspect and _unstorable(item)) or _record(item, default_signal_type)
             if isinstance(outcome, str):
                 rejects.append(reject(index, _compact(item), outcome))
                 continue
@@ -120,15 +130,59 @@ class StopNciiFormat(TextFormat):
 
 
 def _compact(item: object) -> str:
-    return json.dumps(item, ensure_ascii=False, separators=(",", ":"), default=str)
+    try:
+        return json.dumps(item, ensure_ascii=False, separators=(",", ":"), default=str)
+    except RecursionError:
+        return "(nested too deeply to show)"
 
 
-def _load(text: str) -> list[Any]:
-    """The document's top-level JSON values: one, or one per line for JSON lines."""
+class _HugeNumber:
+    """An integer literal too long for Python to read (over ``sys.get_int_max_str_digits``)."""
+
+    __slots__ = ("digits",)
+
+    def __init__(self, text: str) -> None:
+        self.digits = len(text.lstrip("-"))
+
+    def __str__(self) -> str:
+        return f"<a number of {self.digits} digits>"
+
+    __repr__ = __str__
+
+
+def _read_int(text: str) -> int | _HugeNumber:
+    limit = sys.get_int_max_str_digits()
+    if limit and len(text.lstrip("-")) > limit:
+        return _HugeNumber(text)
+    return int(text)
+
+
+def _loads(text: str, huge: bool) -> Any:
+    """One JSON value; with ``huge``, over-long integers become :class:`_HugeNumber`."""
+    return json.loads(text, parse_int=_read_int) if huge else json.loads(text)
+
+
+def _load(text: str) -> tuple[list[Any], bool]:
+    """The document's top-level JSON values (one, or one per line for JSON lines), and
+    whether any integer in it was too long to read (each is then a :class:`_HugeNumber`).
+
+    Python refuses to read integers of more than 4,300 digits (a ValueError, not a JSON
+    error); such a document is read again, slower, keeping those numbers as markers, so
+    only the records holding one are rejected.
+    """
+    try:
+        return _load_values(text, huge=False), False
+    except ImportFormatError:
+        raise
+    except ValueError:  # an integer over the digit limit (JSONDecodeError is caught inside)
+        return _load_values(text, huge=True), True
+
+
+def _load_values(text: str, *, huge: bool) -> list[Any]:
     if not text.strip():
         return []
     try:
-        return [json.loads(text)]
+        return [_loads(text, huge)]
     except RecursionError:
         raise ImportFormatError("JSON is nested too deeply to be a StopNCII page") from None
     except json.JSONDecodeError as exc:
@@ -141,7 +195,7 @@ def _load(text: str) -> list[Any]:
         if not line.strip():
             continue
         try:
-            values.append(json.loads(line))
+            values.append(_loads(line, huge))
         except RecursionError:
             raise ImportFormatError(f"line {lineno}: JSON nested too deeply") from None
         except json.JSONDecodeError as exc:
@@ -149,6 +203,35 @@ def _load(text: str) -> list[Any]:
                 f"not valid JSON lines: line {lineno} column {exc.colno}: {exc.msg}"
             ) from None
     return values
+
+
+def _unstorable(item: Any) -> str | None:
+    """Why a hash record cannot be stored as it is, or None: a lone surrogate in any of its
+    text (keys included), or a number too long to read. Walks nested values without
+    recursion, so the deepest JSON that parsed cannot overflow the stack here."""
+    if not isinstance(item, dict):
+        return None
+    for top, value in item.items():
+        where = f"field {top!r}"
+        if isinstance(top, str) and has_lone_surrogate(top):
+            return f"{where}: its name holds a lone surrogate escape, which is not valid Unicode"
+        stack = [value]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, str):
+                if has_lone_surrogate(node):
+                    return (
+                        f"{where}: text holds a lone surrogate escape (such as \\udfff), "
+                        "which is not valid Unicode"
+                    )
+            elif isinstance(node, _HugeNumber):
+                return f"{where}: a number of {node.digits} digits is too long to read"
+            elif isinstance(node, dict):
+                stack.extend(node.keys())
+                stack.extend(node.values())
+            elif isinstance(node, list):
+                stack.extend(node)
+    return None
 
 
 def _lower_keys(obj: Mapping[str, Any]) -> dict[str, str]:
@@ -171,9 +254,8 @@ def _looks_like_record(obj: object) -> bool:
     return isinstance(obj, dict) and any(k.lower() in _VALUE_KEYS for k in obj)
 
 
-def _hash_records(text: str) -> Iterable[Any]:
-    """Every hash-record object in the document, in order, whatever the page layout."""
-    values = _load(text)
+def _hash_records(values: list[Any]) -> Iterable[Any]:
+    """Every hash-record object in the document's values, in order, whatever the layout."""
     if len(values) == 1 and isinstance(values[0], list):
         values = values[0]
         if values and all(_looks_like_record(v) for v in values):
