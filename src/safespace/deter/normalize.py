@@ -76,11 +76,18 @@ _FOLD = _FoldTable()
 
 
 def fold(text: str) -> str:
-    """Case-folded text with look-alikes, accents and invisible characters resolved."""
-    if text.isascii():
-        return text.lower()
-    text = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", text))
-    return text.translate(_FOLD).casefold()
+    """Case-folded text with look-alikes, accents and invisible characters resolved.
+
+    Idempotent: case folding can make a new look-alike (``Ω`` folds to ``ω``, which reads as
+    ``w``), so the steps repeat until the text no longer changes.
+    """
+    while not text.isascii():
+        folded = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", text))
+        folded = folded.translate(_FOLD).casefold()
+        if folded == text:
+            return text
+        text = folded
+    return text.lower()
 
 
 def _tokens(text: str) -> list[str]:
@@ -126,17 +133,40 @@ def _leet(tok: str) -> str:
     return tok.translate(_LEET)
 
 
+_MAX_PASSES = 8  # a fixed point comes after one or two passes; this only bounds the loop
+_SINGLES_SIDE_BY_SIDE = re.compile(r"(?:^| )\S \S(?: |$)")
+
+
+def _folded_tokens(text: str) -> list[str]:
+    return [t for t in _tokens(fold(text)) if not _SYMBOLS_ONLY.fullmatch(t)]
+
+
+def _letters(folded: list[str]) -> tuple[str, str]:
+    """The leet-read words joined by spaces, before and after squeezing letter runs."""
+    raw = " ".join([_leet(t) for t in folded])
+    return raw, _SQUEEZE.sub(r"\1", raw)
+
+
 class Normalized:
     """The normalised views of one text; the digit view is computed only when asked for."""
 
     __slots__ = ("_digits", "_folded", "raw_tokens", "text", "tokens")
 
     def __init__(self, text: str) -> None:
-        folded = [t for t in _tokens(fold(text)) if not _SYMBOLS_ONLY.fullmatch(t)]
+        folded = _folded_tokens(text)
         self._folded = folded
         self._digits: tuple[str, ...] | None = None
-        raw = " ".join([_leet(t) for t in folded])
-        squeezed = _SQUEEZE.sub(r"\1", raw)
+        raw, squeezed = _letters(folded)
+        # The letters view read again must give itself (terms may be written already
+        # normalised). Squeezing or dropped symbols can leave single letters side by side
+        # ("aa b" -> "a b"), which a second reading joins up: repeat until nothing changes.
+        for _ in range(_MAX_PASSES):
+            if squeezed.isascii() and not _SINGLES_SIDE_BY_SIDE.search(squeezed):
+                break  # ASCII output only changes when single letters stand side by side
+            again_raw, again = _letters(_folded_tokens(squeezed))
+            if again == squeezed:
+                break
+            raw, squeezed = again_raw, again
         #: leet-read tokens before squeezing (to tell "teen" from "ten")
         self.raw_tokens: tuple[str, ...] = tuple(raw.split(" ")) if raw else ()
         #: the letters view: the matching key of each word
