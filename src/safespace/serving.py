@@ -66,9 +66,17 @@ def _socket(host: str, port: int) -> socket.socket:
 
 
 def check_port(host: str, port: int) -> None:
-    """A clear error now, not in every worker, when the address cannot be used."""
+    """A clear error now, not in every worker, when the address cannot be used.
+
+    The probe binds without ``SO_REUSEPORT``, so a port that any process listens on (another
+    SafeSpace too, whose workers use ``SO_REUSEPORT``) is refused instead of shared.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        _socket(host, port).close()
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+            probe.listen(1)
     except OSError as exc:
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
