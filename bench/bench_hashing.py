@@ -36,8 +36,8 @@ from safespace.signals.decode import FAST_DRAFT_MIN_SIDE, DecodeLimits, decode_i
 from safespace.signals.pdq import pdq_from_rgb
 from safespace.signals.sniff import HEAD_BYTES, sniff
 
-_TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"  # shared/ beside the repo
-PDQ_DIR = _TESTDATA / "pdq"
+PDQ_DIR = Path(__file__).resolve().parents[1] / "tests" / "data" / "pdq"  # the repo's test data
+# The 12 MP photos: the repository keeps one; --photos points at a folder with more.
 LARGE = sorted((PDQ_DIR / "reg-test-input" / "exif-rotn").glob("*.jpg"))
 LIMITS = DecodeLimits()
 BRIDGES = [
@@ -177,7 +177,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short run: fewer rounds and images")
     parser.add_argument("--no-accuracy", action="store_true", help="skip the accuracy part")
+    parser.add_argument(
+        "--photos",
+        type=Path,
+        help="folder of 12 MP (4032x3024) JPEGs to use instead of the one in tests/data",
+    )
     args = parser.parse_args()
+    if args.photos is not None:
+        LARGE[:] = sorted(args.photos.glob("*.jpg"))
+        if not LARGE:
+            parser.error(f"--photos: no .jpg files in {args.photos}")
     rounds, medium_count, crop_count = (2, 4, 12) if args.quick else (7, 12, 120)
     speed(rounds, medium_count)
     if not args.no_accuracy:

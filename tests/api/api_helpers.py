@@ -6,16 +6,12 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
+from datafiles import BRIDGE as BRIDGE  # the tests of this folder take it from here
 from safespace.api.state import ServiceState
-
-# The team's benign test images live in shared/ beside the repository (so in CI too).
-TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"
-BRIDGE = TESTDATA / "pdq" / "bridge-mods" / "aaa-orig.jpg"
 
 
 @dataclass

@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from datafiles import REFERENCE_CSV
 from safespace.banks import BankService
 from safespace.banks.formats import HashRecord
 from safespace.banks.matching import Matcher
 from safespace.errors import BankNotFound, InvalidInput, InvalidSignal
 from safespace.store import Database
-
-TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"
 
 
 @dataclass(frozen=True)
@@ -193,8 +192,7 @@ def test_dihedral_with_explicit_variants(service: BankService, database: Databas
 
 
 def _reference() -> dict[str, str]:
-    path = TESTDATA / "pdq" / "reference-hashes.csv"
-    with path.open() as fh:
+    with REFERENCE_CSV.open() as fh:
         return {row["path"]: row["pdq"] for row in csv.DictReader(fh)}
 
 

@@ -11,10 +11,8 @@ from typing import Any
 
 import pytest
 
+from datafiles import TESTDATA
 from safespace.cli import main
-
-# The team's benign test images live in shared/ beside the repository (so in CI too).
-TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"
 
 
 @dataclass

@@ -16,7 +16,7 @@ from safespace.errors import ConfigError
 from safespace.store import DeterEventRow, DeterOutcomeRow
 
 ORIGIN = "https://forum.example"
-# From shared/testdata/pdq/reference-hashes.csv (bridge-mods/aaa-orig.jpg, a benign photo).
+# From tests/data/pdq/reference-hashes.csv (bridge-mods/aaa-orig.jpg, a benign photo).
 BRIDGE_PDQ = "d8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22"
 BRIDGE_PDQ_FULLRES = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 

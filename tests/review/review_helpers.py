@@ -15,14 +15,14 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from datafiles import BRIDGE
 from safespace.accounts import Passwords
 from safespace.reports import verify_signature
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PASSWORD = "correct horse battery staple"
-TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"
-BENIGN_IMAGE = TESTDATA / "pdq" / "bridge-mods" / "aaa-orig.jpg"
+BENIGN_IMAGE = BRIDGE
 SECRET = "whsec_" + "t" * 40
 # A fixed test-only evidence master key (32 distinct bytes): reviewer media is sealed with it.
 EVIDENCE_KEY = base64.b64encode(bytes(range(32))).decode()

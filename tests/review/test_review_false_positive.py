@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from review_helpers import TESTDATA, csrf
+from review_helpers import csrf
 
+from datafiles import PDQ_DIR
 from safespace.access import list_events, record_matches
 from safespace.banks import BankService
 from safespace.banks.match_results import Match
@@ -20,8 +21,8 @@ from safespace.reports.queue import FALSE_POSITIVE_BANK
 from safespace.signals import dihedral_variants, hash_bytes
 from safespace.store import Database
 
-BRIDGES = TESTDATA / "pdq" / "bridge-mods"
-TURNED = TESTDATA / "pdq" / "reg-test-input" / "dih"
+BRIDGES = PDQ_DIR / "bridge-mods"
+TURNED = PDQ_DIR / "reg-test-input" / "dih"
 MD5 = "0cc175b9c0f1b6a831c399e269772661"
 
 

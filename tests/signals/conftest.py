@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-_TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"  # shared/ beside the repo
-PDQ_DIR = _TESTDATA / "pdq"
+from datafiles import PDQ_DIR
 
 
 @pytest.fixture(scope="session")

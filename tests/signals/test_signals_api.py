@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import pickle
 import random
-from pathlib import Path
 
 import pytest
 
 import safespace.signals as signals_api
+from datafiles import BRIDGE, PDQ_DIR
 from safespace.config import Settings
 from safespace.errors import InvalidSignal
 from safespace.signals import (
@@ -23,9 +23,7 @@ from safespace.signals import (
 )
 from safespace.signals.sniff import sniff
 
-_TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"  # shared/ beside the repo
-BRIDGE = _TESTDATA / "pdq/bridge-mods/aaa-orig.jpg"
-LOW_QUALITY = _TESTDATA / "pdq/misc-images/small.jpg"  # quality 0
+LOW_QUALITY = PDQ_DIR / "misc-images/small.jpg"  # quality 0
 
 
 def random_hash(rng: random.Random) -> str:

@@ -13,6 +13,7 @@ import pillow_heif
 import pytest
 from PIL import Image
 
+from datafiles import PHOTO_12MP, VIDEO_DIR
 from safespace.errors import CorruptMedia, EmptyMedia, MediaError, MediaTooLarge, UnsupportedMedia
 from safespace.signals import (
     DecodeLimits,
@@ -23,8 +24,7 @@ from safespace.signals import (
     pdq_from_image,
 )
 
-_TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"  # shared/ beside the repo
-VIDEO = _TESTDATA / "video/pattern-sd-grey-bar.mp4"
+VIDEO = VIDEO_DIR / "doorknob-hd-no-bar.mp4"
 
 
 def photo_like(width: int = 640, height: int = 480, seed: int = 1) -> Image.Image:
@@ -145,7 +145,7 @@ def test_truncated_images_are_corrupt(
 
 
 def test_truncated_large_jpeg_in_fast_mode_is_corrupt() -> None:
-    big = (_TESTDATA / "pdq/reg-test-input/exif-rotn/exif-rotn-1.jpg").read_bytes()
+    big = PHOTO_12MP.read_bytes()
     with pytest.raises(CorruptMedia, match="truncated"):
         hash_bytes(big[: len(big) // 2])
 

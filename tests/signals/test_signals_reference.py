@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from datafiles import PDQ_DIR, PHOTO_12MP, REFERENCE_CSV, VIDEOS
 from safespace.signals import (
     DIHEDRAL_NAMES,
     dihedral_variants,
@@ -19,17 +20,22 @@ from safespace.signals import (
 )
 from safespace.signals.decode import draft_scale_for
 
-TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"
-PDQ_DIR = TESTDATA / "pdq"
-with (PDQ_DIR / "reference-hashes.csv").open(newline="") as _handle:
+IMAGE_SUFFIXES = {".jpg", ".png", ".webp"}
+with REFERENCE_CSV.open(newline="") as _handle:
     ROWS = list(csv.DictReader(_handle))
 BY_PATH = {row["path"]: row for row in ROWS}
 DIH = sorted((PDQ_DIR / "reg-test-input" / "dih").glob("bridge-*.jpg"))
-VIDEOS = sorted((TESTDATA / "video").glob("*.mp4"))
 
 
 def test_reference_set_is_complete() -> None:
-    assert len(ROWS) == 49  # every image file under pdq/
+    """Every image under pdq/ has its reference row, and every row its image."""
+    images = {
+        path.relative_to(PDQ_DIR).as_posix()
+        for path in PDQ_DIR.rglob("*")
+        if path.suffix.lower() in IMAGE_SUFFIXES
+    }
+    assert sorted(BY_PATH) == sorted(images)
+    assert len(ROWS) == len(BY_PATH) == 44
     assert len(DIH) == 8
     assert len(VIDEOS) >= 1
 
@@ -149,7 +155,7 @@ def test_fast_mode_on_large_jpeg_variants(variant: str) -> None:
 
     from PIL import Image
 
-    with Image.open(PDQ_DIR / "reg-test-input" / "exif-rotn" / "exif-rotn-3.jpg") as photo:
+    with Image.open(PHOTO_12MP) as photo:
         picture = photo.convert("RGB").resize((2400, 2100))
     buffer = io.BytesIO()
     if variant == "MPO":

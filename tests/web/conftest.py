@@ -3,7 +3,7 @@
 The browser is launched once per session from ``/usr/bin/chromium`` (never a downloaded
 build). Without it the browser tests skip, except under ``CI=true``, where they fail: CI
 installs Chromium. Pages come from an ``http.server`` on 127.0.0.1 in a thread, serving the
-library's ``static/js``, the shared test data and pages the tests write; every other request
+library's ``static/js``, the test data (tests/data) and pages the tests write; every other request
 is aborted, so nothing leaves the machine.
 """
 
@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
+from datafiles import TESTDATA
+
 STATIC_JS = Path(__file__).resolve().parents[2] / "src" / "safespace" / "web" / "static" / "js"
-TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"
 
 HARNESS_HTML = """<!doctype html>
 <html><head><meta charset="utf-8"><title>SafeSpace hashing harness</title>
@@ -65,7 +66,7 @@ input.addEventListener("change", async () => {
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Serves /js/ from the library, /testdata/ from the shared data, the rest from pages."""
+    """Serves /js/ from the library, /testdata/ from tests/data, the rest from pages."""
 
     extensions_map = {  # noqa: RUF012 - the base class declares it as a plain dict
         **http.server.SimpleHTTPRequestHandler.extensions_map,

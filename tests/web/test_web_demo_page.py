@@ -10,16 +10,16 @@ import csv
 import hashlib
 import io
 import statistics
-from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
 
-TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"  # shared/ beside the repo
+from datafiles import REFERENCE_CSV, TESTDATA
+
 PHOTO_12MP = "reg-test-input/exif-rotn/exif-rotn-1.jpg"
 PICKED = (
-    "pdq/reg-test-input/exif-rotn/exif-rotn-6.jpg",
+    f"pdq/{PHOTO_12MP}",
     "pdq/misc-images/c.png",
     "pdq/misc-images/modes/PA.webp",
     "video/doorknob-hd-no-bar.mp4",
@@ -28,7 +28,7 @@ ALLOWED_PATHS = {"/demo.html", "/js/pdq.js", "/js/md5.js", "/js/png.js", "/js/ha
 
 
 def _reference() -> dict[str, dict[str, str]]:
-    with (TESTDATA / "pdq" / "reference-hashes.csv").open(newline="") as fh:
+    with REFERENCE_CSV.open(newline="") as fh:
         return {row["path"]: row for row in csv.DictReader(fh)}
 
 

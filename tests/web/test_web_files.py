@@ -18,11 +18,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from datafiles import REFERENCE_CSV, VIDEOS
 from safespace.signals import hamming, hash_bytes
-
-TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"  # shared/ beside the repo
-REFERENCE = TESTDATA / "pdq" / "reference-hashes.csv"
-VIDEOS = sorted((TESTDATA / "video").glob("*.mp4"))
 
 HASH_URL = """async ([url, opts]) => {
     const blob = await (await fetch(url)).blob();
@@ -31,7 +28,7 @@ HASH_URL = """async ([url, opts]) => {
 
 
 def _reference() -> list[dict[str, str]]:
-    with REFERENCE.open(newline="") as fh:
+    with REFERENCE_CSV.open(newline="") as fh:
         return list(csv.DictReader(fh))
 
 
