@@ -29,6 +29,7 @@ from fastapi.testclient import TestClient
 from safespace.api import create_app
 from safespace.api.state import ServiceState
 from safespace.config import Settings
+from waiting import WAIT_SECONDS
 
 
 @dataclass
@@ -93,7 +94,7 @@ def serve_in_thread(app: FastAPI, name: str = "safespace-live") -> Iterator[str]
     thread = threading.Thread(target=server.run, name=name, daemon=True)
     thread.start()
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + WAIT_SECONDS
         while not server.started:
             assert thread.is_alive(), "uvicorn stopped during start-up"
             assert time.monotonic() < deadline, "uvicorn did not start"

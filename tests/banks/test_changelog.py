@@ -19,6 +19,7 @@ from safespace.banks.snapshot import database_identity, list_snapshots, snapshot
 from safespace.errors import IndexFormatError
 from safespace.store import Change, Database
 from safespace.store.models import utcnow
+from waiting import WAIT_SECONDS
 
 LATER = timedelta(days=1)
 
@@ -143,7 +144,7 @@ def test_the_service_prunes_to_its_snapshot_and_a_lagging_worker_reloads(
 
         lagging._stop.clear()
         lagging.start()  # back: its refresh finds the log pruned past it, so it reloads
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + WAIT_SECONDS
         while lagging.matcher is stale and time.monotonic() < deadline:
             time.sleep(0.02)
         assert lagging.matcher is not stale

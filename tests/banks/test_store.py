@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from safespace.errors import ConfigError
 from safespace.store import Bank, BankEntry, Base, Change, Database, open_database, upgrade
 from safespace.store.database import alembic_config
+from waiting import WAIT_SECONDS
 
 
 def test_models_and_migrations_agree(database: Database) -> None:
@@ -139,13 +140,13 @@ def test_writers_are_serialised_so_log_order_is_commit_order(db_url: str) -> Non
     def slow_writer() -> None:
         with db.transaction() as s:
             first_in.set()
-            release.wait(10)
+            release.wait(WAIT_SECONDS)
             s.execute(insert(Change).values(bank_id=1, op="bank-update"))
             order.append("slow")
 
     t = threading.Thread(target=slow_writer)
     t.start()
-    assert first_in.wait(10)
+    assert first_in.wait(WAIT_SECONDS)
     second_done = threading.Event()
 
     def fast_writer() -> None:
@@ -158,8 +159,8 @@ def test_writers_are_serialised_so_log_order_is_commit_order(db_url: str) -> Non
     t2.start()
     assert not second_done.wait(0.5)  # blocked behind the first writer
     release.set()
-    t.join(10)
-    t2.join(10)
+    t.join(WAIT_SECONDS)
+    t2.join(WAIT_SECONDS)
     assert order == ["slow", "fast"]
     with db.session() as s:
         assert s.execute(select(Change.bank_id).order_by(Change.seq)).scalars().all() == [1, 2]

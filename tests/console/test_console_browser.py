@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 from console_helpers import PASSWORD, LiveServer
 
+from waiting import WAIT_SECONDS
+
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 MD5 = "d35c785545392755e7e4164457657269"
 
@@ -34,7 +36,7 @@ def _api_setup(server: LiveServer, content_id: str) -> None:
         ]
         added = api.post("/v1/banks/browser-bank/entries", json={"entries": entries})
         assert added.status_code == 201, added.text
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + WAIT_SECONDS
         body = {"signals": {"md5": MD5}, "content_id": content_id}
         while True:  # the matcher follows bank changes within a moment
             result = api.post("/v1/match", json=body).json()

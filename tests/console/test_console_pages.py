@@ -14,6 +14,7 @@ from console_helpers import Console
 from safespace.access import record_matches
 from safespace.banks.formats import HashRecord
 from safespace.banks.match_results import Match
+from waiting import WAIT_SECONDS
 
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 
@@ -66,7 +67,7 @@ def test_import_page_shows_status_counts_and_rejects(console: Console) -> None:
     data = f"signal_type,value\nmd5,{_md5(1)}\nmd5,nothex\npdq,{PDQ}\n".encode()
     job = jobs.submit("imp", data, fmt="csv", filename="list.csv", skip_invalid=True)
     console.app.state.import_jobs.runner.poke()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + WAIT_SECONDS
     while jobs.get(job.id).status not in ("succeeded", "failed"):
         assert time.monotonic() < deadline, "import job did not finish"
         time.sleep(0.05)

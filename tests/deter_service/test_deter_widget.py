@@ -14,6 +14,8 @@ import httpx
 import pytest
 from deter_service_helpers import QUERY, Live
 
+from waiting import WAIT_SECONDS
+
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>A forum</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -91,7 +93,7 @@ def _show(page: Any, decision: dict[str, Any]) -> None:
 def _outcomes(page: Any, live: Live, event_id: str, expected: str) -> tuple[str, ...]:
     """The event's stored outcomes, once ``expected`` arrives (the request is asynchronous;
     waiting through Playwright lets its request routing run meanwhile)."""
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
         event = live.runtime.events.get(event_id)
         if event is not None and expected in event.outcomes:

@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from app_factory import answers_ready, free_port, start_safespace, stop_group
+from datafiles import BRIDGE as BRIDGE  # the tests of this folder take it from here
 from safespace.reports.webhooks import SIGNATURE_HEADER, verify_signature
+from waiting import WAIT_SECONDS
 
-# The team's benign test images live in shared/ beside the repository (so in CI too).
-TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"
-BRIDGE = TESTDATA / "pdq" / "bridge-mods" / "aaa-orig.jpg"
 WEBHOOK_SECRET = "whsec_e2e_" + "k" * 40
 REPORTER = {
     "SAFESPACE_REPORTER_FIRST_NAME": "Sam",
@@ -39,8 +38,8 @@ _PASSWORD = re.compile(r'sign in as "admin", password: (\S+)\)')
 _START_SECONDS = 120.0
 
 
-def poll(check: Callable[[], bool], deadline: float = 30.0, every: float = 0.1) -> bool:
-    """True as soon as ``check()`` is; False after ``deadline`` seconds."""
+def poll(check: Callable[[], bool], deadline: float = WAIT_SECONDS, every: float = 0.1) -> bool:
+    """True as soon as ``check()`` is; False after ``deadline`` seconds (a ceiling only)."""
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         if check():

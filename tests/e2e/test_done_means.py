@@ -122,7 +122,7 @@ def _rematch(server: DemoServer, image: bytes) -> None:
         found[:] = [g for g in body["matches"] if g["bank"]["name"] == "self-reports"]
         return bool(body["matched"] and found)
 
-    assert poll(matched, 30, 0.2), "the re-upload never matched the self-report bank"
+    assert poll(matched, every=0.2), "the re-upload never matched the self-report bank"
     assert {g["bank"]["name"] for g in found} == {"self-reports"}
 
 
@@ -144,7 +144,7 @@ def _review_and_confirm(server: DemoServer, page: Any) -> int:
         page.goto(f"{server.url}/console/queue")
         return bool(row.count() == 1)
 
-    assert poll(listed, 30, 0.25), "the match never reached the review queue"
+    assert poll(listed, every=0.25), "the match never reached the review queue"
     assert "self-reports" in row.inner_text()
     row.get_by_role("link").click()
     page.wait_for_url(re.compile(r".*/console/items/\d+$"))
@@ -205,7 +205,7 @@ def _media_is_protected(page: Any) -> None:
 
 def _webhook_delivered(server: DemoServer, page: Any, receiver: Receiver, item: int) -> None:
     wanted = {"take_down_content", "preserve_evidence"}
-    assert poll(lambda: wanted <= set(receiver.kinds()), 30), (
+    assert poll(lambda: wanted <= set(receiver.kinds())), (
         f"actions not delivered: {receiver.kinds()}, refused {len(receiver.refused)}"
     )
     assert receiver.refused == []
@@ -227,7 +227,7 @@ def _webhook_delivered(server: DemoServer, page: Any, receiver: Receiver, item: 
         texts = [rows.nth(i).inner_text() for i in range(rows.count())]
         return len(texts) == len(wanted) and all("delivered" in t for t in texts)
 
-    assert poll(shown_delivered, 30, 0.25), page.locator("main").inner_text()
+    assert poll(shown_delivered, every=0.25), page.locator("main").inner_text()
     table = page.locator("#actions").inner_text()
     for kind in wanted:
         assert kind in table

@@ -16,6 +16,7 @@ from safespace.cli import main
 from safespace.errors import InvalidInput
 from safespace.reports import audit
 from safespace.store import Database, open_database
+from waiting import WAIT_SECONDS
 
 
 def _fill(db: Database, n: int = 5) -> None:
@@ -157,7 +158,8 @@ def test_concurrent_writers_never_fork_the_chain(db_url: str) -> None:
     for t in threads:
         t.start()
     for t in threads:
-        t.join(60)
+        t.join(WAIT_SECONDS)
+        assert not t.is_alive()
     assert errors == []
     result = _verify(db)
     assert result.ok

@@ -24,6 +24,7 @@ from review_helpers import (
 
 from safespace.api import create_app
 from safespace.config import Settings
+from waiting import WAIT_SECONDS
 
 
 @pytest.fixture
@@ -54,7 +55,7 @@ def server(tmp_path: Path, receiver: Receiver) -> Iterator[tuple[str, Any]]:
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, name="review-live", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + WAIT_SECONDS
     while not srv.started:
         assert thread.is_alive()
         assert time.monotonic() < deadline
@@ -68,7 +69,7 @@ def server(tmp_path: Path, receiver: Receiver) -> Iterator[tuple[str, Any]]:
 
 def _until(page: Any, script: str) -> None:
     """Poll with eval_on_selector: the console's CSP forbids wait_for_function's eval."""
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + WAIT_SECONDS
     while not page.eval_on_selector("#media", script):
         assert time.monotonic() < deadline, script
         time.sleep(0.05)
@@ -92,7 +93,7 @@ def in_own_thread(fn: Callable[[], None]) -> None:
 
     thread = threading.Thread(target=run, name="review-browser")
     thread.start()
-    thread.join(120)
+    thread.join(5 * WAIT_SECONDS)
     assert not thread.is_alive(), "the browser test did not finish"
     if failure:
         raise failure[0]
@@ -156,7 +157,7 @@ def _steps(browser: Any, url: str, item: int, receiver: Receiver) -> None:
         page.fill("#reason", "matches the description; confirmed")
         page.click("#decide button[type=submit]")
         page.wait_for_selector("#actions")
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + WAIT_SECONDS
         while len(receiver.received) < 3:
             assert time.monotonic() < deadline, "actions were not delivered"
             time.sleep(0.1)

@@ -19,13 +19,12 @@ from fastapi.testclient import TestClient
 
 from app_factory import AppStarter, serve_in_thread
 from browser_helpers import PHONE, local_context
+from datafiles import BRIDGE as BRIDGE  # the tests of this folder take it from here
 from safespace.api import create_app
 from safespace.api.state import ServiceState
 from safespace.config import Settings
+from waiting import WAIT_SECONDS
 
-# The team's benign test images live in shared/ beside the repository (so in CI too).
-TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"
-BRIDGE = TESTDATA / "pdq" / "bridge-mods" / "aaa-orig.jpg"
 CSS = Path(__file__).resolve().parents[2] / "src" / "safespace" / "web" / "static" / "css"
 
 
@@ -80,8 +79,8 @@ def sr(make_sr: MakeSR) -> SR:
     return make_sr()
 
 
-def poll(check: Callable[[], bool], deadline: float = 10.0) -> bool:
-    """True as soon as ``check()`` is; False after ``deadline`` seconds (no timing asserted)."""
+def poll(check: Callable[[], bool], deadline: float = WAIT_SECONDS) -> bool:
+    """True as soon as ``check()`` is; False after ``deadline`` seconds (a ceiling only)."""
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         if check():
