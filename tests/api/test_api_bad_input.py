@@ -4,10 +4,13 @@ checked before a body is read, and the small HTTP contract details (Allow, heade
 from __future__ import annotations
 
 import asyncio
+import struct
+import zlib
 from typing import Any
 
 from api_helpers import Api, MakeApi, problem
 from fastapi import FastAPI
+from PIL import Image
 
 from safespace.api.limits import AUTH_FIRST_BYTES
 
@@ -138,3 +141,55 @@ def test_an_early_key_check_is_not_counted_twice(make_api: MakeApi) -> None:
     problem(
         api.client.post("/v1/banks/b/import", headers=headers, files=files), 429, "rate-limited"
     )
+
+
+def test_405_lists_every_method_of_the_path(api: Api) -> None:
+    api.state.banks.create_bank("b")
+    refused = api.client.put("/v1/banks/b", headers=api.as_("curate"), json={})
+    problem(refused, 405, "method-not-allowed")
+    assert {m.strip() for m in refused.headers["allow"].split(",")} == {"GET", "PATCH", "DELETE"}
+    refused = api.client.delete("/v1/banks", headers=api.as_("curate"))
+    problem(refused, 405, "method-not-allowed")
+    assert {m.strip() for m in refused.headers["allow"].split(",")} == {"GET", "POST"}
+
+
+def test_every_api_answer_is_not_cached_nor_sniffed(make_api: MakeApi) -> None:
+    api = make_api(max_json_bytes=1024)
+    answers = [
+        api.get("/v1/banks", "curate"),
+        api.client.get("/v1/banks"),  # 401
+        api.post("/v1/match", "match", json={"signals": {"md5": MD5_A}}),  # the hot path
+        api.post("/v1/banks", "curate", content=b"x" * 2048, headers={"Content-Type": "a/json"}),
+        api.client.get("/readyz"),
+        api.client.get("/v1/nowhere"),
+    ]
+    assert [a.status_code for a in answers] == [200, 401, 200, 413, 200, 404]
+    for answer in answers:
+        assert answer.headers["x-content-type-options"] == "nosniff", answer.request.url
+        assert answer.headers["cache-control"] == "no-store", answer.request.url
+    widget = api.client.get("/v1/deter/widget.js")  # keeps its own caching
+    assert widget.headers["cache-control"] == "public, max-age=300"
+    assert widget.headers["x-content-type-options"] == "nosniff"
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    crc = struct.pack(">I", zlib.crc32(kind + data))
+    return struct.pack(">I", len(data)) + kind + data + crc
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG that claims ``width`` x ``height`` pixels (a decompression bomb's header)."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\0" * 64)
+    return (
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+    )
+
+
+def test_pixel_limit_message_names_the_configured_limit(make_api: MakeApi) -> None:
+    api = make_api(max_image_pixels=1_000_000)
+    bomb = _png_header(30_000, 30_000)  # over Pillow's own bomb limit too
+    body = problem(api.upload("/v1/hash", bomb, "match"), 413, "media-too-large")
+    assert "1000000" in body["detail"]
+    assert "max_image_pixels" in body["detail"]
+    assert str(2 * Image.MAX_IMAGE_PIXELS) not in body["detail"]

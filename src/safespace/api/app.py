@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from safespace import __version__
 from safespace.accounts import Accounts
@@ -27,7 +28,7 @@ from safespace.config import Settings
 from safespace.store import open_database
 from safespace.web.console import STATIC_DIR
 
-__all__ = ["create_app", "create_app_from_env"]
+__all__ = ["SafeHeadersMiddleware", "create_app", "create_app_from_env"]
 
 _DESCRIPTION = """\
 Detect known abuse imagery by hash: hash uploads, match them against hash banks, and curate
@@ -92,16 +93,48 @@ def create_app(
     if matching.router in routers:
         # Innermost first: the hot path answers JSON /v1/match below routing, inside limits.
         app.add_middleware(HotPathMiddleware)
+    app.state.routes = [route for router in routers for route in router.routes]
     app.add_middleware(
-        BodyLimitMiddleware,
-        limits=limits_from_settings(settings),
-        routes=[route for router in routers for route in router.routes],
+        BodyLimitMiddleware, limits=limits_from_settings(settings), routes=app.state.routes
     )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(SafeHeadersMiddleware)  # outermost: on every answer, 413s included
     for router in routers:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
+_NO_STORE = (b"cache-control", b"no-store")
+
+
+class SafeHeadersMiddleware:
+    """``X-Content-Type-Options: nosniff`` on every response, and ``Cache-Control: no-store``
+    on every response that sets no caching of its own (the widget's script and the static
+    files keep theirs): answers about hashes, keys and cases are never cached."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = scope["path"].startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                if _NOSNIFF[0] not in names:
+                    headers.append(_NOSNIFF)
+                if _NO_STORE[0] not in names and not static:
+                    headers.append(_NO_STORE)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def create_app_from_env() -> FastAPI:

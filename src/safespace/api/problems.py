@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from safespace.errors import (
     AccessDenied,
@@ -173,7 +174,18 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
         return await _on_safespace(request, exc.error)
     error = _from_http(exc, request)
     keep = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
+    if exc.status_code == 405:
+        keep = {"Allow": _allowed(request) or ", ".join(keep.values())}
     return problem_response(error, headers=keep)
+
+
+def _allowed(request: Request) -> str:
+    """Every method the path supports (the router names only the first route's)."""
+    methods: set[str] = set()
+    for route in getattr(request.app.state, "routes", ()):
+        if isinstance(route, Route) and route.path_regex.match(request.url.path):
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
 
 
 async def _on_operational(request: Request, exc: Exception) -> JSONResponse:

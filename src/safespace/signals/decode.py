@@ -141,8 +141,10 @@ def decode_image(
     with quiet_pillow():
         try:
             image = Image.open(io.BytesIO(data), formats=formats)
-        except Image.DecompressionBombError as exc:
-            raise MediaTooLarge(f"image is too large to decode safely: {_why(exc)}") from None
+        except Image.DecompressionBombError:  # its message names Pillow's limit, not ours
+            raise MediaTooLarge(
+                f"image is over the limit of {limits.max_pixels} pixels (max_image_pixels)"
+            ) from None
         except UnidentifiedImageError:
             raise CorruptMedia(
                 f"content starts like {sniffed.format} but cannot be read as one"
