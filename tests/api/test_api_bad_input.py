@@ -193,3 +193,14 @@ def test_pixel_limit_message_names_the_configured_limit(make_api: MakeApi) -> No
     assert "1000000" in body["detail"]
     assert "max_image_pixels" in body["detail"]
     assert str(2 * Image.MAX_IMAGE_PIXELS) not in body["detail"]
+
+
+def test_a_repeated_form_field_is_refused_by_name(api: Api) -> None:
+    api.state.banks.create_bank("b")
+    files = {"file": ("l.txt", HMA_GOOD, "text/plain")}
+    twice = {"format": ["csv", "hma"]}
+    body = problem(api.post("/v1/banks/b/import", files=files, data=twice), 422, "invalid-request")
+    assert "'format'" in body["detail"]
+    assert api.state.banks.get_bank("b").entry_count == 0  # nothing imported
+    done = api.post("/v1/banks/b/import", files=files, data={"format": "hma"})
+    assert done.status_code == 200, done.text

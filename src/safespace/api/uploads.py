@@ -68,8 +68,10 @@ async def read_upload(request: Request, *, allowed: set[str]) -> Upload:
             elif name not in allowed:
                 known = ", ".join(sorted(allowed)) or "none"
                 raise InvalidRequest(f"unexpected form field {name!r} (known: file, {known})")
+            elif name in fields:  # never "the last one wins": say which
+                raise InvalidRequest(f"form field {name!r} is given more than once")
             else:
-                fields.setdefault(name, []).append(value)
+                fields[name] = [value]
         if upload is None:
             raise InvalidRequest("missing the upload: a file in the form field 'file'")
         data = await upload.read()
