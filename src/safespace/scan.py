@@ -7,9 +7,14 @@ is done and its summary still covers the whole tree.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -101,6 +106,34 @@ def _hash_one(
         return path, None, f"cannot read file: {exc.strerror or exc}", "io-error"
 
 
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+_WATCH_SECONDS = 1.0
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Pool initializer: end this worker when the scan that started it dies (even ``kill -9``).
+
+    On Linux the kernel sends SIGKILL when the parent exits (``PR_SET_PDEATHSIG``); a daemon
+    thread that watches ``os.getppid()`` does the same everywhere else, and covers a parent
+    that died before the request was made.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # the watchdog below still works
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_WATCH_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="safespace-scan-parent-watch", daemon=True).start()
+
+
 def _load_state(state_path: Path) -> dict[str, FileOutcome]:
     done: dict[str, FileOutcome] = {}
     if not state_path.exists():
@@ -153,7 +186,8 @@ def scan(
         else:
             todo.append(path)
     workers = max(1, workers or os.cpu_count() or 1)
-    with state_path.open("a", encoding="utf-8") as state, ProcessPoolExecutor(workers) as pool:
+    pool_of = ProcessPoolExecutor(workers, initializer=_exit_with_parent, initargs=(os.getpid(),))
+    with state_path.open("a", encoding="utf-8") as state, pool_of as pool:
         pending: set[Future[tuple[str, Signals | None, str | None, str | None]]] = set()
         queue = iter(todo)
         window = workers * 4
