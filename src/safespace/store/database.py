@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +25,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from safespace.errors import ConfigError
+from safespace.errors import ConfigError, ServiceUnavailable
 
 __all__ = ["Database", "open_database"]
 
@@ -39,9 +40,13 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 class Database:
     """An engine plus sessions. ``transaction()`` for writes, ``session()`` for reads."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, file: Path | None = None) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # A SQLite file: which file was opened, so a write is never acknowledged into a
+        # file that was deleted or replaced under us (it would be lost), or made read-only.
+        self._file = file
+        self._identity = _identity(file) if file is not None else None
 
     @property
     def dialect(self) -> str:
@@ -71,10 +76,34 @@ class Database:
                 session.execute(select(func.pg_advisory_xact_lock(_PG_WRITE_LOCK)))
             try:
                 yield session
+                self.check_file()
                 session.commit()
             except BaseException:
                 session.rollback()
                 raise
+
+    def check_file(self) -> None:
+        """:class:`ServiceUnavailable` when the SQLite file opened is gone, replaced or
+        read-only: what is written now would be lost or refused."""
+        if self._file is None:
+            return
+        try:
+            st = self._file.stat()
+        except OSError:
+            raise ServiceUnavailable(
+                "the database file is gone (was the data folder deleted?); nothing was saved",
+                _RETRY_SECONDS,
+            ) from None
+        if (st.st_dev, st.st_ino) != self._identity:
+            raise ServiceUnavailable(
+                "the database file was replaced while in use; nothing was saved; restart",
+                _RETRY_SECONDS,
+            )
+        writable = st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+        if not writable or not os.access(self._file, os.W_OK):
+            raise ServiceUnavailable(
+                "the database file is read-only; nothing was saved", _RETRY_SECONDS
+            )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -84,6 +113,15 @@ class Database:
 
 
 DEFAULT_POOL_SIZE = 10
+_RETRY_SECONDS = 5.0
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 def open_database(
@@ -109,7 +147,7 @@ def open_database(
         ) from None
     except ImportError as exc:
         raise ConfigError(f"database driver not installed: {exc}") from None
-    db = Database(engine)
+    db = Database(engine, file=_sqlite_file(parsed))
     if migrate:
         try:
             upgrade(db)
@@ -169,6 +207,16 @@ def _parse_url(url: str) -> URL:
     return parsed
 
 
+def _sqlite_file(url: URL) -> Path | None:
+    """The file of a SQLite URL (a plain path, not a ``file:`` URI or in memory)."""
+    if url.get_backend_name() != "sqlite":
+        return None
+    database = url.database or ""
+    if database in ("", ":memory:") or "mode=memory" in database or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
 def _create_private(path: Path) -> None:
     """The database's folder (0700) and an empty file (0600) for SQLite to open: SQLite gives
     its -wal, -shm and journal files the database file's permissions."""
@@ -199,6 +247,9 @@ def _sqlite_engine(url: URL, *, echo: bool, pool: dict[str, int]) -> Engine:
             cur.execute("PRAGMA journal_mode = WAL")
             cur.execute("PRAGMA synchronous = NORMAL")
             cur.execute("PRAGMA cache_size = -65536")  # 64 MiB: bulk imports touch big indexes
+            # No memory-mapped reads: a file truncated or gone under a mapping is a SIGBUS
+            # that kills the worker, where a read() is an error answered 503.
+            cur.execute("PRAGMA mmap_size = 0")
         cur.close()
 
     @event.listens_for(engine, "begin")
