@@ -93,6 +93,12 @@ class Settings(BaseSettings):
         le=60,
         description="How often each HTTP worker applies bank changes to its in-memory matcher.",
     )
+    readiness_max_lag_changes: int = Field(
+        default=50_000,
+        ge=0,
+        description="/readyz says 503 while a worker's matcher is more than this many "
+        "change-log entries behind the database (after a big import, say); 0: no bound.",
+    )
     matcher_snapshots: bool = Field(
         default=True,
         description="Keep memory-mapped matcher snapshots in data_dir/snapshots, so HTTP "

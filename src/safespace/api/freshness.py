@@ -22,14 +22,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from safespace.banks import snapshot as snap
 from safespace.banks.changelog import prune_change_log
 from safespace.banks.matching import Matcher
 from safespace.errors import IndexFormatError, ServiceUnavailable
 from safespace.store import Bank, Database
-from safespace.store.models import utcnow
+from safespace.store.models import Change, utcnow
 
 __all__ = ["SNAPSHOT_CHECK_SECONDS", "BankMeta", "MatcherHolder"]
 
@@ -72,6 +72,7 @@ class MatcherHolder:
         snapshot_min_changes: int = 0,
         freeze_gc: bool = False,
         change_log_retention: timedelta | None = None,
+        max_lag: int | None = None,
     ) -> None:
         self._db = db
         self._min_quality = min_quality
@@ -80,6 +81,8 @@ class MatcherHolder:
         self.snapshot_min_changes = snapshot_min_changes
         self.freeze_gc = freeze_gc
         self.change_log_retention = change_log_retention
+        # Not ready while more than this many change-log entries are not yet applied here.
+        self.max_lag = max_lag
         self._last_prune = -math.inf
         self.snapshot_check_seconds = SNAPSHOT_CHECK_SECONDS
         self.stale_after = max(5.0, 25 * interval)
@@ -244,7 +247,25 @@ class MatcherHolder:
         if age > self.stale_after:
             detail = f"matcher not refreshed for {age:.0f} s: {self._error or 'refresh stalled'}"
             return {"ready": False, "detail": detail}
-        return {"ready": True, "entries": len(matcher), "seq": matcher.seq}
+        seq = matcher.seq
+        head = self.head_seq()
+        lag = max(0, head - seq) if head is not None else None
+        if lag is not None and self.max_lag is not None and lag > self.max_lag:
+            detail = (
+                f"matcher is {lag} changes behind the change log "
+                f"(readiness_max_lag_changes is {self.max_lag})"
+            )
+            return {"ready": False, "detail": detail, "seq": seq, "lag": lag}
+        return {"ready": True, "entries": len(matcher), "seq": seq, "lag": lag}
+
+    def head_seq(self) -> int | None:
+        """The newest change-log sequence number in the database; None when unreadable."""
+        try:
+            with self._db.session() as s:
+                return int(s.scalar(select(func.max(Change.seq))) or 0)
+        except Exception as exc:  # readiness reports it; it never raises
+            log.warning("reading the change log's head failed: %s", exc)
+            return None
 
 
 def _freeze_gc() -> None:

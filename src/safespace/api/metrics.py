@@ -66,6 +66,12 @@ class _StateCollector(Collector):
                 "safespace_matcher_change_seq", "Last change-log sequence number applied",
                 value=float(seq),
             )  # fmt: skip
+        if status.get("lag") is not None:
+            yield GaugeMetricFamily(
+                "safespace_matcher_lag_changes",
+                "Change-log entries not yet applied to this worker's matcher",
+                value=float(status["lag"]),
+            )
         age = _refresh_age(self.holder)
         if age is not None:
             yield GaugeMetricFamily(

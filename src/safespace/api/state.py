@@ -60,6 +60,7 @@ class ServiceState:
                 change_log_retention=timedelta(days=settings.change_log_retention_days)
                 if settings.change_log_retention_days
                 else None,
+                max_lag=settings.readiness_max_lag_changes or None,
             ),
             limits=DecodeLimits.from_settings(settings),
         )

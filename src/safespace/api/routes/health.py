@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from safespace.api.problems import Problem
+from safespace.api.problems import Problem, problem_response
 from safespace.api.state import get_state
 from safespace.errors import ServiceUnavailable
 
@@ -25,8 +25,14 @@ def healthz() -> dict[str, str]:
     summary="Readiness: the matcher is loaded and current",
     responses={503: {"model": Problem, "description": "Still loading, or refreshes failing"}},
 )
-def readyz(request: Request) -> dict[str, Any]:
+def readyz(request: Request) -> Any:
     status = get_state(request).matcher.status()
     if not status["ready"]:
-        raise ServiceUnavailable(str(status["detail"]), 2.0)
-    return {"status": "ready", "entries": status["entries"], "seq": status["seq"]}
+        error = ServiceUnavailable(str(status["detail"]), 2.0)
+        return problem_response(error, extra={"lag": status.get("lag")})
+    return {
+        "status": "ready",
+        "entries": status["entries"],
+        "seq": status["seq"],
+        "lag": status["lag"],
+    }
