@@ -204,3 +204,18 @@ def test_a_repeated_form_field_is_refused_by_name(api: Api) -> None:
     assert api.state.banks.get_bank("b").entry_count == 0  # nothing imported
     done = api.post("/v1/banks/b/import", files=files, data={"format": "hma"})
     assert done.status_code == 200, done.text
+
+
+def test_openapi_lists_the_problems_routes_can_give(api: Api) -> None:
+    doc = api.client.get("/openapi.json").json()
+    paths = doc["paths"]
+    imports = paths["/v1/banks/{name}/import"]["post"]["responses"]
+    for status in ("404", "409", "413", "415", "503"):
+        content = imports[status]["content"]
+        assert list(content) == ["application/problem+json"], (status, content)
+        assert content["application/problem+json"]["schema"]["$ref"].endswith("/Problem")
+    assert list(imports["401"]["content"]) == ["application/problem+json"]
+    assert "409" not in paths["/v1/match"]["post"]["responses"]
+    assert "503" in paths["/v1/banks"]["get"]["responses"]
+    widget = paths["/v1/deter/widget.js"]["get"]["responses"]["200"]["content"]
+    assert list(widget) == ["application/javascript"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -102,7 +103,64 @@ def create_app(
     for router in routers:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _document_problems(app)
     return app
+
+
+# The problems a route can answer beyond the shared ones, by what the route takes.
+_BODY_PROBLEMS = {413: "The body is over its limit", 415: "The body's Content-Type is refused"}
+_SCRIPT_TYPES = {
+    "/v1/deter/widget.js": "application/javascript",
+    "/v1/deter/widget.css": "text/css",
+}
+_NO_CONFLICT = ("/v1/match", "/v1/hash", "/h/", "/m/")  # lookups: nothing to clash with
+
+
+def _document_problems(app: FastAPI) -> None:
+    """The OpenAPI document lists 404 on routes with a path parameter, 409 on writes, 413 and
+    415 on routes with a body, and 503 (database unavailable) on every API route, each a
+    problem+json; and the widget's files with their real media types."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        for path, operations in schema.get("paths", {}).items():
+            for method, op in operations.items():
+                responses = op.setdefault("responses", {})
+                wanted: dict[int, str] = {}
+                if path in _SCRIPT_TYPES:
+                    ok = responses.setdefault("200", {"description": "The file"})
+                    ok["content"] = {_SCRIPT_TYPES[path]: {"schema": {"type": "string"}}}
+                    continue
+                if not path.startswith(("/v1/", "/h/", "/m/", "/c/")):
+                    continue
+                wanted[503] = "The database is unavailable or cannot save; see Retry-After"
+                if "{" in path:
+                    wanted[404] = "No such resource"
+                if method in ("post", "put", "patch") and not path.startswith(_NO_CONFLICT):
+                    wanted[409] = "The change clashes with the current state"
+                if "requestBody" in op:
+                    wanted.update(_BODY_PROBLEMS)
+                for status, text in wanted.items():
+                    responses.setdefault(str(status), _problem_response(text))
+                for status, response in responses.items():
+                    content = response.get("content", {})
+                    if status >= "4" and "application/problem+json" in content:
+                        # the schema belongs to problem+json, the only type errors have
+                        moved = content.pop("application/json", {}).get("schema")
+                        if moved and not content["application/problem+json"]:
+                            content["application/problem+json"] = {"schema": moved}
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _problem_response(description: str) -> dict[str, Any]:
+    ref = {"$ref": "#/components/schemas/Problem"}
+    return {"description": description, "content": {"application/problem+json": {"schema": ref}}}
 
 
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
