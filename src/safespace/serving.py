@@ -37,7 +37,6 @@ __all__ = ["check_port", "check_settings", "run_workers"]
 
 log = logging.getLogger("safespace.serve")
 
-APP = "safespace.api:create_app_from_env"
 _RESTARTS = 5  # more deaths than this within _RESTART_WINDOW seconds: give up
 _RESTART_WINDOW = 60.0
 _STOP_SECONDS = 30.0
@@ -81,22 +80,34 @@ def check_port(host: str, port: int) -> None:
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
-def _worker(host: str, port: int, options: Mapping[str, Any]) -> None:
+def _worker(host: str, port: int, options: Mapping[str, Any], settings: Settings) -> None:
+    """One worker process: its app is built from the supervisor's ``settings``, as given."""
+    # One search thread per worker unless told otherwise: the workers already use every
+    # core, and numba's parallel kernels in each of them would fight for the same cores.
+    # Set in this new process's own environment, before anything loads numba.
+    os.environ.setdefault("NUMBA_NUM_THREADS", str(settings.index_threads))
     import uvicorn
 
+    from safespace.api import create_app
+
     sock = _socket(host, port)
-    config = uvicorn.Config(APP, factory=True, host=host, port=port, **options)
+    app = create_app(settings, serving=True)
+    config = uvicorn.Config(app, host=host, port=port, **options)
     uvicorn.Server(config).run(sockets=[sock])
 
 
-def run_workers(host: str, port: int, workers: int, options: Mapping[str, Any]) -> int:
-    """Run ``workers`` processes until told to stop; returns the exit status."""
+def run_workers(
+    host: str, port: int, workers: int, options: Mapping[str, Any], *, settings: Settings
+) -> int:
+    """Run ``workers`` processes, each serving with ``settings``, until told to stop;
+    returns the exit status."""
     check_port(host, port)
     ctx = multiprocessing.get_context("spawn")
     stopping = False
 
     def start() -> BaseProcess:
-        proc = ctx.Process(target=_worker, args=(host, port, dict(options)), daemon=False)
+        args = (host, port, dict(options), settings)
+        proc = ctx.Process(target=_worker, args=args, daemon=False)
         proc.start()
         return proc
 

@@ -237,22 +237,33 @@ def test_cli_hold_needs_a_reason_and_purge_needs_the_key(
 def test_the_demo_makes_a_demo_only_key_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from safespace.cli import _demo_evidence
+    from safespace.cli._demo import demo_settings
 
-    # set, then removed: monkeypatch then restores the variable's absence after the test
-    monkeypatch.setenv("SAFESPACE_EVIDENCE_KEY", "unset")
-    monkeypatch.delenv("SAFESPACE_EVIDENCE_KEY")
+    monkeypatch.delenv("SAFESPACE_EVIDENCE_KEY", raising=False)
+    monkeypatch.delenv("SAFESPACE_REPORTER_EMAIL", raising=False)
+    environ = dict(os.environ)
     settings = Settings(data_dir=tmp_path)
-    note = _demo_evidence(settings)
+    served, note = demo_settings(settings)
     assert "demo only" in note
-    key = os.environ["SAFESPACE_EVIDENCE_KEY"]
+    assert served.evidence_key is not None
+    key = served.evidence_key.get_secret_value()
     assert len(load_master_key(key)) == 32
+    assert served.reporter_email.endswith("@demo.invalid")
+    # the workers are given these settings: this process's variables stay as they were
+    assert dict(os.environ) == environ
+    assert settings.evidence_key is None
+    assert not settings.reporter_email
     path = tmp_path / "demo" / "evidence-demo.key"
     assert path.stat().st_mode & 0o777 == 0o600
-    monkeypatch.delenv("SAFESPACE_EVIDENCE_KEY")
-    _demo_evidence(settings)
-    assert os.environ["SAFESPACE_EVIDENCE_KEY"] == key  # the next run reuses it
-    # an operator's own key is never replaced
-    assert _demo_evidence(Settings(data_dir=tmp_path / "x", evidence_key=KEY)) == ""
+    again, _ = demo_settings(settings)
+    assert again.evidence_key is not None
+    assert again.evidence_key.get_secret_value() == key  # the next run reuses it
+    # an operator's own key and reporter details are never replaced
+    own = Settings(data_dir=tmp_path / "x", evidence_key=KEY, reporter_email="ts@example.org")
+    kept, note = demo_settings(own)
+    assert "Evidence key" not in note
+    assert "Referrals" not in note
+    assert kept.evidence_key is not None
+    assert kept.evidence_key.get_secret_value() == KEY
+    assert kept.reporter_email == "ts@example.org"
     assert not (tmp_path / "x" / "demo").exists()
-    monkeypatch.delenv("SAFESPACE_EVIDENCE_KEY")

@@ -1,7 +1,8 @@
 """The HTTP service (FastAPI): hashing, matching and bank curation over ``/v1``.
 
 Public API: :func:`create_app` (one app from settings and an explicit list of routers) and
-:func:`create_app_from_env` (the factory ``safespace serve`` gives uvicorn). See docs/api.md.
+:func:`create_app_from_env` (settings from SAFESPACE_* variables, for ``uvicorn --factory``;
+``safespace serve`` gives each worker its settings with ``create_app``). See docs/api.md.
 """
 
 from __future__ import annotations

@@ -196,5 +196,5 @@ class SafeHeadersMiddleware:
 
 
 def create_app_from_env() -> FastAPI:
-    """The uvicorn factory (``safespace serve``): settings from SAFESPACE_* variables."""
+    """A uvicorn factory with settings from SAFESPACE_* variables (``uvicorn --factory``)."""
     return create_app(Settings(), serving=True)

@@ -35,7 +35,7 @@ class ServiceState:
 
     @classmethod
     def build(cls, settings: Settings, db: Database, *, serving: bool = False) -> ServiceState:
-        """``serving``: this process is a server worker (see :func:`create_app_from_env`)."""
+        """``serving``: this process is a server worker (see :mod:`safespace.serving`)."""
         keys = KeyService(db)
         return cls(
             settings=settings,

@@ -1,0 +1,170 @@
+"""``safespace bank ...``: create, list, update, import, export and delete hash banks."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from safespace.cli._common import bank_service, emit, err, settings_of
+from safespace.errors import ImportFormatError, InvalidInput
+
+__all__ = ["bank_app"]
+
+bank_app = typer.Typer(
+    help="Create, list, import, export and delete hash banks.", no_args_is_help=True
+)
+
+
+@bank_app.command("create")
+def bank_create(
+    ctx: typer.Context,
+    name: str,
+    kind: Annotated[
+        str, typer.Option(help="normal, or allow (entries suppress matches).")
+    ] = "normal",
+    distance: Annotated[int, typer.Option(help="PDQ match distance for this bank.")] = 31,
+    description: Annotated[
+        str, typer.Option(help="What the list is and where it comes from.")
+    ] = "",
+) -> None:
+    """Create an empty bank."""
+    bank = bank_service(settings_of(ctx)).create_bank(
+        name, kind=kind, pdq_distance=distance, description=description
+    )
+    emit(bank.to_dict())
+
+
+@bank_app.command("list")
+def bank_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
+) -> None:
+    """List banks with their sizes."""
+    banks = bank_service(settings_of(ctx)).list_banks()
+    if as_json or not sys.stdout.isatty():
+        for bank in banks:
+            emit(bank.to_dict())
+        return
+    table = Table("name", "kind", "distance", "enabled", "entries", "description")
+    for bank in banks:
+        d = bank.to_dict()
+        table.add_row(
+            d["name"],
+            d["kind"],
+            str(d["pdq_distance"]),
+            "yes" if d["enabled"] else "no",
+            str(d.get("entry_count", "")),
+            d.get("description") or "",
+        )
+    Console().print(table)
+
+
+@bank_app.command("update")
+def bank_update(
+    ctx: typer.Context,
+    name: str,
+    kind: Annotated[str | None, typer.Option(help="normal or allow.")] = None,
+    distance: Annotated[int | None, typer.Option(help="PDQ match distance.")] = None,
+    enabled: Annotated[
+        bool | None, typer.Option("--enabled/--disabled", help="Match with this bank or not.")
+    ] = None,
+    description: Annotated[str | None, typer.Option(help="New description.")] = None,
+) -> None:
+    """Change a bank's distance, kind, description or enabled flag."""
+    bank = bank_service(settings_of(ctx)).update_bank(
+        name, pdq_distance=distance, kind=kind, enabled=enabled, description=description
+    )
+    emit(bank.to_dict())
+
+
+@bank_app.command("import")
+def bank_import(
+    ctx: typer.Context,
+    name: str,
+    file: Annotated[Path, typer.Argument(help="Hash-list file (hma, csv, stopncii, ncmec).")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="File format; default: detected.")
+    ] = None,
+    skip_invalid: Annotated[
+        bool, typer.Option(help="Import the valid lines and write the rejects to a file.")
+    ] = False,
+    rejects: Annotated[
+        Path | None, typer.Option(help="Where --skip-invalid writes rejected lines.")
+    ] = None,
+) -> None:
+    """Import a hash list into a bank: all or nothing unless --skip-invalid."""
+    if not file.is_file():
+        raise InvalidInput(f"{file}: no such file")
+    data = file.read_bytes()
+    service = bank_service(settings_of(ctx))
+    try:
+        result = service.import_data(
+            name, data, fmt=fmt, filename=file.name, skip_invalid=skip_invalid
+        )
+    except ImportFormatError as exc:
+        for reject in exc.rejects[:20]:
+            err.print(f"line {reject.line}: {reject.reason}", markup=False, highlight=False)
+        if len(exc.rejects) > 20:
+            err.print(f"... and {len(exc.rejects) - 20} more rejected lines", markup=False)
+        if exc.rejects:
+            err.print("nothing was imported; fix the file or use --skip-invalid", markup=False)
+        raise
+    reject_path = None
+    if result.rejects:
+        reject_path = rejects or file.with_name(file.name + ".rejects.jsonl")
+        with reject_path.open("w", encoding="utf-8") as fh:
+            for r in result.rejects:
+                fh.write(json.dumps({"line": r.line, "text": r.text, "reason": r.reason}) + "\n")
+        err.print(f"{len(result.rejects)} lines rejected, listed in {reject_path}", markup=False)
+    emit(
+        {
+            "bank": name,
+            "added": result.added,
+            "duplicates": result.duplicates,
+            "removed": result.removed,
+            "rejected": len(result.rejects),
+            "rejects_file": str(reject_path) if reject_path else None,
+        }
+    )
+
+
+@bank_app.command("export")
+def bank_export(
+    ctx: typer.Context,
+    name: str,
+    fmt: Annotated[str, typer.Option("--format", help="hma, csv, stopncii or ncmec.")] = "hma",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write; default stdout.")
+    ] = None,
+) -> None:
+    """Export a bank's entries in a hash-list format."""
+    data = bank_service(settings_of(ctx)).export_data(name, fmt)
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    tmp = output.with_name(output.name + ".partial")
+    tmp.write_bytes(data)
+    tmp.replace(output)
+    err.print(f"wrote {output}", markup=False)
+
+
+@bank_app.command("delete")
+def bank_delete(
+    ctx: typer.Context,
+    name: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a bank and all its entries."""
+    service = bank_service(settings_of(ctx))
+    service.get_bank(name)
+    if not yes and not typer.confirm(f"Delete bank {name!r} and all its entries?", err=True):
+        raise typer.Exit(1)
+    service.delete_bank(name)
+    emit({"bank": name, "deleted": True})

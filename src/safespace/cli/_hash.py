@@ -1,0 +1,47 @@
+"""``safespace hash``: signals of files as JSON lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from safespace.cli._common import decode_limits, emit, err, settings_of
+from safespace.errors import SafeSpaceError
+
+__all__ = ["hash_cmd"]
+
+
+def hash_cmd(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="Image or video files.", show_default=False)],
+    exact: Annotated[
+        bool, typer.Option(help="Decode at full resolution (bit-exact with the reference tool).")
+    ] = False,
+    dihedral: Annotated[
+        bool, typer.Option(help="Also print the PDQ hashes of the 8 rotations and flips.")
+    ] = False,
+) -> None:
+    """Hash files: one JSON object per line with path, pdq, pdq_quality, md5, sha256."""
+    from safespace.signals import hash_file, pdq_dihedral_from_file
+
+    limits = decode_limits(settings_of(ctx))
+    failed = 0
+    for path in files:
+        row: dict[str, Any] = {"path": str(path)}
+        try:
+            signals = hash_file(path, exact=exact, limits=limits)
+            row.update(signals.as_dict())
+            if signals.pdq is not None and dihedral:
+                row["pdq_dihedral"] = pdq_dihedral_from_file(path, exact=exact, limits=limits)
+        except SafeSpaceError as exc:
+            failed += 1
+            row.update(error=str(exc), error_code=exc.code)
+        except OSError as exc:
+            failed += 1
+            row.update(error=f"cannot read file: {exc.strerror or exc}", error_code="io-error")
+        emit(row)
+    if failed:
+        err.print(f"{failed} of {len(files)} files could not be hashed")
+        raise typer.Exit(1)

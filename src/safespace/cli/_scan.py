@@ -1,0 +1,127 @@
+"""``safespace scan``: a folder, resumable, on every core; JSON lines then a summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from safespace.cli._common import (
+    decode_limits,
+    emit,
+    err,
+    match_rows,
+    matcher,
+    open_db,
+    settings_of,
+)
+from safespace.config import Settings
+from safespace.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from safespace.scan import FileOutcome
+    from safespace.signals import Signals
+
+__all__ = ["scan", "scan_folder"]
+
+
+def scan(
+    ctx: typer.Context,
+    directory: Annotated[Path, typer.Argument(help="Folder to scan recursively.")],
+    bank: Annotated[
+        list[str] | None, typer.Option("--bank", help="Bank to match against (repeatable).")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Hashing processes (default: cores).")] = None,
+    state: Annotated[
+        Path | None, typer.Option(help="Resume file (default: in the data folder).")
+    ] = None,
+    restart: Annotated[bool, typer.Option(help="Forget earlier progress and start over.")] = False,
+    dihedral: Annotated[bool, typer.Option(help="Also match rotated and flipped copies.")] = False,
+    exact: Annotated[bool, typer.Option(help="Hash at full resolution.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+) -> None:
+    """Scan a folder: JSON lines of every match, then a summary line. Resumable."""
+    scan_folder(
+        settings_of(ctx),
+        directory,
+        banks=list(bank) if bank else None,
+        workers=workers,
+        state=state,
+        restart=restart,
+        dihedral=dihedral,
+        exact=exact,
+        progress=progress,
+    )
+
+
+def scan_folder(
+    settings: Settings,
+    directory: Path,
+    *,
+    banks: list[str] | None = None,
+    workers: int | None = None,
+    state: Path | None = None,
+    restart: bool = False,
+    dihedral: bool = False,
+    exact: bool = False,
+    progress: bool = True,
+) -> None:
+    """What ``scan`` does, for ``demo`` too."""
+    from safespace import scan as scanning
+    from safespace.banks import BankService
+
+    if not directory.is_dir():
+        raise InvalidInput(f"{directory}: not a folder")
+    db = open_db(settings)  # one handle: the matcher's, also used to check the bank names
+    found_in = matcher(db, settings)
+    if banks:
+        service = BankService(db)
+        for name in banks:
+            service.get_bank(name)
+    state_path = state or scanning.default_state_path(settings.data_dir, directory, banks or [])
+    if restart and state_path.exists():
+        state_path.unlink()
+
+    def match_signals(signals: Signals) -> list[dict[str, Any]]:
+        return match_rows(found_in.match(signals, dihedral=dihedral, banks=banks))
+
+    bar = Progress(
+        TextColumn("scanning"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not progress,
+        transient=True,
+    )
+    task = bar.add_task("scan", total=None)
+
+    def on_outcome(outcome: FileOutcome, resumed: bool) -> None:
+        bar.advance(task)
+        if not resumed:
+            for m in outcome.matches:
+                emit({"path": outcome.path, **m})
+
+    with bar:
+        try:
+            summary = scanning.scan(
+                directory,
+                match_signals,
+                state_path=state_path,
+                workers=workers,
+                exact=exact,
+                limits=decode_limits(settings),
+                on_outcome=on_outcome,
+                on_total=lambda n: bar.update(task, total=n),
+            )
+        except KeyboardInterrupt:
+            err.print(f"interrupted: run the same command again to resume ({state_path})")
+            raise typer.Exit(130) from None
+    emit({"summary": summary.to_json()})
+    err.print(
+        f"{summary.files} files, {summary.matched_files} matched, {summary.errors} errors"
+        + (f" ({summary.resumed} from an earlier run)" if summary.resumed else ""),
+        markup=False,
+    )
