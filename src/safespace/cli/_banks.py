@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from safespace.cli._common import bank_service, emit, err, settings_of
+from safespace.cli._common import bank_service, cli_actor, emit, err, settings_of
 from safespace.errors import ImportFormatError, InvalidInput
 
 __all__ = ["bank_app"]
@@ -35,7 +35,7 @@ def bank_create(
 ) -> None:
     """Create an empty bank."""
     bank = bank_service(settings_of(ctx)).create_bank(
-        name, kind=kind, pdq_distance=distance, description=description
+        name, kind=kind, pdq_distance=distance, description=description, actor=cli_actor()
     )
     emit(bank.to_dict())
 
@@ -78,7 +78,12 @@ def bank_update(
 ) -> None:
     """Change a bank's distance, kind, description or enabled flag."""
     bank = bank_service(settings_of(ctx)).update_bank(
-        name, pdq_distance=distance, kind=kind, enabled=enabled, description=description
+        name,
+        pdq_distance=distance,
+        kind=kind,
+        enabled=enabled,
+        description=description,
+        actor=cli_actor(),
     )
     emit(bank.to_dict())
 
@@ -105,7 +110,12 @@ def bank_import(
     service = bank_service(settings_of(ctx))
     try:
         result = service.import_data(
-            name, data, fmt=fmt, filename=file.name, skip_invalid=skip_invalid
+            name,
+            data,
+            fmt=fmt,
+            filename=file.name,
+            skip_invalid=skip_invalid,
+            actor=cli_actor(),
         )
     except ImportFormatError as exc:
         for reject in exc.rejects[:20]:
@@ -166,5 +176,5 @@ def bank_delete(
     service.get_bank(name)
     if not yes and not typer.confirm(f"Delete bank {name!r} and all its entries?", err=True):
         raise typer.Exit(1)
-    service.delete_bank(name)
+    service.delete_bank(name, actor=cli_actor())
     emit({"bank": name, "deleted": True})

@@ -113,6 +113,13 @@ def match_rows(result: MatchResult, **context: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def cli_actor() -> str:
+    """Who the audit log names for a change made here: ``cli:`` and the OS user."""
+    from safespace.reports.audit import cli_actor as actor
+
+    return actor()
+
+
 # --- typed service factories -----------------------------------------------------------------
 
 

@@ -9,7 +9,14 @@ from typing import Annotated, Any
 import typer
 from pydantic import SecretStr
 
-from safespace.cli._common import bank_service, decode_limits, err, key_service, settings_of
+from safespace.cli._common import (
+    bank_service,
+    cli_actor,
+    decode_limits,
+    err,
+    key_service,
+    settings_of,
+)
 from safespace.cli._scan import scan_folder
 from safespace.cli._serve import serve_with
 from safespace.config import Settings
@@ -42,7 +49,11 @@ def demo(
     demo_set = make_demo_set(settings.data_dir / "demo")
     service = bank_service(settings)
     with contextlib.suppress(BankExists):
-        service.create_bank("demo", description="Generated benign pattern images (demo only)")
+        service.create_bank(
+            "demo",
+            description="Generated benign pattern images (demo only)",
+            actor=cli_actor(),
+        )
     limits = decode_limits(settings)
     records = []
     for path in demo_set.known:
@@ -50,7 +61,7 @@ def demo(
         note = f"demo image {path.name}"
         records.append(HashRecord("pdq", sig.pdq or "", source="demo", category="A", note=note))
         records.append(HashRecord("md5", sig.md5, source="demo", category="A", note=note))
-    service.add_entries("demo", records)
+    service.add_entries("demo", records, actor=cli_actor())
     err.print(f"demo bank ready: {len(records)} hashes from {demo_set.known_dir}", markup=False)
     scan_folder(settings, demo_set.uploads_dir, banks=["demo"], restart=True, dihedral=True)
     if not serve_after:
