@@ -6,6 +6,7 @@ sit on top of this library; it does no I/O beyond reading its data files.
 """
 
 from safespace.deter.chatbot import ChatState
+from safespace.deter.configuration import DeterData
 from safespace.deter.conversation import ChatEngine, Turn, TurnButton
 from safespace.deter.engine import (
     KINDS,
@@ -16,7 +17,7 @@ from safespace.deter.engine import (
     Intervention,
 )
 from safespace.deter.experiments import CONTEXTS, EVENT_TYPES, OUTCOMES, DeterEvent
-from safespace.deter.loading import DEFAULT_DATA_DIR, DeterData, DeterLoader, load_data
+from safespace.deter.loading import DEFAULT_DATA_DIR, DeterLoader, load_data
 from safespace.deter.normalize import normalize
 from safespace.deter.render import HelpLink
 

@@ -21,16 +21,14 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from safespace.deter.configuration import DeterData
 from safespace.deter.conversation import ChatEngine, Turn
 from safespace.deter.detect import Detection
 from safespace.deter.experiments import CONTEXTS, OUTCOMES, Arm, Assigner, DeterEvent
 from safespace.deter.render import HelpLink, Renderer
 from safespace.errors import InvalidInput
-
-if TYPE_CHECKING:
-    from safespace.deter.loading import DeterData
 
 __all__ = ["KINDS", "REASONS", "Decision", "DecisionRequest", "Deterrer", "Intervention"]
 

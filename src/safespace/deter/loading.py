@@ -13,36 +13,23 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from safespace.deter.chatbot import ChatScript, load_script
+from safespace.deter.configuration import DeterData
 from safespace.deter.detect import Detector, load_vocabulary
 from safespace.deter.engine import Decision, DecisionRequest, Deterrer
-from safespace.deter.experiments import ExperimentSet, load_experiments
+from safespace.deter.experiments import load_experiments
 from safespace.deter.i18n import DOMAIN, FALLBACK_LOCALE, Catalogs
 from safespace.deter.messages import MessageLibrary, check_template, load_messages
 from safespace.deter.resources import HelpDirectory, load_help
-from safespace.deter.terms import TermList, TermMatcher, load_term_file
+from safespace.deter.terms import TermMatcher, load_term_file
 from safespace.errors import ConfigError
 
 __all__ = ["DEFAULT_DATA_DIR", "DeterData", "DeterLoader", "load_data"]
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent / "data"
 _FILES = ("rules.yaml", "messages.yaml", "help.yaml", "chatbot.yaml", "experiments.yaml")
-
-
-@dataclass(frozen=True)
-class DeterData:
-    detector: Detector
-    vocabulary_rule: str
-    term_lists: tuple[TermList, ...]
-    messages: MessageLibrary
-    help: HelpDirectory
-    chatbot: ChatScript
-    experiments: ExperimentSet
-    catalogs: Catalogs
-    warnings: tuple[str, ...]  # worth an operator's look, not fatal (unchecked links, ...)
 
 
 def _pick(directory: Path | None, name: str) -> Path:
