@@ -46,9 +46,7 @@ def test_serve_gives_workers_its_settings(
     assert settings.data_dir == other
 
 
-def test_one_worker_is_started_the_same_way(
-    run_cli: RunCli, started: list[dict[str, Any]]
-) -> None:
+def test_one_worker_is_started_the_same_way(run_cli: RunCli, started: list[dict[str, Any]]) -> None:
     environ = dict(os.environ)
     assert run_cli("serve").exit_code == 0
     assert dict(os.environ) == environ
