@@ -32,9 +32,9 @@ import pdqhash
 from PIL import Image
 
 from safespace.signals import hamming, hash_bytes
-from safespace.signals.decode import FAST_DRAFT_MIN_SIDE, DecodeLimits, decode_image, rgb_grid
-from safespace.signals.pdq import pdq_from_rgb
-from safespace.signals.sniff import HEAD_BYTES, sniff
+from safespace.signals._decode import FAST_DRAFT_MIN_SIDE, DecodeLimits, decode_image, rgb_grid
+from safespace.signals._pdq import pdq_from_rgb
+from safespace.signals._sniff import HEAD_BYTES, sniff
 
 PDQ_DIR = Path(__file__).resolve().parents[1] / "tests" / "data" / "pdq"  # the repo's test data
 # The 12 MP photos: the repository keeps one; --photos points at a folder with more.

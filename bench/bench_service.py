@@ -36,10 +36,9 @@ from typing import Any
 import numpy as np
 
 from safespace.access import KeyService
-from safespace.api.lookups import entries_for
-from safespace.banks import BankService
+from safespace.api._lookups import entries_for
+from safespace.banks import BankService, Matcher
 from safespace.banks.formats import HashRecord
-from safespace.banks.matching import Matcher
 from safespace.store import open_database
 
 try:

@@ -27,7 +27,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from safespace.api import create_app
-from safespace.api.state import ServiceState
+from safespace.api._state import ServiceState
 from safespace.config import Settings
 from waiting import WAIT_SECONDS
 

@@ -10,7 +10,7 @@ import typer.main
 from safespace.cli import app
 from safespace.config import Settings
 from safespace.errors import SafeSpaceError
-from safespace.reports.audit import ACTIONS, AuditAction
+from safespace.reports._audit import ACTIONS, AuditAction
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

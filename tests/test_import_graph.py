@@ -126,8 +126,8 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_the_graph_sees_the_package() -> None:
     graph = _graph(with_type_checking=True)
     assert len(graph) > 100
-    assert "safespace.deter.configuration" in graph["safespace.deter.engine"]
-    assert "safespace.deter.engine" in graph["safespace.deter.loading"]
+    assert "safespace.deter._configuration" in graph["safespace.deter._engine"]
+    assert "safespace.deter._engine" in graph["safespace.deter._loading"]
 
 
 def test_cycles_are_found() -> None:

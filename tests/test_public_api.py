@@ -13,20 +13,17 @@ PUBLIC = {
         "DIHEDRAL_NAMES", "DecodeLimits", "Signals", "dihedral_variants", "hamming",
         "hash_bytes", "hash_file", "is_matchable", "pdq_dihedral_from_bytes",
         "pdq_dihedral_from_file", "pdq_dihedral_from_image", "pdq_from_image",
-    ],
-    "safespace.signals.types": [
         "MD5", "PDQ", "SHA256", "SIGNAL_TYPES", "SignalType", "get_signal_type", "normalize",
     ],
     "safespace.index": ["PDQIndex"],
     "safespace.banks": [
         "AddResult", "BankInfo", "BankService", "EntryInfo", "ImportResult",
-        "validate_bank_name",
+        "validate_bank_name", "Match", "MatchResult", "Matcher", "SignalsLike", "Suppressed",
     ],
     "safespace.banks.formats": [
         "FORMATS", "HashListFormat", "HashRecord", "ParseResult", "Withdrawal",
         "detect_format", "get_format", "parse",
     ],
-    "safespace.banks.matching": ["Match", "MatchResult", "Matcher", "SignalsLike", "Suppressed"],
     "safespace.api": ["create_app", "create_app_from_env"],
     "safespace.deter": [
         "CONTEXTS", "ChatEngine", "ChatState", "DEFAULT_DATA_DIR", "Decision", "DecisionRequest",
@@ -73,3 +70,36 @@ def test_package_root_holds_only_the_version() -> None:
     imports = [node for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
     assert defined == ["__version__"]
     assert imports == []
+
+
+# Modules that are public although they are not packages: the one errors module, settings.
+PUBLIC_MODULES = {"safespace/errors.py", "safespace/config.py"}
+
+
+def test_implementation_modules_are_private() -> None:
+    """Every module is a package's ``__init__``, a ``_private`` module, or listed as public."""
+    import safespace
+
+    src = Path(safespace.__file__).parent.parent
+    public = []
+    for path in sorted((src / "safespace").rglob("*.py")):
+        rel = path.relative_to(src)
+        if "migrations" in rel.parts or path.name == "__init__.py":
+            continue
+        private = any(part.startswith("_") for part in rel.with_suffix("").parts[1:])
+        if not private and rel.as_posix() not in PUBLIC_MODULES:
+            public.append(rel.as_posix())
+    assert public == []
+
+
+def test_every_package_declares_its_public_api() -> None:
+    import safespace
+
+    root = Path(safespace.__file__).parent
+    missing = [
+        init.relative_to(root).as_posix()
+        for init in sorted(root.rglob("__init__.py"))
+        if "migrations" not in init.parts and init != root / "__init__.py"
+        if "__all__" not in init.read_text(encoding="utf-8")
+    ]
+    assert missing == []

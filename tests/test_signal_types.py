@@ -3,7 +3,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from safespace.errors import InvalidSignal
-from safespace.signals.types import SIGNAL_TYPES, get_signal_type, normalize
+from safespace.signals import SIGNAL_TYPES, get_signal_type, normalize
 
 
 def test_normalize_lowercases_and_strips_prefix() -> None:

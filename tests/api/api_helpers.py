@@ -11,7 +11,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from datafiles import BRIDGE as BRIDGE  # the tests of this folder take it from here
-from safespace.api.state import ServiceState
+from safespace.api._state import ServiceState
 
 
 @dataclass

@@ -12,7 +12,7 @@ from api_helpers import Api, MakeApi, problem
 from fastapi import FastAPI
 from PIL import Image
 
-from safespace.api.limits import AUTH_FIRST_BYTES
+from safespace.api._limits import AUTH_FIRST_BYTES
 
 MD5_A = "0123456789abcdef" * 2
 HMA_GOOD = f"md5 {MD5_A}\n".encode()

@@ -14,8 +14,8 @@ from api_helpers import Api, problem
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from safespace.reports import audit
-from safespace.store.models_reports import AuditRecord
+from safespace.reports import _audit as audit
+from safespace.store._models_reports import AuditRecord
 
 MD5 = ["0123456789abcdef" * 2, "fedcba9876543210" * 2]
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
 from safespace.api import create_app
-from safespace.api.routes import health
+from safespace.api._routes import health
 from safespace.config import Settings
 from safespace.errors import SafeSpaceError
 
@@ -115,7 +115,7 @@ def test_every_error_class_maps_to_its_own_problem_type() -> None:
     import inspect
 
     from safespace import errors
-    from safespace.api.problems import problem_response
+    from safespace.api._problems import problem_response
 
     for cls in vars(errors).values():
         if inspect.isclass(cls) and issubclass(cls, SafeSpaceError):

@@ -16,10 +16,11 @@ from api_helpers import Api, CliResult, MakeApi, problem
 from sqlalchemy import select
 
 from safespace.config import Settings
-from safespace.reports import EvidenceStore, WebhookService, load_master_key, sealing
-from safespace.reports.queue import ReviewPolicy, ReviewQueue, UserReport
+from safespace.reports import EvidenceStore, WebhookService, load_master_key
+from safespace.reports import _sealing as sealing
+from safespace.reports._queue import ReviewPolicy, ReviewQueue, UserReport
 from safespace.store import open_database
-from safespace.store.models_reports import AuditRecord
+from safespace.store._models_reports import AuditRecord
 
 # Benign stand-in for a confirmed file: generated noise, never real material.
 DATA = os.urandom(3000)

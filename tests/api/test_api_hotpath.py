@@ -10,7 +10,7 @@ from api_helpers import Api, MakeApi
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from safespace.api.hotpath import HotPathMiddleware
+from safespace.api._hotpath import HotPathMiddleware
 
 MD5 = "0123456789abcdef" * 2
 PDQ = hashlib.sha256(b"hot path entry").hexdigest()

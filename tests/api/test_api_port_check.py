@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 from api_helpers import CliResult
 
-from safespace import serving
+from safespace import _serving as serving
 from safespace.errors import ConfigError
 
 

@@ -9,7 +9,7 @@ import pytest
 from api_helpers import MakeApi
 
 from safespace.access import RateLimiter
-from safespace.api.state import RATE_LIMIT_FILE
+from safespace.api._state import RATE_LIMIT_FILE
 
 
 def test_two_limiters_on_one_file_share_each_keys_bucket(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from safespace.api.freshness import MatcherHolder
+from safespace.api._freshness import MatcherHolder
 from safespace.store import Database
 
 

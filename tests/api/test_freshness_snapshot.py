@@ -7,10 +7,9 @@ from pathlib import Path
 
 from api_helpers import MakeApi, poll
 
-from safespace.banks import BankService
+from safespace.banks import BankService, Matcher
+from safespace.banks._snapshot import database_identity, list_snapshots
 from safespace.banks.formats import HashRecord
-from safespace.banks.matching import Matcher
-from safespace.banks.snapshot import database_identity, list_snapshots
 from safespace.store import open_database
 
 

@@ -8,9 +8,9 @@ from typing import Any
 from api_helpers import Api, MakeApi, poll, problem
 from sqlalchemy import func, select, update
 
-from safespace.banks.jobs import ImportJobs
+from safespace.banks._jobs import ImportJobs
 from safespace.store import ImportJob, ImportJobFile, open_database
-from safespace.store.models import utcnow
+from safespace.store._models import utcnow
 
 GOOD = "".join(f"md5 {i:032x}\n" for i in range(1, 51)) + "pdq " + "f" * 64 + "\n"
 SMALL = "md5 " + "1" * 32 + "\n"

@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import func, select
 
 from safespace.banks import BankService
+from safespace.banks._jobs import ImportJobs
 from safespace.banks.formats import HashRecord
-from safespace.banks.jobs import ImportJobs
 from safespace.errors import BankExists, BankNotFound, ImportFormatError, InvalidInput
-from safespace.reports import audit
+from safespace.reports import _audit as audit
 from safespace.store import Bank, BankEntry, Change, Database
-from safespace.store.models_reports import AuditRecord
+from safespace.store._models_reports import AuditRecord
 
 CLI = "cli:ops"
 MD5 = [f"{i:032x}" for i in range(1, 4)]

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from safespace.banks import BankService, bulk
+from safespace.banks import BankService
+from safespace.banks import _bulk as bulk
 from safespace.errors import BankNotFound, ImportFormatError, InvalidInput
 from safespace.store import BankEntry, Change, Database
 

@@ -10,15 +10,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from safespace.api.freshness import MatcherHolder
-from safespace.banks import BankService
-from safespace.banks.changelog import prune_change_log, pruned_through
+from safespace.api._freshness import MatcherHolder
+from safespace.banks import BankService, Matcher
+from safespace.banks._changelog import prune_change_log, pruned_through
+from safespace.banks._snapshot import database_identity, list_snapshots, snapshot_seq
 from safespace.banks.formats import HashRecord
-from safespace.banks.matching import Matcher
-from safespace.banks.snapshot import database_identity, list_snapshots, snapshot_seq
 from safespace.errors import IndexFormatError
 from safespace.store import Change, Database
-from safespace.store.models import utcnow
+from safespace.store._models import utcnow
 from waiting import WAIT_SECONDS
 
 LATER = timedelta(days=1)

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from datafiles import REFERENCE_CSV
-from safespace.banks import BankService
+from safespace.banks import BankService, Matcher
 from safespace.banks.formats import HashRecord
-from safespace.banks.matching import Matcher
 from safespace.errors import BankNotFound, InvalidInput, InvalidSignal
 from safespace.store import Database
 

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from safespace.banks import BankService
+from safespace.banks import BankService, Matcher
+from safespace.banks._snapshot import database_identity, list_snapshots, load_snapshot
 from safespace.banks.formats import HashRecord
-from safespace.banks.matching import Matcher
-from safespace.banks.snapshot import database_identity, list_snapshots, load_snapshot
 from safespace.errors import IndexFormatError
 from safespace.store import Database, open_database
 

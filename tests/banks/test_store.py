@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from safespace.errors import ConfigError
 from safespace.store import Bank, BankEntry, Base, Change, Database, open_database, upgrade
-from safespace.store.database import alembic_config
+from safespace.store._database import alembic_config
 from waiting import WAIT_SECONDS
 
 
@@ -77,7 +77,7 @@ def test_unreachable_postgres_is_a_config_error_without_password() -> None:
 
 
 def test_bare_postgres_scheme_uses_psycopg3() -> None:
-    from safespace.store.database import _parse_url
+    from safespace.store._database import _parse_url
 
     assert _parse_url("postgresql://u@h/d").drivername == "postgresql+psycopg"
     assert _parse_url("postgres://u@h/d").drivername == "postgresql+psycopg"

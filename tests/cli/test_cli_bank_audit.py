@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from safespace.store import open_database
-from safespace.store.models_reports import AuditRecord
+from safespace.store._models_reports import AuditRecord
 
 RunCli = Callable[..., Any]  # the run_cli fixture (tests/cli/conftest.py)
 

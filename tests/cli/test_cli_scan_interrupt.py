@@ -17,7 +17,7 @@ from pathlib import Path
 
 CLI = [sys.executable, "-c", "from safespace.cli import main; main()"]
 HOLD_AFTER = 3
-# Runs the real command; the only change is the wrapped callback (``safespace.scan.scan`` is
+# Runs the real command; the only change is the wrapped callback (``safespace._scan.scan`` is
 # looked up when the command runs).
 HELD_CLI = [
     sys.executable,
@@ -25,7 +25,7 @@ HELD_CLI = [
     f"""
 import os, sys, threading
 from pathlib import Path
-import safespace.scan as scanning
+import safespace._scan as scanning
 from safespace.cli import main
 
 real_scan = scanning.scan

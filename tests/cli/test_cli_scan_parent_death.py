@@ -25,7 +25,7 @@ DEADLINE = 120.0
 HOOK = """
 import os, sys, threading
 from pathlib import Path
-import safespace.scan as scan
+import safespace._scan as scan
 
 PIDS = Path(sys.argv[1])
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from safespace import serving
+from safespace import _serving as serving
 from safespace.config import Settings
 
 RunCli = Callable[..., Any]  # the run_cli fixture (tests/cli/conftest.py)

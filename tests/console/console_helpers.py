@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from safespace.accounts import Accounts, Passwords
-from safespace.store.models import utcnow
+from safespace.store._models import utcnow
 
 PASSWORD = "correct horse battery staple"
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]*)"')

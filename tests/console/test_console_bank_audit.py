@@ -9,8 +9,8 @@ import pytest
 from console_helpers import Console
 from sqlalchemy import select
 
-from safespace.reports import audit
-from safespace.store.models_reports import AuditRecord
+from safespace.reports import _audit as audit
+from safespace.store._models_reports import AuditRecord
 
 
 def _bank_records(console: Console) -> list[tuple[str, str, str, dict[str, Any]]]:

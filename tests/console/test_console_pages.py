@@ -12,8 +12,8 @@ import pytest
 from console_helpers import Console
 
 from safespace.access import record_matches
+from safespace.banks._match_results import Match
 from safespace.banks.formats import HashRecord
-from safespace.banks.match_results import Match
 from waiting import WAIT_SECONDS
 
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"

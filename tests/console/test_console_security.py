@@ -272,12 +272,12 @@ def test_password_hash_is_argon2id_and_upgraded_at_sign_in(console: Console) -> 
 
 
 def test_sign_ins_are_audited(console: Console) -> None:
-    audit = pytest.importorskip("safespace.reports.audit")
+    audit = pytest.importorskip("safespace.reports._audit")
     client = console.signed_in("alice")
     console.sign_in(console.client(), "alice", "wrong password 123")
     console.sign_in(console.client(), "nobody", "wrong password 123")
     client.post("/console/sign-out", data={"csrf_token": console.csrf(client)})
-    from safespace.store.models_reports import AuditRecord
+    from safespace.store._models_reports import AuditRecord
 
     with console.accounts.db.session() as s:
         rows = [(r.action, r.subject) for r in s.scalars(select(AuditRecord))]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from safespace.deter import ChatState, DecisionRequest
-from safespace.deter.chatbot import load_script
+from safespace.deter._chatbot import load_script
 from safespace.errors import ConfigError, InvalidInput
 
 MINIMAL = """

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from safespace.deter import OUTCOMES, DecisionRequest, Deterrer, load_data
-from safespace.deter.experiments import Arm, Assigner, Experiment
+from safespace.deter._experiments import Arm, Assigner, Experiment
 from safespace.errors import InvalidInput
 
 SECRET = b"test-secret-0123456789abcdef"
@@ -138,8 +138,8 @@ def test_event_ids_are_unique(deterrer: Deterrer) -> None:
 
 
 def test_plan_sample_size(data: Any) -> None:
-    from safespace.deter.experiments import Plan
-    from safespace.deter.stats import sample_size_two_proportions
+    from safespace.deter._experiments import Plan
+    from safespace.deter._stats import sample_size_two_proportions
 
     assert Plan(0.27, 0.40).per_arm() == sample_size_two_proportions(0.27, 0.40) == 206
     plan = data.experiments.experiments[0].plan

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from safespace.deter import DecisionRequest, DeterLoader, load_data
-from safespace.deter.i18n import compile_po, parse_po
+from safespace.deter._i18n import compile_po, parse_po
 from safespace.errors import ConfigError
 
 SECRET = b"test-secret-0123456789abcdef"

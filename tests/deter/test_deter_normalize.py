@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from safespace.deter.normalize import normalize, normalize_phrase
+from safespace.deter._normalize import normalize, normalize_phrase
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from safespace.deter import DecisionRequest, Deterrer
-from safespace.deter.detect import Detector, load_vocabulary
-from safespace.deter.loading import DEFAULT_DATA_DIR
-from safespace.deter.terms import TermMatcher, load_term_file
+from safespace.deter._detect import Detector, load_vocabulary
+from safespace.deter._loading import DEFAULT_DATA_DIR
+from safespace.deter._terms import TermMatcher, load_term_file
 
 
 def _decide(d: Deterrer, text: str, context: str = "search", **kw: object) -> tuple[str, str]:

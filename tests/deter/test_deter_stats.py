@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from safespace.deter.analysis import ArmCounts, analyze, parse_counts_csv
-from safespace.deter.stats import (
+from safespace.deter._analysis import ArmCounts, analyze, parse_counts_csv
+from safespace.deter._stats import (
     fisher_exact,
     obf_boundaries,
     obf_spent,

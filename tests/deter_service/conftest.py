@@ -20,7 +20,7 @@ from deter_service_helpers import SECRET, Live, MakeSvc, Svc, write_deter_dir
 
 from app_factory import AppStarter, serve_in_thread
 from safespace.api import create_app
-from safespace.api.state import ServiceState
+from safespace.api._state import ServiceState
 from safespace.config import Settings
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from safespace.api.routes.deter import DeterRuntime
-from safespace.api.state import ServiceState
+from safespace.api._routes.deter import DeterRuntime
+from safespace.api._state import ServiceState
 
 SECRET = "Vq7rT2mXp9LkZc4NwB8sHd3FyJ6gA1eQ"
 TERM = "qqplaceholderalpha"  # the operator term list's placeholder token

@@ -10,8 +10,8 @@ import pytest
 from deter_service_helpers import BENIGN, QUERY, TERM, MakeSvc, Svc, problem, pseudonym_for
 from sqlalchemy import func, select
 
-from safespace.banks.formats.base import HashRecord
-from safespace.deter.events import WidgetTokens, check_secret
+from safespace.banks.formats._base import HashRecord
+from safespace.deter._events import WidgetTokens, check_secret
 from safespace.errors import ConfigError
 from safespace.store import DeterEventRow, DeterOutcomeRow
 

@@ -25,11 +25,11 @@ from deter_service_helpers import (
 )
 from sqlalchemy import func, select
 
-from safespace.api.routes.deter import PURGE_SECONDS, DeterRuntime
+from safespace.api._routes.deter import PURGE_SECONDS, DeterRuntime
 from safespace.deter import DeterLoader
-from safespace.deter.analysis import ArmCounts, analyze
-from safespace.deter.events import DeterEvents
-from safespace.deter.report import build_report, render_csv, render_html
+from safespace.deter._analysis import ArmCounts, analyze
+from safespace.deter._events import DeterEvents
+from safespace.deter._report import build_report, render_csv, render_html
 from safespace.store import Database, DeterEventRow, DeterOutcomeRow, open_database
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)

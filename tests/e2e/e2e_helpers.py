@@ -22,7 +22,7 @@ from typing import Any
 
 from app_factory import answers_ready, free_port, start_safespace, stop_group
 from datafiles import BRIDGE as BRIDGE  # the tests of this folder take it from here
-from safespace.reports.webhooks import SIGNATURE_HEADER, verify_signature
+from safespace.reports._webhooks import SIGNATURE_HEADER, verify_signature
 from waiting import WAIT_SECONDS
 
 WEBHOOK_SECRET = "whsec_e2e_" + "k" * 40

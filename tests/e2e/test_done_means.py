@@ -25,7 +25,7 @@ import pytest
 from e2e_helpers import BRIDGE, REPORTER, DemoServer, Receiver, poll
 
 from browser_helpers import PHONE, local_context, record_requests
-from safespace.reports.referrals import validate_cybertip
+from safespace.reports._referrals import validate_cybertip
 
 CONTENT_ID = "post/e2e-4711"
 TIMEOUT_MS = 30_000

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from safespace.banks.formats import FORMATS, HashRecord, get_format, parse
-from safespace.banks.formats.hma import HmaFormat
+from safespace.banks.formats._hma import HmaFormat
 from safespace.errors import ImportFormatError, InvalidSignal
 
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"

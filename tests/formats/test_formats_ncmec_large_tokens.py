@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from safespace.banks.formats import ParseResult, parse
-from safespace.banks.formats.ncmec import MAX_FIELD_CHARS
+from safespace.banks.formats._ncmec import MAX_FIELD_CHARS
 
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 MD5 = "d35c785545392755e7e4164457657269"

@@ -8,7 +8,7 @@ import pytest
 
 from safespace.banks import formats
 from safespace.banks.formats import FORMATS, HashListFormat, HashRecord, detect_format, get_format
-from safespace.banks.formats.base import format_datetime, parse_datetime
+from safespace.banks.formats._base import format_datetime, parse_datetime
 from safespace.errors import ImportFormatError, InvalidInput, InvalidSignal
 
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from safespace.banks.formats import HashRecord, get_format
-from safespace.banks.formats.csvfmt import _ALIASES, _header_key
-from safespace.banks.formats.stopncii import _CONSUMED, _RECORDS_KEYS, _STRUCTURED
+from safespace.banks.formats._csvfmt import _ALIASES, _header_key
+from safespace.banks.formats._stopncii import _CONSUMED, _RECORDS_KEYS, _STRUCTURED
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 HEX_DIGITS = {"pdq": 64, "md5": 32, "sha256": 64}

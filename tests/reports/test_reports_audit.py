@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from safespace.cli import main
 from safespace.errors import InvalidInput
-from safespace.reports import audit
+from safespace.reports import _audit as audit
 from safespace.store import Database, open_database
 from waiting import WAIT_SECONDS
 

@@ -13,9 +13,10 @@ from sqlalchemy import select
 
 from safespace.config import Settings
 from safespace.errors import AccessDenied, ConfigError, EvidenceNotFound, IntegrityFailure
-from safespace.reports import EvidenceStore, audit, load_master_key
+from safespace.reports import EvidenceStore, load_master_key
+from safespace.reports import _audit as audit
 from safespace.store import Database
-from safespace.store.models_reports import AuditRecord
+from safespace.store._models_reports import AuditRecord
 
 # Benign stand-in for a confirmed file: generated noise, never real material.
 DATA = os.urandom(4096)

@@ -21,7 +21,7 @@ from safespace.reports import (
     build_json_referral,
     validate_cybertip,
 )
-from safespace.reports.referrals import SCHEMA_PATH
+from safespace.reports._referrals import SCHEMA_PATH
 
 # SHA-256 of the published schema (November 2025, as in Boostport/ncmec-go): the shipped copy
 # must be that file unchanged (schemas/README.md); a new version changes this value on purpose.

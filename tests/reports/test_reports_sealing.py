@@ -10,10 +10,10 @@ from sqlalchemy import select, update
 
 from safespace.config import Settings
 from safespace.errors import ConfigError, IntegrityFailure, InvalidInput
-from safespace.reports import sealing
-from safespace.reports.queue import ReviewPolicy, ReviewQueue, UserReport
+from safespace.reports import _sealing as sealing
+from safespace.reports._queue import ReviewPolicy, ReviewQueue, UserReport
 from safespace.store import Database
-from safespace.store.models_queue import ReviewMedia
+from safespace.store._models_queue import ReviewMedia
 
 # Benign stand-in for a reported file: generated noise, never real material.
 MEDIA = os.urandom(2048)

@@ -15,12 +15,12 @@ from sqlalchemy import func, inspect, select, text, update
 from safespace.config import Settings
 from safespace.errors import ActionNotFound, ConfigError, Conflict
 from safespace.reports import WebhookService, verify_signature
-from safespace.reports.queue import WEBHOOK_ENDPOINT, ReviewPolicy, ReviewQueue, UserReport
-from safespace.reports.webhook_secrets import check
+from safespace.reports._queue import WEBHOOK_ENDPOINT, ReviewPolicy, ReviewQueue, UserReport
+from safespace.reports._webhook_secrets import check
 from safespace.store import Database, open_database, upgrade
-from safespace.store.database import alembic_config
-from safespace.store.models import utcnow
-from safespace.store.models_reports import AuditRecord, WebhookEndpoint
+from safespace.store._database import alembic_config
+from safespace.store._models import utcnow
+from safespace.store._models_reports import AuditRecord, WebhookEndpoint
 
 MASTER_KEY = bytes(range(7, 39))
 OTHER_KEY = bytes(range(50, 82))

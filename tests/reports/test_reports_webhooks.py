@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from safespace.errors import ActionNotFound, Conflict, InvalidInput
-from safespace.reports import RetryPolicy, WebhookService, audit, sign, verify_signature
-from safespace.reports.webhooks import SIGNATURE_HEADER, httpx_post
+from safespace.reports import RetryPolicy, WebhookService, sign, verify_signature
+from safespace.reports import _audit as audit
+from safespace.reports._webhooks import SIGNATURE_HEADER, httpx_post
 from safespace.store import Database
-from safespace.store.models_reports import AuditRecord
+from safespace.store._models_reports import AuditRecord
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SECRET = "whsec_test-secret"

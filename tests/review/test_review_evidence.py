@@ -16,10 +16,10 @@ from sqlalchemy import select
 
 from safespace.errors import ConfigError
 from safespace.reports import EvidenceStore
-from safespace.reports.queue import ReviewQueue, UserReport
-from safespace.store.models import utcnow
-from safespace.store.models_queue import ReviewMedia
-from safespace.store.models_reports import AuditRecord
+from safespace.reports._queue import ReviewQueue, UserReport
+from safespace.store._models import utcnow
+from safespace.store._models_queue import ReviewMedia
+from safespace.store._models_reports import AuditRecord
 
 # Benign stand-in for a confirmed file: generated noise, never real material.
 DATA = os.urandom(5000)

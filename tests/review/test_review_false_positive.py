@@ -16,8 +16,8 @@ from review_helpers import csrf
 from datafiles import PDQ_DIR
 from safespace.access import list_events, record_matches
 from safespace.banks import BankService
-from safespace.banks.match_results import Match
-from safespace.reports.queue import FALSE_POSITIVE_BANK
+from safespace.banks._match_results import Match
+from safespace.reports._queue import FALSE_POSITIVE_BANK
 from safespace.signals import dihedral_variants, hash_bytes
 from safespace.store import Database
 

@@ -10,15 +10,16 @@ from sqlalchemy import select
 
 from safespace.access import record_matches
 from safespace.banks import BankService
-from safespace.banks.formats.base import HashRecord
-from safespace.banks.match_results import Match
+from safespace.banks._match_results import Match
+from safespace.banks.formats._base import HashRecord
 from safespace.errors import AccessDenied, Conflict, InvalidInput
-from safespace.reports import audit, sealing
-from safespace.reports.exposure import ExposureCounter
-from safespace.reports.queue import FALSE_POSITIVE_BANK, ReviewPolicy, ReviewQueue, UserReport
+from safespace.reports import _audit as audit
+from safespace.reports import _sealing as sealing
+from safespace.reports._exposure import ExposureCounter
+from safespace.reports._queue import FALSE_POSITIVE_BANK, ReviewPolicy, ReviewQueue, UserReport
 from safespace.store import Database
-from safespace.store.models import utcnow
-from safespace.store.models_reports import AuditRecord, WebhookAction
+from safespace.store._models import utcnow
+from safespace.store._models_reports import AuditRecord, WebhookAction
 
 MD5 = "d41d8cd98f00b204e9800998ecf8427e"
 MD5_B = "0cc175b9c0f1b6a831c399e269772661"
@@ -167,7 +168,7 @@ def test_escalation_goes_to_a_lead(database: Database) -> None:
 
 
 def test_a_false_positive_never_matches_again(database: Database) -> None:
-    from safespace.banks.matching import Matcher
+    from safespace.banks import Matcher
 
     entry = _bank(database, "A", MD5)
     _event(database, "post-1", entry, "list-a")
@@ -212,7 +213,7 @@ def test_confirmation_queues_signed_actions(database: Database) -> None:
 
 
 def test_referral_of_a_confirmed_item_is_valid(database: Database) -> None:
-    from safespace.reports.referrals import Reporter, validate_cybertip
+    from safespace.reports._referrals import Reporter, validate_cybertip
 
     queue = ReviewQueue(database)
     item, _ = queue.report(UserReport("post-5", "reason", hashes={"md5": MD5}))
@@ -251,8 +252,8 @@ def test_reveals_are_counted_per_day_with_a_soft_cap(database: Database) -> None
 
 
 def test_a_reupload_of_self_reported_content_carries_the_case(database: Database) -> None:
-    from safespace.reports.selfreport import SelfReportService
-    from safespace.reports.selfreport_input import NewSelfReport, ReportItem
+    from safespace.reports._selfreport import SelfReportService
+    from safespace.reports._selfreport_input import NewSelfReport, ReportItem
 
     reports = SelfReportService(database)
     receipt = reports.create(NewSelfReport([ReportItem(MD5)], age_band="13-15"))

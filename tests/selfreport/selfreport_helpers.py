@@ -21,7 +21,7 @@ from app_factory import AppStarter, serve_in_thread
 from browser_helpers import PHONE, local_context
 from datafiles import BRIDGE as BRIDGE  # the tests of this folder take it from here
 from safespace.api import create_app
-from safespace.api.state import ServiceState
+from safespace.api._state import ServiceState
 from safespace.config import Settings
 from waiting import WAIT_SECONDS
 

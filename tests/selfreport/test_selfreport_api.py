@@ -12,7 +12,7 @@ from selfreport_helpers import BRIDGE, SR, MakeSR, poll
 from sqlalchemy import inspect, select, update
 
 from safespace.store import BankEntry, SelfReportCase, SelfReportItem
-from safespace.store.models import utcnow
+from safespace.store._models import utcnow
 
 MD5 = "d35c785545392755e7e4164457657269"
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"

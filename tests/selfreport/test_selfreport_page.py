@@ -8,7 +8,7 @@ import pytest
 from selfreport_helpers import CSS, SR
 
 from safespace.reports import help_sections
-from safespace.reports.selfreport import normalize_case_number
+from safespace.reports._selfreport import normalize_case_number
 
 
 def _colours() -> dict[str, tuple[float, float, float]]:

@@ -21,7 +21,7 @@ from safespace.signals import (
     hash_file,
     is_matchable,
 )
-from safespace.signals.sniff import sniff
+from safespace.signals._sniff import sniff
 
 LOW_QUALITY = PDQ_DIR / "misc-images/small.jpg"  # quality 0
 

@@ -18,7 +18,7 @@ from safespace.signals import (
     pdq_dihedral_from_bytes,
     pdq_dihedral_from_file,
 )
-from safespace.signals.decode import draft_scale_for
+from safespace.signals._decode import draft_scale_for
 
 IMAGE_SUFFIXES = {".jpg", ".png", ".webp"}
 with REFERENCE_CSV.open(newline="") as _handle:

@@ -27,8 +27,8 @@ from web_png_writer import chunk, encode_png
 
 from safespace.errors import MediaError
 from safespace.signals import hamming, hash_bytes
-from safespace.signals.decode import DecodeLimits, decode_image
-from safespace.signals.sniff import sniff
+from safespace.signals._decode import DecodeLimits, decode_image
+from safespace.signals._sniff import sniff
 
 Samples = npt.NDArray[np.uint16]
 GAMMA_1 = struct.pack(">I", 100_000)  # gAMA 1.0: Pillow ignores it; a browser may not

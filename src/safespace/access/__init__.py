@@ -7,15 +7,15 @@ lookups); :class:`RateLimiter` (per-key token buckets); :func:`record_matches` (
 
 from __future__ import annotations
 
-from safespace.access.cache import KeyCache
-from safespace.access.events import (
+from safespace.access._cache import KeyCache
+from safespace.access._events import (
     MatchEventInfo,
     check_content_id,
     list_events,
     record_matches,
 )
-from safespace.access.keys import SCOPES, KeyInfo, KeyService, hash_key, parse_scopes
-from safespace.access.ratelimit import RateLimiter
+from safespace.access._keys import SCOPES, KeyInfo, KeyService, hash_key, parse_scopes
+from safespace.access._ratelimit import RateLimiter
 
 __all__ = [
     "SCOPES",

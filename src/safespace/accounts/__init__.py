@@ -8,15 +8,15 @@ Public API: :class:`Accounts` (sign in and out, look up a session; holds a
 
 from __future__ import annotations
 
-from safespace.accounts.passwords import (
+from safespace.accounts._passwords import (
     MIN_PASSWORD_LENGTH,
     Passwords,
     check_new_password,
     generate_password,
 )
-from safespace.accounts.sessions import SessionInfo, SessionService, new_token, tokens_match
-from safespace.accounts.signin import Accounts, LockoutPolicy, SignInResult
-from safespace.accounts.users import ROLES, UserInfo, UserService, normalize_name, role_allows
+from safespace.accounts._sessions import SessionInfo, SessionService, new_token, tokens_match
+from safespace.accounts._signin import Accounts, LockoutPolicy, SignInResult
+from safespace.accounts._users import ROLES, UserInfo, UserService, normalize_name, role_allows
 from safespace.store import Database
 
 __all__ = [

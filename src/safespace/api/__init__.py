@@ -7,6 +7,6 @@ Public API: :func:`create_app` (one app from settings and an explicit list of ro
 
 from __future__ import annotations
 
-from safespace.api.app import create_app, create_app_from_env
+from safespace.api._app import create_app, create_app_from_env
 
 __all__ = ["create_app", "create_app_from_env"]

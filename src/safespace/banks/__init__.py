@@ -1,14 +1,20 @@
 """Hash banks: named lists of hashes, their storage service, and matching against them.
 
 Public API: :class:`BankService` (create, import, export, enable/disable, delete) and its
-result values; :class:`~safespace.banks.matching.Matcher` lives in ``safespace.banks.matching``
-(imported lazily, so the CLI does not load numpy for bank administration).
+result values; :class:`Matcher` and its results (imported lazily on first use, so the CLI
+does not load numpy for bank administration).
 """
 
 from __future__ import annotations
 
-from safespace.banks.info import AddResult, BankInfo, EntryInfo, ImportResult
-from safespace.banks.service import BankService, validate_bank_name
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from safespace.banks._info import AddResult, BankInfo, EntryInfo, ImportResult
+from safespace.banks._service import BankService, validate_bank_name
+
+if TYPE_CHECKING:
+    from safespace.banks._matching import Match, Matcher, MatchResult, SignalsLike, Suppressed
 
 __all__ = [
     "AddResult",
@@ -16,5 +22,20 @@ __all__ = [
     "BankService",
     "EntryInfo",
     "ImportResult",
+    "Match",
+    "MatchResult",
+    "Matcher",
+    "SignalsLike",
+    "Suppressed",
     "validate_bank_name",
 ]
+
+
+_LAZY = {"Match", "MatchResult", "Matcher", "SignalsLike", "Suppressed"}
+
+
+def __getattr__(name: str) -> Any:
+    """Load the matching names on first use: they pull in numpy and the PDQ index."""
+    if name in _LAZY:
+        return getattr(importlib.import_module("safespace.banks._matching"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

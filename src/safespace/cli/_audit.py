@@ -25,7 +25,7 @@ def audit_verify(
     ] = None,
 ) -> None:
     """Verify the audit chain from its first record; exit code 9 when it is broken."""
-    from safespace.reports import audit
+    from safespace.reports import _audit as audit
 
     expected: tuple[int, str] | None = None
     if anchor is not None:

@@ -24,10 +24,9 @@ from safespace.errors import ConfigError, InvalidInput, SafeSpaceError
 if TYPE_CHECKING:
     from safespace.access import KeyService
     from safespace.accounts import UserService
-    from safespace.banks import BankService
-    from safespace.banks.match_results import MatchResult
-    from safespace.banks.matching import Matcher
-    from safespace.deter.events import DeterEvents
+    from safespace.banks import BankService, Matcher
+    from safespace.banks._match_results import MatchResult
+    from safespace.deter._events import DeterEvents
     from safespace.reports import EvidenceStore
     from safespace.signals import DecodeLimits
     from safespace.store import Database
@@ -115,7 +114,7 @@ def match_rows(result: MatchResult, **context: Any) -> list[dict[str, Any]]:
 
 def cli_actor() -> str:
     """Who the audit log names for a change made here: ``cli:`` and the OS user."""
-    from safespace.reports.audit import cli_actor as actor
+    from safespace.reports._audit import cli_actor as actor
 
     return actor()
 
@@ -145,7 +144,7 @@ def bank_service(settings: Settings) -> BankService:
 
 
 def matcher(db: Database, settings: Settings) -> Matcher:
-    from safespace.banks.matching import Matcher
+    from safespace.banks import Matcher
 
     return Matcher.from_database(db, min_quality=settings.min_pdq_quality)
 
@@ -170,7 +169,7 @@ def evidence_store(settings: Settings) -> EvidenceStore:
 
 
 def deter_events(settings: Settings) -> DeterEvents:
-    from safespace.deter.events import DeterEvents
+    from safespace.deter._events import DeterEvents
 
     return DeterEvents(open_db(settings))
 

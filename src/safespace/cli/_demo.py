@@ -40,8 +40,8 @@ def demo(
     port: Annotated[int, typer.Option(help="Port for --serve.", min=1, max=65535)] = 8000,
 ) -> None:
     """Make a demo bank from generated benign images and scan edited copies of them."""
+    from safespace._demo import make_demo_set
     from safespace.banks.formats import HashRecord
-    from safespace.demo import make_demo_set
     from safespace.errors import BankExists
     from safespace.signals import hash_file
 
@@ -99,7 +99,7 @@ def demo_settings(settings: Settings) -> tuple[Settings, str]:
     get placeholder ones. ``settings`` itself is left as it is: the workers are given the
     returned copy.
     """
-    from safespace.demo import demo_evidence_key
+    from safespace._demo import demo_evidence_key
 
     update: dict[str, Any] = {}
     notes = ""

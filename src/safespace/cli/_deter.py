@@ -90,7 +90,7 @@ def deter_analyze(
     ] = None,
 ) -> None:
     """Rates, odds ratios against the control and Fisher p-values for each arm."""
-    from safespace.deter.analysis import analyze, parse_counts_csv
+    from safespace.deter._analysis import analyze, parse_counts_csv
 
     if not counts.is_file():
         raise InvalidInput(f"{counts}: no such file")
@@ -154,7 +154,7 @@ def deter_report(
 ) -> None:
     """Analyse an experiment from stored events: EXPERIMENT.html (plots) and EXPERIMENT.csv."""
     from safespace.deter import load_data
-    from safespace.deter.report import build_report, render_csv, render_html
+    from safespace.deter._report import build_report, render_csv, render_html
 
     settings = settings_of(ctx)
     data = load_data(config_dir or settings.deter_dir)

@@ -37,7 +37,7 @@ def evidence_list(
     ] = None,
 ) -> None:
     """JSON lines of evidence metadata, oldest first (never content; no key needed)."""
-    from safespace.reports.evidence import list_items
+    from safespace.reports._evidence import list_items
 
     db = open_db(settings_of(ctx))
     try:
@@ -105,8 +105,8 @@ def evidence_rewrap(
     """Re-wrap every evidence, reviewer-media and webhook-secret key from the old master key
     to the current SAFESPACE_EVIDENCE_KEY (data stays as it is; safe to run again)."""
     from safespace.reports import WebhookService
-    from safespace.reports.evidence import key_id, load_master_key
-    from safespace.reports.sealing import rewrap_media
+    from safespace.reports._evidence import key_id, load_master_key
+    from safespace.reports._sealing import rewrap_media
 
     if not old_key_stdin:
         raise InvalidInput("rewrap needs the old key: pipe it in with --old-key-stdin")

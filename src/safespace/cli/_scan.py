@@ -21,7 +21,7 @@ from safespace.config import Settings
 from safespace.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from safespace.scan import FileOutcome
+    from safespace._scan import FileOutcome
     from safespace.signals import Signals
 
 __all__ = ["scan", "scan_folder"]
@@ -69,7 +69,7 @@ def scan_folder(
     progress: bool = True,
 ) -> None:
     """What ``scan`` does, for ``demo`` too."""
-    from safespace import scan as scanning
+    from safespace import _scan as scanning
     from safespace.banks import BankService
 
     if not directory.is_dir():

@@ -33,7 +33,7 @@ def serve_with(settings: Settings, *, host: str, port: int, workers: int, access
     this process (so ``--data-dir`` and the demo's settings reach every worker as they are)."""
     from uvicorn.config import LOGGING_CONFIG
 
-    from safespace.serving import check_settings, run_workers
+    from safespace._serving import check_settings, run_workers
 
     log_config = copy.deepcopy(LOGGING_CONFIG)  # uvicorn's, plus SafeSpace's own messages
     log_config["loggers"]["safespace"] = {"handlers": ["default"], "level": "INFO"}

@@ -5,10 +5,10 @@ Build a :class:`Deterrer` from data files with :class:`DeterLoader` (reloadable)
 sit on top of this library; it does no I/O beyond reading its data files.
 """
 
-from safespace.deter.chatbot import ChatState
-from safespace.deter.configuration import DeterData
-from safespace.deter.conversation import ChatEngine, Turn, TurnButton
-from safespace.deter.engine import (
+from safespace.deter._chatbot import ChatState
+from safespace.deter._configuration import DeterData
+from safespace.deter._conversation import ChatEngine, Turn, TurnButton
+from safespace.deter._engine import (
     KINDS,
     REASONS,
     Decision,
@@ -16,10 +16,10 @@ from safespace.deter.engine import (
     Deterrer,
     Intervention,
 )
-from safespace.deter.experiments import CONTEXTS, EVENT_TYPES, OUTCOMES, DeterEvent
-from safespace.deter.loading import DEFAULT_DATA_DIR, DeterLoader, load_data
-from safespace.deter.normalize import normalize
-from safespace.deter.render import HelpLink
+from safespace.deter._experiments import CONTEXTS, EVENT_TYPES, OUTCOMES, DeterEvent
+from safespace.deter._loading import DEFAULT_DATA_DIR, DeterLoader, load_data
+from safespace.deter._normalize import normalize
+from safespace.deter._render import HelpLink
 
 __all__ = [
     "CONTEXTS",

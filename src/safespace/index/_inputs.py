@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from safespace.errors import InvalidInput, InvalidSignal
-from safespace.signals.types import PDQ
+from safespace.signals import PDQ
 
 HashesLike = npt.NDArray[np.integer] | Sequence[str] | str
 MAX_RADIUS = 128

@@ -5,9 +5,9 @@ Domain code only: the review queue, the console and the self-report page call th
 
 from __future__ import annotations
 
-from .audit import AuditEntry, VerifyResult
-from .evidence import EvidenceInfo, EvidenceStore, load_master_key
-from .referrals import (
+from ._audit import AuditEntry, VerifyResult
+from ._evidence import EvidenceInfo, EvidenceStore, load_master_key
+from ._referrals import (
     ConfirmedCase,
     ReportedUser,
     Reporter,
@@ -16,7 +16,7 @@ from .referrals import (
     build_json_referral,
     validate_cybertip,
 )
-from .selfreport import (
+from ._selfreport import (
     NewSelfReport,
     ReportItem,
     SelfReportReceipt,
@@ -24,7 +24,7 @@ from .selfreport import (
     SelfReportStatus,
     help_sections,
 )
-from .webhooks import RetryPolicy, WebhookService, sign, verify_signature
+from ._webhooks import RetryPolicy, WebhookService, sign, verify_signature
 
 __all__ = [
     "AuditEntry",

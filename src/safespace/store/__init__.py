@@ -6,9 +6,9 @@ schema) returning a :class:`Database`, and the models for code that queries dire
 
 from __future__ import annotations
 
-from . import models_reports  # noqa: F401  (registers the report tables on Base.metadata)
-from .database import Database, open_database, upgrade
-from .models import (
+from . import _models_reports as models_reports  # noqa: F401  (registers the report tables on Base.metadata)
+from ._database import Database, open_database, upgrade
+from ._models import (
     BANK_KINDS,
     CHANGE_OPS,
     MAX_PDQ_DISTANCE,
@@ -18,12 +18,12 @@ from .models import (
     Change,
     ChangeLogPruned,
 )
-from .models_access import ApiKey, MatchEvent
-from .models_accounts import ROLES, ConsoleSession, SignInThrottle, User
-from .models_deter import DETER_OUTCOMES, DeterEventRow, DeterOutcomeRow
-from .models_jobs import ImportJob, ImportJobFile, ImportJobReject
-from .models_queue import ReviewDecision, ReviewItem, ReviewMedia
-from .models_selfreports import SelfReportCase, SelfReportItem
+from ._models_access import ApiKey, MatchEvent
+from ._models_accounts import ROLES, ConsoleSession, SignInThrottle, User
+from ._models_deter import DETER_OUTCOMES, DeterEventRow, DeterOutcomeRow
+from ._models_jobs import ImportJob, ImportJobFile, ImportJobReject
+from ._models_queue import ReviewDecision, ReviewItem, ReviewMedia
+from ._models_selfreports import SelfReportCase, SelfReportItem
 
 __all__ = [
     "BANK_KINDS",

@@ -15,11 +15,11 @@ from types import MappingProxyType
 
 from safespace.errors import ImportFormatError, InvalidInput
 
-from .base import HashListFormat, HashRecord, ParseResult, Withdrawal
-from .csvfmt import CsvFormat
-from .hma import HmaFormat
-from .ncmec import NcmecFormat
-from .stopncii import StopNciiFormat
+from ._base import HashListFormat, HashRecord, ParseResult, Withdrawal
+from ._csvfmt import CsvFormat
+from ._hma import HmaFormat
+from ._ncmec import NcmecFormat
+from ._stopncii import StopNciiFormat
 
 __all__ = [
     "FORMATS",

@@ -1,4 +1,4 @@
-"""Alembic environment: run by :func:`safespace.store.database.upgrade` with a connection.
+"""Alembic environment: run by :func:`safespace.store._database.upgrade` with a connection.
 
 Run from the command line (for new revisions), it uses ``sqlalchemy.url`` from the Alembic
 config or else SafeSpace's configured database.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from safespace.store.models import Base
+from safespace.store._models import Base
 
 config = context.config
 
@@ -27,7 +27,7 @@ def _run(connection: Connection) -> None:
 
 def _run_standalone() -> None:
     from safespace.config import get_settings
-    from safespace.store.database import open_database
+    from safespace.store._database import open_database
 
     url = config.get_main_option("sqlalchemy.url") or get_settings().resolved_database_url()
     db = open_database(url, migrate=False)

@@ -56,7 +56,7 @@ _ENDPOINTS = sa.table(
 
 
 def _verifier(secret: str) -> str:
-    """Same format as ``safespace.reports.webhooks``: ``s1$<salt hex>$<scrypt hex>``."""
+    """Same format as ``safespace.reports._webhooks``: ``s1$<salt hex>$<scrypt hex>``."""
     salt = os.urandom(16)
     digest = hashlib.scrypt(
         secret.encode(),

@@ -1,0 +1,280 @@
+"""One in-memory matcher per worker, built in the background and kept current.
+
+A thread loads the :class:`~safespace.banks._matching.Matcher` (the service answers
+``/healthz`` meanwhile, and ``/readyz`` says 503): from the newest snapshot in
+``snapshot_dir`` (memory-mapped: seconds even for 10M hashes), or from the database, writing
+a snapshot for the next start. Then it applies the change log every ``interval`` seconds, so
+a hash added through any worker or the CLI matches here within about ``interval`` plus the
+refresh time. Curate endpoints also call :meth:`refresh_now`, so their own worker is current
+before they respond. A second thread writes a new snapshot now and then (one worker at a
+time), from a private matcher, so serving never pauses for it.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from safespace.banks import Matcher
+from safespace.banks import _snapshot as snap
+from safespace.banks._changelog import prune_change_log
+from safespace.errors import IndexFormatError, ServiceUnavailable
+from safespace.store import Bank, Database
+from safespace.store._models import Change, utcnow
+
+__all__ = ["SNAPSHOT_CHECK_SECONDS", "BankMeta", "MatcherHolder"]
+
+log = logging.getLogger("safespace.api")
+
+SNAPSHOT_CHECK_SECONDS = 30.0  # how often a worker sees whether a new snapshot is due
+PRUNE_CHECK_SECONDS = 3600.0  # how often a worker prunes the change log (when retention is set)
+
+
+@dataclass(frozen=True)
+class BankMeta:
+    """What a match result says about its bank."""
+
+    name: str
+    kind: str
+    pdq_distance: int
+    enabled: bool
+    description: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "pdq_distance": self.pdq_distance,
+            "enabled": self.enabled,
+            "description": self.description,
+        }
+
+
+class MatcherHolder:
+    """Owns the matcher and its refresh thread; ``stale_after`` bounds what "current" means."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        min_quality: int,
+        interval: float,
+        snapshot_dir: Path | None = None,
+        snapshot_min_changes: int = 0,
+        freeze_gc: bool = False,
+        change_log_retention: timedelta | None = None,
+        max_lag: int | None = None,
+    ) -> None:
+        self._db = db
+        self._min_quality = min_quality
+        self.interval = interval
+        self.snapshot_dir = snapshot_dir
+        self.snapshot_min_changes = snapshot_min_changes
+        self.freeze_gc = freeze_gc
+        self.change_log_retention = change_log_retention
+        # Not ready while more than this many change-log entries are not yet applied here.
+        self.max_lag = max_lag
+        self._last_prune = -math.inf
+        self.snapshot_check_seconds = SNAPSHOT_CHECK_SECONDS
+        self.stale_after = max(5.0, 25 * interval)
+        self._matcher: Matcher | None = None
+        self._banks: dict[str, BankMeta] = {}
+        self._banks_seq = -1
+        self._last_ok = 0.0
+        self._error: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._writer: threading.Thread | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="safespace-matcher", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        for thread in (self._thread, self._writer):
+            if thread is not None:
+                thread.join(timeout)
+        self._thread = self._writer = None
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Block until the matcher is built (for tests and scripts); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while self._matcher is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self._matcher is not None
+
+    def _run(self) -> None:
+        delay = self.interval
+        while not self._stop.is_set():
+            try:
+                if self._matcher is None:
+                    self._load()
+                else:
+                    try:
+                        self._refresh(self._matcher)
+                    except IndexFormatError as exc:  # the log was pruned past us
+                        log.warning("%s: reloading the matcher (it serves meanwhile)", exc)
+                        self._load()
+                delay = self.interval
+            except Exception as exc:  # keep serving: the next round retries
+                message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                if message != self._error:
+                    log.warning("matcher refresh failed: %s", message)
+                self._error = message
+                delay = min(5.0, max(delay * 2, self.interval))
+            self._stop.wait(delay)
+
+    def _load(self) -> None:
+        started = time.monotonic()
+        matcher = None
+        if self.snapshot_dir is not None:
+            try:
+                matcher = Matcher.load_or_build(
+                    self._db, self.snapshot_dir, min_quality=self._min_quality
+                )
+            except OSError as exc:  # an unwritable or full disk must not keep us down
+                log.warning("matcher snapshots unusable (%s); reading the database", exc)
+                self.snapshot_dir = None
+        if matcher is None:
+            matcher = Matcher.from_database(self._db, min_quality=self._min_quality)
+        self._sync_banks(matcher)
+        if self.freeze_gc and self._matcher is None:  # at start only: a reload serves meanwhile
+            _freeze_gc()
+        self._matcher = matcher
+        how = f"snapshot {matcher.snapshot.name}" if matcher.snapshot else "the database"
+        took = time.monotonic() - started
+        log.info("matcher ready: %d entries from %s in %.1f s", len(matcher), how, took)
+        if self.snapshot_dir is not None and self.snapshot_min_changes > 0 and not self._writer:
+            self._writer = threading.Thread(
+                target=self._write_snapshots, name="safespace-snapshots", daemon=True
+            )
+            self._writer.start()
+
+    def _write_snapshots(self) -> None:
+        """Now and then, write a new snapshot if many changes have accumulated."""
+        assert self.snapshot_dir is not None
+        while not self._stop.wait(self.snapshot_check_seconds):
+            try:
+                path = Matcher.update_snapshot(
+                    self._db, self.snapshot_dir, min_changes=self.snapshot_min_changes
+                )
+                if path is not None:
+                    log.info("wrote matcher snapshot %s", path.name)
+                self._maybe_prune()
+            except Exception as exc:  # never take the worker down: the next round retries
+                log.warning("writing a matcher snapshot or pruning the log failed: %s", exc)
+
+    def _maybe_prune(self) -> None:
+        """Now and then, prune the change log up to the newest snapshot, within retention."""
+        folder, retention = self.snapshot_dir, self.change_log_retention
+        if folder is None or retention is None:
+            return
+        if time.monotonic() - self._last_prune < PRUNE_CHECK_SECONDS:
+            return
+        self._last_prune = time.monotonic()
+        with snap.snapshot_lock(folder, wait=False) as mine:
+            if not mine:
+                return  # another worker is writing a snapshot: it prunes, or we do later
+            newest = snap.list_snapshots(folder, snap.database_identity(self._db))
+        if not newest:
+            return  # nothing to restart from but the log itself: keep it
+        keep = snap.snapshot_seq(newest[0])
+        done = prune_change_log(self._db, before=utcnow() - retention, keep_from_seq=keep)
+        if done.deleted:
+            log.info("pruned %d change-log entries (through %d)", done.deleted, done.through_seq)
+
+    # --- state ---------------------------------------------------------------------------
+
+    def _refresh(self, matcher: Matcher) -> None:
+        matcher.refresh()
+        self._sync_banks(matcher)
+        self._last_ok = time.monotonic()
+        self._error = None
+
+    def _sync_banks(self, matcher: Matcher) -> None:
+        if matcher.seq == self._banks_seq:
+            return
+        seq = matcher.seq
+        with self._db.session() as s:
+            rows = s.scalars(select(Bank)).all()
+            banks = {
+                b.name: BankMeta(b.name, b.kind, b.pdq_distance, b.enabled, b.description)
+                for b in rows
+            }
+        self._banks, self._banks_seq = banks, seq
+        self._last_ok = time.monotonic()
+
+    def refresh_now(self) -> None:
+        """Apply pending changes now (after a write through this worker). Never raises."""
+        matcher = self._matcher
+        if matcher is None:
+            return
+        try:
+            self._refresh(matcher)
+        except Exception as exc:
+            log.warning("matcher refresh after a write failed (the thread retries): %s", exc)
+
+    @property
+    def matcher(self) -> Matcher:
+        """The matcher, or :class:`ServiceUnavailable` while it is being built."""
+        matcher = self._matcher
+        if matcher is None:
+            raise ServiceUnavailable("the matcher is still loading the banks; try again", 2.0)
+        return matcher
+
+    def bank(self, name: str) -> BankMeta | None:
+        return self._banks.get(name)
+
+    def status(self) -> dict[str, Any]:
+        """Readiness: built, and refreshed within ``stale_after`` seconds."""
+        matcher = self._matcher
+        if matcher is None:
+            return {"ready": False, "detail": self._error or "loading the banks into memory"}
+        age = time.monotonic() - self._last_ok
+        if age > self.stale_after:
+            detail = f"matcher not refreshed for {age:.0f} s: {self._error or 'refresh stalled'}"
+            return {"ready": False, "detail": detail}
+        seq = matcher.seq
+        head = self.head_seq()
+        lag = max(0, head - seq) if head is not None else None
+        if lag is not None and self.max_lag is not None and lag > self.max_lag:
+            detail = (
+                f"matcher is {lag} changes behind the change log "
+                f"(readiness_max_lag_changes is {self.max_lag})"
+            )
+            return {"ready": False, "detail": detail, "seq": seq, "lag": lag}
+        return {"ready": True, "entries": len(matcher), "seq": seq, "lag": lag}
+
+    def head_seq(self) -> int | None:
+        """The newest change-log sequence number in the database; None when unreadable."""
+        try:
+            with self._db.session() as s:
+                return int(s.scalar(select(func.max(Change.seq))) or 0)
+        except Exception as exc:  # readiness reports it; it never raises
+            log.warning("reading the change log's head failed: %s", exc)
+            return None
+
+
+def _freeze_gc() -> None:
+    """Move everything alive at startup out of the collector's sight, once, before serving.
+
+    A worker holds a few hundred thousand long-lived objects (modules, the ORM, the banks'
+    metadata); a full collection walks all of them, 50-100 ms on this hardware, and every
+    request in flight waits that long: the p99. Frozen, a full collection only walks what
+    was made since. Only the server does this (a test process builds many apps).
+    """
+    gc.collect()
+    gc.freeze()

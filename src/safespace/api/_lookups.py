@@ -1,0 +1,39 @@
+"""Read-only queries the API needs that the bank service does not offer (yet).
+
+Kept tiny and read-only: every write still goes through :class:`~safespace.banks.BankService`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy import tuple_ as sql_tuple
+
+from safespace.banks._info import EntryInfo
+from safespace.store import Bank, BankEntry, Database
+
+__all__ = ["entries_for"]
+
+_CHUNK = 500
+
+
+def entries_for(db: Database, bank: str, pairs: Sequence[tuple[str, str]]) -> list[EntryInfo]:
+    """The bank's entries for these (signal type, value) pairs, in id order."""
+    found: dict[int, EntryInfo] = {}
+    unique = list(dict.fromkeys(pairs))
+    with db.session() as s:
+        for start in range(0, len(unique), _CHUNK):
+            chunk = unique[start : start + _CHUNK]
+            rows = s.scalars(
+                select(BankEntry)
+                .join(Bank, Bank.id == BankEntry.bank_id)
+                .where(Bank.name == bank)
+                .where(sql_tuple(BankEntry.signal_type, BankEntry.value).in_(chunk))
+            )
+            for e in rows:
+                found[e.id] = EntryInfo(
+                    e.id, bank, e.signal_type, e.value, e.enabled, e.source, e.category,
+                    e.note, e.added_at, dict(e.extra or {}), e.created_at,
+                )  # fmt: skip
+    return [found[i] for i in sorted(found)]

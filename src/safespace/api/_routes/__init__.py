@@ -1,0 +1,43 @@
+"""The service's routers, one module per area; ``create_app`` takes them as an explicit list."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from safespace.api import _metrics as metrics
+from safespace.api._routes import (
+    banks,
+    deter,
+    entries,
+    evidence,
+    health,
+    hma,
+    jobs,
+    matching,
+    reports,
+    selfreports,
+)
+from safespace.web import _console as console
+from safespace.web import _evidence as console_evidence
+from safespace.web import _review as review
+from safespace.web import _selfreport as selfreport
+
+__all__ = ["DEFAULT_ROUTERS"]
+
+DEFAULT_ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    matching.router,
+    banks.router,
+    entries.router,
+    jobs.router,
+    hma.router,
+    deter.router,
+    metrics.router,
+    reports.router,
+    console.router,
+    review.router,
+    selfreports.router,
+    selfreport.router,
+    evidence.router,
+    console_evidence.router,
+)

@@ -1,0 +1,429 @@
+"""``/v1/deter``: warnings and help at search and upload, their outcomes, chat and reports.
+
+A platform's backend calls ``POST /v1/deter/check`` (API key, scope ``match``) and hands the
+decision, with its widget token, to the embeddable widget (``/v1/deter/widget.js``). The
+widget reports outcomes and drives the chatbot with the token alone, from the platform's
+pages (CORS for ``SAFESPACE_DETER_ALLOWED_ORIGINS`` only): a token is good for one event and
+expires, so nobody can write outcomes for events they were not shown.
+
+:class:`DeterRuntime` holds the reloadable configuration and, in a background thread, looks
+for changed data files every few seconds and deletes events past their retention hourly.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from starlette.concurrency import run_in_threadpool
+
+from safespace.access import KeyInfo
+from safespace.api._auth import bearer, require
+from safespace.api._problems import PROBLEM_RESPONSES
+from safespace.api._state import ServiceState, get_state
+from safespace.api._uploads import json_body, openapi_body
+from safespace.config import Settings
+from safespace.deter import CONTEXTS, OUTCOMES, ChatState, DecisionRequest, DeterLoader
+from safespace.deter._events import DeterEvents, WidgetTokens, check_secret
+from safespace.deter._experiments import Experiment
+from safespace.deter._loading import load_data
+from safespace.deter._report import build_report, render_csv, render_html
+from safespace.errors import (
+    AccessDenied,
+    ConfigError,
+    InvalidInput,
+    InvalidSignal,
+    NotConfigured,
+    NotFound,
+)
+from safespace.signals import normalize
+from safespace.store import Database
+
+__all__ = ["PURGE_SECONDS", "RELOAD_SECONDS", "DeterRuntime", "get_runtime", "router"]
+
+log = logging.getLogger("safespace.api")
+
+RELOAD_SECONDS = 5.0
+PURGE_SECONDS = 3600.0
+STATIC = Path(__file__).resolve().parents[2] / "web" / "static"
+_LOCALE = re.compile(r"[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8}){0,3}")
+_EVENT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_TEXT_CONTEXTS = ("search", "message", "url")
+
+
+class DeterRuntime:
+    """One per app: the live :class:`DeterLoader` (built on first use), events and tokens."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.events = DeterEvents(db)
+        self._loader: DeterLoader | None = None
+        self._tokens: WidgetTokens | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._next_purge = 0.0
+        self.last_purged: int | None = None
+
+    def loader(self) -> DeterLoader:
+        """The live configuration; :class:`NotConfigured` (503) when the operator's settings
+        or data files cannot be used."""
+        if self._loader is None:
+            with self._lock:
+                if self._loader is None:
+                    try:
+                        secret = check_secret(_secret(self.settings))
+                        loader = DeterLoader(
+                            self.settings.deter_dir,
+                            secret,
+                            store_query_text=self.settings.deter_store_query_text,
+                        )
+                    except ConfigError as exc:
+                        raise NotConfigured(f"Deter is not set up: {exc}") from None
+                    self._tokens = WidgetTokens(secret, self.settings.deter_token_seconds)
+                    self._loader = loader
+        return self._loader
+
+    def tokens(self) -> WidgetTokens:
+        self.loader()
+        assert self._tokens is not None
+        return self._tokens
+
+    def experiment(self, name: str) -> Experiment:
+        """From the live configuration, or the data files when the secret is not set."""
+        data = self._loader.current.data if self._loader else load_data(self.settings.deter_dir)
+        for exp in data.experiments.experiments:
+            if exp.id == name:
+                return exp
+        raise NotFound(f"no experiment {name!r} in the Deter data")
+
+    # --- background work -------------------------------------------------------------------
+
+    def tick(self, now: float | None = None) -> None:
+        """Reload changed data files (a bad file keeps the old configuration); purge hourly."""
+        now = time.monotonic() if now is None else now
+        loader = self._loader
+        if loader is not None:
+            try:
+                if loader.reload_if_changed():
+                    log.info("deter: data files reloaded")
+            except ConfigError as exc:
+                log.warning("deter: data files not reloaded, keeping the old ones: %s", exc)
+        if now >= self._next_purge:
+            self._next_purge = now + PURGE_SECONDS
+            try:
+                self.last_purged = self.events.purge(self.settings.deter_retention_days)
+                if self.last_purged:
+                    log.info("deter: deleted %d events past retention", self.last_purged)
+            except Exception as exc:  # the database may be down: try again next hour
+                log.warning("deter: purge failed: %s", exc)
+
+    def _run(self) -> None:
+        if self.settings.deter_secret is not None:
+            try:
+                self.loader()
+            except NotConfigured as exc:
+                log.warning("%s", exc)
+        while not self._stop.is_set():
+            self.tick()
+            self._stop.wait(RELOAD_SECONDS)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="safespace-deter", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+
+def _secret(settings: Settings) -> str | None:
+    return settings.deter_secret.get_secret_value() if settings.deter_secret else None
+
+
+def get_runtime(request: Request) -> DeterRuntime:
+    runtime = request.app.state.deter
+    assert isinstance(runtime, DeterRuntime)
+    return runtime
+
+
+Runtime = Annotated[DeterRuntime, Depends(get_runtime)]
+
+# --- bodies ------------------------------------------------------------------------------------
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CheckRequest(_Body):
+    context: StrictStr = Field(description="search, message, url or upload.")
+    text: StrictStr | None = Field(
+        None, max_length=10_000, description="What was typed; required except for uploads."
+    )
+    signals: dict[str, StrictStr] | None = Field(
+        None, description='Upload hashes, e.g. {"pdq": "...", "md5": "..."}; required for uploads.'
+    )
+    session: StrictStr = Field(
+        "", max_length=256, description="An opaque pseudonym from the platform (picks the arm)."
+    )
+    locale: StrictStr = Field("en", max_length=35, description="The person's language.")
+    country: StrictStr | None = Field(None, description="Two-letter code for help services.")
+
+
+class OutcomeRequest(_Body):
+    outcome: StrictStr = Field(description=", ".join(OUTCOMES))
+
+
+class WidgetOutcomeRequest(_Body):
+    event_id: StrictStr
+    token: StrictStr = Field(max_length=200)
+    outcome: StrictStr = Field(description=", ".join(OUTCOMES))
+
+
+class ChatRequest(_Body):
+    state: dict[str, Any] = Field(description="The state of the last turn, as returned.")
+    button: StrictStr | None = Field(None, max_length=200)
+    text: StrictStr | None = Field(None, max_length=1000)
+    event_id: StrictStr | None = Field(None, description="With token: the widget's event.")
+    token: StrictStr | None = Field(None, max_length=200)
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+router = APIRouter(prefix="/v1/deter", tags=["deter"], responses=PROBLEM_RESPONSES)
+_match_key = require("match")
+_PUBLIC: dict[str, Any] = {"security": []}  # no API key: public by design (the widget's)
+
+
+def _event_id(value: str) -> str:
+    if not _EVENT_ID.fullmatch(value):
+        raise InvalidInput("event_id must be the UUID returned with the decision")
+    return value
+
+
+def _outcome(value: str) -> str:
+    if value not in OUTCOMES:
+        raise InvalidInput(f"unknown outcome {value!r} (use {', '.join(OUTCOMES)})")
+    return value
+
+
+def _signals(signals: dict[str, str]) -> list[tuple[str, str]]:
+    found: dict[str, str] = {}
+    for name, value in signals.items():
+        kind, canonical = normalize(name, value)
+        if kind not in ("pdq", "md5", "sha256"):
+            raise InvalidSignal(f"{name}: use pdq, md5 or sha256 for an upload")
+        if kind in found:
+            raise InvalidSignal(f"{kind} given twice")
+        found[kind] = canonical
+    if not found:
+        raise InvalidSignal("give at least one hash in signals: pdq, md5 or sha256")
+    return list(found.items())
+
+
+def _cors(request: Request, response: Response) -> None:
+    """Browsers on the operator's allowed origins may read the answer; others may not call."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    state = get_state(request)
+    if origin.rstrip("/") not in state.settings.deter_origins():
+        raise AccessDenied(f"origin {origin[:100]!r} is not in SAFESPACE_DETER_ALLOWED_ORIGINS")
+    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Vary"] = "Origin"
+
+
+def _preflight(request: Request) -> Response:
+    response = Response(status_code=204)
+    _cors(request, response)
+    response.headers["Access-Control-Allow-Methods"] = "POST"
+    response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+    response.headers["Access-Control-Max-Age"] = "600"
+    return response
+
+
+def _static(name: str, media_type: str) -> Response:
+    folder = "js" if name.endswith(".js") else "css"
+    body = (STATIC / folder / name).read_bytes()
+    headers = {
+        "Cache-Control": "public, max-age=300",
+        "Cross-Origin-Resource-Policy": "cross-origin",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Response(body, media_type=media_type, headers=headers)
+
+
+# --- endpoints ---------------------------------------------------------------------------------
+
+
+@router.post(
+    "/check",
+    summary="Decide whether to warn, offer help, or block an upload",
+    openapi_extra=openapi_body(json_model=CheckRequest),
+)
+async def check(
+    request: Request, runtime: Runtime, key: Annotated[KeyInfo, Depends(require("match"))]
+) -> dict[str, Any]:
+    """The decision, rendered in the person's language; interventions are recorded."""
+    body = await json_body(request, CheckRequest)
+    loader = runtime.loader()
+    if body.context not in CONTEXTS:
+        raise InvalidInput(f"unknown context {body.context!r} (use {', '.join(CONTEXTS)})")
+    if not _LOCALE.fullmatch(body.locale):
+        raise InvalidInput(f"locale must look like en, en-GB or pt_BR, got {body.locale[:40]!r}")
+    text = body.text or ""
+    matched_bank: str | None = None
+    if body.context in _TEXT_CONTEXTS:
+        if not text.strip():
+            raise InvalidInput(f"text is required for context {body.context!r}")
+        if body.signals is not None:
+            raise InvalidInput("signals are only for context 'upload'")
+    else:
+        if not body.signals:
+            raise InvalidInput("signals (pdq, md5 or sha256) are required for context 'upload'")
+        query = _signals(body.signals)
+        matcher = get_state(request).matcher.matcher
+        result = matcher.match_cached(query)
+        if result is None:
+            result = await run_in_threadpool(matcher.match, query)
+        if result.matches:
+            matched_bank = result.matches[0].bank
+    decision = loader.decide(
+        DecisionRequest(
+            body.context, text, body.session, body.locale, body.country,
+            upload_matched=matched_bank is not None, match_info=matched_bank,
+        )
+    )  # fmt: skip
+    out = decision.to_dict()
+    if decision.intervene:
+        await run_in_threadpool(runtime.events.record, decision, api_key_id=key.id)
+        out["token"] = runtime.tokens().issue(decision.event_id)
+    else:
+        out["event_id"] = None
+        out["token"] = None
+    return out
+
+
+@router.post(
+    "/events/{event_id}/outcomes",
+    summary="Record what the person did after an intervention",
+    openapi_extra=openapi_body(json_model=OutcomeRequest),
+)
+async def outcome(
+    event_id: str,
+    request: Request,
+    runtime: Runtime,
+    key: Annotated[KeyInfo, Depends(require("match"))],
+) -> dict[str, Any]:
+    """``recorded`` is false when the event already had this outcome (each counts once)."""
+    body = await json_body(request, OutcomeRequest)
+    name = _outcome(body.outcome)
+    recorded = await run_in_threadpool(
+        runtime.events.add_outcome, _event_id(event_id), name, via="api"
+    )
+    return {"event_id": event_id, "outcome": name, "recorded": recorded}
+
+
+@router.options("/widget/outcomes", include_in_schema=False)
+def widget_outcome_preflight(request: Request) -> Response:
+    return _preflight(request)
+
+
+@router.post(
+    "/widget/outcomes",
+    summary="Record an outcome from the widget (no API key: the decision's token)",
+    openapi_extra={**openapi_body(json_model=WidgetOutcomeRequest), "security": []},
+)
+async def widget_outcome(request: Request, response: Response, runtime: Runtime) -> dict[str, Any]:
+    _cors(request, response)
+    body = await json_body(request, WidgetOutcomeRequest)
+    event_id = _event_id(body.event_id)
+    runtime.tokens().verify(event_id, body.token)
+    name = _outcome(body.outcome)
+    recorded = await run_in_threadpool(runtime.events.add_outcome, event_id, name, via="widget")
+    return {"event_id": event_id, "outcome": name, "recorded": recorded}
+
+
+@router.options("/chat", include_in_schema=False)
+def chat_preflight(request: Request) -> Response:
+    return _preflight(request)
+
+
+@router.post(
+    "/chat",
+    summary="Advance a chatbot conversation (scripted, never generative)",
+    openapi_extra={**openapi_body(json_model=ChatRequest), "security": []},
+)
+async def chat(request: Request, response: Response, runtime: Runtime) -> dict[str, Any]:
+    """An API key with scope ``match``, or the widget's ``event_id`` and ``token``."""
+    if request.headers.get("authorization"):
+        checked = _match_key(request, await bearer(request))
+        if inspect.isawaitable(checked):  # the dependency may be sync or async
+            await checked
+        body = await json_body(request, ChatRequest)
+    else:
+        _cors(request, response)
+        body = await json_body(request, ChatRequest)
+        if body.event_id is None or body.token is None:
+            raise AccessDenied("send an API key, or the event_id and token of the decision")
+        runtime.tokens().verify(_event_id(body.event_id), body.token)
+    engine = runtime.loader().current.chatbot
+    turn = engine.reply(ChatState.from_dict(body.state), button=body.button, text=body.text)
+    return turn.to_dict()
+
+
+@router.get(
+    "/experiments/{name}/report",
+    summary="An experiment's analysis from stored events (HTML, or CSV counts)",
+    response_class=HTMLResponse,
+)
+async def report(
+    name: str,
+    runtime: Runtime,
+    key: Annotated[KeyInfo, Depends(require("admin"))],
+    format: Annotated[str, Query(description="html or csv")] = "html",
+    outcome: Annotated[str, Query(description="The primary outcome")] = "clicked_help",
+    planned: Annotated[int | None, Query(ge=1, description="People per arm; default: plan")] = None,
+) -> Response:
+    if format not in ("html", "csv"):
+        raise InvalidInput("format must be html or csv")
+    _outcome(outcome)
+    experiment = runtime.experiment(name)
+    built = await run_in_threadpool(
+        build_report, runtime.events, experiment, outcome=outcome, planned_per_arm=planned
+    )
+    if format == "csv":
+        return PlainTextResponse(
+            render_csv(built),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    html = await run_in_threadpool(render_html, built)
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/widget.js", summary="The embeddable widget's script", openapi_extra=_PUBLIC)
+def widget_js() -> Response:
+    return _static("deter-widget.js", "text/javascript")
+
+
+@router.get("/widget.css", summary="The embeddable widget's styles", openapi_extra=_PUBLIC)
+def widget_css() -> Response:
+    return _static("deter-widget.css", "text/css")
+
+
+def runtime_for(state: ServiceState) -> DeterRuntime:
+    """Built by ``create_app``; started and stopped with the app."""
+    return DeterRuntime(state.settings, state.db)

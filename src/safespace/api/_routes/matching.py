@@ -1,0 +1,210 @@
+"""``/v1/hash`` and ``/v1/match``: the endpoints an upload pipeline calls (scope ``match``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from safespace.access import KeyInfo, check_content_id, record_matches
+from safespace.api._auth import require
+from safespace.api._freshness import MatcherHolder
+from safespace.api._metrics import observe_matches
+from safespace.api._problems import PROBLEM_RESPONSES
+from safespace.api._schemas import MatchRequest
+from safespace.api._state import ServiceState, get_state
+from safespace.api._uploads import form_bool, is_multipart, json_body, openapi_body, read_upload
+from safespace.banks import Matcher
+from safespace.banks._match_results import Match, MatchResult
+from safespace.errors import InvalidInput, InvalidSignal
+from safespace.signals import hash_bytes, normalize, pdq_dihedral_from_bytes
+
+__all__ = ["match_json", "router"]
+
+router = APIRouter(prefix="/v1", tags=["matching"], responses=PROBLEM_RESPONSES)
+_MAX_BANKS = 100
+
+
+@dataclass(frozen=True)
+class _Query:
+    """Hashes sent as JSON; quacks like :class:`safespace.signals.Signals` for the matcher."""
+
+    pdq: str | None = None
+    md5: str | None = None
+    sha256: str | None = None
+    pdq_quality: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"pdq": self.pdq, "pdq_quality": self.pdq_quality, "md5": self.md5}
+        return {**out, "sha256": self.sha256}
+
+
+def _query(signals: dict[str, str | int]) -> _Query:
+    found: dict[str, Any] = {}
+    for name, value in signals.items():
+        if name == "pdq_quality":
+            if not isinstance(value, int) or not 0 <= value <= 100:
+                raise InvalidInput("pdq_quality must be a whole number 0..100")
+            found["pdq_quality"] = value
+            continue
+        if not isinstance(value, str):
+            raise InvalidSignal(f"{name}: a hash must be a string of hex digits")
+        kind, canonical = normalize(name, value)
+        if kind in found:
+            raise InvalidSignal(f"{kind} given twice")
+        found[kind] = canonical
+    if not {"pdq", "md5", "sha256"} & set(found):
+        raise InvalidSignal("give at least one hash in signals: pdq, md5 or sha256")
+    return _Query(**found)
+
+
+def _banks_field(values: Iterable[str]) -> list[str] | None:
+    names = [n.strip() for v in values for n in v.split(",") if n.strip()]
+    if len(names) > _MAX_BANKS:
+        raise InvalidInput(f"at most {_MAX_BANKS} banks per request")
+    return names or None
+
+
+def _entry(m: Match) -> dict[str, Any]:
+    return {
+        "entry_id": m.entry_id,
+        "signal_type": m.signal_type,
+        "value": m.value,
+        "distance": m.distance,
+        "metadata": dict(m.metadata),
+    }
+
+
+def _grouped(holder: MatcherHolder, items: Iterable[tuple[Match, dict[str, Any]]]) -> list[Any]:
+    groups: dict[str, dict[str, Any]] = {}
+    for match, entry in items:
+        if match.bank not in groups:
+            meta = holder.bank(match.bank)
+            bank = meta.to_dict() if meta else {"name": match.bank, "kind": match.bank_kind}
+            groups[match.bank] = {"bank": bank, "entries": []}
+        groups[match.bank]["entries"].append(entry)
+    return list(groups.values())
+
+
+def _render(state: ServiceState, result: MatchResult) -> dict[str, Any]:
+    holder = state.matcher
+    suppressed = []
+    for s in result.suppressed:
+        by = {"bank": s.by.bank, **_entry(s.by)}
+        by.pop("metadata")
+        suppressed.append((s.match, {**_entry(s.match), "suppressed_by": by}))
+    return {
+        "matched": result.matched,
+        "low_quality": result.low_quality,
+        "pdq_quality": result.pdq_quality,
+        "matches": _grouped(holder, ((m, _entry(m)) for m in result.matches)),
+        "allowed": _grouped(holder, ((m, _entry(m)) for m in result.allowed)),
+        "suppressed": _grouped(holder, suppressed),
+    }
+
+
+@router.post(
+    "/hash",
+    summary="Hash an uploaded image or video",
+    openapi_extra=openapi_body(
+        form={"dihedral": "true: also return the PDQ hashes of the 8 rotations and flips."}
+    ),
+)
+async def hash_upload(
+    request: Request, key: Annotated[KeyInfo, Depends(require("match"))]
+) -> dict[str, Any]:
+    """PDQ (images), its quality, MD5 and SHA-256; nothing is stored."""
+    state = get_state(request)
+    upload = await read_upload(request, allowed={"dihedral"})
+    dihedral = form_bool(upload.get("dihedral"), "dihedral")
+    signals = await run_in_threadpool(hash_bytes, upload.data, limits=state.limits)
+    out: dict[str, Any] = signals.as_dict()
+    out["pdq_matchable"] = signals.pdq is not None and not signals.pdq_low_quality
+    if dihedral and signals.pdq is not None:
+        out["pdq_dihedral"] = await run_in_threadpool(
+            pdq_dihedral_from_bytes, upload.data, limits=state.limits
+        )
+    return out
+
+
+@router.post(
+    "/match",
+    summary="Match an upload, or hashes, against the banks",
+    openapi_extra=openapi_body(
+        json_model=MatchRequest,
+        form={
+            "dihedral": "true: also match rotated and flipped copies.",
+            "banks": "Comma-separated bank names to report (default: all).",
+            "content_id": "Your reference for the content; recorded with each match.",
+        },
+    ),
+)
+async def match(
+    request: Request, key: Annotated[KeyInfo, Depends(require("match"))]
+) -> dict[str, Any]:
+    """Matches grouped by bank, allow-bank matches, and what those suppressed."""
+    if not is_multipart(request):
+        return await match_json(request, key)  # as answered by safespace.api._hotpath
+    state = get_state(request)
+    matcher = state.matcher.matcher  # 503 before any work while the banks are loading
+    upload = await read_upload(request, allowed={"dihedral", "banks", "content_id"})
+    dihedral = form_bool(upload.get("dihedral"), "dihedral")
+    banks = _banks_field(upload.fields.get("banks", []))
+    content_id = upload.get("content_id")
+    if content_id is not None:
+        check_content_id(content_id)
+    signals = await run_in_threadpool(hash_bytes, upload.data, limits=state.limits)
+    query = _Asked(signals, signals.as_dict(), dihedral, banks, content_id)
+    return await _answer(request, key, matcher, query)
+
+
+async def match_json(request: Request, key: KeyInfo) -> dict[str, Any]:
+    """``POST /v1/match`` with JSON signals, for the route and for the hot path."""
+    matcher = get_state(request).matcher.matcher  # 503 before any work while loading
+    body = await json_body(request, MatchRequest)
+    content_id = body.content_id
+    banks = _banks_field(body.banks) if body.banks is not None else None
+    if content_id is not None:
+        check_content_id(content_id)
+    signals = _query(body.signals)
+    query = _Asked(signals, signals.to_dict(), body.dihedral, banks, content_id)
+    return await _answer(request, key, matcher, query)
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """One match request, whichever way it came: signals (or JSON hashes) and options."""
+
+    signals: Any
+    echo: dict[str, Any]
+    dihedral: bool
+    banks: list[str] | None
+    content_id: str | None
+
+
+async def _answer(
+    request: Request, key: KeyInfo, matcher: Matcher, asked: _Asked
+) -> dict[str, Any]:
+    state = get_state(request)
+    query, echo, dihedral, banks = asked.signals, asked.echo, asked.dihedral, asked.banks
+    content_id = asked.content_id
+    # Misses and cached hits are answered on the event loop (microseconds, no I/O); only a
+    # hit whose details must be read from the database goes to the thread pool.
+    result = matcher.match_cached(query, dihedral=dihedral, banks=banks)
+    if result is None:
+        result = await run_in_threadpool(matcher.match, query, dihedral=dihedral, banks=banks)
+    observe_matches(request, result.matches)
+    recorded = 0
+    if content_id is not None and result.matches:
+        recorded = await run_in_threadpool(
+            record_matches, state.db, content_id, result.matches, key.id, echo, dihedral=dihedral
+        )
+    return {
+        "content_id": content_id,
+        "signals": echo,
+        **_render(state, result),
+        "events_recorded": recorded,
+    }

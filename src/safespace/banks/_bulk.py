@@ -1,0 +1,145 @@
+"""Bulk writes for the bank service: adding and removing many entries in one transaction.
+
+A million-line import must stay quick, so rows go straight to the driver into a staging
+table (``executemany`` on SQLite, ``COPY`` on PostgreSQL) using SQLAlchemy's own value
+conversions; the database then moves the new, distinct ones into the bank in one statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from itertools import islice
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import ColumnElement, Connection, Table, delete, func, insert, literal, select
+from sqlalchemy import tuple_ as sql_tuple
+from sqlalchemy.orm import Session
+
+from safespace.banks._info import AddResult
+from safespace.banks.formats import HashRecord
+from safespace.store import BankEntry, Change
+from safespace.store._models import UTCDateTime, utcnow
+
+__all__ = ["CHUNK", "add_records", "batched", "delete_where", "insert_chunk", "remove_values"]
+
+CHUNK = 2000  # rows per driver call
+_STAGE = "safespace_import_stage"
+_entries = cast(Table, BankEntry.__table__)
+_changes = cast(Table, Change.__table__)
+_COLUMNS = (
+    "bank_id", "signal_type", "value", "enabled", "source", "category", "note", "added_at",
+    "extra", "created_at",
+)  # fmt: skip
+_COLS = ", ".join(_COLUMNS)
+_S_COLS = ", ".join(f"s.{c}" for c in _COLUMNS)
+_IS_NEW = (
+    f"NOT EXISTS (SELECT 1 FROM {_entries.name} AS e WHERE e.bank_id = s.bank_id "
+    "AND e.signal_type = s.signal_type AND e.value = s.value)"
+)
+# Staged rows into the bank: first occurrence of each hash, in file order, new ones only.
+_MOVE_SQLITE = (
+    f"INSERT INTO {_entries.name} ({_COLS}) SELECT {_S_COLS} FROM {_STAGE} AS s "
+    f"WHERE s.rowid IN (SELECT min(rowid) FROM {_STAGE} GROUP BY signal_type, value) "
+    f"AND {_IS_NEW} ORDER BY s.rowid"
+)
+_MOVE_POSTGRES = (
+    f"INSERT INTO {_entries.name} ({_COLS}) SELECT {_S_COLS} FROM ("
+    f"SELECT DISTINCT ON (signal_type, value) {_COLS}, ctid AS pos FROM {_STAGE} "
+    f"ORDER BY signal_type, value, ctid) AS s WHERE {_IS_NEW} ORDER BY s.pos"
+)
+
+T = TypeVar("T")
+
+
+def batched(items: Iterator[T], n: int) -> Iterator[list[T]]:
+    while chunk := list(islice(items, n)):
+        yield chunk
+
+
+def insert_chunk(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """Write one batch through the driver (a seam: tests make it fail midway)."""
+    if conn.dialect.name == "postgresql":
+        raw: Any = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        conn.exec_driver_sql(sql, rows)
+
+
+def _processor(conn: Connection, column: str) -> Callable[[Any], Any]:
+    """SQLAlchemy's own conversion for a column, so stored values read back as usual."""
+    proc = _entries.c[column].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    return proc if proc is not None else (lambda v: v)
+
+
+def add_records(s: Session, bank_id: int, records: Sequence[HashRecord]) -> AddResult:
+    """Add canonical records to a bank, skipping ones it has, and log each addition.
+
+    Rows are staged in a temporary table, then moved in one INSERT .. SELECT that keeps the
+    first of any repeated hash and leaves out hashes the bank has (so no id is spent on a
+    duplicate). Writers are serialised, so the rows this call added are exactly those with
+    an id above the largest before it, and their change-log rows are one more INSERT ..
+    SELECT.
+    """
+    conn = s.connection()
+    before = s.scalar(select(func.coalesce(func.max(BankEntry.id), 0))) or 0
+    postgres = conn.dialect.name == "postgresql"
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_STAGE}")
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE {_STAGE} AS SELECT {_COLS} FROM {_entries.name} "
+        + ("WITH NO DATA" if postgres else "WHERE 0")
+    )
+    if postgres:
+        sql = f"COPY {_STAGE} ({_COLS}) FROM STDIN"
+    else:
+        sql = f"INSERT INTO {_STAGE} ({_COLS}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+    when, json = _processor(conn, "created_at"), _processor(conn, "extra")
+    enabled = _processor(conn, "enabled")(True)
+    now = utcnow()
+    created, no_extra = when(now), json({})
+    for chunk in batched(iter(records), CHUNK):
+        rows = [
+            (
+                bank_id, r.signal_type, r.value, enabled, r.source, r.category, r.note,
+                None if r.added_at is None else when(r.added_at),
+                json(dict(r.extra)) if r.extra else no_extra,
+                created,
+            )
+            for r in chunk
+        ]  # fmt: skip
+        insert_chunk(conn, sql, rows)
+    conn.exec_driver_sql(_MOVE_POSTGRES if postgres else _MOVE_SQLITE)
+    conn.exec_driver_sql(f"DROP TABLE {_STAGE}")
+    mine = (BankEntry.bank_id == bank_id) & (BankEntry.id > before)
+    new = select(BankEntry.bank_id, BankEntry.id, literal("add"), literal(now, UTCDateTime()))
+    conn.execute(
+        insert(_changes).from_select(
+            ["bank_id", "entry_id", "op", "at"], new.where(mine).order_by(BankEntry.id)
+        )
+    )
+    added = s.scalar(select(func.count()).select_from(BankEntry).where(mine)) or 0
+    return AddResult(added, len(records) - added)
+
+
+def delete_where(s: Session, where: ColumnElement[bool]) -> int:
+    """Delete the entries ``where`` selects, logging each removal; returns how many."""
+    rows = s.execute(select(BankEntry.id, BankEntry.bank_id).where(where))
+    found = [(int(i), int(b)) for i, b in rows]
+    if found:
+        s.execute(delete(BankEntry).where(BankEntry.id.in_([i for i, _ in found])))
+        now = utcnow()
+        s.execute(
+            insert(_changes),
+            [{"bank_id": b, "entry_id": i, "op": "remove", "at": now} for i, b in found],
+        )
+    return len(found)
+
+
+def remove_values(s: Session, bank_id: int, pairs: Sequence[tuple[str, str]]) -> int:
+    """Delete a bank's entries by (signal type, value); returns how many there were."""
+    removed = 0
+    key = sql_tuple(BankEntry.signal_type, BankEntry.value)
+    for chunk in batched(iter(pairs), 500):
+        removed += delete_where(s, (BankEntry.bank_id == bank_id) & key.in_(chunk))
+    return removed

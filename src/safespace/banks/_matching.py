@@ -1,0 +1,647 @@
+"""Matching content against the banks, from memory, kept current from the change log.
+
+A :class:`Matcher` holds one :class:`~safespace.index.PDQIndex` over the enabled PDQ entries
+of enabled banks (index ids are entry ids), dictionaries for exact hashes, and each entry's
+bank. Entry details (value, source, note...) stay in the database and are read only for the
+entries that matched, so memory stays near 40 bytes per PDQ hash.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import shutil
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from safespace.banks import _snapshot as snap
+from safespace.banks._changelog import pruned_through
+from safespace.banks._match_results import Match, MatchResult, Suppressed
+from safespace.banks._snapshot import ExactTable
+from safespace.errors import BankNotFound, IndexFormatError, InvalidInput
+from safespace.index import PDQIndex
+from safespace.signals import PDQ, get_signal_type, normalize
+from safespace.store import Bank, BankEntry, Change, Database
+
+__all__ = ["Match", "MatchResult", "Matcher", "SignalsLike", "Suppressed"]
+
+log = logging.getLogger("safespace.matcher")
+
+_LOAD_CHUNK = 50_000
+DETAILS_CACHE = 65_536  # matched entries whose details are kept in memory
+Row: TypeAlias = tuple[int, int, str, str]  # entry id, bank id, signal type, value
+
+
+class SignalsLike(Protocol):
+    """What matching reads from :class:`safespace.signals.Signals` (any such object works)."""
+
+    @property
+    def pdq(self) -> str | None: ...
+    @property
+    def pdq_quality(self) -> int | None: ...
+    @property
+    def md5(self) -> str | None: ...
+    @property
+    def sha256(self) -> str | None: ...
+
+
+Query: TypeAlias = SignalsLike | Mapping[str, str] | Iterable[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class _Bank:
+    id: int
+    name: str
+    kind: str
+    pdq_distance: int
+    enabled: bool
+
+
+def _active(bank: _Bank | None) -> bool:
+    return bank is not None and bank.enabled
+
+
+class _Entries:
+    """The in-memory side: PDQ index, exact-hash lookup, and entry id -> bank id.
+
+    Entry ids come from one sequence and are never reused, so entry -> bank is a dense array
+    (5 bytes per id). Exact hashes live in sorted tables (built at load, or mapped from a
+    snapshot) plus a small dictionary of later additions. Both may keep ids of entries since
+    disabled or removed: lookups check the array, and the next snapshot or rebuild sheds them.
+    """
+
+    def __init__(
+        self,
+        index: PDQIndex | None = None,
+        bank: npt.NDArray[np.int32] | None = None,
+        pdq: npt.NDArray[np.bool_] | None = None,
+        base: dict[str, ExactTable] | None = None,
+        count: int = 0,
+    ) -> None:
+        self.index = index if index is not None else PDQIndex()
+        self.base: dict[str, ExactTable] = base or {}
+        # signal type -> raw digest -> entry id (or ids, when several banks list it)
+        self.exact: dict[str, dict[bytes, int | list[int]]] = {}
+        self._bank = bank if bank is not None else np.zeros(0, dtype=np.int32)  # 0: not loaded
+        self._pdq = pdq if pdq is not None else np.zeros(0, dtype=np.bool_)
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def exact_ids(self, signal_type: str, value: str) -> list[int]:
+        digest = bytes.fromhex(value)
+        table = self.base.get(signal_type)
+        found = table.lookup(digest) if table is not None else []
+        have = self.exact.get(signal_type, {}).get(digest)
+        if have is not None:
+            found += [have] if isinstance(have, int) else have
+        return list(dict.fromkeys(found))
+
+    def bank_of(self, entry_id: int) -> int:
+        """The entry's bank id, or 0 when the entry is not loaded."""
+        return int(self._bank[entry_id]) if 0 <= entry_id < len(self._bank) else 0
+
+    def build(self, parts: Iterable[list[Row]]) -> None:
+        """Bulk load into an empty instance: one index add, sorted exact tables."""
+        ids: list[npt.NDArray[np.int64]] = []
+        banks: list[npt.NDArray[np.int32]] = []
+        pdq_ids: list[npt.NDArray[np.int64]] = []
+        pdq_raw: list[bytes] = []
+        exact: dict[str, tuple[list[bytes], list[int]]] = {}
+        for part in parts:
+            e_ids, b_ids, types, values = zip(*part, strict=True)
+            arr = np.array(e_ids, dtype=np.int64)
+            ids.append(arr)
+            banks.append(np.array(b_ids, dtype=np.int32))
+            is_pdq = np.array([t == PDQ.name for t in types], dtype=np.bool_)
+            pdq_ids.append(arr[is_pdq])
+            pdq_hex = (v for t, v in zip(types, values, strict=True) if t == PDQ.name)
+            pdq_raw.append(bytes.fromhex("".join(pdq_hex)))
+            if not is_pdq.all():
+                for entry_id, t, v in zip(e_ids, types, values, strict=True):
+                    if t != PDQ.name:
+                        keys, owners = exact.setdefault(t, ([], []))
+                        keys.append(bytes.fromhex(v))
+                        owners.append(entry_id)
+        if not ids:
+            return
+        all_ids = np.concatenate(ids)
+        self._grow(int(all_ids.max()) + 1)
+        self._bank[all_ids] = np.concatenate(banks)
+        p_ids = np.concatenate(pdq_ids)
+        self._pdq[p_ids] = True
+        self._count = len(np.unique(all_ids))
+        if len(p_ids):
+            raw = np.frombuffer(b"".join(pdq_raw), dtype=np.uint8).reshape(-1, 32)
+            self.index.add(p_ids, raw)
+        for t, (keys, owners) in exact.items():
+            self.base[t] = ExactTable.build(get_signal_type(t).hex_length // 2, keys, owners)
+
+    def add(self, rows: Sequence[Row]) -> None:
+        unique = list({r[0]: r for r in rows}.values())
+        if not unique:
+            return
+        ids = np.fromiter((r[0] for r in unique), dtype=np.int64, count=len(unique))
+        self.discard(ids)
+        self._grow(int(ids.max()) + 1)
+        self._bank[ids] = np.fromiter((r[1] for r in unique), dtype=np.int32, count=len(ids))
+        is_pdq = np.fromiter((r[2] == PDQ.name for r in unique), dtype=np.bool_, count=len(ids))
+        self._pdq[ids] = is_pdq
+        self._count += len(ids)
+        for entry_id, _, signal_type, value in unique:
+            if signal_type != PDQ.name:
+                table = self.exact.setdefault(signal_type, {})
+                key = bytes.fromhex(value)
+                have = table.get(key)
+                if have is None:
+                    table[key] = entry_id
+                elif isinstance(have, int):
+                    if have != entry_id:
+                        table[key] = [have, entry_id]
+                elif entry_id not in have:
+                    have.append(entry_id)
+        if is_pdq.any():
+            hexes = "".join(r[3] for r in unique if r[2] == PDQ.name)
+            raw = np.frombuffer(bytes.fromhex(hexes), dtype=np.uint8).reshape(-1, 32)
+            self.index.add(ids[is_pdq], raw)
+
+    def discard(self, ids: Iterable[int] | npt.NDArray[np.int64]) -> None:
+        if isinstance(ids, np.ndarray):
+            arr = np.unique(ids.astype(np.int64, copy=False))
+        else:
+            arr = np.unique(np.fromiter(ids, dtype=np.int64))
+        arr = arr[(arr >= 0) & (arr < len(self._bank))]
+        arr = arr[self._bank[arr] != 0]
+        if not len(arr):
+            return
+        pdq = arr[self._pdq[arr]]
+        self._bank[arr] = 0
+        self._pdq[arr] = False
+        self._count -= len(arr)
+        if len(pdq):
+            self.index.remove(pdq)
+
+    def of_bank(self, bank_id: int) -> npt.NDArray[np.int64]:
+        return np.flatnonzero(self._bank == bank_id).astype(np.int64)
+
+    def exact_tables(self) -> dict[str, ExactTable]:
+        """Base tables merged with later additions, without dead rows (for a snapshot)."""
+        out = {}
+        for t in sorted(set(self.base) | set(self.exact)):
+            width = get_signal_type(t).hex_length // 2
+            base = self.base.get(t) or ExactTable.empty(width)
+            keys: list[bytes] = []
+            owners: list[int] = []
+            for key, have in self.exact.get(t, {}).items():
+                for entry_id in [have] if isinstance(have, int) else have:
+                    keys.append(key)
+                    owners.append(entry_id)
+            ids = np.asarray(base.ids)
+            inside = np.minimum(ids, max(len(self._bank) - 1, 0))
+            live = (ids < len(self._bank)) & (self._bank[inside] != 0)
+            dup = np.isin(ids, np.asarray(owners, dtype=np.int64))  # re-added: keep one row
+            fresh = [(k, e) for k, e in zip(keys, owners, strict=True) if self.bank_of(e) != 0]
+            out[t] = base.merged(live & ~dup, [k for k, _ in fresh], [e for _, e in fresh])
+        return out
+
+    def _grow(self, size: int) -> None:
+        if size <= len(self._bank):
+            return
+        size = max(size, 2 * len(self._bank), 1024)
+        bank, pdq = np.zeros(size, dtype=np.int32), np.zeros(size, dtype=np.bool_)
+        bank[: len(self._bank)], pdq[: len(self._pdq)] = self._bank, self._pdq
+        self._bank, self._pdq = bank, pdq
+
+
+def _read(s: Session, *where: ColumnElement[bool]) -> Iterator[list[Row]]:
+    """Active entries (entry and bank enabled) matching ``where``, in chunks."""
+    e = BankEntry
+    query = (
+        select(e.id, e.bank_id, e.signal_type, e.value)
+        .join(Bank, Bank.id == e.bank_id)
+        .where(e.enabled.is_(True), Bank.enabled.is_(True), *where)
+        .execution_options(yield_per=_LOAD_CHUNK)
+    )
+    for part in s.execute(query).partitions():
+        yield [(int(i), int(b), t, v) for i, b, t, v in part]
+
+
+def _read_banks(s: Session) -> dict[int, _Bank]:
+    return {
+        b.id: _Bank(b.id, b.name, b.kind, b.pdq_distance, b.enabled)
+        for b in s.scalars(select(Bank))
+    }
+
+
+class Matcher:
+    """Matches hashes against every enabled bank; build with :meth:`from_database`, or with
+    :meth:`load_or_build` to start from a snapshot on local disk.
+
+    Safe to share between threads: matches may run while :meth:`refresh` applies changes or
+    :meth:`save_snapshot` writes one.
+    """
+
+    def __init__(self, db: Database, *, min_quality: int = 50) -> None:
+        if not 0 <= min_quality <= 100:
+            raise InvalidInput(f"min_quality must be 0..100, got {min_quality}")
+        self.min_quality = min_quality
+        self._db = db
+        self._entries = _Entries()
+        self._banks: dict[int, _Bank] = {}
+        self._seq = 0
+        self._lock = threading.RLock()
+        self._refresh_lock = threading.Lock()
+        # entry id -> (signal type, value, metadata): details of hits, so a repeated hit needs
+        # no query. Entry details never change; removals are seen at the next refresh.
+        self._details_cache: OrderedDict[int, tuple[str, str, dict[str, Any]]] = OrderedDict()
+        self.snapshot: Path | None = None  # the snapshot this matcher started from
+
+    @classmethod
+    def from_database(cls, db: Database, *, min_quality: int = 50) -> Matcher:
+        matcher = cls(db, min_quality=min_quality)
+        matcher._rebuild(db)
+        return matcher
+
+    @classmethod
+    def from_snapshot(cls, db: Database, path: Path, *, min_quality: int = 50) -> Matcher:
+        """Open one snapshot (memory-mapped) and catch up with the change log.
+
+        :class:`IndexFormatError` when the snapshot is damaged or not of this database.
+        """
+        data = snap.load_snapshot(Path(path))
+        if data.identity != snap.database_identity(db) or data.mark != snap.log_mark(db, data.seq):
+            raise IndexFormatError(
+                f"matcher snapshot {Path(path).name} is of another database (or an older copy)"
+            )
+        matcher = cls(db, min_quality=min_quality)
+        banks = {}
+        for b in data.banks:
+            bank = _Bank(int(b["id"]), str(b["name"]), str(b["kind"]), int(b["pdq_distance"]),
+                         bool(b["enabled"]))  # fmt: skip
+            banks[bank.id] = bank
+        matcher._entries = _Entries(data.index, data.bank, data.pdq, data.exact, data.count)
+        matcher._banks, matcher._seq, matcher.snapshot = banks, data.seq, Path(path)
+        matcher.refresh()
+        return matcher
+
+    @classmethod
+    def load_or_build(
+        cls, db: Database, folder: str | os.PathLike[str], *, min_quality: int = 50
+    ) -> Matcher:
+        """Start from this database's newest usable snapshot in ``folder``; without one, build
+        from the database and write one (one process at a time: others wait, then load it)."""
+        folder = Path(folder)
+        identity = snap.database_identity(db)
+        tried: set[Path] = set()
+
+        def newest() -> Matcher | None:
+            for path in snap.list_snapshots(folder, identity):
+                if path in tried:
+                    continue
+                tried.add(path)
+                try:
+                    return cls.from_snapshot(db, path, min_quality=min_quality)
+                except IndexFormatError as exc:
+                    log.warning("%s; trying the next one or rebuilding", exc)
+            return None
+
+        matcher = newest()
+        if matcher is not None:
+            return matcher
+        with snap.snapshot_lock(folder):
+            matcher = newest()  # written by another process while this one waited
+            if matcher is not None:
+                return matcher
+            for bad in tried:
+                shutil.rmtree(bad, ignore_errors=True)
+            matcher = cls.from_database(db, min_quality=min_quality)
+            matcher.snapshot = matcher._write(folder)
+        return matcher
+
+    @classmethod
+    def update_snapshot(
+        cls, db: Database, folder: str | os.PathLike[str], *, min_changes: int
+    ) -> Path | None:
+        """Write a new snapshot when the newest is ``min_changes`` or more changes behind.
+
+        Works on a private matcher (the newest snapshot plus the log), so serving matchers
+        are never paused. Returns None when none was needed or another process is writing.
+        """
+        folder = Path(folder)
+        with snap.snapshot_lock(folder, wait=False) as mine:
+            if not mine:
+                return None
+            identity = snap.database_identity(db)
+            with db.session() as s:
+                top = s.scalar(select(func.max(Change.seq))) or 0
+            for path in snap.list_snapshots(folder, identity):
+                if top - snap.snapshot_seq(path) < min_changes:
+                    return None
+                try:
+                    return cls.from_snapshot(db, path)._write(folder)
+                except IndexFormatError as exc:
+                    log.warning("%s; trying the next one or rebuilding", exc)
+                    shutil.rmtree(path, ignore_errors=True)
+            return cls.from_database(db)._write(folder)
+
+    def save_snapshot(self, folder: str | os.PathLike[str]) -> Path:
+        """Write this matcher's state as a new snapshot in ``folder``; returns its path.
+
+        Matches go on meanwhile; refreshes wait until it is written.
+        """
+        folder = Path(folder)
+        with snap.snapshot_lock(folder):
+            return self._write(folder)
+
+    def _write(self, folder: Path) -> Path:
+        """Write a snapshot (the caller holds the folder's lock)."""
+        with self._refresh_lock:
+            e = self._entries
+            data = snap.SnapshotData(
+                seq=self._seq,
+                identity=snap.database_identity(self._db),
+                mark=snap.log_mark(self._db, self._seq),
+                count=len(e),
+                banks=[dataclasses.asdict(b) for b in self._banks.values()],
+                bank=e._bank,
+                pdq=e._pdq,
+                exact=e.exact_tables(),
+                index=e.index,
+            )
+            path = snap.write_snapshot(folder, data)
+        snap.prune(folder, data.identity)
+        return path
+
+    @property
+    def seq(self) -> int:
+        """The last change-log sequence number this matcher reflects."""
+        return self._seq
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _rebuild(self, db: Database) -> None:
+        fresh = _Entries()
+        with db.session() as s:
+            # Read the log position first: anything changed during the load is replayed later.
+            seq = s.scalar(select(func.max(Change.seq))) or 0
+            banks = _read_banks(s)
+            fresh.build(_read(s))
+        with self._lock:
+            self._entries, self._banks, self._seq, self._db = fresh, banks, seq, db
+            self._details_cache.clear()
+
+    def refresh(self, db: Database | None = None) -> int:
+        """Apply the change log since the last load or refresh; returns changes applied.
+
+        Changes are treated as hints of what to re-read: the current state of every touched
+        entry and bank is read back, so replaying is idempotent and order-proof.
+        """
+        db = db or self._db
+        with self._refresh_lock:
+            with db.session() as s:
+                top = s.scalar(select(func.max(Change.seq))) or 0
+                if top < self._seq:  # not the database we were built from
+                    self._rebuild(db)
+                    return 0
+                if top == self._seq:
+                    return 0
+                if pruned_through(s) > self._seq:
+                    raise IndexFormatError(
+                        f"the change log was pruned past this matcher's position ({self._seq});"
+                        " it must be reloaded"
+                    )
+                window = (Change.seq > self._seq) & (Change.seq <= top)
+                changes = s.execute(
+                    select(Change.bank_id, Change.entry_id, Change.op).where(window)
+                ).all()
+                banks = _read_banks(s)
+                updated = {b for b, _, op in changes if op in ("bank-update", "bank-delete")}
+                deleted = {b for b, _, op in changes if op == "bank-delete"}
+                drop = [
+                    b
+                    for b in updated
+                    if _active(self._banks.get(b)) and (b in deleted or not _active(banks.get(b)))
+                ]
+                load = [
+                    b
+                    for b in updated
+                    if _active(banks.get(b)) and (b in deleted or not _active(self._banks.get(b)))
+                ]
+                touched = {int(e) for _, e, _ in changes if e is not None}
+                rows: list[Row] = []
+                if load:
+                    for part in _read(s, BankEntry.bank_id.in_(load)):
+                        rows += part
+                if touched:
+                    logged = select(Change.entry_id).where(window, Change.entry_id.is_not(None))
+                    for part in _read(s, BankEntry.id.in_(logged)):
+                        rows += part
+            with self._lock:
+                for bank_id in drop:
+                    self._entries.discard(self._entries.of_bank(bank_id))
+                self._entries.discard(touched)
+                self._entries.add(rows)
+                self._banks, self._seq = banks, top
+                if drop:
+                    self._details_cache.clear()
+                for entry_id in touched:
+                    self._details_cache.pop(entry_id, None)
+            return len(changes)
+
+    # --- matching ------------------------------------------------------------------------
+
+    def match(
+        self,
+        query: Query,
+        *,
+        dihedral: bool | Sequence[str] = False,
+        banks: Sequence[str] | None = None,
+    ) -> MatchResult:
+        """Match one piece of content, given as a Signals-like object or (type, value) pairs.
+
+        ``dihedral=True`` also searches the 8 rotations/flips of each PDQ hash; a list of
+        hashes searches those as variants instead. ``banks`` limits which normal banks are
+        reported; enabled allow banks always apply.
+        """
+        result = self._match(query, dihedral, banks, cached_only=False)
+        assert result is not None
+        return result
+
+    def match_cached(
+        self,
+        query: Query,
+        *,
+        dihedral: bool | Sequence[str] = False,
+        banks: Sequence[str] | None = None,
+    ) -> MatchResult | None:
+        """Like :meth:`match`, but None instead of reading the database: never blocks, so an
+        event loop can call it directly (a miss, or hits whose details are cached) and fall
+        back to :meth:`match` in a thread when it gets None."""
+        return self._match(query, dihedral, banks, cached_only=True)
+
+    def _match(
+        self,
+        query: Query,
+        dihedral: bool | Sequence[str],
+        banks: Sequence[str] | None,
+        *,
+        cached_only: bool,
+    ) -> MatchResult | None:
+        pdqs, exact, quality = _parse_query(query)
+        low_quality = bool(pdqs) and quality is not None and quality < self.min_quality
+        if low_quality:
+            pdqs = []
+        elif pdqs and dihedral is not False:
+            pdqs = _with_variants(pdqs, dihedral)
+        best: dict[int, tuple[int, str]] = {}  # entry -> (distance, signal type)
+        with self._lock:
+            bank_map = self._banks
+            wanted = self._wanted(banks)
+            entries = self._entries
+            usable = [b for b in bank_map.values() if b.enabled and b.id in wanted]
+            if pdqs and usable and len(entries.index):
+                radius = max(b.pdq_distance for b in usable)
+                for hits in entries.index.search(pdqs, radius=radius):
+                    for entry_id, dist in hits:
+                        bank = bank_map.get(entries.bank_of(entry_id))
+                        if bank is None or bank.id not in wanted or dist > bank.pdq_distance:
+                            continue
+                        if entry_id not in best or dist < best[entry_id][0]:
+                            best[entry_id] = (dist, PDQ.name)
+            for signal_type, value in exact:
+                for entry_id in entries.exact_ids(signal_type, value):
+                    if entries.bank_of(entry_id) in wanted:
+                        best[entry_id] = (0, signal_type)
+            owner = {e: entries.bank_of(e) for e in best}
+        found = self._details(best, owner, bank_map, cached_only)
+        return None if found is None else _result(found, low_quality, quality)
+
+    def _wanted(self, names: Sequence[str] | None) -> set[int]:
+        """Ids of the banks to report, plus every allow bank."""
+        if names is None:
+            return set(self._banks)
+        by_name = {b.name: b.id for b in self._banks.values()}
+        missing = [n for n in names if n not in by_name]
+        if missing:
+            raise BankNotFound(f"no bank named {missing[0]!r}")
+        allow = {b.id for b in self._banks.values() if b.kind == "allow"}
+        return {by_name[n] for n in names} | allow
+
+    def _details(
+        self,
+        best: dict[int, tuple[int, str]],
+        owner: dict[int, int],
+        banks: dict[int, _Bank],
+        cached_only: bool = False,
+    ) -> list[Match] | None:
+        """The matched entries' details, from the cache or the database; entries deleted
+        since they were last read drop out."""
+        if not best:
+            return []
+        cache = self._details_cache
+        known: dict[int, tuple[str, str, dict[str, Any]]] = {}
+        with self._lock:
+            for entry_id in best:
+                hit = cache.get(entry_id)
+                if hit is not None:
+                    known[entry_id] = hit
+        missing = [i for i in best if i not in known]
+        if missing and cached_only:
+            return None
+        if missing:
+            e = BankEntry
+            columns = (e.id, e.signal_type, e.value, e.source, e.category, e.note, e.added_at)
+            with self._db.session() as s:
+                rows = s.execute(select(*columns, e.extra).where(e.id.in_(missing))).all()
+            read = {}
+            for entry_id, signal_type, value, source, category, note, added_at, extra in rows:
+                meta: dict[str, Any] = {
+                    "source": source,
+                    "category": category,
+                    "note": note,
+                    "added_at": added_at.isoformat().replace("+00:00", "Z") if added_at else None,
+                    "extra": dict(extra or {}),
+                }
+                read[int(entry_id)] = (signal_type, value, meta)
+            known |= read
+            with self._lock:
+                cache.update(read)
+                while len(cache) > DETAILS_CACHE:
+                    cache.popitem(last=False)
+        found: list[Match] = []
+        for entry_id, (signal_type, value, meta) in known.items():
+            bank = banks[owner[entry_id]]
+            dist = best[entry_id][0]
+            item = Match(bank.name, bank.kind, entry_id, signal_type, value, dist, dict(meta))
+            found.append(item)
+        return found
+
+
+def _parse_query(query: Query) -> tuple[list[str], list[tuple[str, str]], int | None]:
+    """Split a query into PDQ hashes, exact (type, value) pairs and the PDQ quality."""
+    pairs: list[tuple[str, str]] = []
+    quality: int | None = None
+    if isinstance(query, str | bytes):
+        raise InvalidInput("match needs signals or (signal_type, value) pairs, not a string")
+    if hasattr(query, "pdq") or hasattr(query, "md5") or hasattr(query, "sha256"):
+        for name in ("pdq", "md5", "sha256"):
+            value = getattr(query, name, None)
+            if value is not None:
+                pairs.append((name, value))
+        quality = getattr(query, "pdq_quality", None)
+    elif isinstance(query, Mapping):
+        pairs = [(str(k), str(v)) for k, v in query.items()]
+    else:
+        for item in query:
+            if not isinstance(item, tuple | list) or len(item) != 2:
+                raise InvalidInput(f"expected (signal_type, value) pairs, got {item!r}")
+            pairs.append((str(item[0]), str(item[1])))
+    pdqs: list[str] = []
+    exact: list[tuple[str, str]] = []
+    for signal_type, value in pairs:
+        kind, canonical = normalize(signal_type, value)
+        if get_signal_type(kind).by_distance:
+            pdqs.append(canonical)
+        else:
+            exact.append((kind, canonical))
+    return pdqs, exact, quality
+
+
+def _with_variants(pdqs: list[str], dihedral: bool | Sequence[str]) -> list[str]:
+    if dihedral is True:
+        variants = [v for h in pdqs for v in _dihedral_variants(h)]
+    elif isinstance(dihedral, str) or not isinstance(dihedral, Sequence):
+        raise InvalidInput("dihedral must be True, False or a list of PDQ hashes")
+    else:
+        variants = [PDQ.normalize(h) for h in dihedral]
+    return list(dict.fromkeys([*pdqs, *variants]))
+
+
+def _dihedral_variants(pdq: str) -> list[str]:
+    from safespace.signals import dihedral_variants  # lazy: image decoding stack
+
+    return dihedral_variants(pdq)
+
+
+def _result(found: list[Match], low_quality: bool, quality: int | None) -> MatchResult:
+    found.sort(key=lambda m: (m.bank, m.distance, m.entry_id))
+    allowed = [m for m in found if m.bank_kind == "allow"]
+    normal = [m for m in found if m.bank_kind != "allow"]
+    if allowed:
+        by = min(allowed, key=lambda m: (m.distance, m.entry_id))
+        return MatchResult(
+            (), tuple(allowed), tuple(Suppressed(m, by) for m in normal), low_quality, quality
+        )
+    return MatchResult(tuple(normal), (), (), low_quality, quality)

@@ -1,0 +1,516 @@
+"""The review queue: what reviewers look at, in which order, who holds it, what they decided.
+
+Items come from match events (``/v1/match`` with a ``content_id``), self-reports and user
+reports a platform sends (``POST /v1/reports``). They are ordered by severity (bank category
+A or A1 first, then self-reports, then A2/B/B1/B2, then C, then the rest) and then by age.
+A claim is one conditional UPDATE, so two reviewers never hold the same item. Every decision
+needs a reason and is audited in its own transaction; with a second look required, a
+decision is final only once a different lead or admin has decided too. Final decisions act:
+a false positive puts the content's hashes in an allow bank, a confirmation queues signed
+webhook actions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from safespace.accounts import role_allows
+from safespace.banks import BankService
+from safespace.banks import _bulk as bulk
+from safespace.banks._match_results import Match
+from safespace.banks.formats._base import HashRecord
+from safespace.config import Settings
+from safespace.errors import AccessDenied, BankExists, ConfigError, Conflict, InvalidInput, NotFound
+from safespace.reports import _audit as audit
+from safespace.reports._queue_feeds import (
+    MAX_REASON,
+    OPEN_STATUSES,
+    QueueFeeds,
+    priority_for,
+)
+from safespace.reports._referrals import (
+    INDUSTRY_CLASSIFICATIONS as INDUSTRY,
+)
+from safespace.reports._referrals import (
+    ConfirmedCase,
+    ReportedUser,
+    Reporter,
+    build_cybertip_report,
+    build_json_referral,
+)
+from safespace.reports._sealing import MediaSealer, open_media
+from safespace.reports._webhooks import WebhookService
+from safespace.store import Bank, Database, SelfReportCase
+from safespace.store._models import utcnow
+from safespace.store._models_queue import (
+    DECISION_KINDS,
+    ReviewDecision,
+    ReviewItem,
+    ReviewMedia,
+)
+
+__all__ = [
+    "CATEGORIES",
+    "FALSE_POSITIVE_BANK",
+    "OPEN_STATUSES",
+    "WEBHOOK_ENDPOINT",
+    "DecisionInfo",
+    "QueueItem",
+    "ReviewPolicy",
+    "ReviewQueue",
+    "UserReport",
+    "priority_for",
+]
+
+CATEGORIES = ("A", "B", "C", "A1", "A2", "B1", "B2")
+FALSE_POSITIVE_BANK = "false-positives"
+WEBHOOK_ENDPOINT = "review"
+
+
+@dataclass(frozen=True)
+class ReviewPolicy:
+    """The operator's choices (``SAFESPACE_REVIEW_*``)."""
+
+    claim_minutes: int = 30
+    second_look: bool = False
+    store_media: bool = False
+    webhook_url: str = ""
+    webhook_secret: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReviewPolicy:
+        secret = settings.review_webhook_secret
+        text = secret.get_secret_value() if secret is not None else None
+        url = settings.review_webhook_url.strip()
+        if url and not url.startswith(("https://", "http://")):
+            raise ConfigError("SAFESPACE_REVIEW_WEBHOOK_URL must be an http(s) URL")
+        if url and (text is None or len(text) < 32):
+            raise ConfigError(
+                "SAFESPACE_REVIEW_WEBHOOK_SECRET must be at least 32 characters when "
+                "SAFESPACE_REVIEW_WEBHOOK_URL is set"
+            )
+        return cls(
+            claim_minutes=settings.review_claim_minutes,
+            second_look=settings.review_second_look,
+            store_media=settings.review_store_media,
+            webhook_url=url,
+            webhook_secret=text,
+        )
+
+
+@dataclass(frozen=True)
+class UserReport:
+    """A report a platform's user made; ``hashes`` of the media when one was sent."""
+
+    content_id: str
+    reason: str
+    account_id: str | None = None
+    urls: tuple[str, ...] = ()
+    hashes: Mapping[str, str] = field(default_factory=dict)
+    matches: Sequence[Match] = ()
+    media: bytes | None = None
+    media_type: str | None = None
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    id: int
+    source: str
+    status: str
+    priority: int
+    content_id: str | None
+    account_id: str | None
+    urls: tuple[str, ...]
+    reason: str | None
+    reports: int
+    bank: str | None
+    entry_id: int | None
+    signal_type: str | None
+    matched_value: str | None
+    distance: int | None
+    category: str | None
+    hashes: Mapping[str, str]
+    self_report_case_id: int | None
+    claimed_by: str | None
+    claim_expires_at: datetime | None
+    decision: str | None
+    decision_category: str | None
+    decided_by: str | None
+    final_at: datetime | None
+    created_at: datetime
+    media_type: str | None
+
+    def claimed(self, now: datetime) -> str | None:
+        """Who holds the item now (None when free or the claim ran out)."""
+        if self.claimed_by and self.claim_expires_at and self.claim_expires_at > now:
+            return self.claimed_by
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        out["urls"], out["hashes"] = list(self.urls), dict(self.hashes)
+        for k in ("claim_expires_at", "final_at", "created_at"):
+            out[k] = None if out[k] is None else out[k].isoformat().replace("+00:00", "Z")
+        return out
+
+
+@dataclass(frozen=True)
+class DecisionInfo:
+    actor: str
+    role: str
+    kind: str
+    category: str | None
+    reason: str
+    final: bool
+    at: datetime
+
+
+def _info(row: ReviewItem, media_type: str | None) -> QueueItem:
+    return QueueItem(
+        row.id, row.source, row.status, row.priority, row.content_id, row.account_id,
+        tuple(row.urls or ()), row.reason, row.reports, row.bank, row.entry_id, row.signal_type,
+        row.matched_value, row.distance, row.category, dict(row.hashes or {}),
+        row.self_report_case_id, row.claimed_by, row.claim_expires_at, row.decision,
+        row.decision_category, row.decided_by, row.final_at, row.created_at, media_type,
+    )  # fmt: skip
+
+
+class ReviewQueue(QueueFeeds):
+    """The queue over a database; ``clock`` is replaceable for tests."""
+
+    def __init__(
+        self,
+        db: Database,
+        policy: ReviewPolicy | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        *,
+        sealer: MediaSealer | None = None,
+        webhooks: WebhookService | None = None,
+    ) -> None:
+        self.db = db
+        self.policy = policy or ReviewPolicy()
+        self.clock = clock
+        self.sealer = sealer  # None: no media is kept (never in plaintext)
+        self.webhooks = webhooks or WebhookService(db)
+
+    @classmethod
+    def from_settings(cls, db: Database, settings: Settings) -> ReviewQueue:
+        """ConfigError when review media is kept without a usable key, or a key is unusable."""
+        return cls(
+            db,
+            ReviewPolicy.from_settings(settings),
+            sealer=MediaSealer.from_settings(settings),
+            webhooks=WebhookService.from_settings(db, settings),
+        )
+
+    # --- reading -------------------------------------------------------------------------
+
+    def _load(self, s: Session, item_id: int) -> QueueItem:
+        row = s.get(ReviewItem, item_id)
+        if row is None:
+            raise NotFound(f"no review item {item_id}")
+        media = s.scalar(select(ReviewMedia.media_type).where(ReviewMedia.item_id == item_id))
+        return _info(row, media)
+
+    def get(self, item_id: int) -> QueueItem:
+        with self.db.session() as s:
+            return self._load(s, item_id)
+
+    def list_items(self, *, open_only: bool = True, limit: int = 100) -> list[QueueItem]:
+        """Open items by priority then age; or decided ones, newest first."""
+        order: tuple[Any, ...]
+        if open_only:
+            where = ReviewItem.status.in_(OPEN_STATUSES)
+            order = (ReviewItem.priority, ReviewItem.created_at, ReviewItem.id)
+        else:
+            where = ReviewItem.status.not_in(OPEN_STATUSES)
+            order = (ReviewItem.final_at.desc(), ReviewItem.id.desc())
+        with self.db.session() as s:
+            rows = s.scalars(select(ReviewItem).where(where).order_by(*order).limit(limit))
+            return [_info(r, None) for r in rows]
+
+    def media(self, item_id: int) -> tuple[str, bytes] | None:
+        """The stored file, unsealed (legacy rows without a wrapped key are plaintext)."""
+        with self.db.session() as s:
+            row = s.get(ReviewMedia, item_id)
+            if row is None:
+                return None
+            return row.media_type, open_media(self.sealer, row)
+
+    def decisions(self, item_id: int) -> list[DecisionInfo]:
+        with self.db.session() as s:
+            rows = s.scalars(
+                select(ReviewDecision)
+                .where(ReviewDecision.item_id == item_id)
+                .order_by(ReviewDecision.id)
+            )
+            return [
+                DecisionInfo(r.actor, r.role, r.kind, r.category, r.reason, r.final, r.at)
+                for r in rows
+            ]
+
+    def action_ids(self, item_id: int) -> list[int]:
+        from safespace.store._models_reports import WebhookAction
+
+        with self.db.session() as s:
+            return list(
+                s.scalars(
+                    select(WebhookAction.id)
+                    .where(WebhookAction.case_id == f"review-{item_id}")
+                    .order_by(WebhookAction.id)
+                )
+            )
+
+    # --- claims --------------------------------------------------------------------------
+
+    def _may_take(self, row: QueueItem, actor: str, role: str) -> None:
+        if row.status not in OPEN_STATUSES:
+            raise Conflict(f"item {row.id} is already decided ({row.status})")
+        if row.status in ("escalated", "second-look") and not role_allows(role, "lead"):
+            raise AccessDenied(f"item {row.id} is waiting for a lead ({row.status})")
+        if row.status == "second-look" and row.decided_by == actor:
+            raise AccessDenied("a second look must be taken by someone else")
+
+    def claim(self, item_id: int, actor: str, role: str) -> QueueItem:
+        """Take the item for ``claim_minutes``; Conflict when someone else holds it."""
+        now = self.clock()
+        with self.db.transaction() as s:
+            item = self._load(s, item_id)
+            self._may_take(item, actor, role)
+            result = s.execute(
+                update(ReviewItem)
+                .where(
+                    ReviewItem.id == item_id,
+                    ReviewItem.status.in_(OPEN_STATUSES),
+                    or_(
+                        ReviewItem.claimed_by.is_(None),
+                        ReviewItem.claimed_by == actor,
+                        ReviewItem.claim_expires_at <= now,
+                    ),
+                )
+                .values(
+                    claimed_by=actor,
+                    claim_expires_at=now + timedelta(minutes=self.policy.claim_minutes),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if cast(CursorResult[Any], result).rowcount != 1:
+                holder = item.claimed(now) or "another reviewer"
+                raise Conflict(f"item {item_id} is being reviewed by {holder}")
+            s.expire_all()
+            return self._load(s, item_id)
+
+    def claim_next(self, actor: str, role: str) -> QueueItem | None:
+        """The most urgent item this person may take, claimed; None when there is none."""
+        now = self.clock()
+        with self.db.session() as s:
+            ids = s.scalars(
+                select(ReviewItem.id)
+                .where(
+                    ReviewItem.status.in_(OPEN_STATUSES),
+                    or_(ReviewItem.claimed_by.is_(None), ReviewItem.claim_expires_at <= now),
+                )
+                .order_by(ReviewItem.priority, ReviewItem.created_at, ReviewItem.id)
+                .limit(50)
+            ).all()
+        for item_id in ids:
+            with suppress(Conflict, AccessDenied):
+                return self.claim(item_id, actor, role)
+        return None
+
+    def release(self, item_id: int, actor: str) -> None:
+        with self.db.transaction() as s:
+            s.execute(
+                update(ReviewItem)
+                .where(ReviewItem.id == item_id, ReviewItem.claimed_by == actor)
+                .values(claimed_by=None, claim_expires_at=None)
+                .execution_options(synchronize_session=False)
+            )
+
+    # --- decisions -----------------------------------------------------------------------
+
+    def decide(
+        self,
+        item_id: int,
+        actor: str,
+        role: str,
+        kind: str,
+        reason: str,
+        category: str | None = None,
+    ) -> QueueItem:
+        """Record a decision by the claim's holder; final (and acted on) when policy allows."""
+        if kind not in DECISION_KINDS:
+            raise InvalidInput(f"decision must be one of {', '.join(DECISION_KINDS)}")
+        reason = (reason or "").strip()
+        if not 3 <= len(reason) <= MAX_REASON:
+            raise InvalidInput(f"every decision needs a reason (3..{MAX_REASON} characters)")
+        category = (category or "").strip().upper() or None
+        if kind == "confirm" and category not in CATEGORIES:
+            raise InvalidInput(f"a confirmation needs a category: {', '.join(CATEGORIES)}")
+        if kind != "confirm":
+            category = None
+        if kind == "false-positive":
+            self._ensure_allow_bank()
+        now = self.clock()
+        with self.db.transaction() as s:
+            item = self._load(s, item_id)
+            self._may_take(item, actor, role)
+            if item.claimed(now) != actor:
+                raise Conflict(f"claim item {item_id} before deciding it")
+            row = s.get(ReviewItem, item_id)
+            assert row is not None
+            final = kind != "escalate" and (
+                not self.policy.second_look or item.status == "second-look"
+            )
+            if kind == "escalate" and item.status == "escalated":
+                raise InvalidInput("this item is already escalated: confirm it or clear it")
+            s.add(
+                ReviewDecision(
+                    item_id=item_id, actor=actor, role=role, kind=kind, category=category,
+                    reason=reason, final=final, at=now,
+                )
+            )  # fmt: skip
+            details: dict[str, Any] = {"decision": kind, "category": category, "final": final}
+            details["stage"] = "second-look" if item.status == "second-look" else "first"
+            details["reason"] = reason
+            row.claimed_by, row.claim_expires_at, row.updated_at = None, None, now
+            if kind == "escalate":
+                row.status = "escalated"
+            elif not final:
+                row.status, row.decision, row.decision_category = "second-look", kind, category
+                row.decided_by = actor
+            else:
+                row.status = "confirmed" if kind == "confirm" else "false-positive"
+                row.decision, row.decision_category, row.decided_by = kind, category, actor
+                row.final_at = now
+                s.execute(delete(ReviewMedia).where(ReviewMedia.item_id == item_id))
+                if kind == "false-positive":
+                    details["allowed_hashes"] = self._allow(s, item, actor, now)
+                else:
+                    details["actions"] = self._act(s, item, category, actor, now)
+            audit.append(s, f"user:{actor}", "case.decision", f"review:{item_id}", details, at=now)
+            s.flush()
+            return self._load(s, item_id)
+
+    def _ensure_allow_bank(self) -> None:
+        with self.db.session() as s:
+            if s.scalar(select(Bank.id).where(Bank.name == FALSE_POSITIVE_BANK)) is not None:
+                return
+        with suppress(BankExists):
+            BankService(self.db).create_bank(
+                FALSE_POSITIVE_BANK,
+                kind="allow",
+                description="Review queue: hashes reviewers found to be false positives",
+            )
+
+    @staticmethod
+    def _content_hashes(item: QueueItem) -> dict[str, str]:
+        """The content's own hashes: sent with a report, recorded with a match event (the
+        caller's hash, near matches included), or the entry's value on an exact match."""
+        found = {k: v for k, v in item.hashes.items() if k in ("pdq", "md5", "sha256") and v}
+        if item.signal_type and item.matched_value and item.distance == 0:
+            found.setdefault(item.signal_type, item.matched_value)
+        return found
+
+    def _allow(self, s: Session, item: QueueItem, actor: str, now: datetime) -> int:
+        bank_id = s.scalar(select(Bank.id).where(Bank.name == FALSE_POSITIVE_BANK))
+        hashes = self._content_hashes(item)
+        if bank_id is None or not hashes:
+            return 0
+        extra = {"review_item": str(item.id), "reviewer": actor}
+        records = [
+            HashRecord(k, v, "review", "false-positive", None, now, extra)
+            for k, v in sorted(hashes.items())
+        ]
+        return bulk.add_records(s, bank_id, records).added
+
+    def _endpoint(self, s: Session) -> bool:
+        """The configured endpoint, up to date; its secret stays in the settings (the row
+        keeps a verifier) and is handed to the delivery service."""
+        url, secret = self.policy.webhook_url, self.policy.webhook_secret
+        if not url or not secret:
+            return False
+        self.webhooks.use_configured(s, WEBHOOK_ENDPOINT, url, secret)
+        return True
+
+    def _act(
+        self, s: Session, item: QueueItem, category: str | None, actor: str, now: datetime
+    ) -> list[str]:
+        if item.self_report_case_id is not None:
+            case = s.get(SelfReportCase, item.self_report_case_id)
+            if case is not None and case.status != "withdrawn":
+                case.status, case.updated_at = "actioned", now
+        if not self._endpoint(s):
+            return []
+        case_id = f"review-{item.id}"
+        base = {"review_item": item.id, "category": category}
+        wanted: list[tuple[str, dict[str, Any]]] = []
+        if item.content_id:
+            target = {"content_id": item.content_id, **base, "urls": list(item.urls)}
+            wanted += [("take_down_content", target), ("preserve_evidence", target)]
+        if item.account_id:
+            wanted.append(("restrict_account", {"account_id": item.account_id, **base}))
+        for kind, target in wanted:
+            self.webhooks.enqueue(
+                s, WEBHOOK_ENDPOINT, kind, target, actor=f"user:{actor}", case_id=case_id, now=now
+            )
+        return [k for k, _ in wanted]
+
+    # --- referrals -----------------------------------------------------------------------
+
+    def confirmed_case(self, item_id: int) -> ConfirmedCase:
+        """What a hotline referral is built from; only for a confirmed item."""
+        item = self.get(item_id)
+        if item.status != "confirmed" or item.final_at is None:
+            raise Conflict(f"item {item_id} is not confirmed: there is nothing to refer")
+        hashes = {k: v for k, v in item.hashes.items() if k in ("md5", "sha256", "pdq")}
+        if item.signal_type and item.matched_value:
+            hashes.setdefault(item.signal_type, item.matched_value)
+        notes = f"SafeSpace review item {item.id} ({item.source})."
+        if item.bank:
+            notes += f" Matched bank {item.bank} entry {item.entry_id} ({item.signal_type}"
+            notes += f" at distance {item.distance}), list category {item.category or 'none'}."
+        klass = item.decision_category if item.decision_category in INDUSTRY else None
+        return ConfirmedCase(
+            case_id=f"review-{item.id}",
+            content_id=item.content_id or f"self-report-{item.self_report_case_id}",
+            confirmed_at=item.final_at,
+            reviewer=item.decided_by or "",
+            category=klass,
+            incident_at=item.created_at,
+            urls=item.urls,
+            md5=hashes.get("md5"),
+            sha256=hashes.get("sha256"),
+            pdq=hashes.get("pdq"),
+            reported_user=ReportedUser(esp_identifier=item.account_id) if item.account_id else None,
+            notes=notes,
+        )
+
+    def export_referral(
+        self, item_id: int, fmt: str, actor: str, reporter: Reporter
+    ) -> tuple[bytes, str]:
+        """The referral document (``xml``: CyberTipline, validated; ``json``), audited."""
+        if fmt not in ("xml", "json"):
+            raise InvalidInput("format must be xml or json")
+        case = self.confirmed_case(item_id)
+        if fmt == "xml":
+            body, media_type = build_cybertip_report(case, reporter), "application/xml"
+        else:
+            referral = build_json_referral(case, reporter)
+            body, media_type = json.dumps(referral, indent=2).encode(), "application/json"
+        with self.db.transaction() as s:
+            audit.append(s, actor, "referral.export", f"review:{item_id}", {"format": fmt})
+        return body, media_type
+
+    def counts(self) -> dict[str, int]:
+        with self.db.session() as s:
+            rows = s.execute(select(ReviewItem.status, func.count()).group_by(ReviewItem.status))
+            return {row[0]: int(row[1]) for row in rows}

@@ -1,0 +1,243 @@
+"""Feeding the review queue: match events, self-reports and platforms' user reports become items.
+
+One open item per content id: a later match of the same content joins it (raising its
+priority if more severe), a second user report adds its reason. Feeds are read by cursor, in
+batches, so each event or case becomes an item exactly once. :class:`QueueFeeds` is the part
+of :class:`~safespace.reports._queue.ReviewQueue` that does this (a base class over the same
+queue state, kept here so each module stays readable).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from safespace.banks._match_results import Match
+from safespace.errors import InvalidInput
+from safespace.reports import _audit as audit
+from safespace.reports._sealing import MediaSealer, seal_media
+from safespace.reports._selfreport import CASE_EXTRA_KEY
+from safespace.store import BankEntry, Database, MatchEvent, SelfReportCase, SelfReportItem
+from safespace.store._models_queue import ReviewCursor, ReviewItem, ReviewMedia
+
+if TYPE_CHECKING:
+    from safespace.reports._queue import QueueItem, ReviewPolicy, UserReport
+
+__all__ = [
+    "MAX_REASON",
+    "OPEN_STATUSES",
+    "QueueFeeds",
+    "made_for_case",
+    "priority_for",
+]
+
+OPEN_STATUSES = ("open", "second-look", "escalated")
+MAX_REASON = 2000
+_BATCH = 500
+_Fed = TypeVar("_Fed", MatchEvent, SelfReportCase)
+
+
+def priority_for(source: str, category: str | None) -> int:
+    """0 is most urgent: A/A1, then self-reports, then A2/B/B1/B2, then C, then unknown."""
+    cat = (category or "").strip().upper()
+    if cat in ("A", "A1"):
+        return 0
+    if source == "self-report" or cat == "SELF-REPORT":
+        return 1
+    if cat in ("A2", "B", "B1", "B2"):
+        return 2
+    if cat == "C":
+        return 3
+    return 4
+
+
+def made_for_case(entry: BankEntry) -> int | None:
+    """The self-report case a bank entry was added for (its ``extra``), if any."""
+    case = (entry.extra or {}).get(CASE_EXTRA_KEY)
+    try:
+        return int(case) if case is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _most_severe(matches: Sequence[Match], source: str) -> Match | None:
+    def rank(m: Match) -> tuple[int, int]:
+        return priority_for(source, str(m.metadata.get("category") or "")), m.distance
+
+    return min(matches, key=rank) if matches else None
+
+
+class QueueFeeds:
+    """Turns feeds into review items; the queue's state is the subclass's."""
+
+    db: Database
+    policy: ReviewPolicy
+    clock: Callable[[], datetime]
+    sealer: MediaSealer | None
+
+    def _endpoint(self, s: Session) -> bool:
+        raise NotImplementedError
+
+    def _load(self, s: Session, item_id: int) -> QueueItem:
+        raise NotImplementedError
+
+    def sync(self) -> int:
+        """Turn new match events and self-reports into items; returns how many were made."""
+        return self._sync_events() + self._sync_self_reports()
+
+    def _cursor(self, s: Session, name: str) -> ReviewCursor:
+        row = s.get(ReviewCursor, name)
+        if row is None:
+            row = ReviewCursor(name=name, position=0)
+            s.add(row)
+        return row
+
+    def _next_batch(
+        self, s: Session, feed: str, model: type[_Fed]
+    ) -> tuple[ReviewCursor, Sequence[_Fed]]:
+        """The feed's cursor and the next rows after it, in id order."""
+        cursor = self._cursor(s, feed)
+        query = select(model).where(model.id > cursor.position).order_by(model.id).limit(_BATCH)
+        return cursor, s.scalars(query).all()
+
+    def _sync_events(self) -> int:
+        made, first = 0, True
+        while True:
+            with self.db.transaction() as s:
+                if first:  # the delivery loop syncs before it delivers, even after a restart
+                    self._endpoint(s)
+                    first = False
+                cursor, events = self._next_batch(s, "match_events", MatchEvent)
+                if not events:
+                    return made
+                for e in events:
+                    entry = s.get(BankEntry, e.entry_id)
+                    category = entry.category if entry is not None else None
+                    value = entry.value if entry is not None else None
+                    match = Match(
+                        e.bank, "normal", e.entry_id, e.signal_type, value or "", e.distance,
+                        {"category": category},
+                    )  # fmt: skip
+                    # The caller's own hash: what a false positive on a near match allows.
+                    own = {e.signal_type: e.query_value} if e.query_value else None
+                    made += self._add(s, "match", e.content_id, [match], e.created_at, own)
+                    case_id = made_for_case(entry) if entry is not None else None
+                    if case_id is not None:
+                        # A re-upload of self-reported content: its decision is the case's.
+                        item = self._open_for(s, e.content_id)
+                        if item is not None and item.self_report_case_id is None:
+                            item.self_report_case_id = case_id
+                cursor.position = events[-1].id
+
+    def _sync_self_reports(self) -> int:
+        made = 0
+        with self.db.transaction() as s:
+            cursor, cases = self._next_batch(s, "self_reports", SelfReportCase)
+            for case in cases:
+                cursor.position = case.id
+                if case.status == "withdrawn":
+                    continue
+                first = s.scalars(
+                    select(SelfReportItem).where(SelfReportItem.case_id == case.id).limit(1)
+                ).first()
+                hashes = {}
+                if first is not None:
+                    hashes = {"md5": first.md5, **({"pdq": first.pdq} if first.pdq else {})}
+                s.add(self._row("self-report", None, hashes, case.created_at, case_id=case.id))
+                made += 1
+        return made
+
+    def _row(
+        self,
+        source: str,
+        content_id: str | None,
+        hashes: Mapping[str, str],
+        at: datetime,
+        *,
+        match: Match | None = None,
+        case_id: int | None = None,
+    ) -> ReviewItem:
+        category = str(match.metadata.get("category") or "") or None if match else None
+        return ReviewItem(
+            source=source, status="open", priority=priority_for(source, category),
+            content_id=content_id, urls=[], reports=0, hashes=dict(hashes),
+            bank=match.bank if match else None, entry_id=match.entry_id if match else None,
+            signal_type=match.signal_type if match else None,
+            matched_value=(match.value or None) if match else None,
+            distance=match.distance if match else None, category=category,
+            self_report_case_id=case_id, created_at=at, updated_at=at,
+        )  # fmt: skip
+
+    @staticmethod
+    def _open_for(s: Session, content_id: str) -> ReviewItem | None:
+        return s.scalars(
+            select(ReviewItem)
+            .where(ReviewItem.content_id == content_id, ReviewItem.status.in_(OPEN_STATUSES))
+            .order_by(ReviewItem.id)
+            .limit(1)
+        ).first()
+
+    def _add(
+        self,
+        s: Session,
+        source: str,
+        content_id: str,
+        matches: Sequence[Match],
+        at: datetime,
+        hashes: Mapping[str, str] | None = None,
+    ) -> int:
+        """One open item per content id: a more severe match raises the existing one."""
+        best = _most_severe(matches, source)
+        existing = self._open_for(s, content_id)
+        if existing is None:
+            s.add(self._row(source, content_id, hashes or {}, at, match=best))
+            s.flush()
+            return 1
+        if best is not None:
+            new = self._row(source, content_id, {}, at, match=best)
+            if new.priority < existing.priority or existing.bank is None:
+                for name in ("priority", "bank", "entry_id", "signal_type", "matched_value"):
+                    setattr(existing, name, getattr(new, name))
+                existing.distance, existing.category = new.distance, new.category
+        if hashes:
+            existing.hashes = {**(existing.hashes or {}), **hashes}
+        existing.updated_at = self.clock()
+        return 0
+
+    def report(self, report: UserReport) -> tuple[QueueItem, bool]:
+        """A platform's user report; returns the item and whether it is new."""
+        reason = report.reason.strip()
+        if not 1 <= len(reason) <= MAX_REASON:
+            raise InvalidInput(f"reason must be 1..{MAX_REASON} characters")
+        now = self.clock()
+        with self.db.transaction() as s:
+            made = self._add(
+                s, "user-report", report.content_id, report.matches, now, report.hashes
+            )
+            item = self._open_for(s, report.content_id)
+            assert item is not None
+            item.reports += 1
+            item.reason = reason if made else f"{item.reason or ''}\n---\n{reason}"[-MAX_REASON:]
+            item.account_id = report.account_id or item.account_id
+            item.urls = list(dict.fromkeys([*(item.urls or []), *report.urls]))[:20]
+            if made and report.media is not None and self.policy.store_media:
+                sealed = seal_media(self.sealer, item.id, report.media)
+                if sealed is not None:
+                    s.add(
+                        ReviewMedia(
+                            item_id=item.id,
+                            media_type=report.media_type or "application/octet-stream",
+                            sha256=report.hashes.get("sha256", ""),
+                            data=sealed.data,
+                            key_id=sealed.key_id,
+                            wrapped_key=sealed.wrapped_key,
+                            created_at=now,
+                        )
+                    )
+            s.flush()
+            audit.append(s, "api", "case.report", f"review:{item.id}", {"new": bool(made)}, at=now)
+            return self._load(s, item.id), bool(made)
