@@ -6,6 +6,7 @@ schema) returning a :class:`Database`, and the models for code that queries dire
 
 from __future__ import annotations
 
+from . import _models_contact as models_contact  # noqa: F401  (registers the contact tables)
 from . import _models_reports as models_reports  # noqa: F401  (registers the report tables on Base.metadata)
 from ._database import Database, open_database, upgrade
 from ._models import (
