@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from datafiles import BRIDGE as BRIDGE  # the tests of this folder take it from here
 from safespace.api._state import ServiceState
+from waiting import WAIT_SECONDS
 
 
 @dataclass
@@ -60,8 +61,8 @@ def problem(response: Any, status: int, code: str) -> dict[str, Any]:
     return body
 
 
-def poll(check: Callable[[], bool], deadline: float = 10.0) -> bool:
-    """True as soon as ``check()`` is; False after ``deadline`` seconds (generous: no timing)."""
+def poll(check: Callable[[], bool], deadline: float = WAIT_SECONDS) -> bool:
+    """True as soon as ``check()`` is; False after ``deadline`` seconds (a ceiling)."""
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         if check():
