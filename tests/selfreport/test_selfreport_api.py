@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 from datetime import timedelta
 from typing import Any
@@ -11,8 +12,10 @@ import pytest
 from selfreport_helpers import BRIDGE, SR, MakeSR, poll
 from sqlalchemy import inspect, select, update
 
+from safespace.reports import _audit as audit
 from safespace.store import BankEntry, SelfReportCase, SelfReportItem
 from safespace.store._models import utcnow
+from safespace.store._models_reports import AuditRecord
 
 MD5 = "d35c785545392755e7e4164457657269"
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
@@ -294,3 +297,20 @@ def test_the_endpoints_are_public_and_say_so(sr: SR) -> None:
     spec = sr.client.get("/openapi.json").json()
     for path in ("/v1/self-reports", "/v1/self-reports/status", "/v1/self-reports/withdraw"):
         assert spec["paths"][path]["post"]["security"] == []
+
+
+def test_the_bank_changes_a_report_makes_are_audited(sr: SR) -> None:
+    """A report's hashes going into the bank, and out again on withdrawal, are in the audit
+    log under the case number alone, in the same transaction as the change."""
+    made = sr.report(GOOD).json()
+    sr.withdraw(made["case_number"], made["pin"])
+    actor = f"self-report:{made['case_number']}"
+    with sr.state.db.session() as s:
+        assert audit.verify(s).ok
+        rows = s.scalars(select(AuditRecord).where(AuditRecord.actor == actor)).all()
+        changes = [(r.action, r.subject, json.loads(r.details)) for r in rows]
+    bank = f"bank:{sr.state.settings.self_report_bank}"
+    assert changes == [
+        ("bank.entries.add", bank, {"added": 2, "duplicates": 0}),
+        ("bank.entries.remove", bank, {"removed": 2, "withdrawn": True}),
+    ]

@@ -53,6 +53,7 @@ __all__ = [
     "cli_actor",
     "head",
     "record_hash",
+    "self_report_actor",
     "user_actor",
     "verify",
 ]
@@ -150,6 +151,11 @@ def user_actor(name: str) -> str:
 def api_key_actor(key_id: int) -> str:
     """An API key, by its id (names can change; ids are never reused)."""
     return f"api-key:{key_id}"
+
+
+def self_report_actor(case_number: str) -> str:
+    """A young person's self-report, by its case number (nothing else about them)."""
+    return f"self-report:{case_number}"
 
 
 def cli_actor() -> str:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from safespace.banks import BankService
 from safespace.banks import _bulk as bulk
+from safespace.banks._service import audit_change
 from safespace.banks.formats import HashRecord
 from safespace.config import Settings
 from safespace.errors import (
@@ -32,6 +33,7 @@ from safespace.errors import (
     InvalidInput,
     SelfReportNotFound,
 )
+from safespace.reports._audit import self_report_actor
 from safespace.reports._report_help import HelpSection, HelpService, help_sections
 from safespace.reports._selfreport_input import MAX_ITEMS as MAX_ITEMS
 from safespace.reports._selfreport_input import MAX_URLS as MAX_URLS
@@ -229,7 +231,11 @@ class SelfReportService:
                 elif item.pdq is not None:
                     skipped += 1  # too plain to match safely; its MD5 still goes in
             s.flush()
-            bulk.add_records(s, bank_id, records)
+            added = bulk.add_records(s, bank_id, records)
+            if added.added:
+                actor = self_report_actor(case.case_number)
+                details = {"added": added.added, "duplicates": added.duplicates}
+                audit_change(s, actor, "bank.entries.add", self.bank, details)
             return SelfReportReceipt(
                 case.case_number, pin, "received", len(report.items), len(records), skipped, now
             )
@@ -248,6 +254,10 @@ class SelfReportService:
             case = s.get(SelfReportCase, case_id)
             assert case is not None
             removed = self._remove_hashes(s, case.id)
+            if removed:
+                actor = self_report_actor(case.case_number)
+                details = {"removed": removed, "withdrawn": True}
+                audit_change(s, actor, "bank.entries.remove", self.bank, details)
             now = utcnow()
             if case.status != "withdrawn":
                 case.status = "withdrawn"
