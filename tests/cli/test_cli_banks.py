@@ -1,4 +1,5 @@
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -98,3 +99,18 @@ def test_import_is_all_or_nothing_unless_skip_invalid(run_cli: RunCli, tmp_path:
     lines = [json.loads(x) for x in rejects.read_text().splitlines()]
     assert [x["line"] for x in lines] == [2, 4]
     assert all(x["reason"] for x in lines)
+
+
+def test_the_data_folder_the_cli_creates_is_private(run_cli: RunCli, tmp_path: Path) -> None:
+    """The first command creates the data folder 0700 and the database 0600: they hold
+    self-report contacts, the audit log and wrapped keys."""
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        assert run_cli("bank", "create", "private-check").exit_code == 0
+    finally:
+        os.umask(old)
+    data = tmp_path / "data"
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data / "safespace.db").stat().st_mode) == 0o600

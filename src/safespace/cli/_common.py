@@ -129,11 +129,11 @@ def decode_limits(settings: Settings) -> DecodeLimits:
 
 
 def open_db(settings: Settings) -> Database:
-    """The configured database, migrated; the SQLite default's folder is created first."""
+    """The configured database, migrated; the SQLite default's folder is created first, 0700."""
     from safespace.store import open_database
 
     if settings.database_url is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.make_data_dir()
     return open_database(settings.resolved_database_url(), pool_size=settings.database_pool_size)
 
 
