@@ -1,4 +1,5 @@
-"""Exact PDQ search by Hamming distance. Public API: :class:`PDQIndex`.
+"""Exact PDQ search by Hamming distance. Public API: :class:`PDQIndex`, and
+:class:`FrameIndex` for the frames of banked videos (vPDQ) built on it.
 
 Multi-index hashing: the 256 bits are cut into m chunks of about log2(N) bits; by the
 pigeonhole principle a hash within distance r of a query has some chunk within a small radius
@@ -19,11 +20,12 @@ import numpy.typing as npt
 
 from safespace.errors import InvalidInput
 from safespace.index import _storage
+from safespace.index._frames import FrameIndex, VideoMatch, VideoThresholds
 from safespace.index._inputs import HashesLike, as_hashes, as_ids, as_radius
 from safespace.index._plan import MAX_ROWS, plan_for
 from safespace.index._segment import Buffer, Hits, Mode, Segment, scan, words
 
-__all__ = ["PDQIndex"]
+__all__ = ["FrameIndex", "PDQIndex", "VideoMatch", "VideoThresholds"]
 
 BUFFER_ROWS = 16384  # recent adds scanned by brute force before they become a segment
 MERGE_RATIO = 2  # merge the two newest segments when the older is at most this times larger
