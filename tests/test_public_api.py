@@ -15,7 +15,7 @@ PUBLIC = {
         "pdq_dihedral_from_file", "pdq_dihedral_from_image", "pdq_from_image",
         "MD5", "PDQ", "SHA256", "SIGNAL_TYPES", "SignalType", "get_signal_type", "normalize",
     ],
-    "safespace.index": ["PDQIndex"],
+    "safespace.index": ["FrameIndex", "PDQIndex", "VideoMatch", "VideoThresholds"],
     "safespace.banks": [
         "AddResult", "BankInfo", "BankService", "EntryInfo", "ImportResult",
         "validate_bank_name", "Match", "MatchResult", "Matcher", "SignalsLike", "Suppressed",
