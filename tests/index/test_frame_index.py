@@ -187,3 +187,16 @@ def test_time_ranges_join_frames_one_step_apart() -> None:
 def test_bad_thresholds_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(InvalidInput):
         VideoThresholds(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_hash_held_by_three_videos_stays_until_the_last_goes() -> None:
+    rng = random.Random(9)
+    index = FrameIndex()
+    common = _video(rng, 4)
+    assert index.add_many([(1, common), (2, common), (3, common + _video(rng, 4))]) == [4, 4, 8]
+    assert index.frame_count == 8
+    for gone, left in ((2, [1, 3]), (1, [3])):
+        index.remove(gone)
+        assert sorted(m.video_id for m in index.search(common)) == left
+    index.remove(3)
+    assert index.frame_count == 0

@@ -40,6 +40,9 @@ __all__ = [
     "time_ranges",
 ]
 
+_FREE = -2  # owner of a row no video holds
+_SHARED = -1  # owner of a row several videos hold
+
 DEFAULT_QUALITY = 50
 DEFAULT_DISTANCE = 31
 DEFAULT_QUERY_PERCENT = 80.0
@@ -90,7 +93,7 @@ class VideoMatch:
 class _Video:
     rows: npt.NDArray[np.int64]  # the index row of each good frame, in time order
     times: npt.NDArray[np.float64]  # the time of each good frame
-    distinct: int  # how many distinct rows
+    hashes: tuple[str, ...]  # its distinct good hashes
 
 
 @dataclass
@@ -145,8 +148,10 @@ class FrameIndex:
         self.quality = quality
         self._pdq = PDQIndex()
         self._row_of: dict[str, int] = {}  # distinct hash -> index row
-        self._hash_of: dict[int, str] = {}
-        self._owners: dict[int, set[int]] = {}  # row -> videos that hold it
+        # The video holding each row (FREE, or SHARED: then _shared says which): an array,
+        # not a dict of sets, because a bank of 10M frames would spend gigabytes on those.
+        self._owner = np.full(1024, _FREE, dtype=np.int64)
+        self._shared: dict[int, set[int]] = {}
         self._videos: dict[int, _Video] = {}
         self._next_row = 0
         self._lock = threading.Lock()
@@ -164,37 +169,75 @@ class FrameIndex:
 
     def add(self, video_id: int, frames: Sequence[FrameLike]) -> int:
         """Index a video's good frames; returns how many distinct hashes it has (0: the video
-        has no frame good enough to match and is not indexed)."""
-        hashes, times = good_frames(frames, self.quality)
+        has no frame good enough to match and is not indexed). Adding an id again replaces."""
+        return self.add_many([(video_id, frames)])[0]
+
+    def add_many(self, videos: Iterable[tuple[int, Sequence[FrameLike]]]) -> list[int]:
+        """:meth:`add` for many videos with one index update (how a bank is loaded)."""
+        counts: list[int] = []
+        new_rows: list[int] = []
+        new_hashes: list[str] = []
         with self._lock:
-            self._remove(video_id)
-            if not hashes:
-                return 0
-            new_rows: list[int] = []
-            new_hashes: list[str] = []
-            rows_in_order: list[int] = []
-            times_in_order: list[float] = []
-            for h, seen in zip(hashes, times, strict=True):
-                row = self._row_of.get(h)
-                if row is None:
-                    row = self._next_row
-                    self._next_row += 1
-                    self._row_of[h] = row
-                    self._hash_of[row] = h
-                    new_rows.append(row)
-                    new_hashes.append(h)
-                self._owners.setdefault(row, set()).add(video_id)
-                rows_in_order.extend([row] * len(seen))
-                times_in_order.extend(seen)
+            for video_id, frames in videos:
+                hashes, times = good_frames(frames, self.quality)
+                self._remove(video_id)
+                counts.append(len(hashes))
+                if hashes:
+                    self._videos[video_id] = self._place(
+                        video_id, hashes, times, new_rows, new_hashes
+                    )
             if new_rows:
                 self._pdq.add(new_rows, new_hashes)
-            order = np.argsort(np.asarray(times_in_order), kind="stable")
-            self._videos[video_id] = _Video(
-                np.asarray(rows_in_order, dtype=np.int64)[order],
-                np.asarray(times_in_order, dtype=np.float64)[order],
-                len(hashes),
-            )
-            return len(hashes)
+        return counts
+
+    def _place(
+        self,
+        video_id: int,
+        hashes: list[str],
+        times: list[list[float]],
+        new_rows: list[int],
+        new_hashes: list[str],
+    ) -> _Video:
+        rows_in_order: list[int] = []
+        times_in_order: list[float] = []
+        for h, seen in zip(hashes, times, strict=True):
+            row = self._row_of.get(h)
+            if row is None:
+                row = self._new_row()
+                self._row_of[h] = row
+                self._owner[row] = video_id
+                new_rows.append(row)
+                new_hashes.append(h)
+            else:
+                current = int(self._owner[row])
+                if current == _SHARED:
+                    self._shared[row].add(video_id)
+                elif current != video_id:
+                    self._shared[row] = {current, video_id}
+                    self._owner[row] = _SHARED
+            rows_in_order.extend([row] * len(seen))
+            times_in_order.extend(seen)
+        order = np.argsort(np.asarray(times_in_order), kind="stable")
+        return _Video(
+            np.asarray(rows_in_order, dtype=np.int64)[order],
+            np.asarray(times_in_order, dtype=np.float64)[order],
+            tuple(hashes),
+        )
+
+    def _new_row(self) -> int:
+        row = self._next_row
+        self._next_row += 1
+        if row >= len(self._owner):
+            grown = np.full(2 * len(self._owner), _FREE, dtype=np.int64)
+            grown[: len(self._owner)] = self._owner
+            self._owner = grown
+        return row
+
+    def _owners(self, row: int) -> Iterable[int]:
+        current = int(self._owner[row])
+        if current >= 0:
+            return (current,)
+        return self._shared.get(row, ()) if current == _SHARED else ()
 
     def remove(self, video_id: int) -> bool:
         """Forget a video; its hashes leave the index unless another video holds them."""
@@ -206,12 +249,17 @@ class FrameIndex:
         if video is None:
             return False
         gone: list[int] = []
-        for row in np.unique(video.rows).tolist():
-            owners = self._owners[row]
-            owners.discard(video_id)
-            if not owners:
-                del self._owners[row]
-                del self._row_of[self._hash_of.pop(row)]
+        for h in video.hashes:
+            row = self._row_of[h]
+            if int(self._owner[row]) == _SHARED:
+                holders = self._shared[row]
+                holders.discard(video_id)
+                if len(holders) == 1:
+                    self._owner[row] = holders.pop()
+                    del self._shared[row]
+            else:
+                self._owner[row] = _FREE
+                del self._row_of[h]
                 gone.append(row)
         if gone:
             self._pdq.remove(gone)
@@ -245,11 +293,10 @@ class FrameIndex:
         # video -> (matched query hashes, matched rows, best distance)
         found: dict[int, tuple[set[int], set[int], list[int]]] = {}
         videos = self._videos
-        owners = self._owners
         for probe, pairs in enumerate(hits):
             q = owner[probe]
             for row, dist in pairs:
-                for video_id in owners.get(row, ()):
+                for video_id in self._owners(row):
                     if video_id not in videos:
                         continue
                     limit = fixed.distance if fixed is not None else _call(thresholds, video_id)
@@ -265,7 +312,7 @@ class FrameIndex:
             video = videos[video_id]
             t = fixed if fixed is not None else _thresholds(thresholds, video_id)
             query_percent = 100.0 * len(qs) / n_query
-            compared_percent = 100.0 * len(rows) / video.distinct
+            compared_percent = 100.0 * len(rows) / len(video.hashes)
             if query_percent + 1e-9 < t.query_percent:
                 continue
             if compared_percent + 1e-9 < t.compared_percent:
