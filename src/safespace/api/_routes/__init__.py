@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from safespace.api import _metrics as metrics
 from safespace.api._routes import (
     banks,
+    contact,
     deter,
     entries,
     evidence,
@@ -32,6 +33,7 @@ DEFAULT_ROUTERS: tuple[APIRouter, ...] = (
     jobs.router,
     hma.router,
     deter.router,
+    contact.router,
     metrics.router,
     reports.router,
     console.router,

@@ -1,0 +1,300 @@
+"""``/v1/contact``: contact decisions for children's accounts, signal events, prompt outcomes.
+
+A platform's backend calls ``POST /v1/contact/check`` before one account contacts, suggests,
+tags or sees another, and ``POST /v1/contact/events`` when something happens that says how
+an adult behaves towards children (a block, a report, requests sent, accepted or ignored).
+Both need an API key with scope ``contact``. See docs/contact.md.
+
+The service (:class:`~safespace.contact._service.ContactService`) is built on first use from
+the app's settings: the server secret is ``SAFESPACE_DETER_SECRET`` (keys derived from it
+per purpose), the policy is ``contact_policy.yaml`` in ``SAFESPACE_DETER_DIR`` when there is
+one, else the packaged default. Its tick (reload a changed policy, recompute flags, purge
+past retention hourly) runs in a short background thread at most every ``TICK_SECONDS``,
+started by the requests themselves, so no thread outlives the app.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from starlette.concurrency import run_in_threadpool
+
+from safespace.access import KeyInfo
+from safespace.api._auth import require
+from safespace.api._problems import PROBLEM_RESPONSES
+from safespace.api._state import ServiceState, get_state
+from safespace.api._uploads import json_body, openapi_body
+from safespace.contact import ACTIONS, AGE_BANDS, Account, ContactRequest, Relation
+from safespace.contact._prompts import OUTCOMES
+from safespace.contact._service import ContactService
+from safespace.contact._signals import EVENT_TYPES
+from safespace.deter._report import render_html
+from safespace.errors import ConfigError, InvalidInput, NotConfigured
+
+__all__ = [
+    "POLICY_FILE",
+    "TICK_SECONDS",
+    "ContactKey",
+    "ContactRuntime",
+    "contact_runtime",
+    "router",
+]
+
+POLICY_FILE = "contact_policy.yaml"
+TICK_SECONDS = 5.0
+_LOCALE = re.compile(r"[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8}){0,3}")
+_EVENT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+contact_key = require("contact")
+ContactKey = Annotated[KeyInfo, Depends(contact_key)]
+"""The caller's API key, which allows ``contact`` (contact decisions and signal events)."""
+# TODO(api/_deps.py): take AdminKey and State from there once that module is committed.
+AdminKey = Annotated[KeyInfo, Depends(require("admin"))]
+State = Annotated[ServiceState, Depends(get_state)]
+
+
+class ContactRuntime:
+    """One per app: the contact service, built on first use, and its tick."""
+
+    def __init__(self, state: ServiceState) -> None:
+        self.state = state
+        self._service: ContactService | None = None
+        self._lock = threading.Lock()
+        self._next_tick = time.monotonic() + TICK_SECONDS
+        self._ticking = False
+
+    def service(self) -> ContactService:
+        if self._service is None:
+            with self._lock:
+                if self._service is None:
+                    self._service = self._build()
+        return self._service
+
+    def _build(self) -> ContactService:
+        settings = self.state.settings
+        if settings.deter_secret is None:
+            raise NotConfigured(
+                "contact decisions are not set up: set SAFESPACE_DETER_SECRET (at least 32 "
+                "characters), the server secret their keyed ids derive from"
+            )
+        secret = settings.deter_secret.get_secret_value().encode("utf-8")
+        policy: Path | None = None
+        if settings.deter_dir is not None and (settings.deter_dir / POLICY_FILE).is_file():
+            policy = settings.deter_dir / POLICY_FILE
+        try:
+            return ContactService(self.state.db, secret, policy_path=policy)
+        except ConfigError as exc:
+            raise NotConfigured(f"contact decisions are not set up: {exc}") from None
+
+    def maybe_tick(self) -> None:
+        """Start the tick in a short-lived thread when it is due and none is running."""
+        now = time.monotonic()
+        if self._service is None or self._ticking or now < self._next_tick:
+            return
+        with self._lock:
+            if self._ticking:
+                return
+            self._ticking = True
+            self._next_tick = now + TICK_SECONDS
+        threading.Thread(target=self._tick, name="safespace-contact", daemon=True).start()
+
+    def _tick(self) -> None:
+        try:
+            self.service().tick()
+        except Exception:  # logged by the service where it matters; try again next time
+            pass
+        finally:
+            self._ticking = False
+
+
+def contact_runtime(request: Request, state: State) -> ContactRuntime:
+    found = getattr(request.app.state, "contact", None)
+    if not isinstance(found, ContactRuntime):
+        with _RUNTIME_LOCK:
+            found = getattr(request.app.state, "contact", None)
+            if not isinstance(found, ContactRuntime):
+                found = ContactRuntime(state)
+                request.app.state.contact = found
+    found.maybe_tick()
+    return found
+
+
+_RUNTIME_LOCK = threading.Lock()
+Contact = Annotated[ContactRuntime, Depends(contact_runtime)]
+
+
+# --- bodies ------------------------------------------------------------------------------------
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AccountBody(_Body):
+    id: StrictStr = Field(min_length=1, max_length=256, description="The platform's opaque id.")
+    age_band: StrictStr = Field("unknown", description=", ".join(AGE_BANDS))
+    age_assured: StrictBool = Field(False, description="Whether the age band was assured.")
+
+    def account(self) -> Account:
+        return Account(self.id, self.age_band, self.age_assured)
+
+
+class RelationBody(_Body):
+    connected: StrictBool = Field(False, description="A mutual connection.")
+    follows: StrictBool = Field(False, description="The target follows the actor.")
+    mutual_contacts: StrictInt = Field(0, ge=0, le=1_000_000_000)
+
+
+class CheckBody(_Body):
+    actor: AccountBody
+    target: AccountBody
+    relation: RelationBody = Field(default_factory=RelationBody)
+    action: StrictStr = Field(description=", ".join(ACTIONS))
+    country: StrictStr | None = Field(None, description="Two-letter code: age limits, help.")
+    locale: StrictStr = Field("en", max_length=35, description="The prompts' language.")
+
+
+class EventBody(_Body):
+    type: StrictStr = Field(description=", ".join(EVENT_TYPES))
+    actor: AccountBody = Field(description="Who did it.")
+    target: AccountBody = Field(description="To whom.")
+    country: StrictStr | None = Field(None, description="Two-letter code.")
+    locale: StrictStr = Field("en", max_length=35)
+
+
+class MomentBody(_Body):
+    moment: StrictStr = Field(description="A prompt moment of the policy, e.g. default-turned-off.")
+    account: AccountBody
+    country: StrictStr | None = None
+    locale: StrictStr = Field("en", max_length=35)
+
+
+class OutcomeBody(_Body):
+    outcome: StrictStr = Field(description=", ".join(OUTCOMES))
+
+
+def _locale(value: str) -> str:
+    if not _LOCALE.fullmatch(value):
+        raise InvalidInput(f"locale must look like en, en-GB or pt_BR, got {value[:40]!r}")
+    return value
+
+
+def _country(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not (len(value) == 2 and value.isascii() and value.isalpha()):
+        raise InvalidInput(f"country must be a two-letter code, got {value[:10]!r}")
+    return value.upper()
+
+
+# --- endpoints ---------------------------------------------------------------------------------
+
+router = APIRouter(prefix="/v1/contact", tags=["contact"], responses=PROBLEM_RESPONSES)
+
+
+@router.post(
+    "/check",
+    summary="May one account contact, suggest, tag or see another?",
+    openapi_extra=openapi_body(json_model=CheckBody),
+)
+async def check(request: Request, runtime: Contact, key: ContactKey) -> dict[str, Any]:
+    """``decision`` allow, deny or prompt (allowed, with a prompt); ``rule`` says which rule."""
+    body = await json_body(request, CheckBody)
+    req = ContactRequest(
+        body.actor.account(),
+        body.target.account(),
+        body.action,
+        Relation(body.relation.connected, body.relation.follows, body.relation.mutual_contacts),
+        country=_country(body.country),
+        locale=_locale(body.locale),
+    )
+    service = runtime.service()
+    decision = await run_in_threadpool(service.check, req, api_key_id=key.id)
+    return decision.to_dict()
+
+
+@router.post(
+    "/events",
+    summary="Record a signal: a block, report, or request sent, accepted or ignored",
+    openapi_extra=openapi_body(json_model=EventBody),
+)
+async def event(request: Request, runtime: Contact, key: ContactKey) -> dict[str, Any]:
+    """``stored`` is false for events that are not between an adult and a child (not kept)."""
+    body = await json_body(request, EventBody)
+    if body.type not in EVENT_TYPES:
+        raise InvalidInput(f"unknown event type {body.type!r} (use {', '.join(EVENT_TYPES)})")
+    service = runtime.service()
+    stored, prompt = await run_in_threadpool(
+        lambda: service.event(
+            body.type,
+            body.actor.account(),
+            body.target.account(),
+            country=_country(body.country),
+            locale=_locale(body.locale),
+            api_key_id=key.id,
+        )
+    )
+    return {"stored": stored, "prompt": prompt.to_dict() if prompt else None}
+
+
+@router.post(
+    "/prompts",
+    summary="A supportive prompt at a moment the platform names (e.g. default-turned-off)",
+    openapi_extra=openapi_body(json_model=MomentBody),
+)
+async def moment(request: Request, runtime: Contact, key: ContactKey) -> dict[str, Any]:
+    body = await json_body(request, MomentBody)
+    service = runtime.service()
+    prompt = await run_in_threadpool(
+        lambda: service.moment_prompt(
+            body.moment,
+            body.account.account(),
+            country=_country(body.country),
+            locale=_locale(body.locale),
+            api_key_id=key.id,
+        )
+    )
+    return prompt.to_dict()
+
+
+@router.post(
+    "/prompts/{event_id}/outcomes",
+    summary="Record what the child did after a prompt",
+    openapi_extra=openapi_body(json_model=OutcomeBody),
+)
+async def outcome(
+    event_id: str, request: Request, runtime: Contact, key: ContactKey
+) -> dict[str, Any]:
+    """``recorded`` is false when the prompt already had this outcome (each counts once)."""
+    body = await json_body(request, OutcomeBody)
+    if not _EVENT_ID.fullmatch(event_id):
+        raise InvalidInput("event_id must be the UUID returned with the prompt")
+    service = runtime.service()
+    recorded = await run_in_threadpool(service.prompts.add_outcome, event_id, body.outcome)
+    return {"event_id": event_id, "outcome": body.outcome, "recorded": recorded}
+
+
+@router.get(
+    "/experiments/{name}/report",
+    summary="A prompt experiment's analysis from stored prompts and outcomes (HTML)",
+    response_class=HTMLResponse,
+)
+async def report(
+    name: str,
+    runtime: Contact,
+    key: AdminKey,
+    outcome: Annotated[str, Query(description="The primary outcome")] = "blocked",
+) -> Response:
+    service = runtime.service()
+    experiment = service.experiment(name)
+    built = await run_in_threadpool(service.prompts.report, experiment, outcome=outcome)
+    html = await run_in_threadpool(render_html, built, plots=False)
+    html = html.replace("Deter experiment", "Contact prompt experiment")
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
