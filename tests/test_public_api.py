@@ -14,6 +14,8 @@ PUBLIC = {
         "hash_bytes", "hash_file", "is_matchable", "pdq_dihedral_from_bytes",
         "pdq_dihedral_from_file", "pdq_dihedral_from_image", "pdq_from_image",
         "MD5", "PDQ", "SHA256", "SIGNAL_TYPES", "SignalType", "get_signal_type", "normalize",
+        "DISTANCE", "HexSignalType", "IndexKind", "MediaKind", "Threshold", "bare_hex_type",
+        "check_thresholds", "effective_thresholds", "exchange_type", "signal_types_with_index",
     ],
     "safespace.index": ["FrameIndex", "PDQIndex", "VideoMatch", "VideoThresholds"],
     "safespace.banks": [
@@ -25,11 +27,22 @@ PUBLIC = {
         "detect_format", "get_format", "parse",
     ],
     "safespace.api": ["create_app", "create_app_from_env"],
+    "safespace.text": [
+        "GENERIC_TLDS", "SHORTENERS", "WRAPPERS", "CanonicalUrl", "ExtractedUrl", "KeywordList",
+        "KeywordMatch", "KeywordMatcher", "UrlList", "UrlMatch", "canonicalize",
+        "expression_hash", "extract_urls", "is_known_tld", "listed_expression",
+        "url_expressions",
+    ],
     "safespace.deter": [
         "CONTEXTS", "ChatEngine", "ChatState", "DEFAULT_DATA_DIR", "Decision", "DecisionRequest",
         "DeterData", "DeterEvent", "DeterLoader", "Deterrer", "EVENT_TYPES", "HelpLink",
         "Intervention", "KINDS", "OUTCOMES", "REASONS", "Turn", "TurnButton", "load_data",
         "normalize",
+    ],
+    "safespace.contact": [
+        "ACTIONS", "AGE_BANDS", "Account", "ContactDecision", "ContactLoader", "ContactRequest",
+        "DECISIONS", "DEFAULT_POLICY", "Engine", "Policy", "Prompt", "Relation", "Rule",
+        "SignalRules", "Verdict", "load_policy",
     ],
     "safespace.access": [
         "KeyCache", "KeyInfo", "KeyService", "MatchEventInfo", "RateLimiter", "SCOPES",

@@ -19,7 +19,7 @@ from safespace.banks._jobs import ImportJobs
 from safespace.banks.formats import HashRecord
 from safespace.errors import BankExists, BankNotFound, ImportFormatError, InvalidInput
 from safespace.reports import _audit as audit
-from safespace.store import Bank, BankEntry, Change, Database
+from safespace.store import Bank, BankEntry, BankThreshold, Change, Database
 from safespace.store._models_reports import AuditRecord
 
 CLI = "cli:ops"
@@ -43,11 +43,13 @@ def _one_new(db: Database, before: int) -> tuple[str, str, str, dict[str, Any]]:
 def _state(db: Database) -> tuple[Any, ...]:
     """Everything a bank change touches: banks, entries, change-log length, audit length."""
     with db.session() as s:
-        banks = s.execute(select(Bank.name, Bank.kind, Bank.pdq_distance, Bank.enabled)).all()
+        banks: list[Any] = list(s.execute(select(Bank.name, Bank.kind, Bank.enabled)).all())
+        t = BankThreshold
+        thresholds = s.execute(select(t.bank_id, t.signal_type, t.name, t.value)).all()
         entries = s.execute(select(BankEntry.id, BankEntry.value, BankEntry.enabled)).all()
         changes = s.scalar(select(func.count()).select_from(Change))
         records = s.scalar(select(func.count()).select_from(AuditRecord))
-    return sorted(banks), sorted(entries), changes, records
+    return sorted(banks), sorted(thresholds), sorted(entries), changes, records
 
 
 @pytest.fixture

@@ -13,7 +13,16 @@ from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from safespace.errors import ConfigError
-from safespace.store import Bank, BankEntry, Base, Change, Database, open_database, upgrade
+from safespace.store import (
+    Bank,
+    BankEntry,
+    BankThreshold,
+    Base,
+    Change,
+    Database,
+    open_database,
+    upgrade,
+)
 from safespace.store._database import alembic_config
 from waiting import WAIT_SECONDS
 
@@ -96,9 +105,16 @@ def test_deleting_a_bank_cascades_to_entries(database: Database) -> None:
 
 
 def test_schema_rejects_bad_rows(database: Database) -> None:
-    for values in ({"name": "x", "kind": "weird"}, {"name": "y", "pdq_distance": 129}):
+    for values in ({"name": "x", "kind": "weird"},):
         with pytest.raises(IntegrityError), database.transaction() as s:
             s.execute(insert(Bank).values(**values, enabled=True, description=""))
+    with pytest.raises(IntegrityError), database.transaction() as s:
+        s.add(BankThreshold(bank_id=12345, signal_type="pdq", name="distance", value=3))
+    with database.transaction() as s:
+        s.add(Bank(name="y", kind="normal", enabled=True, description=""))
+        bank_id = s.scalar(select(Bank.id).where(Bank.name == "y"))
+    with pytest.raises(IntegrityError), database.transaction() as s:
+        s.add(BankThreshold(bank_id=bank_id, signal_type="pdq", name="distance", value=-1))
     with pytest.raises(IntegrityError), database.transaction() as s:
         s.add(BankEntry(bank_id=12345, signal_type="md5", value="0" * 32))
 

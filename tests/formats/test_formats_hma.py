@@ -108,7 +108,7 @@ def test_write_and_round_trip() -> None:
 
 
 def test_threatexchange_md5_spelling_on_request() -> None:
-    out = HmaFormat(md5_name="video_md5").write([HashRecord("md5", MD5)])
+    out = HmaFormat(threatexchange_names=True).write([HashRecord("md5", MD5)])
     assert out == f"video_md5 {MD5}\n".encode()
     assert parse(out, "hma").records == [(1, HashRecord("md5", MD5))]
 

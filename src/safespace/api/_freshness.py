@@ -27,7 +27,9 @@ from sqlalchemy import func, select
 from safespace.banks import Matcher
 from safespace.banks import _snapshot as snap
 from safespace.banks._changelog import prune_change_log
+from safespace.banks._info import bank_thresholds
 from safespace.errors import IndexFormatError, ServiceUnavailable
+from safespace.signals import DISTANCE
 from safespace.store import Bank, Database
 from safespace.store._models import Change, utcnow
 
@@ -45,7 +47,7 @@ class BankMeta:
 
     name: str
     kind: str
-    pdq_distance: int
+    thresholds: dict[str, dict[str, int]]  # signal type -> threshold name -> value
     enabled: bool
     description: str
 
@@ -53,7 +55,10 @@ class BankMeta:
         return {
             "name": self.name,
             "kind": self.kind,
-            "pdq_distance": self.pdq_distance,
+            "thresholds": self.thresholds,
+            **{  # the flat spelling (pdq_distance) clients used before
+                f"{t}_{DISTANCE}": v[DISTANCE] for t, v in self.thresholds.items() if DISTANCE in v
+            },
             "enabled": self.enabled,
             "description": self.description,
         }
@@ -211,7 +216,7 @@ class MatcherHolder:
         with self._db.session() as s:
             rows = s.scalars(select(Bank)).all()
             banks = {
-                b.name: BankMeta(b.name, b.kind, b.pdq_distance, b.enabled, b.description)
+                b.name: BankMeta(b.name, b.kind, bank_thresholds(b), b.enabled, b.description)
                 for b in rows
             }
         self._banks, self._banks_seq = banks, seq

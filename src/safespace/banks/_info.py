@@ -9,16 +9,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from safespace.banks.formats import HashRecord
 from safespace.errors import Reject
+from safespace.signals import DISTANCE, effective_thresholds
 
-__all__ = ["AddResult", "BankInfo", "EntryInfo", "ImportResult"]
+if TYPE_CHECKING:
+    from safespace.store import Bank
+
+__all__ = ["AddResult", "BankInfo", "EntryInfo", "ImportResult", "bank_thresholds"]
 
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def bank_thresholds(bank: Bank) -> dict[str, dict[str, int]]:
+    """Every signal type's thresholds for ``bank``: its stored values over the defaults."""
+    stored: dict[str, dict[str, int]] = {}
+    for row in bank.thresholds:
+        stored.setdefault(row.signal_type, {})[row.name] = row.value
+    return effective_thresholds(stored)
 
 
 @dataclass(frozen=True)
@@ -28,12 +40,21 @@ class BankInfo:
     id: int
     name: str
     kind: str
-    pdq_distance: int
+    thresholds: Mapping[str, Mapping[str, int]]  # signal type -> threshold name -> value
     enabled: bool
     description: str
     created_at: datetime
     updated_at: datetime
     entry_counts: Mapping[str, int] = field(default_factory=dict, hash=False)
+
+    def distances(self) -> dict[str, int]:
+        """``{"<type>_distance": value}`` for every distance-matched type (``pdq_distance``):
+        the flat spelling API clients used before thresholds were per signal type."""
+        return {
+            f"{kind}_{DISTANCE}": values[DISTANCE]
+            for kind, values in self.thresholds.items()
+            if DISTANCE in values
+        }
 
     @property
     def entry_count(self) -> int:
@@ -44,7 +65,8 @@ class BankInfo:
             "id": self.id,
             "name": self.name,
             "kind": self.kind,
-            "pdq_distance": self.pdq_distance,
+            "thresholds": {k: dict(v) for k, v in self.thresholds.items()},
+            **self.distances(),
             "enabled": self.enabled,
             "description": self.description,
             "created_at": _iso(self.created_at),

@@ -1,9 +1,12 @@
 """Matching content against the banks, from memory, kept current from the change log.
 
-A :class:`Matcher` holds one :class:`~safespace.index.PDQIndex` over the enabled PDQ entries
-of enabled banks (index ids are entry ids), dictionaries for exact hashes, and each entry's
-bank. Entry details (value, source, note...) stay in the database and are read only for the
-entries that matched, so memory stays near 40 bytes per PDQ hash.
+A :class:`Matcher` holds one :class:`~safespace.index.PDQIndex` over the enabled entries of
+the signal type whose index is the PDQ multi-index hashing index (``IndexKind.PDQ_MIH``) in
+enabled banks (index ids are entry ids), sorted tables for the exact types
+(``IndexKind.EXACT``), and each entry's bank. Which type goes where, and each bank's match
+thresholds, come from the signal type registry; nothing here names a type. Entry details
+(value, source, note...) stay in the database and are read only for the entries that
+matched, so memory stays near 40 bytes per PDQ hash.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -26,11 +29,20 @@ from sqlalchemy.orm import Session
 
 from safespace.banks import _snapshot as snap
 from safespace.banks._changelog import pruned_through
+from safespace.banks._info import bank_thresholds
 from safespace.banks._match_results import Match, MatchResult, Suppressed
 from safespace.banks._snapshot import ExactTable
 from safespace.errors import BankNotFound, IndexFormatError, InvalidInput
 from safespace.index import PDQIndex
-from safespace.signals import PDQ, get_signal_type, normalize
+from safespace.signals import (
+    DISTANCE,
+    SIGNAL_TYPES,
+    IndexKind,
+    SignalType,
+    effective_thresholds,
+    get_signal_type,
+    signal_types_with_index,
+)
 from safespace.store import Bank, BankEntry, Change, Database
 
 __all__ = ["Match", "MatchResult", "Matcher", "SignalsLike", "Suppressed"]
@@ -41,9 +53,16 @@ _LOAD_CHUNK = 50_000
 DETAILS_CACHE = 65_536  # matched entries whose details are kept in memory
 Row: TypeAlias = tuple[int, int, str, str]  # entry id, bank id, signal type, value
 
+# The type searched by distance in the PDQ index (at most one: the registry checks).
+_MIH: SignalType | None = next(iter(signal_types_with_index(IndexKind.PDQ_MIH)), None)
+_MIH_NAME = _MIH.name if _MIH is not None else None
+_EXACT = frozenset(t.name for t in signal_types_with_index(IndexKind.EXACT))
+
 
 class SignalsLike(Protocol):
-    """What matching reads from :class:`safespace.signals.Signals` (any such object works)."""
+    """What matching reads from :class:`safespace.signals.Signals` (any such object works):
+    an attribute named after each signal type it has a value of, and that type's
+    ``quality_field``. These are the built-ins' names."""
 
     @property
     def pdq(self) -> str | None: ...
@@ -63,8 +82,11 @@ class _Bank:
     id: int
     name: str
     kind: str
-    pdq_distance: int
+    thresholds: dict[str, dict[str, int]]  # signal type -> threshold name -> value
     enabled: bool
+
+    def distance(self, signal_type: str) -> int:
+        return self.thresholds[signal_type][DISTANCE]
 
 
 def _active(bank: _Bank | None) -> bool:
@@ -124,13 +146,13 @@ class _Entries:
             arr = np.array(e_ids, dtype=np.int64)
             ids.append(arr)
             banks.append(np.array(b_ids, dtype=np.int32))
-            is_pdq = np.array([t == PDQ.name for t in types], dtype=np.bool_)
+            is_pdq = np.array([t == _MIH_NAME for t in types], dtype=np.bool_)
             pdq_ids.append(arr[is_pdq])
-            pdq_hex = (v for t, v in zip(types, values, strict=True) if t == PDQ.name)
+            pdq_hex = (v for t, v in zip(types, values, strict=True) if t == _MIH_NAME)
             pdq_raw.append(bytes.fromhex("".join(pdq_hex)))
             if not is_pdq.all():
                 for entry_id, t, v in zip(e_ids, types, values, strict=True):
-                    if t != PDQ.name:
+                    if t in _EXACT:
                         keys, owners = exact.setdefault(t, ([], []))
                         keys.append(bytes.fromhex(v))
                         owners.append(entry_id)
@@ -146,7 +168,7 @@ class _Entries:
             raw = np.frombuffer(b"".join(pdq_raw), dtype=np.uint8).reshape(-1, 32)
             self.index.add(p_ids, raw)
         for t, (keys, owners) in exact.items():
-            self.base[t] = ExactTable.build(get_signal_type(t).hex_length // 2, keys, owners)
+            self.base[t] = ExactTable.build(_width(t), keys, owners)
 
     def add(self, rows: Sequence[Row]) -> None:
         unique = list({r[0]: r for r in rows}.values())
@@ -156,11 +178,11 @@ class _Entries:
         self.discard(ids)
         self._grow(int(ids.max()) + 1)
         self._bank[ids] = np.fromiter((r[1] for r in unique), dtype=np.int32, count=len(ids))
-        is_pdq = np.fromiter((r[2] == PDQ.name for r in unique), dtype=np.bool_, count=len(ids))
+        is_pdq = np.fromiter((r[2] == _MIH_NAME for r in unique), dtype=np.bool_, count=len(ids))
         self._pdq[ids] = is_pdq
         self._count += len(ids)
         for entry_id, _, signal_type, value in unique:
-            if signal_type != PDQ.name:
+            if signal_type in _EXACT:
                 table = self.exact.setdefault(signal_type, {})
                 key = bytes.fromhex(value)
                 have = table.get(key)
@@ -172,7 +194,7 @@ class _Entries:
                 elif entry_id not in have:
                     have.append(entry_id)
         if is_pdq.any():
-            hexes = "".join(r[3] for r in unique if r[2] == PDQ.name)
+            hexes = "".join(r[3] for r in unique if r[2] == _MIH_NAME)
             raw = np.frombuffer(bytes.fromhex(hexes), dtype=np.uint8).reshape(-1, 32)
             self.index.add(ids[is_pdq], raw)
 
@@ -199,7 +221,7 @@ class _Entries:
         """Base tables merged with later additions, without dead rows (for a snapshot)."""
         out = {}
         for t in sorted(set(self.base) | set(self.exact)):
-            width = get_signal_type(t).hex_length // 2
+            width = _width(t)
             base = self.base.get(t) or ExactTable.empty(width)
             keys: list[bytes] = []
             owners: list[int] = []
@@ -224,6 +246,13 @@ class _Entries:
         self._bank, self._pdq = bank, pdq
 
 
+def _width(signal_type: str) -> int:
+    width = get_signal_type(signal_type).width
+    if width is None:
+        raise IndexFormatError(f"{signal_type} has no fixed width: it cannot be an exact table")
+    return width
+
+
 def _read(s: Session, *where: ColumnElement[bool]) -> Iterator[list[Row]]:
     """Active entries (entry and bank enabled) matching ``where``, in chunks."""
     e = BankEntry
@@ -239,8 +268,8 @@ def _read(s: Session, *where: ColumnElement[bool]) -> Iterator[list[Row]]:
 
 def _read_banks(s: Session) -> dict[int, _Bank]:
     return {
-        b.id: _Bank(b.id, b.name, b.kind, b.pdq_distance, b.enabled)
-        for b in s.scalars(select(Bank))
+        b.id: _Bank(b.id, b.name, b.kind, bank_thresholds(b), b.enabled)
+        for b in s.scalars(select(Bank))  # with their thresholds (selectin)
     }
 
 
@@ -287,7 +316,8 @@ class Matcher:
         matcher = cls(db, min_quality=min_quality)
         banks = {}
         for b in data.banks:
-            bank = _Bank(int(b["id"]), str(b["name"]), str(b["kind"]), int(b["pdq_distance"]),
+            thresholds = effective_thresholds(b.get("thresholds") or {})
+            bank = _Bank(int(b["id"]), str(b["name"]), str(b["kind"]), thresholds,
                          bool(b["enabled"]))  # fmt: skip
             banks[bank.id] = bank
         matcher._entries = _Entries(data.index, data.bank, data.pdq, data.exact, data.count)
@@ -511,15 +541,17 @@ class Matcher:
             wanted = self._wanted(banks)
             entries = self._entries
             usable = [b for b in bank_map.values() if b.enabled and b.id in wanted]
-            if pdqs and usable and len(entries.index):
-                radius = max(b.pdq_distance for b in usable)
+            if pdqs and usable and len(entries.index) and _MIH_NAME is not None:
+                radius = max(b.distance(_MIH_NAME) for b in usable)
                 for hits in entries.index.search(pdqs, radius=radius):
                     for entry_id, dist in hits:
                         bank = bank_map.get(entries.bank_of(entry_id))
-                        if bank is None or bank.id not in wanted or dist > bank.pdq_distance:
+                        if bank is None or bank.id not in wanted:
+                            continue
+                        if dist > bank.distance(_MIH_NAME):
                             continue
                         if entry_id not in best or dist < best[entry_id][0]:
-                            best[entry_id] = (dist, PDQ.name)
+                            best[entry_id] = (dist, _MIH_NAME)
             for signal_type, value in exact:
                 for entry_id in entries.exact_ids(signal_type, value):
                     if entries.bank_of(entry_id) in wanted:
@@ -590,32 +622,36 @@ class Matcher:
 
 
 def _parse_query(query: Query) -> tuple[list[str], list[tuple[str, str]], int | None]:
-    """Split a query into PDQ hashes, exact (type, value) pairs and the PDQ quality."""
+    """Split a query into hashes for the PDQ index, exact (type, value) pairs and the
+    quality of the PDQ-index type's value."""
     pairs: list[tuple[str, str]] = []
     quality: int | None = None
     if isinstance(query, str | bytes):
         raise InvalidInput("match needs signals or (signal_type, value) pairs, not a string")
-    if hasattr(query, "pdq") or hasattr(query, "md5") or hasattr(query, "sha256"):
-        for name in ("pdq", "md5", "sha256"):
+    if any(hasattr(query, name) for name in SIGNAL_TYPES):
+        for name in SIGNAL_TYPES:
             value = getattr(query, name, None)
             if value is not None:
                 pairs.append((name, value))
-        quality = getattr(query, "pdq_quality", None)
+        quality = _MIH.quality(query) if _MIH is not None else None
     elif isinstance(query, Mapping):
         pairs = [(str(k), str(v)) for k, v in query.items()]
     else:
-        for item in query:
+        for item in cast(Iterable[tuple[str, str]], query):
             if not isinstance(item, tuple | list) or len(item) != 2:
                 raise InvalidInput(f"expected (signal_type, value) pairs, got {item!r}")
             pairs.append((str(item[0]), str(item[1])))
     pdqs: list[str] = []
     exact: list[tuple[str, str]] = []
     for signal_type, value in pairs:
-        kind, canonical = normalize(signal_type, value)
-        if get_signal_type(kind).by_distance:
+        kind = get_signal_type(signal_type)
+        canonical = kind.normalize(value)
+        if kind.index is IndexKind.PDQ_MIH:
             pdqs.append(canonical)
+        elif kind.index is IndexKind.EXACT:
+            exact.append((kind.name, canonical))
         else:
-            exact.append((kind, canonical))
+            raise InvalidInput(f"the matcher cannot search {kind.name} ({kind.index} index) yet")
     return pdqs, exact, quality
 
 
@@ -625,7 +661,8 @@ def _with_variants(pdqs: list[str], dihedral: bool | Sequence[str]) -> list[str]
     elif isinstance(dihedral, str) or not isinstance(dihedral, Sequence):
         raise InvalidInput("dihedral must be True, False or a list of PDQ hashes")
     else:
-        variants = [PDQ.normalize(h) for h in dihedral]
+        assert _MIH is not None  # there are hashes to vary
+        variants = [_MIH.normalize(h) for h in dihedral]
     return list(dict.fromkeys([*pdqs, *variants]))
 
 

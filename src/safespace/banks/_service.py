@@ -11,7 +11,7 @@ written undoes the change.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from io import BytesIO
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from safespace.banks import _bulk as bulk
 from safespace.banks import formats
-from safespace.banks._info import AddResult, BankInfo, EntryInfo, ImportResult
+from safespace.banks._info import AddResult, BankInfo, EntryInfo, ImportResult, bank_thresholds
 from safespace.banks.formats import HashRecord
 from safespace.errors import (
     BankExists,
@@ -38,8 +38,8 @@ from safespace.errors import (
     NotFound,
     Reject,
 )
-from safespace.signals import get_signal_type, normalize
-from safespace.store import BANK_KINDS, MAX_PDQ_DISTANCE, Bank, BankEntry, Change, Database
+from safespace.signals import check_thresholds, effective_thresholds, get_signal_type, normalize
+from safespace.store import BANK_KINDS, Bank, BankEntry, BankThreshold, Change, Database
 from safespace.store._models import utcnow
 
 if TYPE_CHECKING:
@@ -85,12 +85,21 @@ def _check_kind(kind: str) -> str:
     return kind
 
 
-def _check_distance(distance: int) -> int:
-    if isinstance(distance, bool) or not isinstance(distance, int):
-        raise InvalidInput(f"PDQ distance must be a whole number, got {distance!r}")
-    if not 0 <= distance <= MAX_PDQ_DISTANCE:
-        raise InvalidInput(f"PDQ distance must be 0..{MAX_PDQ_DISTANCE}, got {distance}")
-    return distance
+def _thresholds(
+    thresholds: Mapping[str, object] | None, flat: Mapping[str, object]
+) -> dict[str, dict[str, int]]:
+    """Checked thresholds from ``{type: {name: value}}`` and flat ``<type>_<name>=value``."""
+    out = check_thresholds(thresholds or {})
+    for kind, values in check_thresholds(flat).items():
+        out.setdefault(kind, {}).update(values)
+    return out
+
+
+def flat_thresholds(thresholds: Mapping[str, Mapping[str, int]]) -> dict[str, int]:
+    """``{"<type>_<name>": value}``: the flat spelling, as audit records show changes."""
+    return {
+        f"{kind}_{name}": v for kind, values in thresholds.items() for name, v in values.items()
+    }
 
 
 def _check_description(text: str) -> str:
@@ -170,18 +179,28 @@ class BankService:
         name: str,
         *,
         kind: str = "normal",
-        pdq_distance: int = 31,
+        thresholds: Mapping[str, object] | None = None,
         description: str = "",
         enabled: bool = True,
         actor: str = SYSTEM_ACTOR,
+        **flat: int,
     ) -> BankInfo:
+        """Create a bank. ``thresholds`` per signal type (``{type: {name: value}}``) or flat
+        keywords (``pdq_distance=20``); every threshold not given is stored at its default,
+        so a later change of a default does not change existing banks."""
         validate_bank_name(name)
+        given = _thresholds(thresholds, flat)
+        values = effective_thresholds(given)
         bank = Bank(
             name=name,
             kind=_check_kind(kind),
-            pdq_distance=_check_distance(pdq_distance),
             enabled=bool(enabled),
             description=_check_description(description),
+            thresholds=[
+                BankThreshold(signal_type=t, name=n, value=v)
+                for t, named in values.items()
+                for n, v in named.items()
+            ],
         )
         with self.db.transaction() as s:
             if s.scalar(select(Bank.id).where(Bank.name == name)) is not None:
@@ -189,7 +208,7 @@ class BankService:
             s.add(bank)
             s.flush()
             _log(s, "bank-update", bank.id)
-            details = {"kind": bank.kind, "pdq_distance": bank.pdq_distance}
+            details = {"kind": bank.kind, **flat_thresholds(values)}
             audit_change(s, actor, "bank.create", name, {**details, "enabled": bank.enabled})
             return _bank_info(bank, {})
 
@@ -215,20 +234,34 @@ class BankService:
         self,
         name: str,
         *,
-        pdq_distance: int | None = None,
+        thresholds: Mapping[str, object] | None = None,
         kind: str | None = None,
         enabled: bool | None = None,
         description: str | None = None,
         actor: str = SYSTEM_ACTOR,
+        **flat: int | None,
     ) -> BankInfo:
         """Change what is given; a change writes one ``bank.update`` audit record naming each
-        changed field as ``[old, new]`` (a description only as ``"changed"``)."""
+        changed field as ``[old, new]`` (a threshold as ``<type>_<name>``, a description only
+        as ``"changed"``). Thresholds as in :meth:`create_bank`."""
+        given = _thresholds(thresholds, {k: v for k, v in flat.items() if v is not None})
         with self.db.transaction() as s:
             bank = _find_bank(s, name)
             changes: dict[str, Any] = {}
-            if pdq_distance is not None and bank.pdq_distance != _check_distance(pdq_distance):
-                changes["pdq_distance"] = [bank.pdq_distance, pdq_distance]
-                bank.pdq_distance = pdq_distance
+            old = bank_thresholds(bank)
+            rows = {(r.signal_type, r.name): r for r in bank.thresholds}
+            for signal_type, named in given.items():
+                for key, value in named.items():
+                    if old[signal_type][key] == value:
+                        continue
+                    changes[f"{signal_type}_{key}"] = [old[signal_type][key], value]
+                    row = rows.get((signal_type, key))
+                    if row is None:
+                        bank.thresholds.append(
+                            BankThreshold(signal_type=signal_type, name=key, value=value)
+                        )
+                    else:
+                        row.value = value
             if kind is not None and bank.kind != _check_kind(kind):
                 changes["kind"] = [bank.kind, kind]
                 bank.kind = kind
@@ -425,7 +458,7 @@ def _counts(s: Session, bank_id: int) -> dict[str, int]:
 
 def _bank_info(b: Bank, counts: dict[str, int]) -> BankInfo:
     return BankInfo(
-        b.id, b.name, b.kind, b.pdq_distance, b.enabled, b.description,
+        b.id, b.name, b.kind, bank_thresholds(b), b.enabled, b.description,
         b.created_at, b.updated_at, dict(sorted(counts.items())),
     )  # fmt: skip
 

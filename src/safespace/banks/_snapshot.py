@@ -3,11 +3,13 @@
 A snapshot is a directory ``snap-<seq>-<time>-<random>`` inside the snapshot folder:
 
 - ``index/``: the :class:`~safespace.index.PDQIndex`, saved with its own ``save()``;
-- ``bank.npy`` (entry id -> bank id, int32) and ``pdq.npy`` (entry id -> is PDQ, bool);
-- ``exact-<type>-{hi,raw,ids}.npy``: MD5 and SHA-256 entries sorted by digest, searched with
+- ``bank.npy`` (entry id -> bank id, int32) and ``indexed.npy`` (entry id -> is in the PDQ
+  index, bool);
+- ``exact-<type>-{hi,raw,ids}.npy``: entries of exact types sorted by digest, searched with
   ``np.searchsorted`` on the first 8 bytes;
 - ``snapshot.json``, written last: format version, the change-log ``seq`` the snapshot
-  reflects, the database's identity, the banks, and the size of every file.
+  reflects, the database's identity, the banks (with their thresholds per signal type), and
+  the size of every file.
 
 Everything loads memory-mapped (copy-on-write for the arrays a refresh changes), so several
 workers on one machine share the pages. Directories are written under a temporary name and
@@ -59,7 +61,7 @@ __all__ = [
 log = logging.getLogger("safespace.snapshot")
 
 FORMAT = "safespace-matcher-snapshot"
-VERSION = 1
+VERSION = 2  # 2: banks carry thresholds per signal type; indexed.npy
 MANIFEST = "snapshot.json"
 LOCK = ".lock"
 PREFIX = "snap-"
@@ -241,7 +243,7 @@ def write_snapshot(folder: Path, data: SnapshotData) -> Path:
     tmp.mkdir()
     try:
         data.index.save(tmp / "index")
-        arrays: dict[str, npt.NDArray[Any]] = {"bank": data.bank, "pdq": data.pdq}
+        arrays: dict[str, npt.NDArray[Any]] = {"bank": data.bank, "indexed": data.pdq}
         for kind, table in data.exact.items():
             arrays |= {f"exact-{kind}-hi": table.hi, f"exact-{kind}-raw": table.raw}
             arrays[f"exact-{kind}-ids"] = table.ids
@@ -326,7 +328,7 @@ def load_snapshot(path: Path, *, mmap: bool = True) -> SnapshotData:
     manifest = read_manifest(path)
     ro, cow = ("r", "c") if mmap else (None, None)
     bank = _array(path, "bank", manifest, "<i4", 1, cow)
-    pdq = _array(path, "pdq", manifest, "|b1", 1, cow)
+    pdq = _array(path, "indexed", manifest, "|b1", 1, cow)
     if len(pdq) != len(bank):
         raise _bad(path, "bank and pdq arrays differ in length")
     if int(np.count_nonzero(bank)) != manifest["entries"]:
@@ -334,9 +336,11 @@ def load_snapshot(path: Path, *, mmap: bool = True) -> SnapshotData:
     exact = {}
     for kind in manifest.get("exact") or []:
         try:
-            width = get_signal_type(str(kind)).hex_length // 2
+            width = get_signal_type(str(kind)).width
         except InvalidSignal:
             raise _bad(path, f"unknown signal type {kind!r}") from None
+        if width is None:
+            raise _bad(path, f"{kind} has no fixed width")
         hi = _array(path, f"exact-{kind}-hi", manifest, "<u8", 1, ro)
         raw = _array(path, f"exact-{kind}-raw", manifest, "|u1", 2, ro)
         ids = _array(path, f"exact-{kind}-ids", manifest, "<i8", 1, ro)

@@ -13,8 +13,13 @@ from rich.table import Table
 
 from safespace.cli._common import bank_service, cli_actor, emit, err, settings_of
 from safespace.errors import ImportFormatError, InvalidInput
+from safespace.signals import DISTANCE, IndexKind, signal_types_with_index
 
 __all__ = ["bank_app"]
+
+_DISTANCE_HELP = "Image hash (PDQ) match distance for this bank (default 31)."
+_THRESHOLD_HELP = "A threshold per signal type, TYPE_NAME=VALUE (pdq_distance=20); repeatable."
+
 
 bank_app = typer.Typer(
     help="Create, list, import, export and delete hash banks.", no_args_is_help=True
@@ -28,16 +33,46 @@ def bank_create(
     kind: Annotated[
         str, typer.Option(help="normal, or allow (entries suppress matches).")
     ] = "normal",
-    distance: Annotated[int, typer.Option(help="PDQ match distance for this bank.")] = 31,
+    distance: Annotated[int | None, typer.Option(help=_DISTANCE_HELP)] = None,
+    threshold: Annotated[list[str] | None, typer.Option(help=_THRESHOLD_HELP)] = None,
     description: Annotated[
         str, typer.Option(help="What the list is and where it comes from.")
     ] = "",
 ) -> None:
     """Create an empty bank."""
     bank = bank_service(settings_of(ctx)).create_bank(
-        name, kind=kind, pdq_distance=distance, description=description, actor=cli_actor()
+        name,
+        kind=kind,
+        thresholds=_thresholds(distance, threshold),
+        description=description,
+        actor=cli_actor(),
     )
     emit(bank.to_dict())
+
+
+def _thresholds(distance: int | None, thresholds: list[str] | None) -> dict[str, object]:
+    """Flat ``<type>_<name>`` thresholds from ``--distance`` and ``--threshold`` options."""
+    out: dict[str, object] = {}
+    if distance is not None:
+        for kind in signal_types_with_index(IndexKind.PDQ_MIH):
+            out[f"{kind.name}_{DISTANCE}"] = distance
+    for item in thresholds or []:
+        key, sep, value = item.partition("=")
+        try:
+            out[key.strip()] = int(value)
+        except ValueError:
+            raise InvalidInput(f"--threshold {item!r}: expected TYPE_NAME=WHOLE_NUMBER") from None
+        if not sep:
+            raise InvalidInput(f"--threshold {item!r}: expected TYPE_NAME=WHOLE_NUMBER")
+    return out
+
+
+def _thresholds_text(thresholds: dict[str, dict[str, int]]) -> str:
+    return ", ".join(
+        f"{kind} {name} {value}"
+        for kind, named in thresholds.items()
+        for name, value in named.items()
+    )
 
 
 @bank_app.command("list")
@@ -51,13 +86,13 @@ def bank_list(
         for bank in banks:
             emit(bank.to_dict())
         return
-    table = Table("name", "kind", "distance", "enabled", "entries", "description")
+    table = Table("name", "kind", "thresholds", "enabled", "entries", "description")
     for bank in banks:
         d = bank.to_dict()
         table.add_row(
             d["name"],
             d["kind"],
-            str(d["pdq_distance"]),
+            _thresholds_text(d["thresholds"]),
             "yes" if d["enabled"] else "no",
             str(d.get("entry_count", "")),
             d.get("description") or "",
@@ -70,16 +105,17 @@ def bank_update(
     ctx: typer.Context,
     name: str,
     kind: Annotated[str | None, typer.Option(help="normal or allow.")] = None,
-    distance: Annotated[int | None, typer.Option(help="PDQ match distance.")] = None,
+    distance: Annotated[int | None, typer.Option(help=_DISTANCE_HELP)] = None,
+    threshold: Annotated[list[str] | None, typer.Option(help=_THRESHOLD_HELP)] = None,
     enabled: Annotated[
         bool | None, typer.Option("--enabled/--disabled", help="Match with this bank or not.")
     ] = None,
     description: Annotated[str | None, typer.Option(help="New description.")] = None,
 ) -> None:
-    """Change a bank's distance, kind, description or enabled flag."""
+    """Change a bank's thresholds, kind, description or enabled flag."""
     bank = bank_service(settings_of(ctx)).update_bank(
         name,
-        pdq_distance=distance,
+        thresholds=_thresholds(distance, threshold),
         kind=kind,
         enabled=enabled,
         description=description,

@@ -14,27 +14,48 @@ from safespace.signals._hashing import (
     pdq_dihedral_from_image,
     pdq_from_image,
 )
+from safespace.signals._md5 import MD5
 from safespace.signals._pdq import DIHEDRAL_NAMES, dihedral_variants, hamming, is_matchable
-from safespace.signals._types import (
-    MD5,
-    PDQ,
-    SHA256,
+from safespace.signals._pdq_type import PDQ
+from safespace.signals._registry import (
     SIGNAL_TYPES,
-    SignalType,
+    bare_hex_type,
+    check_thresholds,
+    effective_thresholds,
+    exchange_type,
     get_signal_type,
     normalize,
+    signal_types_with_index,
+)
+from safespace.signals._sha256 import SHA256
+from safespace.signals._types import (
+    DISTANCE,
+    HexSignalType,
+    IndexKind,
+    MediaKind,
+    SignalType,
+    Threshold,
 )
 
 __all__ = [
     "DIHEDRAL_NAMES",
+    "DISTANCE",
     "MD5",
     "PDQ",
     "SHA256",
     "SIGNAL_TYPES",
     "DecodeLimits",
+    "HexSignalType",
+    "IndexKind",
+    "MediaKind",
     "SignalType",
     "Signals",
+    "Threshold",
+    "bare_hex_type",
+    "check_thresholds",
     "dihedral_variants",
+    "effective_thresholds",
+    "exchange_type",
     "get_signal_type",
     "hamming",
     "hash_bytes",
@@ -45,4 +66,5 @@ __all__ = [
     "pdq_dihedral_from_file",
     "pdq_dihedral_from_image",
     "pdq_from_image",
+    "signal_types_with_index",
 ]

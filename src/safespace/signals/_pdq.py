@@ -21,7 +21,7 @@ import numpy.typing as npt
 import pdqhash
 
 from safespace.errors import InvalidSignal
-from safespace.signals._types import PDQ
+from safespace.signals._pdq_type import PDQ
 
 __all__ = [
     "DIHEDRAL_NAMES",

@@ -1,41 +1,195 @@
-"""Signal types: the kinds of hash SafeSpace stores and matches, with their validation.
+"""The signal type contract: what every kind of hash SafeSpace stores and matches must say.
 
-This is the one seam for signal types. A signal is always a normalised string (lowercase
-hex for every built-in type), which keeps storage, exchange formats and the API simple.
+A signal is always a normalised string (lowercase hex for every built-in type), which keeps
+storage, exchange formats and the API simple. A :class:`SignalType` says everything else
+about its kind: its name and aliases, how a value is validated and normalised, which media it
+is computed from and how, its distance and thresholds, which index finds it, and how each
+exchange format spells it. The built-ins live in their own modules (``_pdq_type.py``,
+``_md5.py``, ``_sha256.py``) and are registered in one place, ``_registry.py``; no other
+module names a signal type. docs/signals.md, "Adding a signal type", walks through it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+from typing import TYPE_CHECKING, ClassVar
 
-from safespace.errors import InvalidSignal
+from safespace.errors import InvalidInput, InvalidSignal
 
-__all__ = ["MD5", "PDQ", "SHA256", "SIGNAL_TYPES", "SignalType", "get_signal_type", "normalize"]
+if TYPE_CHECKING:
+    from safespace.signals._hashing import Signals
 
-_ALIASES = {
-    "pdq": "pdq",
-    "photo_pdq": "pdq",
-    "pdq_photo": "pdq",
-    "md5": "md5",
-    "video_md5": "md5",
-    "photo_md5": "md5",
-    "sha256": "sha256",
-    "sha-256": "sha256",
-}
+__all__ = [
+    "DISTANCE",
+    "HexSignalType",
+    "IndexKind",
+    "MediaKind",
+    "SignalType",
+    "Threshold",
+]
+
+DISTANCE = "distance"
+"""The name of the threshold every distance-matched type has: the largest distance that
+matches."""
+
+
+class MediaKind(StrEnum):
+    """What a signal type is computed from."""
+
+    IMAGE = "image"  # decoded pixels of an image
+    VIDEO = "video"  # decoded frames of a video
+    FILE = "file"  # the file's bytes, whatever they are
+
+
+class IndexKind(StrEnum):
+    """How the matcher finds a signal type's values.
+
+    ``EXACT``: equal values only, in sorted digest tables (any fixed-width hex type).
+    ``PDQ_MIH``: 256-bit hashes within a Hamming radius, in :class:`safespace.index.PDQIndex`
+    (multi-index hashing); one signal type at most uses it.
+    ``FRAMES``: a value is a list of frame hashes, matched frame by frame through a frame
+    index (video hashes); the matcher must support it before a type may use it.
+    """
+
+    EXACT = "exact"
+    PDQ_MIH = "pdq-mih"
+    FRAMES = "frames"
 
 
 @dataclass(frozen=True)
-class SignalType:
-    """A hash kind: stable name, size in hex digits, and whether it matches by distance."""
+class Threshold:
+    """One per-bank threshold of a signal type, its default and its bounds (inclusive)."""
 
     name: str
-    hex_length: int
-    by_distance: bool
+    default: int
+    minimum: int
+    maximum: int
     description: str
 
+    def check(self, signal_type: str, value: object) -> int:
+        """``value`` if it is a whole number within bounds; :class:`InvalidInput` if not."""
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidInput(f"{signal_type} {self.name} must be a whole number, got {value!r}")
+        if not self.minimum <= value <= self.maximum:
+            raise InvalidInput(
+                f"{signal_type} {self.name} must be {self.minimum}..{self.maximum}, got {value}"
+            )
+        return value
+
+
+class SignalType:
+    """The contract of one kind of signal. Subclass it (or :class:`HexSignalType`), fill the
+    class attributes, and list one instance in ``_registry.py``.
+
+    - ``name``: the stable name, stored with every entry and shown everywhere (lowercase);
+      ``aliases``: other names accepted on input (``photo_pdq``...).
+    - ``normalize``: the canonical string of a value, or :class:`InvalidSignal` saying why.
+    - ``media``: what it is computed from (empty: never computed, only imported);
+      ``compute``: its value for hashed media, or None when that media does not give one.
+    - ``distance``: how far apart two values are, None for exact types; ``thresholds``: the
+      per-bank thresholds (empty for exact types), the first being the distance.
+    - ``index``: how the matcher finds it (:class:`IndexKind`).
+    - ``exchange_names``: the name each exchange format writes it under (format name ->
+      wire name; ``threatexchange`` is python-threatexchange's and HMA's API name). A format
+      that names types (StopNCII, NCMEC) carries only the types listed here; CSV and the HMA
+      local file write ``name``. ``exchange_aliases``: more names a format accepts on read.
+    - ``quality_field``: the attribute of :class:`~safespace.signals.Signals` that holds its
+      quality, when values of low quality must not be matched.
+    - ``bare_hex``: a bare hash of this many hex digits in a hash list is of this type.
+    """
+
+    name: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()
+    description: ClassVar[str] = ""
+    media: ClassVar[frozenset[MediaKind]] = frozenset()
+    index: ClassVar[IndexKind] = IndexKind.EXACT
+    thresholds: ClassVar[tuple[Threshold, ...]] = ()
+    exchange_names: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    exchange_aliases: ClassVar[Mapping[str, tuple[str, ...]]] = MappingProxyType({})
+    threatexchange_content: ClassVar[tuple[str, ...]] = ()
+    quality_field: ClassVar[str | None] = None
+    bare_hex: ClassVar[int | None] = None
+
+    @property
+    def width(self) -> int | None:
+        """Bytes of one value when every value has the same size (what exact tables store)."""
+        return None
+
     def normalize(self, value: str) -> str:
-        """Return the canonical form of ``value`` or raise :class:`InvalidSignal` saying why."""
+        """The canonical string of ``value``; :class:`InvalidSignal` saying why it is bad."""
+        raise NotImplementedError
+
+    def compute(self, signals: Signals) -> str | None:
+        """This type's value for media hashed by :func:`~safespace.signals.hash_file`."""
+        value = getattr(signals, self.name, None)
+        return value if isinstance(value, str) else None
+
+    def distance(self, a: str, b: str) -> int | None:
+        """How far apart two canonical values are; None for exact types (equal or not)."""
+        return None
+
+    @property
+    def by_distance(self) -> bool:
+        """True when values match within a distance, not only when equal."""
+        return bool(self.thresholds)
+
+    @property
+    def default_threshold(self) -> int | None:
+        """The default match distance (the first threshold); None for exact types."""
+        return self.thresholds[0].default if self.thresholds else None
+
+    @property
+    def threshold_bounds(self) -> tuple[int, int] | None:
+        """Smallest and largest allowed match distance; None for exact types."""
+        if not self.thresholds:
+            return None
+        return self.thresholds[0].minimum, self.thresholds[0].maximum
+
+    def threshold(self, name: str) -> Threshold:
+        for t in self.thresholds:
+            if t.name == name:
+                return t
+        known = ", ".join(t.name for t in self.thresholds) or "none"
+        raise InvalidInput(f"{self.name} has no threshold {name!r} (it has: {known})")
+
+    def default_thresholds(self) -> dict[str, int]:
+        return {t.name: t.default for t in self.thresholds}
+
+    def exchange_name(self, fmt: str) -> str | None:
+        """The name ``fmt`` writes this type under, or None when that format lacks it."""
+        return self.exchange_names.get(fmt)
+
+    def quality(self, signals: object) -> int | None:
+        """The quality of this type's value in ``signals`` (None: no quality known)."""
+        if self.quality_field is None:
+            return None
+        value = getattr(signals, self.quality_field, None)
+        return value if isinstance(value, int) else None
+
+    def __repr__(self) -> str:
+        return f"<SignalType {self.name}>"
+
+
+_HEX = re.compile(r"[0-9a-f]+")
+
+
+class HexSignalType(SignalType):
+    """A fixed-width hash written as hex: ``hex_length`` digits, stored lowercase."""
+
+    hex_length: ClassVar[int]
+
+    @property
+    def width(self) -> int:
+        return self.hex_length // 2
+
+    def normalize(self, value: str) -> str:
+        """Strip spaces and a ``0x`` prefix, lowercase, check digits and length."""
+        if not isinstance(value, str):
+            raise InvalidSignal(f"{self.name} hash must be a string of hex digits")
         text = value.strip().lower()
         if text.startswith("0x"):
             text = text[2:]
@@ -47,28 +201,6 @@ class SignalType:
             raise InvalidSignal(f"{self.name} hash must be hexadecimal (0-9, a-f)")
         return text
 
-
-_HEX = re.compile(r"[0-9a-f]+")
-
-PDQ = SignalType(
-    "pdq", 64, True, "PDQ perceptual photo hash, 256 bits, matched by Hamming distance"
-)
-MD5 = SignalType("md5", 32, False, "MD5 of the file bytes, exact match")
-SHA256 = SignalType("sha256", 64, False, "SHA-256 of the file bytes, exact match")
-
-SIGNAL_TYPES: dict[str, SignalType] = {t.name: t for t in (PDQ, MD5, SHA256)}
-
-
-def get_signal_type(name: str) -> SignalType:
-    """Look a signal type up by its name or a common alias (``photo_pdq``, ``video_md5``)."""
-    key = _ALIASES.get(name.strip().lower())
-    if key is None:
-        known = ", ".join(sorted(SIGNAL_TYPES))
-        raise InvalidSignal(f"unknown signal type {name!r} (known: {known})")
-    return SIGNAL_TYPES[key]
-
-
-def normalize(signal_type: str, value: str) -> tuple[str, str]:
-    """Validate a ``(signal_type, value)`` pair and return it in canonical form."""
-    kind = get_signal_type(signal_type)
-    return kind.name, kind.normalize(value)
+    def hamming(self, a: str, b: str) -> int:
+        """Differing bits of two canonical values."""
+        return (int(a, 16) ^ int(b, 16)).bit_count()

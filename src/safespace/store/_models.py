@@ -25,15 +25,15 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "BANK_KINDS",
     "CHANGE_OPS",
-    "MAX_PDQ_DISTANCE",
     "Bank",
     "BankEntry",
+    "BankThreshold",
     "Base",
     "Change",
     "UTCDateTime",
@@ -42,7 +42,6 @@ __all__ = [
 
 BANK_KINDS = ("normal", "allow")
 CHANGE_OPS = ("add", "enable", "disable", "remove", "bank-update", "bank-delete")
-MAX_PDQ_DISTANCE = 128
 
 # Stable constraint names, so later migrations can refer to them on every backend.
 NAMING = {
@@ -100,18 +99,37 @@ class Bank(Base):
     __tablename__ = "banks"
     __table_args__ = (
         CheckConstraint("kind IN ('normal', 'allow')", name="kind"),
-        CheckConstraint(f"pdq_distance >= 0 AND pdq_distance <= {MAX_PDQ_DISTANCE}", name="dist"),
         _NO_REUSE,
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(16), default="normal")
-    pdq_distance: Mapped[int] = mapped_column(Integer, default=31)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    thresholds: Mapped[list[BankThreshold]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", passive_deletes=True
+    )
+
+
+class BankThreshold(Base):
+    """One match threshold of one bank for one signal type (``distance`` of a hash type...).
+
+    Which thresholds exist, their defaults and bounds come from the signal type
+    (:mod:`safespace.signals`); a bank without a row for one uses the type's default.
+    """
+
+    __tablename__ = "bank_thresholds"
+    __table_args__ = (CheckConstraint("value >= 0", name="value"),)
+
+    bank_id: Mapped[int] = mapped_column(
+        ForeignKey("banks.id", ondelete="CASCADE"), primary_key=True
+    )
+    signal_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
 
 
 class BankEntry(Base):

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import BinaryIO, Protocol, runtime_checkable
 
 from safespace.errors import ImportFormatError, InvalidSignal, Reject
-from safespace.signals import normalize
+from safespace.signals import SignalType, normalize
 
 __all__ = [
     "NO_EXTRA",
@@ -122,6 +122,10 @@ class HashListFormat(Protocol):
         """True if the start of a decoded document looks like this format."""
         ...
 
+    def supports(self, signal_type: SignalType) -> bool:
+        """True if this format can carry hashes of ``signal_type``."""
+        ...
+
 
 class TextFormat:
     """Base for formats: ``write`` is ``write_to`` into memory."""
@@ -137,6 +141,11 @@ class TextFormat:
 
     def write_to(self, records: Iterable[HashRecord], stream: BinaryIO) -> None:
         raise NotImplementedError
+
+    def supports(self, signal_type: SignalType) -> bool:
+        """A format that names signal types in its own words carries the types that give
+        it a name (``SignalType.exchange_names``); generic formats override this."""
+        return signal_type.exchange_name(self.name) is not None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"

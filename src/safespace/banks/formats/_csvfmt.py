@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from safespace.errors import ImportFormatError, Reject
-from safespace.signals import get_signal_type
+from safespace.signals import SignalType, get_signal_type
 
 from ._base import (
     NO_EXTRA,
@@ -61,6 +61,9 @@ class CsvFormat(TextFormat):
     name = "csv"
     description = "CSV with a header row: signal_type,value[,source,category,note,added_at,...]"
     extensions = (".csv", ".tsv")
+
+    def supports(self, signal_type: SignalType) -> bool:
+        return True  # any type, under its name
 
     def parse(self, data: bytes, *, default_signal_type: str | None = None) -> ParseResult:
         with gc_paused():

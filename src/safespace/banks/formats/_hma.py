@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import BinaryIO
 
 from safespace.errors import InvalidSignal, Reject
-from safespace.signals import SignalType, get_signal_type
+from safespace.signals import SIGNAL_TYPES, SignalType, bare_hex_type, get_signal_type
 
 from ._base import NO_EXTRA, HashRecord, ParseResult, TextFormat, decode_text, gc_paused, reject
 
@@ -20,16 +20,20 @@ _BATCH = 4096
 
 
 class HmaFormat(TextFormat):
-    """``signal_type value`` lines; bare 32-hex is MD5 and bare 64-hex is PDQ unless told."""
+    """``signal_type value`` lines; a bare hash's type is told by its length
+    (``SignalType.bare_hex``: 32 hex digits are MD5, 64 are PDQ) unless the caller says."""
 
     name = "hma"
     description = "python-threatexchange / HMA local file: 'signal_type value' per line"
     extensions = (".txt", ".hma", ".te")
 
-    def __init__(self, md5_name: str = "md5") -> None:
-        # threatexchange itself only knows "video_md5"; a caller feeding its files to HMA can
-        # ask for that spelling. Every other type is written under its SafeSpace name.
-        self._names = {"md5": md5_name}
+    def __init__(self, threatexchange_names: bool = False) -> None:
+        # Types are written under their SafeSpace names; a caller feeding the file to HMA or
+        # python-threatexchange can ask for their spellings (MD5 is "video_md5" there).
+        self._names: dict[str, str] = {}
+        if threatexchange_names:
+            for kind in SIGNAL_TYPES.values():
+                self._names[kind.name] = kind.exchange_name("threatexchange") or kind.name
 
     def parse(self, data: bytes, *, default_signal_type: str | None = None) -> ParseResult:
         with gc_paused():
@@ -69,7 +73,7 @@ class HmaFormat(TextFormat):
                             lineno,
                             line,
                             f"bare hash of {len(value)} characters: cannot tell its signal type "
-                            "(32 hex = md5, 64 hex = pdq; or write 'signal_type value')",
+                            f"({_BARE_HELP}; or write 'signal_type value')",
                         )
                     )
                     continue
@@ -82,7 +86,7 @@ class HmaFormat(TextFormat):
             # Fast path: a token (no whitespace after split) of the right length that
             # bytes.fromhex accepts is canonical hex; normalize() handles 0x and says why not.
             try:
-                if len(canonical) != kind.hex_length:
+                if kind.width is None or len(canonical) != 2 * kind.width:
                     raise ValueError
                 bytes.fromhex(canonical)
             except ValueError:
@@ -105,6 +109,9 @@ class HmaFormat(TextFormat):
         if batch:
             stream.write("".join(batch).encode())
 
+    def supports(self, signal_type: SignalType) -> bool:
+        return True  # any type, under its name
+
     def sniff(self, head: str) -> bool:
         """Looks like HMA if the first meaningful line is one or two hex-ish tokens."""
         for raw in head.split("\n")[:50]:
@@ -121,13 +128,12 @@ class HmaFormat(TextFormat):
 
 
 def _by_length(value: str) -> SignalType | None:
-    size = len(value) - (2 if value[:2].lower() == "0x" else 0)
-    if size == 32:
-        return get_signal_type("md5")
-    if size == 64:
-        # Ambiguous with SHA-256; shared bare 64-hex lists (HMA, StopNCII exports) are PDQ.
-        return get_signal_type("pdq")
-    return None
+    return bare_hex_type(len(value) - (2 if value[:2].lower() == "0x" else 0))
+
+
+_BARE_HELP = ", ".join(
+    f"{k.bare_hex} hex = {k.name}" for k in SIGNAL_TYPES.values() if k.bare_hex is not None
+)
 
 
 _HEX_CHARS = frozenset("0123456789abcdefABCDEFxX")

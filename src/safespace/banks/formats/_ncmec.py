@@ -25,6 +25,7 @@ import defusedxml
 from defusedxml.expatreader import DefusedExpatParser
 
 from safespace.errors import ImportFormatError, Reject
+from safespace.signals import SIGNAL_TYPES
 
 from ._base import (
     HashRecord,
@@ -47,7 +48,15 @@ NAMESPACE = "https://hashsharing.ncmec.org/hashsharing/v2"
 _ENTRY_TAGS = {"image": "image", "video": "video"}
 _DELETED_TAGS = {"deletedimage": "image", "deletedvideo": "video"}
 _FIELDS = frozenset({"id", "member", "timestamp", "classification", "note"})
-_SUPPORTED = {"md5": "md5", "pdq": "pdq", "sha256": "sha256"}
+FORMAT_NAME = "ncmec"
+# Fingerprint tag (lower-cased) -> signal type, and type -> tag written: from each type's
+# ``exchange_names["ncmec"]``.
+_TAGS = {
+    kind.name: wire
+    for kind in SIGNAL_TYPES.values()
+    if (wire := kind.exchange_name(FORMAT_NAME)) is not None
+}
+_SUPPORTED = {wire.lower(): name for name, wire in _TAGS.items()}
 _FP_PREFIX = "fp."  # extra keys holding fingerprints SafeSpace keeps but cannot match (sha1...)
 _ROOTS = frozenset({"queryresult", "images", "videos"})
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -62,7 +71,7 @@ _EXPAT_ENCODINGS = frozenset({"utf-8", "utf-16", "utf-16-le", "utf-16-be", "iso8
 class NcmecFormat(TextFormat):
     """NCMEC hash-sharing XML; SHA-1 and PhotoDNA are kept in ``extra``, never matched."""
 
-    name = "ncmec"
+    name = FORMAT_NAME
     description = "NCMEC Hash Sharing v2 XML (<queryResult><images><image>...)"
     extensions = (".xml",)
 
@@ -304,7 +313,7 @@ class _Handler(ContentHandler):
                         entry.line,
                         entry.summary(),
                         f"no fingerprint SafeSpace can match (found: {found}; "
-                        "reads md5, pdq, sha256)",
+                        f"reads {', '.join(sorted(_SUPPORTED))})",
                     )
                 )
             return
@@ -387,7 +396,8 @@ def _entry_xml(kind: str, group: list[HashRecord]) -> str:
         parts.append(f"      <note>{_text(first.note)}</note>\n")
     parts.append("      <fingerprints>\n")
     for record in group:
-        parts.append(f"        <{record.signal_type}>{record.value}</{record.signal_type}>\n")
+        tag = _TAGS.get(record.signal_type, record.signal_type)
+        parts.append(f"        <{tag}>{record.value}</{tag}>\n")
     for key, value in extra.items():
         tag = key[len(_FP_PREFIX) :]
         if key.startswith(_FP_PREFIX) and re.fullmatch(r"[A-Za-z][\w.-]*", tag):

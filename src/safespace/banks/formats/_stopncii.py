@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from safespace.errors import ImportFormatError, Reject
-from safespace.signals import get_signal_type
+from safespace.signals import SIGNAL_TYPES, get_signal_type
 
 from ._base import (
     HashRecord,
@@ -36,22 +36,32 @@ from ._base import (
 __all__ = ["STOPNCII_SOURCE", "StopNciiFormat"]
 
 STOPNCII_SOURCE = "StopNCII"
+FORMAT_NAME = "stopncii"
 
-# StopNCII signalType -> SafeSpace signal type (keys lower-cased, '_' and '-' removed).
+
+def _fold(name: str) -> str:
+    return name.lower().replace("_", "").replace("-", "")
+
+
+# StopNCII signalType (lower-cased, '_' and '-' removed) -> SafeSpace signal type, and the
+# spelling written, both from each type's ``exchange_names["stopncii"]`` and read aliases.
 _SIGNAL_TYPES = {
-    "imagepdq": "pdq",
-    "pdq": "pdq",
-    "photopdq": "pdq",
-    "videomd5": "md5",
-    "imagemd5": "md5",
-    "photomd5": "md5",
-    "md5": "md5",
-    "sha256": "sha256",
-    "imagesha256": "sha256",
-    "videosha256": "sha256",
+    _fold(n): kind.name
+    for kind in SIGNAL_TYPES.values()
+    if kind.exchange_name(FORMAT_NAME) is not None
+    for n in (
+        kind.exchange_name(FORMAT_NAME) or "",
+        kind.name,
+        *kind.aliases,
+        *kind.exchange_aliases.get(FORMAT_NAME, ()),
+    )
 }
-# SafeSpace signal type -> the spelling written. StopNCII has no SHA-256 type; ours is a guess.
-_WRITE_TYPES = {"pdq": "ImagePDQ", "md5": "VideoMD5", "sha256": "SHA256"}
+_WRITE_TYPES = {
+    kind.name: wire
+    for kind in SIGNAL_TYPES.values()
+    if (wire := kind.exchange_name(FORMAT_NAME)) is not None
+}
+_READ_HELP = ", ".join(_WRITE_TYPES.values())
 _WITHDRAWN = frozenset({"withdrawn", "deleted"})
 
 # Field-name variants, compared lower-cased.
@@ -73,7 +83,7 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 class StopNciiFormat(TextFormat):
     """StopNCII FetchHashes JSON: ImagePDQ and VideoMD5 records; withdrawn hashes set apart."""
 
-    name = "stopncii"
+    name = FORMAT_NAME
     description = "StopNCII.org FetchHashes JSON pages (one page, an array, or JSON lines)"
     extensions = (".json", ".jsonl", ".ndjson")
 
@@ -293,10 +303,7 @@ def _record(item: Any, default_signal_type: str | None) -> HashRecord | str:
     else:
         key = raw_type.lower().replace("_", "").replace("-", "")
         if key not in _SIGNAL_TYPES:
-            return (
-                f"unsupported StopNCII signalType {raw_type!r} "
-                "(SafeSpace reads ImagePDQ, VideoMD5, SHA256)"
-            )
+            return f"unsupported StopNCII signalType {raw_type!r} (SafeSpace reads {_READ_HELP})"
         signal_type = _SIGNAL_TYPES[key]
     checked = check_signal(signal_type, value)
     if isinstance(checked, str):
