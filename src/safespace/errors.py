@@ -7,7 +7,9 @@
     │   │   ├── EmptyMedia              zero bytes
     │   │   ├── UnsupportedMedia        not an image or video SafeSpace reads
     │   │   ├── CorruptMedia            truncated or damaged data
+    │   │   │   └── InvalidVideo        not a hashable video: no video stream or frames, damaged
     │   │   └── MediaTooLarge           over the byte or pixel limit (HTTP 413)
+    │   │       └── VideoTooLarge       over a video limit: bytes, duration, frames or pixels
     │   ├── ImportFormatError           a hash-list file with rejected lines
     │   ├── ConfigError                 a setting or data file that cannot be used
     │   ├── InvalidRequest              a body, parameter or form field that does not fit (422)
@@ -64,6 +66,7 @@ __all__ = [
     "InvalidInput",
     "InvalidRequest",
     "InvalidSignal",
+    "InvalidVideo",
     "JobNotFound",
     "KeyNotFound",
     "MediaError",
@@ -84,6 +87,7 @@ __all__ = [
     "UrlNotAllowed",
     "UserExists",
     "UserNotFound",
+    "VideoTooLarge",
 ]
 
 
@@ -133,6 +137,18 @@ class CorruptMedia(MediaError):
 class MediaTooLarge(MediaError):
     code = "media-too-large"
     status = 413
+
+
+class InvalidVideo(CorruptMedia):
+    """A file that cannot be hashed as a video: damaged, truncated, audio-only or frameless."""
+
+    code = "invalid-video"
+
+
+class VideoTooLarge(MediaTooLarge):
+    """A video over one of its limits (bytes, duration, frames, pixels per frame)."""
+
+    code = "video-too-large"
 
 
 @dataclass(frozen=True)
