@@ -79,6 +79,7 @@ AuditAction = Literal[
     "console.sign-in",
     "console.sign-in-failed",
     "console.sign-out",
+    "contact.flag-clear",
     "evidence.hold",
     "evidence.open",
     "evidence.open_failed",

@@ -19,6 +19,7 @@ from safespace.api._routes import (
     selfreports,
 )
 from safespace.web import _console as console
+from safespace.web import _contact as console_contact
 from safespace.web import _evidence as console_evidence
 from safespace.web import _review as review
 from safespace.web import _selfreport as selfreport
@@ -42,4 +43,5 @@ DEFAULT_ROUTERS: tuple[APIRouter, ...] = (
     selfreport.router,
     evidence.router,
     console_evidence.router,
+    console_contact.router,
 )

@@ -5,20 +5,13 @@ tags or sees another, and ``POST /v1/contact/events`` when something happens tha
 an adult behaves towards children (a block, a report, requests sent, accepted or ignored).
 Both need an API key with scope ``contact``. See docs/contact.md.
 
-The service (:class:`~safespace.contact._service.ContactService`) is built on first use from
-the app's settings: the server secret is ``SAFESPACE_DETER_SECRET`` (keys derived from it
-per purpose), the policy is ``contact_policy.yaml`` in ``SAFESPACE_DETER_DIR`` when there is
-one, else the packaged default. Its tick (reload a changed policy, recompute flags, purge
-past retention hourly) runs in a short background thread at most every ``TICK_SECONDS``,
-started by the requests themselves, so no thread outlives the app.
+The service lives in :class:`~safespace.contact._runtime.ContactRuntime` (``app.state.contact``,
+built on first use, shared with the console's pages).
 """
 
 from __future__ import annotations
 
 import re
-import threading
-import time
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -26,107 +19,31 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from starlette.concurrency import run_in_threadpool
 
-from safespace.access import KeyInfo
-from safespace.api._auth import require
+from safespace.api._deps import AdminKey, ContactKey, State
 from safespace.api._problems import PROBLEM_RESPONSES
-from safespace.api._state import ServiceState, get_state
 from safespace.api._uploads import json_body, openapi_body
 from safespace.contact import ACTIONS, AGE_BANDS, Account, ContactRequest, Relation
 from safespace.contact._prompts import OUTCOMES
-from safespace.contact._service import ContactService
+from safespace.contact._runtime import ContactRuntime, runtime_for
 from safespace.contact._signals import EVENT_TYPES
 from safespace.deter._report import render_html
-from safespace.errors import ConfigError, InvalidInput, NotConfigured
+from safespace.errors import InvalidInput
 
 __all__ = [
-    "POLICY_FILE",
-    "TICK_SECONDS",
     "ContactKey",
     "ContactRuntime",
     "contact_runtime",
     "router",
 ]
 
-POLICY_FILE = "contact_policy.yaml"
-TICK_SECONDS = 5.0
 _LOCALE = re.compile(r"[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8}){0,3}")
 _EVENT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
-contact_key = require("contact")
-ContactKey = Annotated[KeyInfo, Depends(contact_key)]
-"""The caller's API key, which allows ``contact`` (contact decisions and signal events)."""
-# TODO(api/_deps.py): take AdminKey and State from there once that module is committed.
-AdminKey = Annotated[KeyInfo, Depends(require("admin"))]
-State = Annotated[ServiceState, Depends(get_state)]
-
-
-class ContactRuntime:
-    """One per app: the contact service, built on first use, and its tick."""
-
-    def __init__(self, state: ServiceState) -> None:
-        self.state = state
-        self._service: ContactService | None = None
-        self._lock = threading.Lock()
-        self._next_tick = time.monotonic() + TICK_SECONDS
-        self._ticking = False
-
-    def service(self) -> ContactService:
-        if self._service is None:
-            with self._lock:
-                if self._service is None:
-                    self._service = self._build()
-        return self._service
-
-    def _build(self) -> ContactService:
-        settings = self.state.settings
-        if settings.deter_secret is None:
-            raise NotConfigured(
-                "contact decisions are not set up: set SAFESPACE_DETER_SECRET (at least 32 "
-                "characters), the server secret their keyed ids derive from"
-            )
-        secret = settings.deter_secret.get_secret_value().encode("utf-8")
-        policy: Path | None = None
-        if settings.deter_dir is not None and (settings.deter_dir / POLICY_FILE).is_file():
-            policy = settings.deter_dir / POLICY_FILE
-        try:
-            return ContactService(self.state.db, secret, policy_path=policy)
-        except ConfigError as exc:
-            raise NotConfigured(f"contact decisions are not set up: {exc}") from None
-
-    def maybe_tick(self) -> None:
-        """Start the tick in a short-lived thread when it is due and none is running."""
-        now = time.monotonic()
-        if self._service is None or self._ticking or now < self._next_tick:
-            return
-        with self._lock:
-            if self._ticking:
-                return
-            self._ticking = True
-            self._next_tick = now + TICK_SECONDS
-        threading.Thread(target=self._tick, name="safespace-contact", daemon=True).start()
-
-    def _tick(self) -> None:
-        try:
-            self.service().tick()
-        except Exception:  # logged by the service where it matters; try again next time
-            pass
-        finally:
-            self._ticking = False
-
 
 def contact_runtime(request: Request, state: State) -> ContactRuntime:
-    found = getattr(request.app.state, "contact", None)
-    if not isinstance(found, ContactRuntime):
-        with _RUNTIME_LOCK:
-            found = getattr(request.app.state, "contact", None)
-            if not isinstance(found, ContactRuntime):
-                found = ContactRuntime(state)
-                request.app.state.contact = found
-    found.maybe_tick()
-    return found
+    return runtime_for(request.app.state, state.settings, state.db)
 
 
-_RUNTIME_LOCK = threading.Lock()
 Contact = Annotated[ContactRuntime, Depends(contact_runtime)]
 
 
