@@ -125,14 +125,15 @@ def load_policy(path: Path | None = None) -> Policy:
     elif root.get("rules").value is None:
         raise root.fail("a policy that does not extend the default needs 'rules'")
 
-    moments = _moments(root.get("prompts")) if root.get("prompts").value is not None else None
-    if moments is None:
-        moments = dict(base.moments) if base else {}
-    experiments = (
-        _experiments(root.get("prompts"), moments)
-        if root.get("prompts").value is not None
-        else (base.experiments if base else ())
-    )
+    prompts = root.get("prompts")
+    moments: dict[str, Moment] = dict(base.moments) if base else {}
+    experiments: tuple[Experiment, ...] = base.experiments if base else ()
+    if prompts.value is not None:
+        prompts.keys({"moments", "experiments"})
+        if prompts.get("moments").value is not None:
+            moments = _moments(prompts)
+        if prompts.get("experiments").value is not None:
+            experiments = _experiments(prompts, moments)
     own = _rules(root.get("rules"), moments)
     disabled = set(root.get("disable").texts()) if root.get("disable").value is not None else set()
     if disabled and base is None:
@@ -289,7 +290,6 @@ def _signals(node: Node, base: SignalRules) -> SignalRules:
 
 
 def _moments(node: Node) -> dict[str, Moment]:
-    node.keys({"moments", "experiments"}, frozenset({"moments"}))
     out: dict[str, Moment] = {}
     for moment_id, m in node.get("moments").items():
         m.keys({"side", "default", "help", "variants"}, frozenset({"side", "variants", "default"}))
