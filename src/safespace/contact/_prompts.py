@@ -15,6 +15,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import delete, func, select
 
@@ -39,8 +40,10 @@ OUTCOMES = CONTACT_PROMPT_OUTCOMES
 _HELP_LIMIT = 4
 
 
+@lru_cache(maxsize=4096)
 def help_for(locale: str, country: str | None, age_band: str) -> tuple[dict[str, str], ...]:
-    """Help services for a child: their country's first, then those open to everyone."""
+    """Help services for a child: their country's first, then those open to everyone (the
+    directory is package data read once, so answers are cached; callers copy the dicts)."""
     if country and "-" not in locale:
         locale = f"{locale}-{country.upper()}"
     band = age_band if age_band != "unknown" else None

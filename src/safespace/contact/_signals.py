@@ -31,8 +31,9 @@ import hmac
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import Table, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from safespace.contact._engine import Engine
@@ -267,14 +268,16 @@ class ContactSignals:
         """Insert ``(kind, subject, other, at)`` rows as they are (benchmarks, imports)."""
         n = 0
         batch: list[dict[str, object]] = []
+        table = cast(Table, ContactEventRow.__table__)
         with self.db.transaction() as s:
+            conn = s.connection()
             for kind, subject, other, at in rows:
                 batch.append({"kind": kind, "subject": subject, "other": other, "created_at": at})
                 if len(batch) >= 10_000:
-                    s.execute(insert(ContactEventRow), batch)
+                    conn.execute(table.insert(), batch)
                     n += len(batch)
                     batch = []
             if batch:
-                s.execute(insert(ContactEventRow), batch)
+                conn.execute(table.insert(), batch)
                 n += len(batch)
         return n
