@@ -21,9 +21,7 @@ from safespace.api._limits import BodyLimitMiddleware, limits_from_settings
 from safespace.api._metrics import MetricsMiddleware, ServiceMetrics
 from safespace.api._problems import install_problem_handlers
 from safespace.api._routes import DEFAULT_ROUTERS, matching
-from safespace.api._routes.deter import runtime_for
-from safespace.api._routes.jobs import ImportRuntime
-from safespace.api._routes.reports import ReviewRuntime
+from safespace.api._runtimes import ImportRuntime, ReviewRuntime, deter_runtime_for
 from safespace.api._state import ServiceState
 from safespace.config import Settings
 from safespace.store import open_database
@@ -57,7 +55,7 @@ def create_app(
     imports = ImportRuntime.build(state)
     review = ReviewRuntime.build(state)
     metrics = ServiceMetrics(state, imports.jobs.counts_by_status)
-    deter = runtime_for(state)
+    deter = deter_runtime_for(state)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -24,9 +24,10 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from safespace.api._auth import bearer, require
+from safespace.api._auth import bearer
+from safespace.api._deps import State, admin_key
 from safespace.api._freshness import MatcherHolder
-from safespace.api._state import ServiceState, get_state
+from safespace.api._state import ServiceState
 from safespace.banks._match_results import Match
 from safespace.store import Bank, BankEntry, Database
 
@@ -200,15 +201,16 @@ class MetricsMiddleware:
 
 async def _metrics_reader(
     request: Request,
+    state: State,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> None:
     """The metrics token, if one is configured, or else an admin key."""
-    token = get_state(request).settings.metrics_token
+    token = state.settings.metrics_token
     if token is not None and credentials is not None:
         given = credentials.credentials.encode("utf-8")
         if hmac.compare_digest(given, token.get_secret_value().encode("utf-8")):
             return
-    await require("admin")(request, credentials)
+    await admin_key(request, credentials)
 
 
 router = APIRouter(tags=["metrics"])

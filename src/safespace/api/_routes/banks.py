@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from safespace.access import KeyInfo
-from safespace.api._auth import require
+from safespace.api._deps import CurateKey, Imports, State
 from safespace.api._lookups import entries_for
 from safespace.api._problems import MAX_LISTED_REJECTS, PROBLEM_RESPONSES
 from safespace.api._schemas import BankCreate, BankUpdate, EntriesAdd
-from safespace.api._state import ServiceState, get_state
+from safespace.api._state import ServiceState
 from safespace.api._uploads import form_bool, is_multipart, json_body, openapi_body, read_upload
 from safespace.banks.formats import HashRecord
 from safespace.errors import RequestTooLarge
@@ -26,25 +25,19 @@ from safespace.signals import get_signal_type, hash_bytes, normalize
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/banks", tags=["banks"], responses=PROBLEM_RESPONSES)
-Curator = Annotated[KeyInfo, Depends(require("curate"))]
 _MAX_OFFSET = 2**62
 _META_FIELDS = {"source": "Where the hash comes from.", "category": "A label.", "note": "Text."}
 
 
-def _state(request: Request) -> ServiceState:
-    return get_state(request)
-
-
-State = Annotated[ServiceState, Depends(_state)]
-
-
 @router.get("", summary="List banks with their sizes")
-def list_banks(state: State, key: Curator) -> dict[str, Any]:
+def list_banks(state: State, key: CurateKey) -> dict[str, Any]:
     return {"banks": [b.to_dict() for b in state.banks.list_banks()]}
 
 
 @router.post("", status_code=201, summary="Create a bank")
-def create_bank(body: BankCreate, state: State, key: Curator, response: Response) -> dict[str, Any]:
+def create_bank(
+    body: BankCreate, state: State, key: CurateKey, response: Response
+) -> dict[str, Any]:
     bank = state.banks.create_bank(
         body.name,
         kind=body.kind,
@@ -58,12 +51,12 @@ def create_bank(body: BankCreate, state: State, key: Curator, response: Response
 
 
 @router.get("/{name}", summary="One bank")
-def get_bank(name: str, state: State, key: Curator) -> dict[str, Any]:
+def get_bank(name: str, state: State, key: CurateKey) -> dict[str, Any]:
     return state.banks.get_bank(name).to_dict()
 
 
 @router.patch("/{name}", summary="Change a bank's distance, kind, description or enabled flag")
-def update_bank(name: str, body: BankUpdate, state: State, key: Curator) -> dict[str, Any]:
+def update_bank(name: str, body: BankUpdate, state: State, key: CurateKey) -> dict[str, Any]:
     bank = state.banks.update_bank(
         name,
         pdq_distance=body.pdq_distance,
@@ -77,7 +70,7 @@ def update_bank(name: str, body: BankUpdate, state: State, key: Curator) -> dict
 
 
 @router.delete("/{name}", status_code=204, summary="Delete a bank and all its entries")
-def delete_bank(name: str, state: State, key: Curator) -> Response:
+def delete_bank(name: str, state: State, key: CurateKey) -> Response:
     state.banks.delete_bank(name, actor=api_key_actor(key.id))
     state.matcher.refresh_now()
     return Response(status_code=204)
@@ -123,10 +116,9 @@ def _add_file(
     summary="Add hashes (JSON), or the hashes of an uploaded file",
     openapi_extra=openapi_body(json_model=EntriesAdd, form=_META_FIELDS),
 )
-async def add_entries(name: str, request: Request, key: Curator) -> dict[str, Any]:
+async def add_entries(name: str, request: Request, state: State, key: CurateKey) -> dict[str, Any]:
     """JSON adds the listed hashes (all or nothing: one malformed hash refuses the batch).
     A file upload adds its PDQ (unless low quality), MD5 and SHA-256."""
-    state = get_state(request)
     if is_multipart(request):
         upload = await read_upload(request, allowed=set(_META_FIELDS))
         meta = {k: upload.get(k) for k in _META_FIELDS}
@@ -146,7 +138,7 @@ async def add_entries(name: str, request: Request, key: Curator) -> dict[str, An
 def list_entries(
     name: str,
     state: State,
-    key: Curator,
+    key: CurateKey,
     offset: Annotated[int, Query(ge=0, le=_MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     signal_type: Annotated[str | None, Query(description="pdq, md5 or sha256")] = None,
@@ -198,9 +190,8 @@ def _import(
         }
     ),
 )
-async def import_list(name: str, request: Request, key: Curator) -> dict[str, Any]:
+async def import_list(name: str, request: Request, state: State, key: CurateKey) -> dict[str, Any]:
     """Synchronous and all-or-nothing: on refusal nothing is written."""
-    state = get_state(request)
     upload = await read_upload(request, allowed={"format", "skip_invalid"})
     limit = state.settings.max_import_bytes
     if len(upload.data) > limit:
@@ -226,18 +217,14 @@ async def import_list(name: str, request: Request, key: Curator) -> dict[str, An
     ),
 )
 async def submit_import(
-    name: str, request: Request, key: Curator, response: Response
+    name: str, request: Request, state: State, runtime: Imports, key: CurateKey, response: Response
 ) -> dict[str, Any]:
     """202 with the job (``Location: /v1/import-jobs/{id}``); poll it for the result."""
-    from safespace.api._routes.jobs import import_runtime  # the jobs router imports this one
-
-    state = get_state(request)
     upload = await read_upload(request, allowed={"format", "skip_invalid"})
     limit = state.settings.max_import_bytes
     if len(upload.data) > limit:
         raise RequestTooLarge(f"file is over the limit of {limit} bytes (max_import_bytes)")
     skip = form_bool(upload.get("skip_invalid"), "skip_invalid")
-    runtime = import_runtime(request)
     info = await run_in_threadpool(
         lambda: runtime.jobs.submit(
             name,

@@ -6,159 +6,42 @@ widget reports outcomes and drives the chatbot with the token alone, from the pl
 pages (CORS for ``SAFESPACE_DETER_ALLOWED_ORIGINS`` only): a token is good for one event and
 expires, so nobody can write outcomes for events they were not shown.
 
-:class:`DeterRuntime` holds the reloadable configuration and, in a background thread, looks
-for changed data files every few seconds and deletes events past their retention hourly.
+:class:`~safespace.api._runtimes.DeterRuntime` holds the reloadable configuration and, in a
+background thread, looks for changed data files every few seconds and deletes events past
+their retention hourly.
 """
 
 from __future__ import annotations
 
 import inspect
-import logging
 import re
-import threading
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.concurrency import run_in_threadpool
 
-from safespace.access import KeyInfo
-from safespace.api._auth import bearer, require
+from safespace.api._auth import bearer
+from safespace.api._deps import AdminKey, Deter, MatchKey, State, match_key
 from safespace.api._problems import PROBLEM_RESPONSES
-from safespace.api._state import ServiceState, get_state
+from safespace.api._runtimes import PURGE_SECONDS, RELOAD_SECONDS, DeterRuntime
+from safespace.api._state import get_state
 from safespace.api._uploads import json_body, openapi_body
-from safespace.config import Settings
-from safespace.deter import CONTEXTS, OUTCOMES, ChatState, DecisionRequest, DeterLoader
-from safespace.deter._events import DeterEvents, WidgetTokens, check_secret
-from safespace.deter._experiments import Experiment
-from safespace.deter._loading import load_data
+from safespace.deter import CONTEXTS, OUTCOMES, ChatState, DecisionRequest
 from safespace.deter._report import build_report, render_csv, render_html
-from safespace.errors import (
-    AccessDenied,
-    ConfigError,
-    InvalidInput,
-    InvalidSignal,
-    NotConfigured,
-    NotFound,
-)
+from safespace.errors import AccessDenied, InvalidInput, InvalidSignal
 from safespace.signals import normalize
-from safespace.store import Database
 
-__all__ = ["PURGE_SECONDS", "RELOAD_SECONDS", "DeterRuntime", "get_runtime", "router"]
+# The runtime and its timings are re-exported for the tests that drive them.
+__all__ = ["PURGE_SECONDS", "RELOAD_SECONDS", "DeterRuntime", "router"]
 
-log = logging.getLogger("safespace.api")
-
-RELOAD_SECONDS = 5.0
-PURGE_SECONDS = 3600.0
 STATIC = Path(__file__).resolve().parents[2] / "web" / "static"
 _LOCALE = re.compile(r"[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8}){0,3}")
 _EVENT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _TEXT_CONTEXTS = ("search", "message", "url")
 
-
-class DeterRuntime:
-    """One per app: the live :class:`DeterLoader` (built on first use), events and tokens."""
-
-    def __init__(self, settings: Settings, db: Database) -> None:
-        self.settings = settings
-        self.events = DeterEvents(db)
-        self._loader: DeterLoader | None = None
-        self._tokens: WidgetTokens | None = None
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._next_purge = 0.0
-        self.last_purged: int | None = None
-
-    def loader(self) -> DeterLoader:
-        """The live configuration; :class:`NotConfigured` (503) when the operator's settings
-        or data files cannot be used."""
-        if self._loader is None:
-            with self._lock:
-                if self._loader is None:
-                    try:
-                        secret = check_secret(_secret(self.settings))
-                        loader = DeterLoader(
-                            self.settings.deter_dir,
-                            secret,
-                            store_query_text=self.settings.deter_store_query_text,
-                        )
-                    except ConfigError as exc:
-                        raise NotConfigured(f"Deter is not set up: {exc}") from None
-                    self._tokens = WidgetTokens(secret, self.settings.deter_token_seconds)
-                    self._loader = loader
-        return self._loader
-
-    def tokens(self) -> WidgetTokens:
-        self.loader()
-        assert self._tokens is not None
-        return self._tokens
-
-    def experiment(self, name: str) -> Experiment:
-        """From the live configuration, or the data files when the secret is not set."""
-        data = self._loader.current.data if self._loader else load_data(self.settings.deter_dir)
-        for exp in data.experiments.experiments:
-            if exp.id == name:
-                return exp
-        raise NotFound(f"no experiment {name!r} in the Deter data")
-
-    # --- background work -------------------------------------------------------------------
-
-    def tick(self, now: float | None = None) -> None:
-        """Reload changed data files (a bad file keeps the old configuration); purge hourly."""
-        now = time.monotonic() if now is None else now
-        loader = self._loader
-        if loader is not None:
-            try:
-                if loader.reload_if_changed():
-                    log.info("deter: data files reloaded")
-            except ConfigError as exc:
-                log.warning("deter: data files not reloaded, keeping the old ones: %s", exc)
-        if now >= self._next_purge:
-            self._next_purge = now + PURGE_SECONDS
-            try:
-                self.last_purged = self.events.purge(self.settings.deter_retention_days)
-                if self.last_purged:
-                    log.info("deter: deleted %d events past retention", self.last_purged)
-            except Exception as exc:  # the database may be down: try again next hour
-                log.warning("deter: purge failed: %s", exc)
-
-    def _run(self) -> None:
-        if self.settings.deter_secret is not None:
-            try:
-                self.loader()
-            except NotConfigured as exc:
-                log.warning("%s", exc)
-        while not self._stop.is_set():
-            self.tick()
-            self._stop.wait(RELOAD_SECONDS)
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="safespace-deter", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-
-def _secret(settings: Settings) -> str | None:
-    return settings.deter_secret.get_secret_value() if settings.deter_secret else None
-
-
-def get_runtime(request: Request) -> DeterRuntime:
-    runtime = request.app.state.deter
-    assert isinstance(runtime, DeterRuntime)
-    return runtime
-
-
-Runtime = Annotated[DeterRuntime, Depends(get_runtime)]
 
 # --- bodies ------------------------------------------------------------------------------------
 
@@ -203,7 +86,6 @@ class ChatRequest(_Body):
 # --- helpers -----------------------------------------------------------------------------------
 
 router = APIRouter(prefix="/v1/deter", tags=["deter"], responses=PROBLEM_RESPONSES)
-_match_key = require("match")
 _PUBLIC: dict[str, Any] = {"security": []}  # no API key: public by design (the widget's)
 
 
@@ -273,9 +155,7 @@ def _static(name: str, media_type: str) -> Response:
     summary="Decide whether to warn, offer help, or block an upload",
     openapi_extra=openapi_body(json_model=CheckRequest),
 )
-async def check(
-    request: Request, runtime: Runtime, key: Annotated[KeyInfo, Depends(require("match"))]
-) -> dict[str, Any]:
+async def check(request: Request, state: State, runtime: Deter, key: MatchKey) -> dict[str, Any]:
     """The decision, rendered in the person's language; interventions are recorded."""
     body = await json_body(request, CheckRequest)
     loader = runtime.loader()
@@ -294,7 +174,7 @@ async def check(
         if not body.signals:
             raise InvalidInput("signals (pdq, md5 or sha256) are required for context 'upload'")
         query = _signals(body.signals)
-        matcher = get_state(request).matcher.matcher
+        matcher = state.matcher.matcher
         result = matcher.match_cached(query)
         if result is None:
             result = await run_in_threadpool(matcher.match, query)
@@ -324,8 +204,8 @@ async def check(
 async def outcome(
     event_id: str,
     request: Request,
-    runtime: Runtime,
-    key: Annotated[KeyInfo, Depends(require("match"))],
+    runtime: Deter,
+    key: MatchKey,
 ) -> dict[str, Any]:
     """``recorded`` is false when the event already had this outcome (each counts once)."""
     body = await json_body(request, OutcomeRequest)
@@ -346,7 +226,7 @@ def widget_outcome_preflight(request: Request) -> Response:
     summary="Record an outcome from the widget (no API key: the decision's token)",
     openapi_extra={**openapi_body(json_model=WidgetOutcomeRequest), "security": []},
 )
-async def widget_outcome(request: Request, response: Response, runtime: Runtime) -> dict[str, Any]:
+async def widget_outcome(request: Request, response: Response, runtime: Deter) -> dict[str, Any]:
     _cors(request, response)
     body = await json_body(request, WidgetOutcomeRequest)
     event_id = _event_id(body.event_id)
@@ -366,10 +246,10 @@ def chat_preflight(request: Request) -> Response:
     summary="Advance a chatbot conversation (scripted, never generative)",
     openapi_extra={**openapi_body(json_model=ChatRequest), "security": []},
 )
-async def chat(request: Request, response: Response, runtime: Runtime) -> dict[str, Any]:
+async def chat(request: Request, response: Response, runtime: Deter) -> dict[str, Any]:
     """An API key with scope ``match``, or the widget's ``event_id`` and ``token``."""
     if request.headers.get("authorization"):
-        checked = _match_key(request, await bearer(request))
+        checked = match_key(request, await bearer(request))
         if inspect.isawaitable(checked):  # the dependency may be sync or async
             await checked
         body = await json_body(request, ChatRequest)
@@ -391,8 +271,8 @@ async def chat(request: Request, response: Response, runtime: Runtime) -> dict[s
 )
 async def report(
     name: str,
-    runtime: Runtime,
-    key: Annotated[KeyInfo, Depends(require("admin"))],
+    runtime: Deter,
+    key: AdminKey,
     format: Annotated[str, Query(description="html or csv")] = "html",
     outcome: Annotated[str, Query(description="The primary outcome")] = "clicked_help",
     planned: Annotated[int | None, Query(ge=1, description="People per arm; default: plan")] = None,
@@ -422,8 +302,3 @@ def widget_js() -> Response:
 @router.get("/widget.css", summary="The embeddable widget's styles", openapi_extra=_PUBLIC)
 def widget_css() -> Response:
     return _static("deter-widget.css", "text/css")
-
-
-def runtime_for(state: ServiceState) -> DeterRuntime:
-    """Built by ``create_app``; started and stopped with the app."""
-    return DeterRuntime(state.settings, state.db)

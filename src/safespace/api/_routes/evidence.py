@@ -13,15 +13,14 @@ import hashlib
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from safespace.access import KeyInfo
-from safespace.api._auth import require
+from safespace.api._deps import CurateKey, Review
 from safespace.api._problems import PROBLEM_RESPONSES
-from safespace.api._routes.reports import ReviewRuntime, runtime
+from safespace.api._runtimes import ReviewRuntime
 from safespace.api._uploads import openapi_body, read_upload
 from safespace.errors import Conflict, NotConfigured, NotFound
 from safespace.reports._evidence import EvidenceInfo, EvidenceStore, list_items
@@ -82,14 +81,9 @@ async def _confirmed(rt: ReviewRuntime, case_id: str) -> None:
         form={"media_type": "The file's media type, e.g. image/jpeg (default: unknown)."}
     ),
 )
-async def upload(
-    request: Request,
-    case_id: CaseId,
-    key: Annotated[KeyInfo, Depends(require("curate"))],
-) -> JSONResponse:
+async def upload(request: Request, case_id: CaseId, rt: Review, key: CurateKey) -> JSONResponse:
     """Encrypt and keep the file for the retention period; 200 with the existing item when
     the same file (same SHA-256) is already kept for the case."""
-    rt = runtime(request)
     store = _store(rt)
     await _confirmed(rt, case_id)
     sent = await read_upload(request, allowed={"media_type"})
@@ -104,13 +98,8 @@ async def upload(
 
 
 @router.get("/cases/{case_id}/evidence", summary="Evidence kept for a case (metadata only)")
-async def listing(
-    request: Request,
-    case_id: CaseId,
-    key: Annotated[KeyInfo, Depends(require("curate"))],
-) -> dict[str, Any]:
+async def listing(case_id: CaseId, rt: Review, key: CurateKey) -> dict[str, Any]:
     """Every item stored for the case, purged ones included (with ``purged_at``)."""
-    rt = runtime(request)
     await run_in_threadpool(rt.queue.get, review_item_id(case_id))
     items = await run_in_threadpool(list_items, rt.queue.db, case_id)
     return {"case_id": case_id, "items": [public_info(i) for i in items]}

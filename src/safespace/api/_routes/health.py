@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
+from safespace.api._deps import State
 from safespace.api._problems import Problem, problem_response
-from safespace.api._state import get_state
 from safespace.errors import ServiceUnavailable
 
 __all__ = ["router"]
@@ -25,8 +25,8 @@ def healthz() -> dict[str, str]:
     summary="Readiness: the matcher is loaded and current",
     responses={503: {"model": Problem, "description": "Still loading, or refreshes failing"}},
 )
-def readyz(request: Request) -> Any:
-    status = get_state(request).matcher.status()
+def readyz(state: State) -> Any:
+    status = state.matcher.status()
     if not status["ready"]:
         error = ServiceUnavailable(str(status["detail"]), 2.0)
         return problem_response(error, extra={"lag": status.get("lag")})

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, RootModel, StrictBool, StrictFloat, StrictInt, StrictStr
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from safespace.access import KeyInfo
-from safespace.api._auth import require
+from safespace.api._deps import CurateKey, MatchKey, State
 from safespace.api._lookups import entries_for
 from safespace.api._metrics import observe_matches
 from safespace.api._problems import PROBLEM_RESPONSES
@@ -45,8 +44,6 @@ from safespace.signals import Signals, hash_bytes, normalize
 __all__ = ["fetch_url", "router", "url_allowed"]
 
 router = APIRouter(tags=["hma-compatible"], responses=PROBLEM_RESPONSES)
-Matcher = Annotated[KeyInfo, Depends(require("match"))]
-Curator = Annotated[KeyInfo, Depends(require("curate"))]
 
 MAX_REDIRECTS = 3
 _CONTENT_TYPES = ("photo", "video")
@@ -215,19 +212,19 @@ async def _form_and_hash(request: Request, types: str | None) -> dict[str, _One]
 
 @router.get("/h/hash", summary="HMA: fetch media by URL and hash it")
 async def hma_hash_url(
-    request: Request,
-    key: Matcher,
+    state: State,
+    key: MatchKey,
     url: Annotated[str, Query(max_length=4096)],
     content_type: str | None = None,
     types: str | None = None,
 ) -> dict[str, str]:
-    hashes = await _fetch_and_hash(get_state(request), url, content_type, types)
+    hashes = await _fetch_and_hash(state, url, content_type, types)
     return {name: _value(one) for name, one in hashes.items()}
 
 
 @router.post("/h/hash", summary="HMA: hash an uploaded file (form field photo or video)")
 async def hma_hash_upload(
-    request: Request, key: Matcher, types: str | None = None
+    request: Request, key: MatchKey, types: str | None = None
 ) -> dict[str, str]:
     hashes = await _form_and_hash(request, types)
     return {name: _value(one) for name, one in hashes.items()}
@@ -269,7 +266,8 @@ def _checked(signal_type: str, signal: str) -> tuple[str, str]:
 @router.get("/m/lookup", summary="HMA: which banks match a hash, or the media at a URL")
 async def hma_lookup(
     request: Request,
-    key: Matcher,
+    state: State,
+    key: MatchKey,
     signal_type: str | None = None,
     signal: Annotated[str | None, Query(max_length=256)] = None,
     url: Annotated[str | None, Query(max_length=4096)] = None,
@@ -281,7 +279,6 @@ async def hma_lookup(
 ) -> dict[str, Any]:
     """With ``signal_type`` and ``signal``: ``{bank: [{bank_content_id, distance}]}``.
     With ``url``: the same per signal type (``{"pdq": {bank: [...]}}``)."""
-    state = get_state(request)
     _ready(request)  # 503 before any work while the banks are loading
     wanted = _banks(banks)
     if url:
@@ -302,7 +299,7 @@ async def hma_lookup(
 @router.post("/m/lookup", summary="HMA: which banks match an uploaded file")
 async def hma_lookup_upload(
     request: Request,
-    key: Matcher,
+    key: MatchKey,
     banks: str | None = None,
     types: str | None = None,
     seed: str | None = None,
@@ -319,7 +316,7 @@ async def hma_lookup_upload(
 @router.get("/m/raw_lookup", summary="HMA: matching entry ids for a hash")
 async def hma_raw_lookup(
     request: Request,
-    key: Matcher,
+    key: MatchKey,
     signal_type: str,
     signal: Annotated[str, Query(max_length=256)],
     banks: str | None = None,
@@ -370,15 +367,14 @@ def _enabled(ratio: float | None, enabled: bool | None) -> bool | None:
 
 
 @router.get("/c/banks", summary="HMA: list banks")
-def hma_banks(request: Request, key: Curator) -> list[dict[str, Any]]:
-    return [_bank_config(b) for b in get_state(request).banks.list_banks()]
+def hma_banks(state: State, key: CurateKey) -> list[dict[str, Any]]:
+    return [_bank_config(b) for b in state.banks.list_banks()]
 
 
 @router.post("/c/banks", status_code=201, summary="HMA: create a bank")
-async def hma_create_bank(request: Request, key: Curator) -> dict[str, Any]:
+async def hma_create_bank(request: Request, state: State, key: CurateKey) -> dict[str, Any]:
     body = await json_body(request, _BankCreate)
     enabled = _enabled(body.enabled_ratio, body.enabled)
-    state = get_state(request)
 
     def create() -> BankInfo:
         actor = api_key_actor(key.id)
@@ -390,17 +386,18 @@ async def hma_create_bank(request: Request, key: Curator) -> dict[str, Any]:
 
 
 @router.get("/c/bank/{bank_name}", summary="HMA: one bank")
-def hma_bank(bank_name: str, request: Request, key: Curator) -> dict[str, Any]:
-    return _bank_config(get_state(request).banks.get_bank(bank_name))
+def hma_bank(bank_name: str, state: State, key: CurateKey) -> dict[str, Any]:
+    return _bank_config(state.banks.get_bank(bank_name))
 
 
 @router.put("/c/bank/{bank_name}", summary="HMA: enable or disable a bank")
-async def hma_update_bank(bank_name: str, request: Request, key: Curator) -> dict[str, Any]:
+async def hma_update_bank(
+    bank_name: str, request: Request, state: State, key: CurateKey
+) -> dict[str, Any]:
     body = await json_body(request, _BankUpdate)
     if body.name is not None and body.name != bank_name:
         raise InvalidInput("SafeSpace banks cannot be renamed")
     enabled = _enabled(body.enabled_ratio, body.enabled)
-    state = get_state(request)
 
     def update() -> BankInfo:
         bank = state.banks.update_bank(bank_name, enabled=enabled, actor=api_key_actor(key.id))
@@ -411,8 +408,7 @@ async def hma_update_bank(bank_name: str, request: Request, key: Curator) -> dic
 
 
 @router.delete("/c/bank/{bank_name}", summary="HMA: delete a bank and its entries")
-def hma_delete_bank(bank_name: str, request: Request, key: Curator) -> dict[str, str]:
-    state = get_state(request)
+def hma_delete_bank(bank_name: str, state: State, key: CurateKey) -> dict[str, str]:
     with suppress(BankNotFound):  # HMA answers the same whether or not the bank existed
         state.banks.delete_bank(bank_name, actor=api_key_actor(key.id))
     state.matcher.refresh_now()
@@ -440,10 +436,11 @@ def _add_signals(
 
 
 @router.post("/c/bank/{bank_name}/signal", summary="HMA: add hashes to a bank")
-async def hma_add_signal(bank_name: str, request: Request, key: Curator) -> dict[str, Any]:
+async def hma_add_signal(
+    bank_name: str, request: Request, state: State, key: CurateKey
+) -> dict[str, Any]:
     """Body: ``{"pdq": "...", "video_md5": "..."}``."""
     body = await json_body(request, _SignalMap)
-    state = get_state(request)
     await run_in_threadpool(state.banks.get_bank, bank_name)
     actor = api_key_actor(key.id)
     return await run_in_threadpool(_add_signals, state, bank_name, dict(body.root), actor)
@@ -453,12 +450,12 @@ async def hma_add_signal(bank_name: str, request: Request, key: Curator) -> dict
 async def hma_add_content(
     bank_name: str,
     request: Request,
-    key: Curator,
+    state: State,
+    key: CurateKey,
     url: Annotated[str | None, Query(max_length=4096)] = None,
     content_type: str | None = None,
     types: str | None = None,
 ) -> dict[str, Any]:
-    state = get_state(request)
     await run_in_threadpool(state.banks.get_bank, bank_name)
     if url:
         hashes = await _fetch_and_hash(state, url, content_type, types)
@@ -479,9 +476,8 @@ def _low_quality(state: ServiceState, one: _One) -> bool:
 
 @router.delete("/c/bank/{bank_name}/content/{content_id}", summary="HMA: remove an entry")
 def hma_delete_content(
-    bank_name: str, content_id: int, request: Request, key: Curator
+    bank_name: str, content_id: int, state: State, key: CurateKey
 ) -> dict[str, int]:
-    state = get_state(request)
     state.banks.get_bank(bank_name)
     try:
         entry = state.banks.get_entry(content_id)

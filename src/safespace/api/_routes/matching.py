@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from safespace.access import KeyInfo, check_content_id, record_matches
-from safespace.api._auth import require
+from safespace.api._deps import MatchKey, State
 from safespace.api._freshness import MatcherHolder
 from safespace.api._metrics import observe_matches
 from safespace.api._problems import PROBLEM_RESPONSES
@@ -113,11 +113,8 @@ def _render(state: ServiceState, result: MatchResult) -> dict[str, Any]:
         form={"dihedral": "true: also return the PDQ hashes of the 8 rotations and flips."}
     ),
 )
-async def hash_upload(
-    request: Request, key: Annotated[KeyInfo, Depends(require("match"))]
-) -> dict[str, Any]:
+async def hash_upload(request: Request, state: State, key: MatchKey) -> dict[str, Any]:
     """PDQ (images), its quality, MD5 and SHA-256; nothing is stored."""
-    state = get_state(request)
     upload = await read_upload(request, allowed={"dihedral"})
     dihedral = form_bool(upload.get("dihedral"), "dihedral")
     signals = await run_in_threadpool(hash_bytes, upload.data, limits=state.limits)
@@ -142,13 +139,10 @@ async def hash_upload(
         },
     ),
 )
-async def match(
-    request: Request, key: Annotated[KeyInfo, Depends(require("match"))]
-) -> dict[str, Any]:
+async def match(request: Request, state: State, key: MatchKey) -> dict[str, Any]:
     """Matches grouped by bank, allow-bank matches, and what those suppressed."""
     if not is_multipart(request):
         return await match_json(request, key)  # as answered by safespace.api._hotpath
-    state = get_state(request)
     matcher = state.matcher.matcher  # 503 before any work while the banks are loading
     upload = await read_upload(request, allowed={"dihedral", "banks", "content_id"})
     dihedral = form_bool(upload.get("dihedral"), "dihedral")

@@ -29,6 +29,7 @@ from pydantic import (
 from starlette.concurrency import run_in_threadpool
 
 from safespace.access import RateLimiter
+from safespace.api._deps import State
 from safespace.api._problems import PROBLEM_RESPONSES, validation_problem
 from safespace.api._state import ServiceState, get_state
 from safespace.errors import InvalidInput, RequestTooLarge, UnsupportedMedia
@@ -221,7 +222,7 @@ def _status_body(result: SelfReportStatus) -> dict[str, Any]:
     openapi_extra=_PUBLIC,
 )
 async def create_self_report(
-    request: Request, runtime: Annotated[SelfReportRuntime, Depends(limited)]
+    request: Request, state: State, runtime: Annotated[SelfReportRuntime, Depends(limited)]
 ) -> JSONResponse:
     """Hashes only: the file is hashed in the browser and never sent."""
     body: SelfReportIn = await _json(request, SelfReportIn)
@@ -233,7 +234,7 @@ async def create_self_report(
         contact_email=body.contact.email if body.contact else None,
     )
     receipt = await run_in_threadpool(runtime.service.create, report)
-    await run_in_threadpool(get_state(request).matcher.refresh_now)
+    await run_in_threadpool(state.matcher.refresh_now)
     local = [s for s in help_sections(body.locale, body.age_band) if s.local]
     out = {
         "case_number": receipt.case_number,
@@ -263,9 +264,9 @@ async def self_report_status(
     "/withdraw", summary="Withdraw a self-report: its hashes stop matching", openapi_extra=_PUBLIC
 )
 async def withdraw_self_report(
-    request: Request, runtime: Annotated[SelfReportRuntime, Depends(limited)]
+    request: Request, state: State, runtime: Annotated[SelfReportRuntime, Depends(limited)]
 ) -> JSONResponse:
     body: CaseIn = await _json(request, CaseIn)
     result = await run_in_threadpool(runtime.service.withdraw, body.case_number, body.pin)
-    await run_in_threadpool(get_state(request).matcher.refresh_now)
+    await run_in_threadpool(state.matcher.refresh_now)
     return JSONResponse({**_status_body(result), "removed": result.removed}, headers=_HEADERS)
