@@ -15,4 +15,5 @@ VIDEO_DIR = TESTDATA / "video"
 REFERENCE_CSV = PDQ_DIR / "reference-hashes.csv"
 BRIDGE = PDQ_DIR / "bridge-mods" / "aaa-orig.jpg"  # the benign photo most tests bank
 PHOTO_12MP = PDQ_DIR / "reg-test-input" / "exif-rotn" / "exif-rotn-1.jpg"  # 4032x3024 JPEG
+PATTERN_SD_VIDEO = VIDEO_DIR / "pattern-sd-grey-bar.mp4"  # 720x480 SD clip with grey bars
 VIDEOS = sorted(VIDEO_DIR.glob("*.mp4"))

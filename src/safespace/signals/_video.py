@@ -131,6 +131,11 @@ def _open(source: str | os.PathLike[str] | bytes, limits: VideoLimits) -> Any:
         raise InvalidVideo(f"{name} cannot be read as a video: {_why(exc)}") from None
 
 
+def _is_still_image(format_name: str) -> bool:
+    """FFmpeg reads a PNG or JPEG as a one-frame video; SafeSpace hashes those as images."""
+    return format_name in ("image2", "image2pipe") or format_name.endswith("_pipe")
+
+
 def _frame_rate(stream: Any) -> float:
     """The reference's rate: the average rate, else ``r_frame_rate``; 0 when neither is known."""
     for rate in (stream.average_rate, stream.base_rate):
@@ -287,6 +292,8 @@ def hash_video(
     limits = limits or VideoLimits()
     workers = threads or os.cpu_count() or 1
     with _open(source, limits) as container:
+        if _is_still_image(container.format.name):
+            raise InvalidVideo(f"this is a still image ({container.format.name}), not a video")
         if not container.streams.video:
             raise InvalidVideo("the file has no video stream")
         stream = container.streams.video[0]
