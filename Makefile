@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The extras `make dev` installs; CI adds oracle (the reference vpdq: needs FFmpeg dev libraries).
+EXTRAS ?= dev,bench
 export SAFESPACE_DATA_DIR ?= $(CURDIR)/var
 
 .PHONY: run test lint typecheck pytest bench bench-quick clean install dev
@@ -15,7 +17,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	$(BIN)/python -m pip install -q -e '.[$(EXTRAS)]'
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
