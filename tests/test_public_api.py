@@ -21,6 +21,7 @@ PUBLIC = {
     "safespace.banks": [
         "AddResult", "BankInfo", "BankService", "EntryInfo", "ImportResult",
         "validate_bank_name", "Match", "MatchResult", "Matcher", "SignalsLike", "Suppressed",
+        "fetch_url", "url_allowed",
     ],
     "safespace.banks.formats": [
         "FORMATS", "HashListFormat", "HashRecord", "ParseResult", "Withdrawal",

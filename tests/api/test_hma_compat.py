@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from api_helpers import Api, MakeApi, problem
 
-from safespace.api._routes.hma import url_allowed
+from safespace.banks import url_allowed
 from safespace.signals import hash_bytes
 
 MD5 = "0123456789abcdef" * 2
