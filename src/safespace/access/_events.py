@@ -16,7 +16,7 @@ from sqlalchemy import insert, select
 
 from safespace.banks._match_results import Match
 from safespace.errors import InvalidInput, InvalidSignal
-from safespace.signals import normalize
+from safespace.signals import IndexKind, get_signal_type
 from safespace.store import Database, MatchEvent
 from safespace.store._models import utcnow
 
@@ -85,10 +85,12 @@ def _query_value(
     if not isinstance(own, str) or not own:
         return None
     try:
-        kind, value = normalize(match.signal_type, own)
+        kind = get_signal_type(match.signal_type)
+        value = kind.normalize(own)
     except InvalidSignal:
         return None
-    if kind != "pdq" or not dihedral or not match.value:
+    # Dihedral variants are searched for the PDQ-index type only (see Matcher.match).
+    if kind.index is not IndexKind.PDQ_MIH or not dihedral or not match.value:
         return value
     found = variants.get(value)
     if found is None:

@@ -43,7 +43,7 @@ def demo(
     from safespace._demo import make_demo_set
     from safespace.banks.formats import HashRecord
     from safespace.errors import BankExists
-    from safespace.signals import hash_file
+    from safespace.signals import SIGNAL_TYPES, hash_file
 
     settings = settings_of(ctx)
     demo_set = make_demo_set(settings.data_dir / "demo")
@@ -59,8 +59,10 @@ def demo(
     for path in demo_set.known:
         sig = hash_file(path, limits=limits)
         note = f"demo image {path.name}"
-        records.append(HashRecord("pdq", sig.pdq or "", source="demo", category="A", note=note))
-        records.append(HashRecord("md5", sig.md5, source="demo", category="A", note=note))
+        for kind in SIGNAL_TYPES.values():  # every signal type the image gives
+            value = kind.compute(sig)
+            if value is not None:
+                records.append(HashRecord(kind.name, value, source="demo", category="A", note=note))
     service.add_entries("demo", records, actor=cli_actor())
     err.print(f"demo bank ready: {len(records)} hashes from {demo_set.known_dir}", markup=False)
     scan_folder(settings, demo_set.uploads_dir, banks=["demo"], restart=True, dihedral=True)

@@ -30,21 +30,31 @@ def match(
     pdq: Annotated[str | None, typer.Option(help="A PDQ hash (64 hex digits).")] = None,
     md5: Annotated[str | None, typer.Option(help="An MD5 (32 hex digits).")] = None,
     sha256: Annotated[str | None, typer.Option(help="A SHA-256 (64 hex digits).")] = None,
+    signal: Annotated[
+        list[str] | None,
+        typer.Option(help="A hash of any signal type, TYPE=VALUE (repeatable)."),
+    ] = None,
     dihedral: Annotated[bool, typer.Option(help="Also match rotated and flipped copies.")] = False,
     exact: Annotated[bool, typer.Option(help="Hash files at full resolution.")] = False,
 ) -> None:
     """Match hashes or files against banks: JSON lines of matches."""
-    from safespace.signals import hash_file
+    from safespace.signals import SIGNAL_TYPES, hash_file
 
-    given = [x for x in (pdq, md5, sha256) if x is not None]
+    # --pdq, --md5, --sha256 are options named after signal types; --signal takes any type.
+    given = [(k.name, v) for k in SIGNAL_TYPES.values() if (v := ctx.params.get(k.name))]
+    for item in signal or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidInput(f"--signal {item!r}: expected TYPE=VALUE")
+        given.append((name.strip(), value.strip()))
     if bool(given) == bool(files):
-        raise InvalidInput("give either files or one of --pdq, --md5, --sha256")
+        raise InvalidInput("give either files or hashes (--pdq, --md5, --sha256, --signal)")
     settings = settings_of(ctx)
     found_in = matcher(open_db(settings), settings)
     banks = list(bank) if bank else None
     found = 0
     if given:
-        pairs = [(t, v) for t, v in (("pdq", pdq), ("md5", md5), ("sha256", sha256)) if v]
+        pairs = given
         result = found_in.match(pairs, dihedral=dihedral, banks=banks)
         for row in match_rows(result, query=dict(pairs)):
             emit(row)

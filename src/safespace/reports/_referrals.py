@@ -23,7 +23,7 @@ import xmlschema
 
 from safespace.config import Settings
 from safespace.errors import ConfigError, InvalidSignal, ReferralInvalid
-from safespace.signals import normalize
+from safespace.signals import SIGNAL_TYPES, MediaKind, SignalType
 
 __all__ = [
     "CSAM_INCIDENT",
@@ -39,6 +39,15 @@ __all__ = [
 
 SCHEMA_PATH = Path(__file__).with_name("schemas") / "cyber_tipline.xsd"
 CSAM_INCIDENT = "Child Pornography (possession, manufacture, and distribution)"
+CYBERTIP = "cybertip"  # SignalType.exchange_names key: the CyberTipline's hash labels
+
+
+def _file_digest_first(kind: SignalType) -> bool:
+    return MediaKind.FILE not in kind.media
+
+
+# The signal types a referral carries, file digests first (as referrals list them).
+_REFERRED: tuple[SignalType, ...] = tuple(sorted(SIGNAL_TYPES.values(), key=_file_digest_first))
 INDUSTRY_CLASSIFICATIONS = ("A1", "A2", "B1", "B2")
 JSON_FORMAT = "safespace.referral"
 JSON_VERSION = 1
@@ -112,15 +121,16 @@ class ConfirmedCase:
 
     def __post_init__(self) -> None:
         found: dict[str, str] = {}
-        for kind in ("md5", "sha256", "pdq"):
-            value = getattr(self, kind)
+        for kind in _REFERRED:  # the fields named after signal types
+            value = getattr(self, kind.name, None)
             if value:
                 try:
-                    found[kind] = normalize(kind, value)[1]
+                    found[kind.name] = kind.normalize(value)
                 except InvalidSignal as exc:
                     raise ReferralInvalid(f"case {self.case_id}: {exc}") from None
         if not found:
-            raise ReferralInvalid(f"case {self.case_id}: no hash (md5, sha256 or pdq) to refer")
+            names = ", ".join(k.name for k in _REFERRED if hasattr(self, k.name))
+            raise ReferralInvalid(f"case {self.case_id}: no hash ({names}) to refer")
         object.__setattr__(self, "hashes", found)
         for name in ("confirmed_at", "incident_at", "uploaded_at"):
             value = getattr(self, name)
@@ -223,13 +233,19 @@ def build_cybertip_file_details(case: ConfirmedCase, report_id: int, file_id: st
         _add(root, "publiclyAvailable", "true" if case.publicly_available else "false")
     if case.category is not None:
         _add(root, "industryClassification", case.category)
-    for kind, label in (("md5", "MD5"), ("sha256", "SHA256")):
-        if kind in case.hashes:
-            _add(root, "originalFileHash", case.hashes[kind], hashType=label)
-    if "pdq" in case.hashes:
+    others = []
+    for kind in _REFERRED:
+        label = kind.exchange_name(CYBERTIP)
+        if kind.name not in case.hashes or label is None:
+            continue
+        if MediaKind.FILE in kind.media:  # a digest of the file's bytes
+            _add(root, "originalFileHash", case.hashes[kind.name], hashType=label)
+        else:
+            others.append((label, case.hashes[kind.name]))
+    for label, value in others:  # perceptual hashes: after every originalFileHash
         pair = _add(_add(root, "details", type="HASH"), "nameValuePair")
-        _add(pair, "name", "PDQ")
-        _add(pair, "value", case.hashes["pdq"])
+        _add(pair, "name", label)
+        _add(pair, "value", value)
     return _finish(root, "fileDetails")
 
 

@@ -35,9 +35,9 @@ from safespace.errors import (
 )
 from safespace.reports._audit import self_report_actor
 from safespace.reports._report_help import HelpSection, HelpService, help_sections
+from safespace.reports._selfreport_input import ITEM_TYPES, NewSelfReport, ReportItem, check_report
 from safespace.reports._selfreport_input import MAX_ITEMS as MAX_ITEMS
 from safespace.reports._selfreport_input import MAX_URLS as MAX_URLS
-from safespace.reports._selfreport_input import NewSelfReport, ReportItem, check_report
 from safespace.reports._selfreport_input import check_email as check_email
 from safespace.reports._selfreport_input import check_item as check_item
 from safespace.reports._selfreport_input import check_locale as check_locale
@@ -225,11 +225,16 @@ class SelfReportService:
                         pdq_quality=item.pdq_quality,
                     )
                 )
-                records.append(self._record("md5", item.md5, case.id, now))
-                if item.pdq is not None and (item.pdq_quality or 0) >= self.min_pdq_quality:
-                    records.append(self._record("pdq", item.pdq, case.id, now))
-                elif item.pdq is not None:
-                    skipped += 1  # too plain to match safely; its MD5 still goes in
+                for kind in ITEM_TYPES:
+                    value = getattr(item, kind.name)
+                    if value is None:
+                        continue
+                    if kind.quality_field is not None and (
+                        (kind.quality(item) or 0) < self.min_pdq_quality
+                    ):
+                        skipped += 1  # too plain to match safely; its MD5 still goes in
+                        continue
+                    records.append(self._record(kind.name, value, case.id, now))
             s.flush()
             added = bulk.add_records(s, bank_id, records)
             if added.added:
@@ -350,12 +355,11 @@ class SelfReportService:
         bank_id = s.scalar(select(Bank.id).where(Bank.name == self.bank))
         if bank_id is None:
             return 0
-        mine = s.execute(
-            select(SelfReportItem.md5, SelfReportItem.pdq).where(SelfReportItem.case_id == case_id)
-        ).all()
         removed = 0
-        for kind, column in (("md5", SelfReportItem.md5), ("pdq", SelfReportItem.pdq)):
-            values = {row[0] if kind == "md5" else row[1] for row in mine} - {None}
+        for kind in ITEM_TYPES:  # SelfReportItem has a column for each
+            column = getattr(SelfReportItem, kind.name)
+            values = set(s.scalars(select(column).where(SelfReportItem.case_id == case_id)))
+            values -= {None}
             if not values:
                 continue
             shared = set(
@@ -375,7 +379,7 @@ class SelfReportService:
                     s,
                     (BankEntry.bank_id == bank_id)
                     & (BankEntry.source == SOURCE)
-                    & (BankEntry.signal_type == kind)
+                    & (BankEntry.signal_type == kind.name)
                     & BankEntry.value.in_(gone),
                 )
         return removed

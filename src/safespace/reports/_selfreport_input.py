@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from urllib.parse import urlsplit
 
 from safespace.errors import InvalidInput
-from safespace.signals import normalize
+from safespace.signals import SIGNAL_TYPES, MediaKind
 from safespace.store._models_selfreports import AGE_BANDS
 
 __all__ = [
@@ -54,22 +54,37 @@ class NewSelfReport:
     contact_email: str | None = None
 
 
+_FIELDS = frozenset(f.name for f in fields(ReportItem))
+# The signal types a ReportItem has a field for (what the browser computes), by registry.
+ITEM_TYPES = tuple(k for k in SIGNAL_TYPES.values() if k.name in _FIELDS)
+
+
 def check_item(item: ReportItem) -> ReportItem:
     """The item in canonical form, or InvalidInput/InvalidSignal saying what is wrong."""
-    if item.media_kind not in ("image", "video"):
+    if item.media_kind not in (MediaKind.IMAGE, MediaKind.VIDEO):
         raise InvalidInput("media_kind must be 'image' or 'video'")
-    md5 = normalize("md5", item.md5)[1]
-    if item.media_kind == "video" and item.pdq is not None:
-        raise InvalidInput("a video has no PDQ hash: send pdq as null")
-    if item.pdq is None:
-        if item.pdq_quality is not None:
-            raise InvalidInput("pdq_quality without pdq")
-        return ReportItem(md5, item.media_kind)
-    pdq = normalize("pdq", item.pdq)[1]
-    quality = item.pdq_quality
-    if isinstance(quality, bool) or not isinstance(quality, int) or not 0 <= quality <= 100:
-        raise InvalidInput("pdq_quality must be a whole number 0..100 when pdq is given")
-    return ReportItem(md5, item.media_kind, pdq, quality)
+    media = MediaKind(item.media_kind)
+    canonical: dict[str, object] = {}
+    for kind in ITEM_TYPES:
+        value = getattr(item, kind.name)
+        quality_field = kind.quality_field if kind.quality_field in _FIELDS else None
+        quality = getattr(item, quality_field) if quality_field else None
+        if value is None:
+            if quality is not None:
+                raise InvalidInput(f"{quality_field} without {kind.name}")
+            continue
+        if media not in kind.media and MediaKind.FILE not in kind.media:
+            raise InvalidInput(
+                f"a {media} has no {kind.name.upper()} hash: send {kind.name} as null"
+            )
+        canonical[kind.name] = kind.normalize(value)
+        if quality_field is not None and (
+            isinstance(quality, bool) or not isinstance(quality, int) or not 0 <= quality <= 100
+        ):
+            raise InvalidInput(
+                f"{quality_field} must be a whole number 0..100 when {kind.name} is given"
+            )
+    return replace(item, **canonical)  # type: ignore[arg-type]
 
 
 def check_age_band(value: str) -> str:

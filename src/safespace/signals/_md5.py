@@ -20,7 +20,7 @@ class Md5SignalType(HexSignalType):
     media = frozenset({MediaKind.FILE})
     index = IndexKind.EXACT
     exchange_names = MappingProxyType(
-        {"threatexchange": "video_md5", "stopncii": "VideoMD5", "ncmec": "md5"}
+        {"threatexchange": "video_md5", "stopncii": "VideoMD5", "ncmec": "md5", "cybertip": "MD5"}
     )
     exchange_aliases = MappingProxyType({"stopncii": ("ImageMD5",)})
     threatexchange_content = ("video",)

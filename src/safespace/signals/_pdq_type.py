@@ -23,7 +23,7 @@ class PdqSignalType(HexSignalType):
         Threshold(DISTANCE, 31, 0, 128, "largest Hamming distance that matches (0..128)"),
     )
     exchange_names = MappingProxyType(
-        {"threatexchange": "pdq", "stopncii": "ImagePDQ", "ncmec": "pdq"}
+        {"threatexchange": "pdq", "stopncii": "ImagePDQ", "ncmec": "pdq", "cybertip": "PDQ"}
     )
     exchange_aliases = MappingProxyType({"stopncii": ("PhotoPDQ",)})
     threatexchange_content = ("photo",)

@@ -20,7 +20,7 @@ class Sha256SignalType(HexSignalType):
     media = frozenset({MediaKind.FILE})
     index = IndexKind.EXACT
     exchange_names = MappingProxyType(
-        {"threatexchange": "sha256", "stopncii": "SHA256", "ncmec": "sha256"}
+        {"threatexchange": "sha256", "stopncii": "SHA256", "ncmec": "sha256", "cybertip": "SHA256"}
     )
     exchange_aliases = MappingProxyType({"stopncii": ("ImageSHA256", "VideoSHA256")})
 

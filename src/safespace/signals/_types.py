@@ -94,9 +94,12 @@ class SignalType:
       per-bank thresholds (empty for exact types), the first being the distance.
     - ``index``: how the matcher finds it (:class:`IndexKind`).
     - ``exchange_names``: the name each exchange format writes it under (format name ->
-      wire name; ``threatexchange`` is python-threatexchange's and HMA's API name). A format
-      that names types (StopNCII, NCMEC) carries only the types listed here; CSV and the HMA
-      local file write ``name``. ``exchange_aliases``: more names a format accepts on read.
+      wire name; ``threatexchange`` is python-threatexchange's and HMA's API name,
+      ``cybertip`` the label in NCMEC CyberTipline referrals). A format that names types
+      (StopNCII, NCMEC, referrals) carries only the types listed here; CSV and the HMA local
+      file write ``name``. ``exchange_aliases``: more names a format accepts on read;
+      ``threatexchange_content``: the HMA content types (``photo``, ``video``) whose default
+      signal types include this one.
     - ``quality_field``: the attribute of :class:`~safespace.signals.Signals` that holds its
       quality, when values of low quality must not be matched.
     - ``bare_hex``: a bare hash of this many hex digits in a hash list is of this type.

@@ -56,14 +56,14 @@ class SelfReportItem(Base):
     __table_args__ = (
         CheckConstraint("media_kind IN ('image', 'video')", name="media_kind"),
         Index(None, "case_id"),
-        Index(None, "md5"),
-        Index(None, "pdq"),
         {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("self_report_cases.id", ondelete="CASCADE"))
     media_kind: Mapped[str] = mapped_column(String(8))
-    md5: Mapped[str] = mapped_column(String(32))
-    pdq: Mapped[str | None] = mapped_column(String(64))
+    # Columns named after the signal types the browser computes (indexed: withdrawal looks
+    # them up); reports/_selfreport_input.py finds them through the registry.
+    md5: Mapped[str] = mapped_column(String(32), index=True)
+    pdq: Mapped[str | None] = mapped_column(String(64), index=True)
     pdq_quality: Mapped[int | None] = mapped_column(Integer)
