@@ -61,7 +61,9 @@ class ContactRuntime:
         if settings.deter_dir is not None and (settings.deter_dir / POLICY_FILE).is_file():
             policy = settings.deter_dir / POLICY_FILE
         try:
-            return ContactService(self.db, secret, policy_path=policy)
+            return ContactService(
+                self.db, secret, policy_path=policy, token_seconds=settings.deter_token_seconds
+            )
         except ConfigError as exc:
             raise NotConfigured(f"contact decisions are not set up: {exc}") from None
 

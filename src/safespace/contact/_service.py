@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,7 @@ from safespace.contact._loading import ContactLoader
 from safespace.contact._prompts import PromptBook
 from safespace.contact._signals import ContactSignals, FlagInfo
 from safespace.contact._types import Account, ContactDecision, ContactRequest, Prompt
+from safespace.deter._events import WidgetTokens
 from safespace.deter._experiments import Assigner, Experiment
 from safespace.errors import ConfigError, NotFound
 from safespace.store import Database
@@ -49,12 +51,15 @@ class ContactService:
         *,
         policy_path: Path | None = None,
         clock: Callable[[], float] = time.time,
+        token_seconds: int = 3600,
     ) -> None:
         if len(secret) < 16:
             raise ConfigError("the contact secret must be at least 16 bytes")
         self.loader = ContactLoader(policy_path)
         self.signals = ContactSignals(db, derive_key(secret, "account-id"))
         self.prompts = PromptBook(db, Assigner(derive_key(secret, "assignment")), clock)
+        # The widget's outcome requests carry a short-lived token for their prompt, no key.
+        self.tokens = WidgetTokens(derive_key(secret, "widget-token"), token_seconds)
         self._next_purge = 0.0
         self.last_purged: int | None = None
         self.signals.refresh(self.loader.policy.signals)
@@ -156,6 +161,22 @@ class ContactService:
 
     def flag(self, subject: str, *, now: dt.datetime | None = None) -> FlagInfo:
         return self.signals.flag(subject, self.loader.policy.signals, now=now)
+
+    def prompt_dict(self, prompt: Prompt | None) -> dict[str, Any] | None:
+        """A prompt as the API returns it: with a widget token when it was recorded."""
+        if prompt is None:
+            return None
+        out = prompt.to_dict()
+        out["token"] = self.tokens.issue(prompt.event_id) if prompt.event_id else None
+        return out
+
+    def decision_dict(self, decision: ContactDecision) -> dict[str, Any]:
+        out = decision.to_dict()
+        out["prompts"] = {
+            "actor": self.prompt_dict(decision.actor_prompt),
+            "target": self.prompt_dict(decision.target_prompt),
+        }
+        return out
 
     def clear_flag(self, subject: str, *, session: Session, now: dt.datetime | None = None) -> None:
         self.signals.clear(subject, session=session, now=now)
