@@ -1,0 +1,241 @@
+"""Find the links in a post, however they are written, each with the span it came from.
+
+Ways of hiding a link that are undone before looking: full-width and other compatibility
+characters (NFKC), zero-width and other invisible characters, ``hxxp``/``hxxps``, ``[.]``,
+``(.)``, ``{.}``, ``[dot]``, ``(dot)``, `` dot ``, spaces around a dot, ``[:]``, and
+percent-encoded letters, digits, dots and hyphens. A link without a scheme
+(``example.org/page``) counts only when its host ends in a known public TLD (see
+:mod:`._tlds`) or starts with ``www.``. A link through a well-known redirect wrapper
+(``https://www.google.com/url?q=...``) gives the wrapper and its target, both with the
+wrapper's span. Shorteners (``t.co``, ``bit.ly``) cannot be resolved without fetching them,
+and nothing here ever fetches: such links are flagged ``shortener`` and matched as written.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
+
+from safespace.text._canonical import CanonicalUrl, canonicalize
+from safespace.text._tlds import GENERIC_TLDS, is_known_tld
+from safespace.text._view import View, identity, rewrite
+
+__all__ = ["SHORTENERS", "WRAPPERS", "ExtractedUrl", "extract_urls"]
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_STOPS = {"\u3002": ".", "\uff61": ".", "\u2024": "."}  # ideographic and other full stops
+
+
+def _unicode_char(m: re.Match[str]) -> str:
+    ch = m.group()
+    if unicodedata.category(ch) == "Cf":  # zero-width spaces and joiners, BOM, soft hyphen
+        return ""
+    folded = unicodedata.normalize("NFKC", ch)
+    return _STOPS.get(folded, folded)
+
+
+_LETTER = r"[^\W_]"
+_HIDING = re.compile(
+    r"(?P<hxxp>\bh(?:xx|\*\*|tt)p(?=s?(?:://|\[:\]|\(:\)|\[://\])))"
+    r"|(?P<slashes>\[://\]|\(://\))"
+    r"|(?P<colon>\[:\]|\(:\)|\{:\})"
+    r"|(?P<bracket>\s*[\[({<]\s*(?:\.|dot)\s*[\])}>]\s*)"
+    rf"|(?P<word>(?<={_LETTER})\s+dot\s+(?={_LETTER}))"
+    rf"|(?P<spaced>(?<={_LETTER})\s+\.\s+(?={_LETTER}))"
+    rf"|(?P<onesided>(?<={_LETTER})(?:\s+\.|\.\s+)(?=(?P<tld>[^\W\d_]{{2,63}})(?P<after>/?)))"
+    r"|(?P<pct>%(?:2[dDeE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]))",
+    re.IGNORECASE,
+)
+
+
+def _undo_hiding(m: re.Match[str]) -> str | None:
+    kind = "onesided" if m.group("onesided") is not None else m.lastgroup
+    if kind == "hxxp":
+        return "http"
+    if kind == "slashes":
+        return "://"
+    if kind == "colon":
+        return ":"
+    if kind in ("bracket", "word", "spaced"):
+        return "."
+    if kind == "onesided":
+        # "example. org" is a hidden link, "see example.org. It is" is a sentence: join up
+        # only before a generic TLD, or a country code with a path after it.
+        tld = m.group("tld").lower()
+        if tld in GENERIC_TLDS or (m.group("after") and is_known_tld(tld)):
+            return "."
+        return None
+    if kind == "pct":
+        return chr(int(m.group()[1:], 16))
+    return None
+
+
+_LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
+_TAIL = r"(?::\d{1,5})?(?:[/?#][^\s<>\"'`]*)?"
+_CANDIDATE = re.compile(
+    r"(?P<scheme>\b(?:https?|ftp)://[^\s<>\"'`]+)"
+    rf"|(?<![\w.@:/-])(?P<ip>\d{{1,3}}(?:\.\d{{1,3}}){{3}}{_TAIL})"
+    rf"|(?<![\w.@:/-])(?P<bare>(?:{_LABEL}\.)+[^\W\d_][\w-]{{0,62}}{_TAIL})",
+    re.IGNORECASE,
+)
+_HOST_END = re.compile(r"[:/?#]")
+_CLOSERS = {")": "(", "]": "[", "}": "{", ">": "<"}
+_TRAILING = ".,;:!?'\"*"
+
+#: Redirect wrappers whose target is in the query: (host, path prefix) -> parameter names.
+#: A host given as ``google.*`` means any ``google`` host under a known TLD.
+WRAPPERS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("google.*", "/url"): ("q", "url"),
+    ("l.facebook.com", "/l.php"): ("u",),
+    ("lm.facebook.com", "/l.php"): ("u",),
+    ("l.messenger.com", "/l.php"): ("u",),
+    ("l.instagram.com", "/"): ("u",),
+    ("youtube.com", "/redirect"): ("q",),
+    ("safelinks.protection.outlook.com", "/"): ("url",),
+    ("vk.com", "/away.php"): ("to",),
+    ("steamcommunity.com", "/linkfilter/"): ("url", "u"),
+    ("t.umblr.com", "/redirect"): ("z",),
+    ("out.reddit.com", "/"): ("url",),
+    ("linkedin.com", "/redir/redirect"): ("url",),
+    ("slack-redir.net", "/link"): ("url",),
+}
+#: Link shorteners: their target is only known by fetching them, which SafeSpace never does.
+SHORTENERS = frozenset(
+    [
+        "t.co",
+        "bit.ly",
+        "tinyurl.com",
+        "goo.gl",
+        "ow.ly",
+        "is.gd",
+        "buff.ly",
+        "rebrand.ly",
+        "cutt.ly",
+        "shorturl.at",
+        "tiny.cc",
+        "rb.gy",
+        "t.ly",
+        "s.id",
+        "v.gd",
+    ]
+)
+_MAX_UNWRAP = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedUrl:
+    """A link found in a text: its canonical form and the span ``[start, end)`` it came from."""
+
+    canonical: CanonicalUrl
+    start: int
+    end: int
+    #: the wrapper's host when this is the target of a redirect wrapper, else None
+    via: str | None = None
+    #: a shortener's link: its target is unknown (never fetched)
+    shortener: bool = False
+
+    @property
+    def url(self) -> str:
+        return self.canonical.url
+
+
+def _view(text: str) -> View:
+    view = identity(text)
+    if not text.isascii():
+        view = rewrite(view, _NON_ASCII, _unicode_char)
+    return rewrite(view, _HIDING, _undo_hiding)
+
+
+def _trim(url: str) -> str:
+    while url:
+        last = url[-1]
+        if last in _TRAILING or (last in _CLOSERS and url.count(_CLOSERS[last]) < url.count(last)):
+            url = url[:-1]
+        else:
+            break
+    return url
+
+
+def _bare_length(candidate: str, extra_tlds: frozenset[str]) -> int:
+    """How much of a link without a scheme to keep: 0 when its host is no known host."""
+    end = _HOST_END.search(candidate)
+    host = candidate[: end.start()] if end else candidate
+    labels = host.lower().split(".")
+    if labels[0] == "www" and len(labels) > 2:
+        return len(candidate)
+    for i in range(len(labels) - 1, 0, -1):
+        if is_known_tld(labels[i], extra_tlds):
+            if i == len(labels) - 1:
+                return len(candidate)
+            return len(".".join(labels[: i + 1]))  # "example.org.next": the host ends at org
+    return 0
+
+
+def _host_key(host: str) -> str:
+    return host[4:] if host.startswith("www.") else host
+
+
+def _wrapper_params(canon: CanonicalUrl) -> tuple[str, ...]:
+    host = _host_key(canon.host)
+    for (w_host, w_path), params in WRAPPERS.items():
+        if w_host.endswith(".*"):
+            labels = host.split(".")
+            if labels[0] != w_host[:-2] or len(labels) < 2:
+                continue
+        elif host != w_host and not host.endswith("." + w_host):
+            continue
+        if canon.path.startswith(w_path):
+            return params
+    return ()
+
+
+def _targets(raw: str, canon: CanonicalUrl) -> list[str]:
+    params = _wrapper_params(canon)
+    if not params:
+        return []
+    try:
+        query = urlsplit(raw if "://" in raw else "http://" + raw).query
+    except ValueError:
+        return []
+    out = []
+    for key, value in parse_qsl(query, keep_blank_values=False):
+        if key in params and "." in value:
+            out.append(value.strip())
+    return out
+
+
+def _found(
+    raw: str, start: int, end: int, via: str | None, depth: int, out: list[ExtractedUrl]
+) -> None:
+    canon = canonicalize(raw)
+    if not canon.host:
+        return
+    out.append(ExtractedUrl(canon, start, end, via, _host_key(canon.host) in SHORTENERS))
+    if depth < _MAX_UNWRAP:
+        for target in _targets(raw, canon):
+            _found(target, start, end, canon.host, depth + 1, out)
+
+
+def extract_urls(text: str, *, extra_tlds: frozenset[str] = frozenset()) -> list[ExtractedUrl]:
+    """Every link in ``text``, in order, with its span in ``text`` (never fetched)."""
+    if text.isascii() and "." not in text and "%" not in text and "dot" not in text.lower():
+        return []  # nothing that could be a host
+    view = _view(text)
+    clean = view.text
+    out: list[ExtractedUrl] = []
+    for m in _CANDIDATE.finditer(clean):
+        start = m.start()
+        candidate = _trim(m.group())
+        if m.lastgroup == "bare":
+            keep = _bare_length(candidate, extra_tlds)
+            if not keep:
+                continue
+            candidate = candidate[:keep]
+        if not candidate:
+            continue
+        end = start + len(candidate)
+        o_start, o_end = view.span(start, end)
+        _found(candidate, o_start, o_end, None, 0, out)
+    return out

@@ -1,0 +1,194 @@
+"""Keyword lists matched in posts, with Deter's normaliser and Aho-Corasick term matcher.
+
+Matching is Deter's, unchanged: the post goes through :func:`safespace.deter.normalize`
+(look-alikes, leetspeak, spaced-out letters, squeezed repeats) and the terms through the
+same function, and one :class:`TermMatcher` automaton finds them all. What this module
+adds is the way back: each hit's span in the *original* post, so a reviewer sees which
+characters matched. The spans come from re-reading the post word by word with the same
+folding, token and leetspeak steps Deter uses, keeping offsets, and are only trusted when
+that reading gives exactly Deter's normalised text; otherwise (rare, e.g. letters that only
+join up after a second pass) a hit's span is the whole post and ``exact_span`` is False.
+
+A keyword hit is a reason for review and signposting, never for removal on its own: a word
+says nothing certain about what a post is (quotes, reporting, education, survivors).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from safespace.deter._normalize import (
+    _SQUEEZE,
+    _SYMBOLS_ONLY,
+    _TOKEN,
+    _leet,
+    fold,
+    normalize,
+    normalize_phrase,
+)
+from safespace.deter._terms import MATCH_MODES, Term, TermList, TermMatcher
+from safespace.errors import InvalidInput
+
+__all__ = ["KeywordList", "KeywordMatch", "KeywordMatcher"]
+
+_MAX_TERM_CHARS = 500
+_MAX_SPANS_PER_HIT = 16
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordMatch:
+    """One keyword found in a post: its rule id, normalised key and span; never the post."""
+
+    rule_id: str
+    #: the keyword's normalised form (the matching key), not the post's words
+    keyword: str
+    category: str
+    start: int
+    end: int
+    #: False when the span could not be narrowed down and covers the whole post
+    exact_span: bool = True
+
+
+@dataclass(frozen=True)
+class KeywordList:
+    """A named keyword list; ``terms`` are Deter terms (normalised keys, rule ids)."""
+
+    id: str
+    terms: tuple[Term, ...]
+
+    @classmethod
+    def from_terms(
+        cls,
+        list_id: str,
+        terms: Iterable[str],
+        *,
+        match: str = "word",
+        category: str = "default",
+    ) -> KeywordList:
+        """Terms numbered from 1 (rule ids ``LIST:N``), normalised as Deter normalises."""
+        if match not in MATCH_MODES:
+            raise InvalidInput(f"match must be one of {sorted(MATCH_MODES)}")
+        out: list[Term] = []
+        for i, term in enumerate(terms, start=1):
+            if len(term) > _MAX_TERM_CHARS:
+                raise InvalidInput(f"{list_id}: term {i} is longer than {_MAX_TERM_CHARS}")
+            key = normalize_phrase(term)
+            if not key:
+                raise InvalidInput(f"{list_id}: term {i} has no letters or digits")
+            out.append(Term(f"{list_id}:{i}", key, category, match))
+        return cls(list_id, tuple(out))
+
+
+def _folded_chars(text: str) -> tuple[str, list[int]]:
+    """``text`` folded as Deter folds it, and for each folded character its original index."""
+    if text.isascii():
+        return text.lower(), list(range(len(text)))
+    chars: list[str] = []
+    owner: list[int] = []
+    for i, ch in enumerate(text):
+        folded = ch.lower() if ch.isascii() else fold(ch)
+        chars.append(folded)
+        owner.extend([i] * len(folded))
+    return "".join(chars), owner
+
+
+def _tracked_tokens(text: str) -> list[tuple[str, int, int]]:
+    """Deter's words of ``text`` (before leetspeak), each with its original span.
+
+    Follows Deter's word splitting: a run of one-character words with even spacing becomes
+    one word (``s e x``), and a wider gap ends the run.
+    """
+    folded, owner = _folded_chars(text)
+    out: list[tuple[str, int, int]] = []
+    run: list[tuple[str, int, int]] = []
+    gap = 0
+    end = 0
+
+    def flush() -> None:
+        out.append(("".join(t for t, _, _ in run), run[0][1], run[-1][2]))
+        run.clear()
+
+    for m in _TOKEN.finditer(folded):
+        tok = m.group()
+        span = (owner[m.start()], owner[m.end() - 1] + 1)
+        sep = m.start() - end
+        end = m.end()
+        if len(tok) == 1:
+            if len(run) == 1:
+                gap = sep
+            elif len(run) > 1 and sep > gap:
+                flush()
+            run.append((tok, *span))
+            continue
+        if run:
+            flush()
+        out.append((tok, *span))
+    if run:
+        flush()
+    return [t for t in out if not _SYMBOLS_ONLY.fullmatch(t[0])]
+
+
+class KeywordMatcher:
+    """Keyword lists in one Deter :class:`TermMatcher`; hits come back with their spans."""
+
+    __slots__ = ("_keys", "_matcher", "size")
+
+    def __init__(self, lists: Iterable[KeywordList]) -> None:
+        lists = list(lists)
+        self._matcher = TermMatcher(TermList(kl.id, kl.id, kl.terms) for kl in lists)
+        self._keys = {t.rule_id: (t.key, t.match) for kl in lists for t in kl.terms}
+        self.size = self._matcher.size
+
+    def match(self, text: str) -> list[KeywordMatch]:
+        """Every keyword hit in ``text`` with its span(s) in ``text``."""
+        norm = normalize(text)
+        hits = self._matcher.find(norm)
+        if not hits:
+            return []
+        tokens = _tracked_tokens(text)
+        keys = [_SQUEEZE.sub(r"\1", _leet(t)) for t, _, _ in tokens]
+        exact = " ".join(keys) == norm.text
+        out: list[KeywordMatch] = []
+        for hit in hits:
+            key, mode = self._keys[hit.rule_id]
+            spans = _spans(key, mode, keys, tokens) if exact else []
+            if not spans:
+                out.append(KeywordMatch(hit.rule_id, key, hit.category, 0, len(text), False))
+            for start, end in spans:
+                out.append(KeywordMatch(hit.rule_id, key, hit.category, start, end))
+        return out
+
+
+def _spans(
+    key: str, mode: str, keys: list[str], tokens: list[tuple[str, int, int]]
+) -> list[tuple[int, int]]:
+    """Where ``key`` occurs among the words, as original spans."""
+    # word offsets in the joined text: words joined by one space (word mode) or none
+    sep = " " if mode == "word" else ""
+    starts: list[int] = []
+    pos = 0
+    for k in keys:
+        starts.append(pos)
+        pos += len(k) + len(sep)
+    haystack = sep.join(keys)
+    needle = key if mode == "word" else key.replace(" ", "")
+    spans: list[tuple[int, int]] = []
+    at = 0
+    while len(spans) < _MAX_SPANS_PER_HIT:
+        if mode == "word":
+            found = f" {haystack} ".find(f" {needle} ", at)
+        else:
+            found = haystack.find(needle, at)
+        if found < 0:
+            break
+        first = _word_at(starts, found)
+        last = _word_at(starts, found + len(needle) - 1)
+        spans.append((tokens[first][1], tokens[last][2]))
+        at = found + 1
+    return spans
+
+
+def _word_at(starts: list[int], offset: int) -> int:
+    return bisect_right(starts, offset) - 1
