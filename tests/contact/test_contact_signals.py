@@ -91,31 +91,38 @@ def test_old_events_stop_counting_and_are_purged_after_retention(
     service: ContactService,
 ) -> None:
     old = NOW - dt.timedelta(days=31)
+    key = service.signals.key_for("adult-7")
     service.event("block", child(1), ADULT, at=old)
     service.event("block", child(2), ADULT, at=old)
-    service.tick(monotonic=0.0, now=NOW)
-    assert not service.signals.is_flagged(service.signals.key_for("adult-7"))  # outside window
-    service.tick(monotonic=1.0, now=old + dt.timedelta(days=1))
-    assert service.signals.is_flagged(service.signals.key_for("adult-7"))
-    assert service.last_purged == 0
+    assert service.signals.is_flagged(key)  # as of when the events came
+    service.tick(monotonic=0.0, now=NOW)  # the first tick purges and recounts everyone
+    assert not service.signals.is_flagged(key)  # the events left the 30-day window
+    assert service.last_purged == 0  # but are kept for the 90-day retention
+    service.tick(monotonic=1.0, now=NOW)  # later ticks recount only what changed
+    assert not service.signals.is_flagged(key)
     service.tick(monotonic=PURGE_AFTER, now=NOW + dt.timedelta(days=90))
     assert service.last_purged == 2
     with service.signals.db.session() as s:
-        assert s.execute(select(ContactEventRow)).first() is None
-    assert not service.signals.is_flagged(service.signals.key_for("adult-7"))
+        assert s.execute(select(ContactEventRow.id)).first() is None
 
 
 PURGE_AFTER = 3601.0
 
 
-def test_refresh_shares_flags_recorded_by_another_process(database: Database) -> None:
+def test_ticks_share_flags_and_clearings_made_by_another_process(database: Database) -> None:
     one, two = ContactService(database, SECRET), ContactService(database, SECRET)
+    two.tick(monotonic=0.0, now=NOW)  # the hourly full recount, done
     one.event("block", child(1), ADULT, at=NOW)
     one.event("block", child(2), ADULT, at=NOW)
     key = two.signals.key_for("adult-7")
+    assert one.signals.is_flagged(key)
     assert not two.signals.is_flagged(key)
-    two.tick(monotonic=0.0, now=NOW)
+    two.tick(monotonic=1.0, now=NOW)  # recounts only the adults with new events
     assert two.signals.is_flagged(key)
+    with database.transaction() as s:
+        one.clear_flag(key, session=s, now=NOW)
+    two.tick(monotonic=2.0, now=NOW + dt.timedelta(seconds=1))
+    assert not two.signals.is_flagged(key)
 
 
 def test_a_lead_sees_the_events_behind_a_flag_and_can_clear_it(service: ContactService) -> None:

@@ -190,7 +190,8 @@ class ContactService:
     # --- background work -----------------------------------------------------------------
 
     def tick(self, *, monotonic: float | None = None, now: dt.datetime | None = None) -> None:
-        """Reload a changed policy, recompute flags, and purge past retention (hourly)."""
+        """Reload a changed policy and recount the flags of adults with new events (from
+        any worker); hourly, purge past retention and recount everyone."""
         mono = time.monotonic() if monotonic is None else monotonic
         try:
             if self.loader.reload_if_changed():
@@ -205,4 +206,7 @@ class ContactService:
                 self.prompts.purge(rules.retention_days, now=now)
             except Exception as exc:  # the database may be down: try again next hour
                 log.warning("contact: purge failed: %s", exc)
-        self.signals.refresh(rules, now=now or utcnow())
+            # Hourly, a full recount also lets flags lapse as their events leave the window.
+            self.signals.refresh(rules, now=now or utcnow())
+        else:
+            self.signals.refresh_changes(rules, now=now or utcnow())

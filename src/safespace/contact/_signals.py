@@ -29,11 +29,11 @@ import datetime as dt
 import hashlib
 import hmac
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, delete, func, or_, select
+from sqlalchemy import Table, case, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from safespace.contact._engine import Engine
@@ -54,6 +54,12 @@ EVENT_TYPES = CONTACT_EVENT_TYPES
 # Which side of each event is the adult the signal is about.
 _ADULT_IS_ACTOR = frozenset({"request_sent", "message_to_non_connection"})
 _BLOCKS = ("block", "report")
+_ANSWERS = ("request_ignored", "request_accepted")
+_BATCH = 500
+# Rows committed out of id or time order (concurrent writers) are still seen: each
+# incremental recount looks this far back again.
+_ID_OVERLAP = 1000
+_CLEAR_OVERLAP = dt.timedelta(minutes=5)
 _DOMAIN = b"safespace-contact-account/v1\x00"
 
 
@@ -91,6 +97,8 @@ class ContactSignals:
         self._key = key
         self._flagged: frozenset[str] = frozenset()
         self._lock = threading.Lock()
+        self._seen_id = 0  # the newest event counted by a refresh
+        self._seen_clear = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
     def key_for(self, account_id: str) -> str:
         return keyed_id(self._key, account_id)
@@ -143,17 +151,76 @@ class ContactSignals:
     # --- flags -----------------------------------------------------------------------------
 
     def refresh(self, rules: SignalRules, *, now: dt.datetime | None = None) -> frozenset[str]:
-        """Recompute everyone's flag from the stored events; the new flagged set."""
+        """Recompute everyone's flag from the stored events; the new flagged set.
+
+        One pass per rule over the window keeps only the adults over a threshold (HAVING);
+        the few adults a lead has cleared are then counted again, since their clearing time.
+        """
         now = now or utcnow()
         with self.db.session() as s:
-            found = frozenset(self._query_flagged(s, rules, now, None))
+            seen = int(s.scalar(select(func.coalesce(func.max(ContactEventRow.id), 0))) or 0)
+            found = self._flagged_now(s, rules, now)
         with self._lock:
-            self._flagged = found
+            self._flagged = frozenset(found)
+            self._seen_id = max(self._seen_id, seen)
+            self._seen_clear = now
+        return self._flagged
+
+    def _flagged_now(self, s: Session, rules: SignalRules, now: dt.datetime) -> set[str]:
+        since = now - dt.timedelta(days=rules.window_days)
+        ev = ContactEventRow
+        window = (ev.created_at >= since, ev.created_at <= now)
+        ignored = func.sum(case((ev.kind == "request_ignored", 1), else_=0))
+        accepted = func.sum(case((ev.kind == "request_accepted", 1), else_=0))
+        found = set(
+            s.scalars(
+                select(ev.subject)
+                .where(ev.kind.in_(_BLOCKS), *window)
+                .group_by(ev.subject)
+                .having(func.count(ev.other.distinct()) >= rules.blocked_or_reported_by_children)
+            )
+        )
+        for subj, n_ignored, n_accepted in s.execute(
+            select(ev.subject, ignored, accepted)
+            .where(ev.kind.in_(_ANSWERS), *window)
+            .group_by(ev.subject)
+            .having(ignored >= rules.ignored_requests_to_children)
+        ):
+            if self._reasons((0, int(n_ignored), int(n_accepted)), rules):
+                found.add(subj)
+        cleared = list(s.scalars(select(ContactFlagClearance.subject)))
+        found -= set(cleared)
+        found |= set(self._query_flagged(s, rules, now, cleared))
         return found
+
+    def refresh_changes(self, rules: SignalRules, *, now: dt.datetime | None = None) -> int:
+        """Recount only the adults with events (from any process) or clearings since the
+        last refresh; how many were recounted. Flags that lapse as events age out of the
+        window go at the next full :meth:`refresh`."""
+        now = now or utcnow()
+        ev, cl = ContactEventRow, ContactFlagClearance
+        with self.db.session() as s:
+            seen = int(s.scalar(select(func.coalesce(func.max(ev.id), 0))) or 0)
+            changed = set(
+                s.scalars(
+                    select(ev.subject)
+                    .where(ev.id > self._seen_id - _ID_OVERLAP, ev.id <= seen)
+                    .distinct()
+                )
+            )
+            since = self._seen_clear - _CLEAR_OVERLAP
+            changed |= set(s.scalars(select(cl.subject).where(cl.cleared_at >= since)))
+            subjects = sorted(changed)
+            hits = set(self._query_flagged(s, rules, now, subjects)) if subjects else set()
+        with self._lock:
+            self._flagged = (self._flagged - changed) | hits
+            self._seen_id = max(self._seen_id, seen)
+            self._seen_clear = now
+        return len(subjects)
 
     def _update(self, subject: str, rules: SignalRules, now: dt.datetime) -> None:
         with self.db.session() as s:
-            hit = bool(self._query_flagged(s, rules, now, subject))
+            hit = bool(self._query_flagged(s, rules, now, [subject]))
         with self._lock:
             if hit:
                 self._flagged = self._flagged | {subject}
@@ -161,10 +228,15 @@ class ContactSignals:
                 self._flagged = self._flagged - {subject}
 
     def _counts(
-        self, s: Session, rules: SignalRules, now: dt.datetime, subject: str | None
+        self, s: Session, rules: SignalRules, now: dt.datetime, subjects: Sequence[str] | None
     ) -> dict[str, tuple[int, int, int]]:
         """Per adult in the window, since any clearance: (children who blocked/reported,
-        ignored requests, accepted requests)."""
+        ignored requests, accepted requests); everyone, or ``subjects`` only."""
+        if subjects is not None and len(subjects) > _BATCH:
+            out: dict[str, tuple[int, int, int]] = {}
+            for i in range(0, len(subjects), _BATCH):
+                out.update(self._counts(s, rules, now, subjects[i : i + _BATCH]))
+            return out
         since = now - dt.timedelta(days=rules.window_days)
         ev, cl = ContactEventRow, ContactFlagClearance
         base = (
@@ -173,18 +245,16 @@ class ContactSignals:
             .where(ev.created_at >= since, ev.created_at <= now)
             .where(or_(cl.cleared_at.is_(None), ev.created_at > cl.cleared_at))
         )
-        if subject is not None:
-            base = base.where(ev.subject == subject)
+        if subjects is not None:
+            base = base.where(ev.subject.in_(subjects))
         blocks = base.add_columns(func.count(ev.other.distinct())).where(ev.kind.in_(_BLOCKS))
-        answers = base.add_columns(ev.kind, func.count()).where(
-            ev.kind.in_(("request_ignored", "request_accepted"))
-        )
-        out: dict[str, list[int]] = {}
+        answers = base.add_columns(ev.kind, func.count()).where(ev.kind.in_(_ANSWERS))
+        table: dict[str, list[int]] = {}
         for subj, n in s.execute(blocks.group_by(ev.subject)):
-            out.setdefault(subj, [0, 0, 0])[0] = int(n)
+            table.setdefault(subj, [0, 0, 0])[0] = int(n)
         for subj, kind, n in s.execute(answers.group_by(ev.subject, ev.kind)):
-            out.setdefault(subj, [0, 0, 0])[1 if kind == "request_ignored" else 2] = int(n)
-        return {k: (v[0], v[1], v[2]) for k, v in out.items()}
+            table.setdefault(subj, [0, 0, 0])[1 if kind == "request_ignored" else 2] = int(n)
+        return {k: (v[0], v[1], v[2]) for k, v in table.items()}
 
     @staticmethod
     def _reasons(counts: tuple[int, int, int], rules: SignalRules) -> tuple[str, ...]:
@@ -202,24 +272,24 @@ class ContactSignals:
         return tuple(reasons)
 
     def _query_flagged(
-        self, s: Session, rules: SignalRules, now: dt.datetime, subject: str | None
+        self, s: Session, rules: SignalRules, now: dt.datetime, subjects: Sequence[str]
     ) -> list[str]:
         return [
-            k for k, c in self._counts(s, rules, now, subject).items() if self._reasons(c, rules)
+            k for k, c in self._counts(s, rules, now, subjects).items() if self._reasons(c, rules)
         ]
 
     def flags(self, rules: SignalRules, *, now: dt.datetime | None = None) -> list[FlagInfo]:
         """Everyone flagged now, with the events behind each flag (for a lead's review)."""
         now = now or utcnow()
         with self.db.session() as s:
-            counts = self._counts(s, rules, now, None)
-            flagged = sorted(k for k, c in counts.items() if self._reasons(c, rules))
+            flagged = sorted(self._flagged_now(s, rules, now))
+            counts = self._counts(s, rules, now, flagged)
             return [self._info(s, k, counts[k], rules, now) for k in flagged]
 
     def flag(self, subject: str, rules: SignalRules, *, now: dt.datetime | None = None) -> FlagInfo:
         now = now or utcnow()
         with self.db.session() as s:
-            counts = self._counts(s, rules, now, subject).get(subject, (0, 0, 0))
+            counts = self._counts(s, rules, now, [subject]).get(subject, (0, 0, 0))
             return self._info(s, subject, counts, rules, now)
 
     def _info(
