@@ -18,18 +18,35 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+_Thresholds = dict[StrictStr, dict[StrictStr, StrictInt]]
+_THRESHOLDS = (
+    'Match thresholds per signal type, e.g. {"pdq": {"distance": 31}}; each type\'s '
+    "thresholds, defaults and bounds are in docs/signals.md. Not given: the defaults."
+)
+_PDQ_DISTANCE = "The flat spelling of thresholds.pdq.distance (0..128), kept for old clients."
+_NOT_THRESHOLDS = {"name", "kind", "thresholds", "enabled", "description"}
+
+
 class BankCreate(_Body):
     name: StrictStr = Field(description="1-64 letters, digits, '-', '_' or '.'.")
     kind: StrictStr = Field("normal", description="normal, or allow (suppresses matches).")
-    pdq_distance: StrictInt = Field(31, description="PDQ match distance for this bank (0..128).")
+    thresholds: _Thresholds | None = Field(None, description=_THRESHOLDS)
+    pdq_distance: StrictInt | None = Field(None, description=_PDQ_DISTANCE)
     description: _Text = ""
 
 
 class BankUpdate(_Body):
     kind: StrictStr | None = None
-    pdq_distance: StrictInt | None = None
+    thresholds: _Thresholds | None = Field(None, description=_THRESHOLDS)
+    pdq_distance: StrictInt | None = Field(None, description=_PDQ_DISTANCE)
     enabled: StrictBool | None = None
     description: _Text | None = None
+
+
+def bank_thresholds(body: BankCreate | BankUpdate) -> dict[str, object]:
+    """The thresholds a bank body gives, nested and flat (``pdq_distance``) together."""
+    flat = body.model_dump(exclude_none=True, exclude=_NOT_THRESHOLDS)
+    return {**(body.thresholds or {}), **flat}
 
 
 class EntryIn(_Body):

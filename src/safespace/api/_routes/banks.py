@@ -14,13 +14,13 @@ from starlette.concurrency import run_in_threadpool
 from safespace.api._deps import CurateKey, Imports, State
 from safespace.api._lookups import entries_for
 from safespace.api._problems import MAX_LISTED_REJECTS, PROBLEM_RESPONSES
-from safespace.api._schemas import BankCreate, BankUpdate, EntriesAdd
+from safespace.api._schemas import BankCreate, BankUpdate, EntriesAdd, bank_thresholds
 from safespace.api._state import ServiceState
 from safespace.api._uploads import form_bool, is_multipart, json_body, openapi_body, read_upload
 from safespace.banks.formats import HashRecord
 from safespace.errors import RequestTooLarge
 from safespace.reports._audit import api_key_actor
-from safespace.signals import get_signal_type, hash_bytes, normalize
+from safespace.signals import SIGNAL_TYPES, get_signal_type, hash_bytes, normalize
 
 __all__ = ["router"]
 
@@ -41,7 +41,7 @@ def create_bank(
     bank = state.banks.create_bank(
         body.name,
         kind=body.kind,
-        pdq_distance=body.pdq_distance,
+        thresholds=bank_thresholds(body),
         description=body.description,
         actor=api_key_actor(key.id),
     )
@@ -55,11 +55,11 @@ def get_bank(name: str, state: State, key: CurateKey) -> dict[str, Any]:
     return state.banks.get_bank(name).to_dict()
 
 
-@router.patch("/{name}", summary="Change a bank's distance, kind, description or enabled flag")
+@router.patch("/{name}", summary="Change a bank's thresholds, kind, description or enabled flag")
 def update_bank(name: str, body: BankUpdate, state: State, key: CurateKey) -> dict[str, Any]:
     bank = state.banks.update_bank(
         name,
-        pdq_distance=body.pdq_distance,
+        thresholds=bank_thresholds(body),
         kind=body.kind,
         enabled=body.enabled,
         description=body.description,
@@ -99,13 +99,17 @@ def _add_file(
     records: list[HashRecord] = []
     skipped: list[dict[str, str]] = []
     fields: dict[str, Any] = {k: v for k, v in meta.items() if v is not None}
-    if signals.pdq is not None and signals.pdq_low_quality:
-        reason = f"PDQ quality {signals.pdq_quality} is below {state.settings.min_pdq_quality}"
-        skipped.append({"signal_type": "pdq", "reason": reason})
-    elif signals.pdq is not None:
-        records.append(HashRecord("pdq", signals.pdq, **fields))
-    records.append(HashRecord("md5", signals.md5, **fields))
-    records.append(HashRecord("sha256", signals.sha256, **fields))
+    minimum = state.settings.min_pdq_quality
+    for kind in SIGNAL_TYPES.values():  # every type the file gives
+        value = kind.compute(signals)
+        if value is None:
+            continue
+        quality = kind.quality(signals)
+        if kind.quality_field is not None and (quality is None or quality < minimum):
+            reason = f"{kind.name.upper()} quality {quality} is below {minimum}"
+            skipped.append({"signal_type": kind.name, "reason": reason})
+            continue
+        records.append(HashRecord(kind.name, value, **fields))
     out = _add(state, bank, records, actor)
     return {**out, "signals": signals.as_dict(), "skipped": skipped}
 
@@ -118,7 +122,7 @@ def _add_file(
 )
 async def add_entries(name: str, request: Request, state: State, key: CurateKey) -> dict[str, Any]:
     """JSON adds the listed hashes (all or nothing: one malformed hash refuses the batch).
-    A file upload adds its PDQ (unless low quality), MD5 and SHA-256."""
+    A file upload adds every signal it gives (PDQ unless low quality, MD5, SHA-256)."""
     if is_multipart(request):
         upload = await read_upload(request, allowed=set(_META_FIELDS))
         meta = {k: upload.get(k) for k in _META_FIELDS}
