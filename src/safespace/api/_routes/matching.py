@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,7 +21,7 @@ from safespace.api._uploads import form_bool, is_multipart, json_body, openapi_b
 from safespace.banks import Matcher
 from safespace.banks._match_results import Match, MatchResult
 from safespace.errors import InvalidInput, InvalidSignal
-from safespace.signals import hash_bytes, normalize, pdq_dihedral_from_bytes
+from safespace.signals import SIGNAL_TYPES, hash_bytes, normalize, pdq_dihedral_from_bytes
 
 __all__ = ["match_json", "router"]
 
@@ -28,27 +29,26 @@ router = APIRouter(prefix="/v1", tags=["matching"], responses=PROBLEM_RESPONSES)
 _MAX_BANKS = 100
 
 
-@dataclass(frozen=True)
-class _Query:
-    """Hashes sent as JSON; quacks like :class:`safespace.signals.Signals` for the matcher."""
+# Every field a JSON query may hold, in order: each signal type, then its quality field.
+_FIELDS = [f for k in SIGNAL_TYPES.values() for f in (k.name, k.quality_field) if f]
+_QUALITY_FIELDS = frozenset(k.quality_field for k in SIGNAL_TYPES.values() if k.quality_field)
 
-    pdq: str | None = None
-    md5: str | None = None
-    sha256: str | None = None
-    pdq_quality: int | None = None
+
+class _Query(SimpleNamespace):
+    """Hashes sent as JSON; quacks like :class:`safespace.signals.Signals` for the matcher:
+    an attribute per signal type given (and its quality field)."""
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"pdq": self.pdq, "pdq_quality": self.pdq_quality, "md5": self.md5}
-        return {**out, "sha256": self.sha256}
+        return {name: getattr(self, name, None) for name in _FIELDS}
 
 
 def _query(signals: dict[str, str | int]) -> _Query:
     found: dict[str, Any] = {}
     for name, value in signals.items():
-        if name == "pdq_quality":
+        if name in _QUALITY_FIELDS:
             if not isinstance(value, int) or not 0 <= value <= 100:
-                raise InvalidInput("pdq_quality must be a whole number 0..100")
-            found["pdq_quality"] = value
+                raise InvalidInput(f"{name} must be a whole number 0..100")
+            found[name] = value
             continue
         if not isinstance(value, str):
             raise InvalidSignal(f"{name}: a hash must be a string of hex digits")
@@ -56,8 +56,8 @@ def _query(signals: dict[str, str | int]) -> _Query:
         if kind in found:
             raise InvalidSignal(f"{kind} given twice")
         found[kind] = canonical
-    if not {"pdq", "md5", "sha256"} & set(found):
-        raise InvalidSignal("give at least one hash in signals: pdq, md5 or sha256")
+    if not set(SIGNAL_TYPES) & set(found):
+        raise InvalidSignal(f"give at least one hash in signals: {', '.join(SIGNAL_TYPES)}")
     return _Query(**found)
 
 
