@@ -72,7 +72,12 @@ def _unescape_all(data: bytes) -> bytes:
     return data
 
 
+_NEEDS_ESCAPE = re.compile(rb"[\x00-\x20\x7f-\xff#%]")
+
+
 def _escape(data: bytes) -> str:
+    if not _NEEDS_ESCAPE.search(data):
+        return data.decode("ascii")
     return b"".join([_ESCAPE_TABLE[b] for b in data]).decode("ascii")
 
 
@@ -91,8 +96,13 @@ def _parse_ip_part(part: bytes) -> int | None:
     return None
 
 
+_IP_LIKE = re.compile(rb"^(?:0[xX][0-9a-fA-F]*|\d+)(?:\.(?:0[xX][0-9a-fA-F]*|\d+)){0,3}$")
+
+
 def _ipv4(host: bytes) -> str | None:
     """A host in any legal IPv4 form (``3279880203``, ``0xC3.0177.0.11``) as a dotted quad."""
+    if not _IP_LIKE.match(host):
+        return None
     parts = host.split(b".")
     if not 1 <= len(parts) <= 4:
         return None
@@ -145,7 +155,9 @@ def _canonical_host(raw: bytes) -> bytes:
     colon = host.rfind(b":")
     if colon >= 0 and (host[colon + 1 :].isdigit() or colon == len(host) - 1):
         host = host[:colon]  # the port is not part of any expression
-    host = _DOTS.sub(b".", host.strip(b"."))
+    host = host.strip(b".")
+    if b".." in host:
+        host = _DOTS.sub(b".", host)
     ip = _ipv4(host)
     if ip is not None:
         return ip.encode("ascii")
@@ -153,6 +165,8 @@ def _canonical_host(raw: bytes) -> bytes:
 
 
 def _canonical_path(raw: bytes) -> bytes:
+    if b"/." not in raw and b"//" not in raw:
+        return raw  # nothing to resolve
     segments: list[bytes] = []
     parts = raw.split(b"/")
     for i, seg in enumerate(parts[1:], start=1):
@@ -168,7 +182,7 @@ def _canonical_path(raw: bytes) -> bytes:
         else:
             segments.append(seg)
     path = b"/" + b"/".join(segments)
-    return _DOUBLE_SLASH.sub(b"/", path)
+    return _DOUBLE_SLASH.sub(b"/", path) if b"//" in path else path
 
 
 _DOUBLE_SLASH = re.compile(rb"/{2,}")
@@ -177,7 +191,9 @@ _DOUBLE_SLASH = re.compile(rb"/{2,}")
 def canonicalize(url: str | bytes) -> CanonicalUrl:
     """The canonical form of ``url``; any string gives a result (a host may come out empty)."""
     data = _host_to_ascii(url) if isinstance(url, str) else url
-    data = data.replace(b"\t", b"").replace(b"\r", b"").replace(b"\n", b"").strip(b" ")
+    if b"\t" in data or b"\r" in data or b"\n" in data:
+        data = data.replace(b"\t", b"").replace(b"\r", b"").replace(b"\n", b"")
+    data = data.strip(b" ")
     data = data.partition(b"#")[0]
     data = _unescape_all(data)
     match = _SCHEME.match(data)
@@ -260,6 +276,19 @@ def url_expressions(url: str | bytes | CanonicalUrl) -> list[str]:
     canon = url if isinstance(url, CanonicalUrl) else canonicalize(url)
     paths = _path_prefixes(canon.path, canon.query)
     return [h + p for h in _host_suffixes(canon.host, canon.is_ip) for p in paths]
+
+
+def lookup_expressions(canon: CanonicalUrl) -> list[str]:
+    """:func:`url_expressions`, plus the exact host with ``www.`` in front when it has none.
+
+    So a listed ``www.example.org/page`` matches a link to ``example.org/page`` as well as
+    the other way round (which the host suffixes already give).
+    """
+    paths = _path_prefixes(canon.path, canon.query)
+    hosts = _host_suffixes(canon.host, canon.is_ip)
+    if not canon.is_ip and "." in canon.host and not canon.host.startswith("www."):
+        hosts.append("www." + canon.host)
+    return [h + p for h in hosts for p in paths]
 
 
 def expression_hash(expression: str) -> bytes:

@@ -38,49 +38,66 @@ def _unicode_char(m: re.Match[str]) -> str:
 
 _LETTER = r"[^\W_]"
 _HIDING = re.compile(
-    r"(?P<hxxp>\bh(?:xx|\*\*|tt)p(?=s?(?:://|\[:\]|\(:\)|\[://\])))"
+    r"(?P<hxxp>\bh(?:xx|\*\*)p(?=s?(?:://|\[:\]|\(:\)|\[://\])))"
     r"|(?P<slashes>\[://\]|\(://\))"
     r"|(?P<colon>\[:\]|\(:\)|\{:\})"
     r"|(?P<bracket>\s*[\[({<]\s*(?:\.|dot)\s*[\])}>]\s*)"
     rf"|(?P<word>(?<={_LETTER})\s+dot\s+(?={_LETTER}))"
-    rf"|(?P<spaced>(?<={_LETTER})\s+\.\s+(?={_LETTER}))"
-    rf"|(?P<onesided>(?<={_LETTER})(?:\s+\.|\.\s+)(?=(?P<tld>[^\W\d_]{{2,63}})(?P<after>/?)))"
     r"|(?P<pct>%(?:2[dDeE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]))",
     re.IGNORECASE,
 )
+_HIDING_TRIGGERS = ("[", "(", "{", "<", "%", "xx", "**", "dot")
 
 
 def _undo_hiding(m: re.Match[str]) -> str | None:
-    kind = "onesided" if m.group("onesided") is not None else m.lastgroup
+    kind = m.lastgroup
     if kind == "hxxp":
         return "http"
     if kind == "slashes":
         return "://"
     if kind == "colon":
         return ":"
-    if kind in ("bracket", "word", "spaced"):
+    if kind in ("bracket", "word"):
         return "."
-    if kind == "onesided":
-        # "example. org" is a hidden link, "see example.org. It is" is a sentence: join up
-        # only before a generic TLD, or a country code with a path after it.
-        tld = m.group("tld").lower()
-        if tld in GENERIC_TLDS or (m.group("after") and is_known_tld(tld)):
-            return "."
-        return None
     if kind == "pct":
         return chr(int(m.group()[1:], 16))
     return None
 
 
-_LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
+_SPACED_DOT = re.compile(r"[ \t\u3000]+\.[ \t\u3000]*|\.[ \t\u3000]+")
+_TLD_AHEAD = re.compile(r"([^\W\d_]{2,63})(/?)")
+
+
+def _undo_spaced_dot(m: re.Match[str]) -> str | None:
+    """``example . org`` and ``example .org`` are hidden links; a sentence is not.
+
+    A dot with space on one side only joins up before a generic TLD, or a country code with
+    a path after it: "see example.org. It is" stays a sentence.
+    """
+    text, start, end = m.string, m.start(), m.end()
+    if start == 0 or end >= len(text) or not text[start - 1].isalnum():
+        return None
+    if not text[end].isalnum():
+        return None
+    group = m.group()
+    if group[0] != "." and group[-1] != ".":
+        return "."  # space on both sides
+    ahead = _TLD_AHEAD.match(text, end)
+    if ahead is None:
+        return None
+    tld = ahead.group(1).lower()
+    if tld in GENERIC_TLDS or (ahead.group(2) and is_known_tld(tld)):
+        return "."
+    return None
+
+
 _TAIL = r"(?::\d{1,5})?(?:[/?#][^\s<>\"'`]*)?"
 _CANDIDATE = re.compile(
-    r"(?P<scheme>\b(?:https?|ftp)://[^\s<>\"'`]+)"
-    rf"|(?<![\w.@:/-])(?P<ip>\d{{1,3}}(?:\.\d{{1,3}}){{3}}{_TAIL})"
-    rf"|(?<![\w.@:/-])(?P<bare>(?:{_LABEL}\.)+[^\W\d_][\w-]{{0,62}}{_TAIL})",
+    r"(?<![\w-])(?:(?P<scheme>(?:https?|ftp)://[^\s<>\"'`]+)"
+    rf"|(?P<host>[\w-]++(?:\.[\w-]++)+){_TAIL})",
     re.IGNORECASE,
 )
-_HOST_END = re.compile(r"[:/?#]")
+_NOT_BEFORE_HOST = frozenset(".@:/")
 _CLOSERS = {")": "(", "]": "[", "}": "{", ">": "<"}
 _TRAILING = ".,;:!?'\"*"
 
@@ -101,6 +118,9 @@ WRAPPERS: dict[tuple[str, str], tuple[str, ...]] = {
     ("linkedin.com", "/redir/redirect"): ("url",),
     ("slack-redir.net", "/link"): ("url",),
 }
+_WRAPPERS_BY_HOST: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+for (_host, _path), _params in WRAPPERS.items():
+    _WRAPPERS_BY_HOST.setdefault(_host, []).append((_path, _params))
 #: Link shorteners: their target is only known by fetching them, which SafeSpace never does.
 SHORTENERS = frozenset(
     [
@@ -145,7 +165,14 @@ def _view(text: str) -> View:
     view = identity(text)
     if not text.isascii():
         view = rewrite(view, _NON_ASCII, _unicode_char)
-    return rewrite(view, _HIDING, _undo_hiding)
+    clean = view.text
+    lower = clean.lower()
+    if any(t in lower for t in _HIDING_TRIGGERS):
+        view = rewrite(view, _HIDING, _undo_hiding)
+        clean = view.text
+    if " ." in clean or ". " in clean or "\t" in clean or "\u3000" in clean:
+        view = rewrite(view, _SPACED_DOT, _undo_spaced_dot)
+    return view
 
 
 def _trim(url: str) -> str:
@@ -158,11 +185,12 @@ def _trim(url: str) -> str:
     return url
 
 
-def _bare_length(candidate: str, extra_tlds: frozenset[str]) -> int:
+def _bare_length(candidate: str, host: str, extra_tlds: frozenset[str]) -> int:
     """How much of a link without a scheme to keep: 0 when its host is no known host."""
-    end = _HOST_END.search(candidate)
-    host = candidate[: end.start()] if end else candidate
     labels = host.lower().split(".")
+    if labels[-1].isdigit():  # an IPv4 address, or a number like a version: 1.2.3
+        ok = len(labels) == 4 and all(p.isdigit() and len(p) <= 3 for p in labels)
+        return len(candidate) if ok else 0
     if labels[0] == "www" and len(labels) > 2:
         return len(candidate)
     for i in range(len(labels) - 1, 0, -1):
@@ -179,14 +207,20 @@ def _host_key(host: str) -> str:
 
 def _wrapper_params(canon: CanonicalUrl) -> tuple[str, ...]:
     host = _host_key(canon.host)
-    for (w_host, w_path), params in WRAPPERS.items():
-        if w_host.endswith(".*"):
-            labels = host.split(".")
-            if labels[0] != w_host[:-2] or len(labels) < 2:
-                continue
-        elif host != w_host and not host.endswith("." + w_host):
-            continue
-        if canon.path.startswith(w_path):
+    candidates = _WRAPPERS_BY_HOST.get(host)
+    if candidates is None:
+        labels = host.split(".")
+        if labels[0] == "google" and len(labels) >= 2:
+            candidates = _WRAPPERS_BY_HOST["google.*"]
+        else:  # a subdomain of a wrapper host (tenant.safelinks.protection.outlook.com)
+            for i in range(1, len(labels) - 1):
+                candidates = _WRAPPERS_BY_HOST.get(".".join(labels[i:]))
+                if candidates is not None:
+                    break
+            else:
+                return ()
+    for path, params in candidates:
+        if canon.path.startswith(path):
             return params
     return ()
 
@@ -228,8 +262,11 @@ def extract_urls(text: str, *, extra_tlds: frozenset[str] = frozenset()) -> list
     for m in _CANDIDATE.finditer(clean):
         start = m.start()
         candidate = _trim(m.group())
-        if m.lastgroup == "bare":
-            keep = _bare_length(candidate, extra_tlds)
+        host = m.group("host")
+        if host is not None:
+            if start and clean[start - 1] in _NOT_BEFORE_HOST:
+                continue  # an e-mail address, or the middle of a path
+            keep = _bare_length(candidate, host, extra_tlds)
             if not keep:
                 continue
             candidate = candidate[:keep]

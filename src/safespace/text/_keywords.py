@@ -149,11 +149,10 @@ class KeywordMatcher:
             return []
         tokens = _tracked_tokens(text)
         keys = [_SQUEEZE.sub(r"\1", _leet(t)) for t, _, _ in tokens]
-        exact = " ".join(keys) == norm.text
         out: list[KeywordMatch] = []
         for hit in hits:
             key, mode = self._keys[hit.rule_id]
-            spans = _spans(key, mode, keys, tokens) if exact else []
+            spans = _spans(key, mode, keys, tokens)
             if not spans:
                 out.append(KeywordMatch(hit.rule_id, key, hit.category, 0, len(text), False))
             for start, end in spans:

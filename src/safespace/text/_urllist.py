@@ -20,7 +20,7 @@ from safespace.text._canonical import (
     CanonicalUrl,
     canonicalize,
     expression_hash,
-    url_expressions,
+    lookup_expressions,
 )
 from safespace.text._extract import ExtractedUrl, extract_urls
 
@@ -52,17 +52,6 @@ def listed_expression(url: str) -> str:
         raise InvalidInput(f"not a URL with a host: {url[:200]!r}")
     query = "" if canon.query is None else "?" + canon.query
     return f"{canon.host}{canon.path}{query}"
-
-
-def _lookup_expressions(canon: CanonicalUrl) -> list[str]:
-    """Expressions of a link, plus those of its ``www.`` twin (so a listed page matches both)."""
-    exprs = url_expressions(canon)
-    if not canon.is_ip and not canon.host.startswith("www.") and "." in canon.host:
-        twin = CanonicalUrl(canon.scheme, "www." + canon.host, canon.path, canon.query)
-        prefix = twin.host + "/"
-        exprs += [e for e in url_expressions(twin) if e.startswith(prefix)]
-        exprs = list(dict.fromkeys(exprs))
-    return exprs
 
 
 class UrlList:
@@ -111,7 +100,7 @@ class UrlList:
 
     def _match(self, canon: CanonicalUrl) -> Iterator[tuple[str, bytes, str]]:
         plain, hashes = self._plain, self._hashes
-        for expression in _lookup_expressions(canon):
+        for expression in lookup_expressions(canon):
             digest = None
             if expression in plain:
                 digest = expression_hash(expression)
