@@ -12,8 +12,6 @@ import ast
 from collections.abc import Iterable
 from pathlib import Path
 
-import pytest
-
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 
@@ -139,10 +137,5 @@ def test_no_runtime_import_cycles() -> None:
     assert _cycles(_graph(with_type_checking=False)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reports.queue_feeds still names queue's types under TYPE_CHECKING: QueueFeeds is "
-    "a base class of ReviewQueue, not yet a collaborator it holds",
-)
 def test_no_import_cycles_hidden_under_type_checking() -> None:
     assert _cycles(_graph(with_type_checking=True)) == []

@@ -13,9 +13,9 @@ webhook actions.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 from safespace.accounts import role_allows
 from safespace.banks import BankService
 from safespace.banks import _bulk as bulk
-from safespace.banks._match_results import Match
 from safespace.banks.formats._base import HashRecord
 from safespace.config import Settings
 from safespace.errors import AccessDenied, BankExists, ConfigError, Conflict, InvalidInput, NotFound
@@ -34,6 +33,7 @@ from safespace.reports._queue_feeds import (
     MAX_REASON,
     OPEN_STATUSES,
     QueueFeeds,
+    UserReport,
     priority_for,
 )
 from safespace.reports._referrals import (
@@ -107,20 +107,6 @@ class ReviewPolicy:
 
 
 @dataclass(frozen=True)
-class UserReport:
-    """A report a platform's user made; ``hashes`` of the media when one was sent."""
-
-    content_id: str
-    reason: str
-    account_id: str | None = None
-    urls: tuple[str, ...] = ()
-    hashes: Mapping[str, str] = field(default_factory=dict)
-    matches: Sequence[Match] = ()
-    media: bytes | None = None
-    media_type: str | None = None
-
-
-@dataclass(frozen=True)
 class QueueItem:
     id: int
     source: str
@@ -183,8 +169,13 @@ def _info(row: ReviewItem, media_type: str | None) -> QueueItem:
     )  # fmt: skip
 
 
-class ReviewQueue(QueueFeeds):
-    """The queue over a database; ``clock`` is replaceable for tests."""
+class ReviewQueue:
+    """The queue over a database; ``clock`` is replaceable for tests.
+
+    Its :class:`~safespace.reports._queue_feeds.QueueFeeds` (``feeds``) turns match events,
+    self-reports and user reports into items; :meth:`sync` and :meth:`report` hand over to
+    it what it needs from the queue at the time of the call (clock, sealer, policy).
+    """
 
     def __init__(
         self,
@@ -200,6 +191,7 @@ class ReviewQueue(QueueFeeds):
         self.clock = clock
         self.sealer = sealer  # None: no media is kept (never in plaintext)
         self.webhooks = webhooks or WebhookService(db)
+        self.feeds = QueueFeeds(db, clock=self._now)
 
     @classmethod
     def from_settings(cls, db: Database, settings: Settings) -> ReviewQueue:
@@ -209,6 +201,21 @@ class ReviewQueue(QueueFeeds):
             ReviewPolicy.from_settings(settings),
             sealer=MediaSealer.from_settings(settings),
             webhooks=WebhookService.from_settings(db, settings),
+        )
+
+    def _now(self) -> datetime:
+        return self.clock()  # read at each call: tests replace a queue's clock
+
+    # --- feeds ---------------------------------------------------------------------------
+
+    def sync(self) -> int:
+        """Turn new match events and self-reports into items; returns how many were made."""
+        return self.feeds.sync(endpoint=self._endpoint)
+
+    def report(self, report: UserReport) -> tuple[QueueItem, bool]:
+        """A platform's user report; returns the item and whether it is new."""
+        return self.feeds.report(
+            report, load=self._load, sealer=self.sealer, store_media=self.policy.store_media
         )
 
     # --- reading -------------------------------------------------------------------------

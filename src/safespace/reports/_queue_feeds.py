@@ -2,16 +2,19 @@
 
 One open item per content id: a later match of the same content joins it (raising its
 priority if more severe), a second user report adds its reason. Feeds are read by cursor, in
-batches, so each event or case becomes an item exactly once. :class:`QueueFeeds` is the part
-of :class:`~safespace.reports._queue.ReviewQueue` that does this (a base class over the same
-queue state, kept here so each module stays readable).
+batches, so each event or case becomes an item exactly once. :class:`QueueFeeds` does this
+for the :class:`~safespace.reports._queue.ReviewQueue` that holds it; what it needs of the
+queue (its clock, its webhook endpoint, its sealer and policy, how it loads an item) the
+queue passes in, read at the time of each call. The dependency points one way: the queue
+imports this module, never the reverse.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,13 +27,11 @@ from safespace.reports._selfreport import CASE_EXTRA_KEY
 from safespace.store import BankEntry, Database, MatchEvent, SelfReportCase, SelfReportItem
 from safespace.store._models_queue import ReviewCursor, ReviewItem, ReviewMedia
 
-if TYPE_CHECKING:
-    from safespace.reports._queue import QueueItem, ReviewPolicy, UserReport
-
 __all__ = [
     "MAX_REASON",
     "OPEN_STATUSES",
     "QueueFeeds",
+    "UserReport",
     "made_for_case",
     "priority_for",
 ]
@@ -39,6 +40,21 @@ OPEN_STATUSES = ("open", "second-look", "escalated")
 MAX_REASON = 2000
 _BATCH = 500
 _Fed = TypeVar("_Fed", MatchEvent, SelfReportCase)
+_Item = TypeVar("_Item")
+
+
+@dataclass(frozen=True)
+class UserReport:
+    """A report a platform's user made; ``hashes`` of the media when one was sent."""
+
+    content_id: str
+    reason: str
+    account_id: str | None = None
+    urls: tuple[str, ...] = ()
+    hashes: Mapping[str, str] = field(default_factory=dict)
+    matches: Sequence[Match] = ()
+    media: bytes | None = None
+    media_type: str | None = None
 
 
 def priority_for(source: str, category: str | None) -> int:
@@ -72,22 +88,18 @@ def _most_severe(matches: Sequence[Match], source: str) -> Match | None:
 
 
 class QueueFeeds:
-    """Turns feeds into review items; the queue's state is the subclass's."""
+    """Turns feeds into review items, in the queue's database; ``clock`` is called at each use."""
 
-    db: Database
-    policy: ReviewPolicy
-    clock: Callable[[], datetime]
-    sealer: MediaSealer | None
+    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.clock = clock
 
-    def _endpoint(self, s: Session) -> bool:
-        raise NotImplementedError
+    def sync(self, endpoint: Callable[[Session], object] | None = None) -> int:
+        """Turn new match events and self-reports into items; returns how many were made.
 
-    def _load(self, s: Session, item_id: int) -> QueueItem:
-        raise NotImplementedError
-
-    def sync(self) -> int:
-        """Turn new match events and self-reports into items; returns how many were made."""
-        return self._sync_events() + self._sync_self_reports()
+        ``endpoint`` (the queue's webhook endpoint, brought up to date) runs in the first
+        transaction: the delivery loop syncs before it delivers, even after a restart."""
+        return self._sync_events(endpoint) + self._sync_self_reports()
 
     def _cursor(self, s: Session, name: str) -> ReviewCursor:
         row = s.get(ReviewCursor, name)
@@ -104,12 +116,13 @@ class QueueFeeds:
         query = select(model).where(model.id > cursor.position).order_by(model.id).limit(_BATCH)
         return cursor, s.scalars(query).all()
 
-    def _sync_events(self) -> int:
+    def _sync_events(self, endpoint: Callable[[Session], object] | None) -> int:
         made, first = 0, True
         while True:
             with self.db.transaction() as s:
                 if first:  # the delivery loop syncs before it delivers, even after a restart
-                    self._endpoint(s)
+                    if endpoint is not None:
+                        endpoint(s)
                     first = False
                 cursor, events = self._next_batch(s, "match_events", MatchEvent)
                 if not events:
@@ -208,8 +221,17 @@ class QueueFeeds:
         existing.updated_at = self.clock()
         return 0
 
-    def report(self, report: UserReport) -> tuple[QueueItem, bool]:
-        """A platform's user report; returns the item and whether it is new."""
+    def report(
+        self,
+        report: UserReport,
+        *,
+        load: Callable[[Session, int], _Item],
+        sealer: MediaSealer | None,
+        store_media: bool,
+    ) -> tuple[_Item, bool]:
+        """A platform's user report; returns the item (as ``load`` reads it, in the same
+        transaction) and whether it is new. Its media is kept, sealed, only with
+        ``store_media`` and a ``sealer`` (never in plaintext)."""
         reason = report.reason.strip()
         if not 1 <= len(reason) <= MAX_REASON:
             raise InvalidInput(f"reason must be 1..{MAX_REASON} characters")
@@ -224,8 +246,8 @@ class QueueFeeds:
             item.reason = reason if made else f"{item.reason or ''}\n---\n{reason}"[-MAX_REASON:]
             item.account_id = report.account_id or item.account_id
             item.urls = list(dict.fromkeys([*(item.urls or []), *report.urls]))[:20]
-            if made and report.media is not None and self.policy.store_media:
-                sealed = seal_media(self.sealer, item.id, report.media)
+            if made and report.media is not None and store_media:
+                sealed = seal_media(sealer, item.id, report.media)
                 if sealed is not None:
                     s.add(
                         ReviewMedia(
@@ -240,4 +262,4 @@ class QueueFeeds:
                     )
             s.flush()
             audit.append(s, "api", "case.report", f"review:{item.id}", {"new": bool(made)}, at=now)
-            return self._load(s, item.id), bool(made)
+            return load(s, item.id), bool(made)
