@@ -175,3 +175,10 @@ def test_without_a_secret_contact_is_not_configured(start_app: Any) -> None:
         headers={"Authorization": f"Bearer {key}"},
     )
     problem(got, 503, "not-configured")
+
+
+def test_conversation_scoring_is_off_by_default(contact_api: ContactApi) -> None:
+    body = {"messages": [{"sender": "adult", "text": "send me a pic"}]}
+    problem(contact_api.post("/v1/contact/conversations/score", body), 503, "not-configured")
+    bad = {"messages": [{"sender": "stranger", "text": "hi"}]}
+    problem(contact_api.post("/v1/contact/conversations/score", bad), 400, "invalid-input")

@@ -291,6 +291,10 @@ def test_saying_so_explicitly_allows_it(tmp_path: Path) -> None:
             "must not be longer than retention_days",
         ),
         ("version: 1\nextends: default\nsignals: {ignored_share: 2}\n", "at most 1.0"),
+        (
+            "version: 1\nextends: default\nconversation_risk: {enabled: true, terms: [no.yaml]}\n",
+            "no term list at",
+        ),
     ],
 )
 def test_bad_policy_files_name_the_problem(tmp_path: Path, body: str, message: str) -> None:

@@ -94,6 +94,9 @@ class Policy:
     signals: SignalRules
     moments: dict[str, Moment]
     experiments: tuple[Experiment, ...] = field(default=())
+    # Conversation-risk scoring (off by default) and the operator's extra term lists.
+    risk_enabled: bool = False
+    risk_terms: tuple[Path, ...] = ()
 
     def child_bands(self, country: str | None) -> tuple[str, ...]:
         limit = self.country_limits.get(country.upper(), None) if country else None
@@ -113,7 +116,7 @@ def load_policy(path: Path | None = None) -> Policy:
     allowed = {
         "version", "extends", "disable", "age_limits", "unassured_actor_as_adult",
         "allow_unconnected_adult_dm_to_children", "default_decision", "rules", "signals",
-        "prompts",
+        "prompts", "conversation_risk",
     }  # fmt: skip
     root.keys(allowed)
     extends = root.get("extends", "none").choice({"none", "default"})
@@ -166,6 +169,18 @@ def load_policy(path: Path | None = None) -> Policy:
             countries[code.upper()] = _limit(node)
 
     signals = _signals(root.get("signals"), base.signals if base else SignalRules())
+    risk_enabled, risk_terms = (base.risk_enabled, base.risk_terms) if base else (False, ())
+    risk = root.get("conversation_risk")
+    if risk.value is not None:
+        risk.keys({"enabled", "terms"})
+        risk_enabled = risk.get("enabled", False).boolean()
+        found: list[Path] = []
+        for item in risk.get("terms").seq():
+            term_path = path.parent / item.text(max_len=1000)
+            if not term_path.is_file():
+                raise item.fail(f"no term list at {term_path}")
+            found.append(term_path)
+        risk_terms = tuple(found)
     policy = Policy(
         source=str(path),
         rules=(*own, *inherited),
@@ -181,6 +196,8 @@ def load_policy(path: Path | None = None) -> Policy:
         signals=signals,
         moments=moments,
         experiments=experiments,
+        risk_enabled=risk_enabled,
+        risk_terms=risk_terms,
     )
     if not policy.allow_unconnected_adult_dm_to_children:
         _check_children_unreachable(policy, root)

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +22,12 @@ from sqlalchemy.orm import Session
 
 from safespace.contact._loading import ContactLoader
 from safespace.contact._prompts import PromptBook
+from safespace.contact._risk import ConversationScorer, Message, RiskAssessment, RuleScorer
 from safespace.contact._signals import ContactSignals, FlagInfo
 from safespace.contact._types import Account, ContactDecision, ContactRequest, Prompt
 from safespace.deter._events import WidgetTokens
 from safespace.deter._experiments import Assigner, Experiment
-from safespace.errors import ConfigError, NotFound
+from safespace.errors import ConfigError, NotConfigured, NotFound
 from safespace.store import Database
 from safespace.store._models import utcnow
 
@@ -62,6 +63,8 @@ class ContactService:
         self.tokens = WidgetTokens(derive_key(secret, "widget-token"), token_seconds)
         self._next_purge = 0.0
         self.last_purged: int | None = None
+        self._scorer: ConversationScorer | None = None
+        self._scorer_terms: tuple[Path, ...] = ()
         self.signals.refresh(self.loader.policy.signals)
 
     # --- decisions ---------------------------------------------------------------------
@@ -180,6 +183,18 @@ class ContactService:
 
     def clear_flag(self, subject: str, *, session: Session, now: dt.datetime | None = None) -> None:
         self.signals.clear(subject, session=session, now=now)
+
+    def assess_conversation(self, messages: Sequence[Message]) -> RiskAssessment:
+        """Score a conversation (nothing is stored); NotConfigured while the policy has
+        conversation-risk scoring off."""
+        policy = self.loader.policy
+        if not policy.risk_enabled:
+            raise NotConfigured("conversation-risk scoring is off in the contact policy")
+        scorer = self._scorer
+        if scorer is None or self._scorer_terms != policy.risk_terms:
+            scorer = RuleScorer.from_files(policy.risk_terms)
+            self._scorer, self._scorer_terms = scorer, policy.risk_terms
+        return scorer.score(messages)
 
     def experiment(self, name: str) -> Experiment:
         for exp in self.loader.policy.experiments:

@@ -26,6 +26,7 @@ from safespace.api._state import get_state
 from safespace.api._uploads import json_body, openapi_body
 from safespace.contact import ACTIONS, AGE_BANDS, Account, ContactRequest, Relation
 from safespace.contact._prompts import OUTCOMES
+from safespace.contact._risk import Message
 from safespace.contact._runtime import ContactRuntime, runtime_for
 from safespace.contact._signals import EVENT_TYPES
 from safespace.deter._report import render_html
@@ -99,6 +100,15 @@ class MomentBody(_Body):
 
 class OutcomeBody(_Body):
     outcome: StrictStr = Field(description=", ".join(OUTCOMES))
+
+
+class MessageBody(_Body):
+    sender: StrictStr = Field(description="adult or child")
+    text: StrictStr = Field(max_length=10_000)
+
+
+class ConversationBody(_Body):
+    messages: list[MessageBody] = Field(max_length=1000)
 
 
 class WidgetOutcomeBody(_Body):
@@ -231,6 +241,22 @@ async def outcome(
     service = runtime.service()
     recorded = await run_in_threadpool(service.prompts.add_outcome, event_id, body.outcome)
     return {"event_id": event_id, "outcome": body.outcome, "recorded": recorded}
+
+
+@router.post(
+    "/conversations/score",
+    summary="Score a conversation between an adult and a child (off unless the policy says)",
+    openapi_extra=openapi_body(json_model=ConversationBody),
+)
+async def score_conversation(
+    request: Request, runtime: Contact, key: ContactKey
+) -> dict[str, object]:
+    """Scores per label and the rules and word spans that fired; no text is stored or echoed."""
+    body = await json_body(request, ConversationBody)
+    messages = [Message(m.sender, m.text) for m in body.messages]
+    service = runtime.service()
+    assessment = await run_in_threadpool(service.assess_conversation, messages)
+    return assessment.to_dict()
 
 
 @router.get(
