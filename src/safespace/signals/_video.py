@@ -58,6 +58,8 @@ BORDER_TOLERANCE = 0.02
 """A row or column is border when at most this share of its pixels is brighter (noise)."""
 BORDER_FRAMES = 5
 """How many sampled frames (not wholly black) decide a video's crop."""
+_TRUNCATED_SHARE = 0.9
+"""A stream that ends before this share of its declared duration, short of frames, is cut."""
 MIN_CROP_SHARE = 0.25
 """A crop keeping less than this share of a side is not a border but dark content: no crop."""
 
@@ -155,12 +157,11 @@ def _check_header(container: Any, stream: Any, fps: float, limits: VideoLimits) 
         )
     if fps <= 0 or not math.isfinite(fps):
         raise InvalidVideo("the video stream declares no frame rate")
-    if container.duration is not None and container.duration > 0:
-        seconds = container.duration / av.time_base
-        if seconds > limits.max_duration_s:
-            raise VideoTooLarge(
-                f"video lasts {seconds:.1f} s, over the limit of {limits.max_duration_s:g} s"
-            )
+    seconds = _seconds(container)
+    if math.isfinite(seconds) and seconds > limits.max_duration_s:
+        raise VideoTooLarge(
+            f"video lasts {seconds:.1f} s, over the limit of {limits.max_duration_s:g} s"
+        )
     if stream.frames and stream.frames > limits.max_frames:
         raise VideoTooLarge(
             f"video declares {stream.frames} frames, over the limit of {limits.max_frames}"
@@ -197,8 +198,17 @@ def _decoded_frames(container: Any, stream: Any, fps: float, limits: VideoLimits
     if count == 0:
         raise InvalidVideo("the video stream has no frames")
     declared = int(stream.frames or 0)
-    if declared and count < declared:
+    if declared and count < declared and count / fps < _TRUNCATED_SHARE * _seconds(container):
+        # Fewer frames than the sample table lists, and short of the declared duration too
+        # (an edit list that trims a copy also leaves fewer frames, but its duration agrees).
         raise InvalidVideo(f"truncated video: {count} of the {declared} frames it declares")
+
+
+def _seconds(container: Any) -> float:
+    """The container's declared duration in seconds; infinity when it declares none."""
+    if container.duration is None or container.duration <= 0:
+        return math.inf
+    return float(container.duration / av.time_base)
 
 
 def _to_rgb(frame: Any, width: int, height: int) -> npt.NDArray[np.uint8]:
