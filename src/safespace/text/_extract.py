@@ -36,29 +36,36 @@ def _unicode_char(m: re.Match[str]) -> str:
     return _STOPS.get(folded, folded)
 
 
-_LETTER = r"[^\W_]"
-_HIDING = re.compile(
-    r"(?P<hxxp>\bh(?:xx|\*\*)p(?=s?(?:://|\[:\]|\(:\)|\[://\])))"
+_HIDING = re.compile(  # every branch starts with a character class: fast to scan
+    r"(?P<hxxp>h(?:xx|\*\*)p(?=s?(?:://|\[:\]|\(:\)|\[://\])))"
     r"|(?P<slashes>\[://\]|\(://\))"
     r"|(?P<colon>\[:\]|\(:\)|\{:\})"
-    r"|(?P<bracket>\s*[\[({<]\s*(?:\.|dot)\s*[\])}>]\s*)"
-    rf"|(?P<word>(?<={_LETTER})\s+dot\s+(?={_LETTER}))"
+    r"|(?P<bracket>[\[({<][ \t]*(?:\.|dot)[ \t]*[\])}>])"
+    r"|(?P<word>[ \t]+dot[ \t]+)"
     r"|(?P<pct>%(?:2[dDeE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]))",
     re.IGNORECASE,
 )
 _HIDING_TRIGGERS = ("[", "(", "{", "<", "%", "xx", "**", "dot")
 
 
+def _between_letters(m: re.Match[str]) -> bool:
+    text, start, end = m.string, m.start(), m.end()
+    return start > 0 and end < len(text) and text[start - 1].isalnum() and text[end].isalnum()
+
+
 def _undo_hiding(m: re.Match[str]) -> str | None:
     kind = m.lastgroup
     if kind == "hxxp":
-        return "http"
+        start = m.start()
+        return "http" if start == 0 or not m.string[start - 1].isalnum() else None
     if kind == "slashes":
         return "://"
     if kind == "colon":
         return ":"
-    if kind in ("bracket", "word"):
+    if kind == "bracket":
         return "."
+    if kind == "word":
+        return "." if _between_letters(m) else None
     if kind == "pct":
         return chr(int(m.group()[1:], 16))
     return None
@@ -74,11 +81,9 @@ def _undo_spaced_dot(m: re.Match[str]) -> str | None:
     A dot with space on one side only joins up before a generic TLD, or a country code with
     a path after it: "see example.org. It is" stays a sentence.
     """
-    text, start, end = m.string, m.start(), m.end()
-    if start == 0 or end >= len(text) or not text[start - 1].isalnum():
+    if not _between_letters(m):
         return None
-    if not text[end].isalnum():
-        return None
+    text, end = m.string, m.end()
     group = m.group()
     if group[0] != "." and group[-1] != ".":
         return "."  # space on both sides
