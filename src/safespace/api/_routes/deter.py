@@ -32,7 +32,7 @@ from safespace.api._uploads import json_body, openapi_body
 from safespace.deter import CONTEXTS, OUTCOMES, ChatState, DecisionRequest
 from safespace.deter._report import build_report, render_csv, render_html
 from safespace.errors import AccessDenied, InvalidInput, InvalidSignal
-from safespace.signals import normalize
+from safespace.signals import SIGNAL_TYPES, normalize
 
 # The runtime and its timings are re-exported for the tests that drive them.
 __all__ = ["PURGE_SECONDS", "RELOAD_SECONDS", "DeterRuntime", "router"]
@@ -104,14 +104,12 @@ def _outcome(value: str) -> str:
 def _signals(signals: dict[str, str]) -> list[tuple[str, str]]:
     found: dict[str, str] = {}
     for name, value in signals.items():
-        kind, canonical = normalize(name, value)
-        if kind not in ("pdq", "md5", "sha256"):
-            raise InvalidSignal(f"{name}: use pdq, md5 or sha256 for an upload")
+        kind, canonical = normalize(name, value)  # any registered signal type
         if kind in found:
             raise InvalidSignal(f"{kind} given twice")
         found[kind] = canonical
     if not found:
-        raise InvalidSignal("give at least one hash in signals: pdq, md5 or sha256")
+        raise InvalidSignal(f"give at least one hash in signals: {', '.join(SIGNAL_TYPES)}")
     return list(found.items())
 
 

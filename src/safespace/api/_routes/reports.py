@@ -22,7 +22,7 @@ from safespace.api._problems import PROBLEM_RESPONSES
 from safespace.api._uploads import is_multipart, json_body, openapi_body, read_upload
 from safespace.reports._queue import UserReport
 from safespace.reports._referrals import Reporter
-from safespace.signals import hash_bytes
+from safespace.signals import SIGNAL_TYPES, hash_bytes
 
 __all__ = ["router"]
 
@@ -72,7 +72,7 @@ async def report(
         signals = await run_in_threadpool(hash_bytes, upload.data, limits=state.limits)
         matcher = state.matcher.matcher
         result = await run_in_threadpool(matcher.match, signals)
-        hashes = {k: v for k in ("pdq", "md5", "sha256") if (v := getattr(signals, k, None))}
+        hashes = {k.name: v for k in SIGNAL_TYPES.values() if (v := k.compute(signals))}
         new = UserReport(
             content_id=content_id,
             reason=upload.get("reason") or "",

@@ -46,6 +46,7 @@ from safespace.reports._selfreport import (
     check_url,
     help_sections,
 )
+from safespace.reports._selfreport_input import ITEM_TYPES
 from safespace.signals import normalize
 
 __all__ = ["MAX_BODY_BYTES", "SelfReportRuntime", "router"]
@@ -77,7 +78,7 @@ class ItemIn(BaseModel):
     pdq: str | None = Field(None, description="PDQ of an image, 64 hex digits; null for videos")
     pdq_quality: int | None = Field(None, ge=0, le=100)
 
-    @field_validator("md5", "pdq")
+    @field_validator(*(k.name for k in ITEM_TYPES))  # the fields named after signal types
     @classmethod
     def _hash(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
