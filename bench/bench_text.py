@@ -88,8 +88,9 @@ def make_posts(
                 url = rng.choice(listed)
                 if not url.endswith("/"):
                     url += f"?ref={_token(rng, 2, 5)}"
-            else:
-                url = f"{_token(rng, 5, 10)}.{rng.choice(_TLDS)}/{_token(rng, 3, 8)}"
+            else:  # a hyphenated host: never one of the listed ones
+                host = f"{_token(rng, 3, 6)}-{_token(rng, 3, 6)}.{rng.choice(_TLDS)}"
+                url = f"{host}/{_token(rng, 3, 8)}"
             words.insert(rng.randint(0, len(words)), _hide(url, rng))
         if rng.random() < 0.01:
             planted_words += 1
