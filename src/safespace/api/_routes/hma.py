@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -34,16 +35,36 @@ from safespace.errors import (
     UnsupportedMedia,
 )
 from safespace.reports._audit import api_key_actor
-from safespace.signals import Signals, hash_bytes, normalize
+from safespace.signals import (
+    SIGNAL_TYPES,
+    MediaKind,
+    Signals,
+    SignalType,
+    exchange_type,
+    get_signal_type,
+    hash_bytes,
+)
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["hma-compatible"], responses=PROBLEM_RESPONSES)
 
 _CONTENT_TYPES = ("photo", "video")
-# SafeSpace signal type -> the name HMA gives it in responses.
-_HMA_NAME = {"pdq": "pdq", "md5": "video_md5", "sha256": "sha256"}
-_DEFAULT_TYPES: dict[str, tuple[str, ...]] = {"photo": ("pdq",), "video": ("video_md5",)}
+_TE = "threatexchange"  # SignalType.exchange_names key: python-threatexchange's and HMA's names
+# HMA content type -> the signal types it hashes by default (HMA names), from the registry.
+_DEFAULT_TYPES: dict[str, tuple[str, ...]] = {
+    content: tuple(
+        k.exchange_name(_TE) or k.name
+        for k in SIGNAL_TYPES.values()
+        if content in k.threatexchange_content
+    )
+    for content in _CONTENT_TYPES
+}
+
+
+def _kind(name: str) -> SignalType:
+    """The signal type HMA calls ``name`` (its own names first, then SafeSpace's)."""
+    return exchange_type(_TE, name) or get_signal_type(name)
 
 
 # --- hashing -----------------------------------------------------------------------------
@@ -51,12 +72,18 @@ _DEFAULT_TYPES: dict[str, tuple[str, ...]] = {"photo": ("pdq",), "video": ("vide
 
 @dataclass(frozen=True)
 class _One:
-    """One signal to match, Signals-like (with the PDQ quality, so low quality is skipped)."""
+    """One signal to match, with its quality (so low quality is skipped)."""
 
-    pdq: str | None = None
-    pdq_quality: int | None = None
-    md5: str | None = None
-    sha256: str | None = None
+    kind: SignalType
+    value: str
+    quality: int | None = None
+
+    def query(self) -> SimpleNamespace:
+        """Signals-like: the attribute named after the type, and its quality field."""
+        fields: dict[str, Any] = {self.kind.name: self.value}
+        if self.kind.quality_field is not None:
+            fields[self.kind.quality_field] = self.quality
+        return SimpleNamespace(**fields)
 
 
 def _content_type(given: str | None, header: str) -> str:
@@ -76,16 +103,18 @@ def _content_type(given: str | None, header: str) -> str:
 
 def _hashes(signals: Signals, content: str, types: str | None) -> dict[str, _One]:
     """HMA signal name -> what to match, for the requested ``types`` (HMA's defaults)."""
-    available: dict[str, _One] = {
-        "md5": _One(md5=signals.md5),
-        "sha256": _One(sha256=signals.sha256),
-    }
-    if content == "photo":
-        if signals.pdq is None:
-            raise UnsupportedMedia("content_type is photo but the media is not an image")
-        available["pdq"] = _One(pdq=signals.pdq, pdq_quality=signals.pdq_quality)
-    else:
-        available["video_md5"] = _One(md5=signals.md5)
+    if content == "photo" and signals.media_kind != MediaKind.IMAGE.value:
+        raise UnsupportedMedia("content_type is photo but the media is not an image")
+    available: dict[str, _One] = {}
+    for kind in SIGNAL_TYPES.values():
+        value = kind.compute(signals)
+        if value is None:
+            continue
+        one = _One(kind, value, kind.quality(signals))
+        available[kind.name] = one  # SafeSpace's name, for any content
+        hma_name = kind.exchange_name(_TE)
+        if hma_name is not None and content in kind.threatexchange_content:
+            available[hma_name] = one  # HMA's name, for the content HMA gives it to
     names = _DEFAULT_TYPES[content]
     if types is not None:
         names = tuple(n.strip() for n in types.split(",") if n.strip())
@@ -98,7 +127,7 @@ def _hashes(signals: Signals, content: str, types: str | None) -> dict[str, _One
 
 
 def _value(one: _One) -> str:
-    return next(v for v in (one.pdq, one.md5, one.sha256) if v is not None)
+    return one.value
 
 
 async def _fetch_and_hash(
@@ -174,7 +203,7 @@ def _lookup(
 ) -> dict[str, list[dict[str, Any]]]:
     """Bank name -> matched entries, as HMA's lookup gives them (after allow banks)."""
     matcher = get_state(request).matcher.matcher
-    query: Any = [one] if isinstance(one, tuple) else one
+    query: Any = [one] if isinstance(one, tuple) else one.query()
     result = matcher.match(query, banks=banks)
     observe_matches(request, result.matches)
     out: dict[str, list[dict[str, Any]]] = {}
@@ -186,7 +215,8 @@ def _lookup(
 
 
 def _checked(signal_type: str, signal: str) -> tuple[str, str]:
-    return normalize(signal_type, signal)
+    kind = _kind(signal_type)
+    return kind.name, kind.normalize(signal)
 
 
 @router.get("/m/lookup", summary="HMA: which banks match a hash, or the media at a URL")
@@ -346,7 +376,7 @@ def _add_signals(
 ) -> dict[str, Any]:
     if not signals:
         raise InvalidSignal("No signals given")
-    pairs = {name: normalize(name, value) for name, value in signals.items()}
+    pairs = {name: _checked(name, value) for name, value in signals.items()}
     records = [HashRecord(kind, value) for kind, value in pairs.values()]
     state.banks.add_entries(bank, records, actor=actor)
     state.matcher.refresh_now()
@@ -387,17 +417,23 @@ async def hma_add_content(
         hashes = await _fetch_and_hash(state, url, content_type, types)
     else:
         hashes = await _form_and_hash(request, types)
-    low = [n for n, one in hashes.items() if _low_quality(state, one)]
+    low = [one.kind.name.upper() for one in hashes.values() if _low_quality(state, one)]
     if low:
-        raise InvalidSignal("the image's PDQ quality is too low to bank it (flat or tiny image)")
+        raise InvalidSignal(
+            f"the image's {low[0]} quality is too low to bank it (flat or tiny image)"
+        )
     signals = {n: _value(one) for n, one in hashes.items()}
     actor = api_key_actor(key.id)
     return await run_in_threadpool(_add_signals, state, bank_name, signals, actor)
 
 
 def _low_quality(state: ServiceState, one: _One) -> bool:
-    quality = one.pdq_quality
-    return one.pdq is not None and quality is not None and quality < state.settings.min_pdq_quality
+    quality = one.quality
+    return (
+        one.kind.quality_field is not None
+        and quality is not None
+        and quality < state.settings.min_pdq_quality
+    )
 
 
 @router.delete("/c/bank/{bank_name}/content/{content_id}", summary="HMA: remove an entry")
