@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from conftest import ContactApi
+from contact_helpers import ContactApi
 
 ADULT = {"id": "u-adult", "age_band": "18-plus", "age_assured": True}
 TEEN = {"id": "u-teen", "age_band": "13-15"}
