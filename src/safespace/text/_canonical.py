@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = [
     "CanonicalUrl",
@@ -42,23 +42,20 @@ _ESCAPE_TABLE = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class CanonicalUrl:
+class CanonicalUrl(NamedTuple):
     """A canonical URL split into its parts (all ASCII, already escaped)."""
 
     scheme: str
     host: str
     path: str
     query: str | None  # None: no '?' at all; "" : a '?' with nothing after it
+    #: the host is an IPv4 address (its only expression host is itself)
+    is_ip: bool = False
 
     @property
     def url(self) -> str:
         query = "" if self.query is None else "?" + self.query
         return f"{self.scheme}://{self.host}{self.path}{query}"
-
-    @property
-    def is_ip(self) -> bool:
-        return _is_dotted_quad(self.host)
 
 
 def _unescape_all(data: bytes) -> bytes:
@@ -120,13 +117,6 @@ def _ipv4(host: bytes) -> str | None:
     return ".".join(str((address >> s) & 0xFF) for s in (24, 16, 8, 0))
 
 
-_QUAD = re.compile(r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$")
-
-
-def _is_dotted_quad(host: str) -> bool:
-    return bool(_QUAD.match(host))
-
-
 def _idna(host: bytes) -> bytes:
     """A non-ASCII host's labels in punycode (``xn--``); hosts IDNA refuses stay as bytes."""
     if host.isascii():
@@ -147,11 +137,11 @@ def _idna(host: bytes) -> bytes:
     return b".".join(labels)
 
 
-def _canonical_host(raw: bytes) -> bytes:
+def _canonical_host(raw: bytes) -> tuple[bytes, bool]:
     host = raw.rpartition(b"@")[2]  # user info is never part of the host
     if host.startswith(b"["):  # bracketed IPv6: keep, lower-cased
         end = host.find(b"]")
-        return host[: end + 1].lower() if end > 0 else host.lower()
+        return (host[: end + 1].lower() if end > 0 else host.lower()), False
     colon = host.rfind(b":")
     if colon >= 0 and (host[colon + 1 :].isdigit() or colon == len(host) - 1):
         host = host[:colon]  # the port is not part of any expression
@@ -160,8 +150,8 @@ def _canonical_host(raw: bytes) -> bytes:
         host = _DOTS.sub(b".", host)
     ip = _ipv4(host)
     if ip is not None:
-        return ip.encode("ascii")
-    return _idna(host).lower()
+        return ip.encode("ascii"), True
+    return _idna(host).lower(), False
 
 
 def _canonical_path(raw: bytes) -> bytes:
@@ -208,7 +198,7 @@ def canonicalize(url: str | bytes) -> CanonicalUrl:
         at = rest.find(sep)
         if 0 <= at < cut:
             cut = at
-    host = _canonical_host(rest[:cut])
+    host, is_ip = _canonical_host(rest[:cut])
     tail = rest[cut:]
     path_part, qmark, query = tail.partition(b"?")
     path = _canonical_path(path_part or b"/")
@@ -217,6 +207,7 @@ def canonicalize(url: str | bytes) -> CanonicalUrl:
         host=_escape(host),
         path=_escape(path),
         query=_escape(query) if qmark else None,
+        is_ip=is_ip,
     )
 
 

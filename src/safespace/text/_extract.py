@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 from safespace.text._canonical import CanonicalUrl, canonicalize
@@ -149,8 +149,7 @@ SHORTENERS = frozenset(
 _MAX_UNWRAP = 3
 
 
-@dataclass(frozen=True, slots=True)
-class ExtractedUrl:
+class ExtractedUrl(NamedTuple):
     """A link found in a text: its canonical form and the span ``[start, end)`` it came from."""
 
     canonical: CanonicalUrl
