@@ -300,7 +300,7 @@ def hash_video(
     if threads < 0:
         raise ValueError("threads must be >= 0")
     limits = limits or VideoLimits()
-    workers = threads or os.cpu_count() or 1
+    workers = threads or _usable_cores()
     with _open(source, limits) as container:
         if _is_still_image(container.format.name):
             raise InvalidVideo(f"this is a still image ({container.format.name}), not a video")
@@ -324,6 +324,13 @@ def hash_video(
         if workers == 1:
             return _hash_inline(sampled, width, height, fps32, crop_borders)
         return _hash_pooled(sampled, width, height, fps32, crop_borders, workers)
+
+
+def _usable_cores() -> int:
+    """Cores this process may run on (a container's CPU set), not the machine's count."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(len(os.sched_getaffinity(0)), 1)
+    return os.cpu_count() or 1
 
 
 def _hash_inline(
