@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -48,6 +48,7 @@ from safespace.reports._referrals import (
 )
 from safespace.reports._sealing import MediaSealer, open_media
 from safespace.reports._webhooks import WebhookService
+from safespace.signals import SIGNAL_TYPES
 from safespace.store import Bank, Database, SelfReportCase
 from safespace.store._models import utcnow
 from safespace.store._models_queue import (
@@ -69,6 +70,9 @@ __all__ = [
     "UserReport",
     "priority_for",
 ]
+
+# ConfirmedCase's fields named after signal types (the hashes a referral carries).
+_CASE_HASH_FIELDS = frozenset(f.name for f in fields(ConfirmedCase) if f.init) & set(SIGNAL_TYPES)
 
 CATEGORIES = ("A", "B", "C", "A1", "A2", "B1", "B2")
 FALSE_POSITIVE_BANK = "false-positives"
@@ -422,7 +426,7 @@ class ReviewQueue:
     def _content_hashes(item: QueueItem) -> dict[str, str]:
         """The content's own hashes: sent with a report, recorded with a match event (the
         caller's hash, near matches included), or the entry's value on an exact match."""
-        found = {k: v for k, v in item.hashes.items() if k in ("pdq", "md5", "sha256") and v}
+        found = {k: v for k, v in item.hashes.items() if k in SIGNAL_TYPES and v}
         if item.signal_type and item.matched_value and item.distance == 0:
             found.setdefault(item.signal_type, item.matched_value)
         return found
@@ -478,7 +482,7 @@ class ReviewQueue:
         item = self.get(item_id)
         if item.status != "confirmed" or item.final_at is None:
             raise Conflict(f"item {item_id} is not confirmed: there is nothing to refer")
-        hashes = {k: v for k, v in item.hashes.items() if k in ("md5", "sha256", "pdq")}
+        hashes = {k: v for k, v in item.hashes.items() if k in SIGNAL_TYPES}
         if item.signal_type and item.matched_value:
             hashes.setdefault(item.signal_type, item.matched_value)
         notes = f"SafeSpace review item {item.id} ({item.source})."
@@ -494,9 +498,7 @@ class ReviewQueue:
             category=klass,
             incident_at=item.created_at,
             urls=item.urls,
-            md5=hashes.get("md5"),
-            sha256=hashes.get("sha256"),
-            pdq=hashes.get("pdq"),
+            **{k: v for k, v in hashes.items() if k in _CASE_HASH_FIELDS},  # type: ignore[arg-type]
             reported_user=ReportedUser(esp_identifier=item.account_id) if item.account_id else None,
             notes=notes,
         )

@@ -24,6 +24,8 @@ from safespace.errors import InvalidInput
 from safespace.reports import _audit as audit
 from safespace.reports._sealing import MediaSealer, seal_media
 from safespace.reports._selfreport import CASE_EXTRA_KEY
+from safespace.reports._selfreport_input import ITEM_TYPES
+from safespace.signals import SHA256
 from safespace.store import BankEntry, Database, MatchEvent, SelfReportCase, SelfReportItem
 from safespace.store._models_queue import ReviewCursor, ReviewItem, ReviewMedia
 
@@ -159,7 +161,7 @@ class QueueFeeds:
                 ).first()
                 hashes = {}
                 if first is not None:
-                    hashes = {"md5": first.md5, **({"pdq": first.pdq} if first.pdq else {})}
+                    hashes = {k.name: v for k in ITEM_TYPES if (v := getattr(first, k.name))}
                 s.add(self._row("self-report", None, hashes, case.created_at, case_id=case.id))
                 made += 1
         return made
@@ -253,7 +255,7 @@ class QueueFeeds:
                         ReviewMedia(
                             item_id=item.id,
                             media_type=report.media_type or "application/octet-stream",
-                            sha256=report.hashes.get("sha256", ""),
+                            sha256=report.hashes.get(SHA256.name, ""),  # the media's digest
                             data=sealed.data,
                             key_id=sealed.key_id,
                             wrapped_key=sealed.wrapped_key,
