@@ -45,12 +45,20 @@ bench: dev
 	$(BIN)/python bench/bench_hashing.py
 	$(BIN)/python bench/bench_index.py --sizes 1000000,10000000
 	$(BIN)/python bench/bench_deter.py
+	$(BIN)/python bench/bench_contact.py
+	$(BIN)/python bench/bench_text.py
+	$(BIN)/python bench/bench_video.py
+	$(BIN)/python bench/bench_video_lookup.py --sizes 1000000,10000000
 
 ## bench-quick: the same benchmarks at small sizes
 bench-quick: dev
 	$(BIN)/python bench/bench_hashing.py --quick
 	$(BIN)/python bench/bench_index.py --sizes 100000
 	$(BIN)/python bench/bench_deter.py --quick
+	$(BIN)/python bench/bench_contact.py --quick
+	$(BIN)/python bench/bench_text.py --quick
+	$(BIN)/python bench/bench_video.py --quick
+	$(BIN)/python bench/bench_video_lookup.py --sizes 100000
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -219,3 +219,7 @@ def test_openapi_lists_the_problems_routes_can_give(api: Api) -> None:
     assert "503" in paths["/v1/banks"]["get"]["responses"]
     widget = paths["/v1/deter/widget.js"]["get"]["responses"]["200"]["content"]
     assert list(widget) == ["application/javascript"]
+    contact = paths["/v1/contact/widget.js"]["get"]["responses"]["200"]["content"]
+    assert list(contact) == ["application/javascript"]
+    styles = paths["/v1/contact/widget.css"]["get"]["responses"]["200"]["content"]
+    assert list(styles) == ["text/css"]

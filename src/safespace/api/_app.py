@@ -110,6 +110,8 @@ _BODY_PROBLEMS = {413: "The body is over its limit", 415: "The body's Content-Ty
 _SCRIPT_TYPES = {
     "/v1/deter/widget.js": "application/javascript",
     "/v1/deter/widget.css": "text/css",
+    "/v1/contact/widget.js": "application/javascript",
+    "/v1/contact/widget.css": "text/css",
 }
 _NO_CONFLICT = ("/v1/match", "/v1/hash", "/h/", "/m/")  # lookups: nothing to clash with
 

@@ -19,7 +19,8 @@ keys_app = typer.Typer(
 def keys_create(
     ctx: typer.Context,
     scopes: Annotated[
-        str, typer.Option(help="Comma-separated: match, curate, admin (admin implies all).")
+        str,
+        typer.Option(help="Comma-separated: match, curate, contact, admin (admin implies all)."),
     ],
     name: Annotated[str, typer.Option(help="A label, e.g. the client that uses the key.")] = "",
 ) -> None:
