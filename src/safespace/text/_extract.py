@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
@@ -25,6 +26,14 @@ from safespace.text._view import View, identity, rewrite
 __all__ = ["SHORTENERS", "WRAPPERS", "ExtractedUrl", "extract_urls"]
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+# Unicode's format (Cf) characters, invisible ones included, and the full stops mapped below:
+# a text that is already NFKC and holds none of them needs no Unicode rewrite at all.
+_NEEDS_UNICODE_REWRITE = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U00013438\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
+    "\U000e0020-\U000e007f\u3002\uff61\u2024]"
+)
 _STOPS = {"\u3002": ".", "\uff61": ".", "\u2024": "."}  # ideographic and other full stops
 
 
@@ -36,16 +45,30 @@ def _unicode_char(m: re.Match[str]) -> str:
     return _STOPS.get(folded, folded)
 
 
-_HIDING = re.compile(  # every branch starts with a character class: fast to scan
-    r"(?P<hxxp>h(?:xx|\*\*)p(?=s?(?:://|\[:\]|\(:\)|\[://\])))"
-    r"|(?P<slashes>\[://\]|\(://\))"
-    r"|(?P<colon>\[:\]|\(:\)|\{:\})"
-    r"|(?P<bracket>[\[({<][ \t]*(?:\.|dot)[ \t]*[\])}>])"
-    r"|(?P<word>[ \t]+dot[ \t]+)"
-    r"|(?P<pct>%(?:2[dDeE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]))",
-    re.IGNORECASE,
+# Each way of hiding, with the substrings that must be present for it to be there at all.
+# Only the parts a text may hold are compiled into the pattern it is rewritten with: one
+# alternation of every part scans several times slower than the one or two a post needs.
+_HIDING_PARTS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("hxxp", ("xx", "**"), r"h(?:xx|\*\*)p(?=s?(?:://|\[:\]|\(:\)|\[://\]))"),
+    (
+        "brackets",
+        ("[", "(", "{", "<"),
+        r"(?P<slashes>\[://\]|\(://\))|(?P<colon>\[:\]|\(:\)|\{:\})"
+        r"|(?P<bracket>[\[({<][ \t]*(?:\.|dot)[ \t]*[\])}>])",
+    ),
+    ("word", ("dot",), r"[ \t]+dot[ \t]+"),
+    ("pct", ("%",), r"%(?:2[dDeE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA])"),
 )
-_HIDING_TRIGGERS = ("[", "(", "{", "<", "%", "xx", "**", "dot")
+
+
+@lru_cache(maxsize=32)
+def _hiding_pattern(parts: tuple[str, ...]) -> re.Pattern[str]:
+    branches = [f"(?P<{name}>{body})" for name, _, body in _HIDING_PARTS if name in parts]
+    return re.compile("|".join(branches), re.IGNORECASE)
+
+
+def _hiding_parts(lower: str) -> tuple[str, ...]:
+    return tuple(name for name, needles, _ in _HIDING_PARTS if any(n in lower for n in needles))
 
 
 def _between_letters(m: re.Match[str]) -> bool:
@@ -55,6 +78,8 @@ def _between_letters(m: re.Match[str]) -> bool:
 
 def _undo_hiding(m: re.Match[str]) -> str | None:
     kind = m.lastgroup
+    if kind == "brackets":  # the inner group that matched says which
+        kind = next(k for k in ("slashes", "colon", "bracket") if m.group(k) is not None)
     if kind == "hxxp":
         start = m.start()
         return "http" if start == 0 or not m.string[start - 1].isalnum() else None
@@ -167,12 +192,14 @@ class ExtractedUrl(NamedTuple):
 
 def _view(text: str) -> View:
     view = identity(text)
-    if not text.isascii():
+    if not text.isascii() and (
+        not unicodedata.is_normalized("NFKC", text) or _NEEDS_UNICODE_REWRITE.search(text)
+    ):
         view = rewrite(view, _NON_ASCII, _unicode_char)
     clean = view.text
-    lower = clean.lower()
-    if any(t in lower for t in _HIDING_TRIGGERS):
-        view = rewrite(view, _HIDING, _undo_hiding)
+    parts = _hiding_parts(clean.lower())
+    if parts:
+        view = rewrite(view, _hiding_pattern(parts), _undo_hiding)
         clean = view.text
     if " ." in clean or ". " in clean or "\t" in clean or "\u3000" in clean:
         view = rewrite(view, _SPACED_DOT, _undo_spaced_dot)
