@@ -189,6 +189,8 @@ def main() -> None:
         b50, b99 = _time_each(baseline.match, posts)
         c50, c99 = _time_each(pipeline, posts, time.thread_time_ns)
         d50, d99 = _time_each(baseline.match, posts, time.thread_time_ns)
+        u50, u99 = _time_each(url_list.match_text, posts, time.thread_time_ns)
+        k50, k99 = _time_each(kw_matcher.match, posts, time.thread_time_ns)
         rate = _rate(pipeline, posts, args.seconds)
         brate = _rate(baseline.match, posts, args.seconds)
     finally:
@@ -206,6 +208,9 @@ def main() -> None:
     print(f"cpu time per message (thread clock, unaffected by other processes): "
           f"pipeline p50 {c50:.1f} us, p99 {c99:.1f} us; baseline p50 {d50:.1f} us, "
           f"p99 {d99:.1f} us")  # fmt: skip
+    print(f"cpu time per message by part: links p50 {u50:.1f} us, p99 {u99:.1f} us; "
+          f"keywords (Deter's normaliser, automaton) p50 {k50:.1f} us, "
+          f"p99 {k99:.1f} us")  # fmt: skip
     print(f"pipeline vs baseline: {rate / brate:.2f}x messages/s, {b99 / p99:.2f}x at p99")
     print(f"listed links found: pipeline {found_links:,} of {planted_urls:,}, "
           f"baseline {base_urls:,} of {planted_urls:,}")  # fmt: skip

@@ -35,6 +35,7 @@ def check_text_output(out: str, urls: int, keywords: int, posts: int) -> None:
         r"pipeline p50 {n} us, p99 {n} us; baseline p50 {n} us, p99 {n} us", out
     )
     positive(c50, c99, d50, d99)
+    positive(*find(r"links p50 {n} us, p99 {n} us; keywords .* p50 {n} us, p99 {n} us", out))
     # every planted listed link and keyword is found: they are written so that they must be
     found, of = find(r"listed links found: pipeline {n} of {n}", out)
     assert found == of == planted
