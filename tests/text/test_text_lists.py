@@ -182,3 +182,12 @@ def test_keyword_spans_in_random_text(before: str, after: str) -> None:
     text = f"{before} pineapple {after}"
     spans = [(m.start, m.end, m.exact_span) for m in _keywords().match(text) if m.rule_id == "kw:2"]
     assert (len(before) + 1, len(before) + 10, True) in spans
+
+
+def test_a_hit_only_deters_second_pass_sees_spans_the_whole_post() -> None:
+    # "aa b" squeezes to "a b", which Deter's second pass joins to "ab"; the one-pass
+    # reading the spans come from has "a b", so the span cannot be narrowed down.
+    matcher = KeywordMatcher([KeywordList.from_terms("kw", ["ab"])])
+    text = "hello aa b world"
+    (match,) = matcher.match(text)
+    assert (match.start, match.end, match.exact_span) == (0, len(text), False)
