@@ -13,6 +13,7 @@ PUBLIC = {
         "DIHEDRAL_NAMES", "DecodeLimits", "Signals", "dihedral_variants", "hamming",
         "hash_bytes", "hash_file", "is_matchable", "pdq_dihedral_from_bytes",
         "pdq_dihedral_from_file", "pdq_dihedral_from_image", "pdq_from_image",
+        "VideoFrameHash", "VideoLimits", "hash_video",
         "MD5", "PDQ", "SHA256", "SIGNAL_TYPES", "SignalType", "get_signal_type", "normalize",
         "DISTANCE", "HexSignalType", "IndexKind", "MediaKind", "Threshold", "bare_hex_type",
         "check_thresholds", "effective_thresholds", "exchange_type", "signal_types_with_index",

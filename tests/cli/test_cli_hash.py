@@ -78,3 +78,28 @@ def test_bad_setting_is_one_line(run_cli: RunCli, monkeypatch, testdata: Path) -
     assert result.exit_code == 2
     assert result.stderr.startswith("error: bad setting")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_hash_video_lists_its_vpdq_frames(run_cli: RunCli) -> None:
+    from datafiles import PATTERN_SD_VIDEO
+
+    (row,) = run_cli("hash", str(PATTERN_SD_VIDEO)).rows
+    frames = row["vpdq"]
+    assert frames, row
+    assert [f["frame"] for f in frames] == sorted(f["frame"] for f in frames)
+    assert [round(f["timestamp"]) for f in frames] == list(range(len(frames)))  # 1 per second
+    for frame in frames:
+        assert set(frame) == {"frame", "timestamp", "quality", "pdq"}
+        assert len(frame["pdq"]) == 64
+        assert 0 <= frame["quality"] <= 100
+    (every,) = run_cli("hash", "--seconds-per-hash", "0", str(PATTERN_SD_VIDEO)).rows
+    assert len(every["vpdq"]) > len(frames)
+    assert [f["frame"] for f in every["vpdq"]] == list(range(len(every["vpdq"])))
+    bad = run_cli("hash", "--seconds-per-hash", "-1", str(PATTERN_SD_VIDEO))
+    assert bad.exit_code == 2
+
+
+def test_an_image_has_no_vpdq(run_cli: RunCli, testdata: Path) -> None:
+    path = testdata / "pdq" / "reg-test-input" / "dih" / "bridge-1-original.jpg"
+    (row,) = run_cli("hash", str(path)).rows
+    assert "vpdq" not in row

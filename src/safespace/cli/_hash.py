@@ -22,9 +22,19 @@ def hash_cmd(
     dihedral: Annotated[
         bool, typer.Option(help="Also print the PDQ hashes of the 8 rotations and flips.")
     ] = False,
+    seconds_per_hash: Annotated[
+        float,
+        typer.Option(
+            min=0.0, help="Videos: hash one frame per this many seconds (0: every frame)."
+        ),
+    ] = 1.0,
+    crop_borders: Annotated[
+        bool, typer.Option(help="Videos: remove black bars before hashing frames.")
+    ] = False,
 ) -> None:
-    """Hash files: one JSON object per line with path, pdq, pdq_quality, md5, sha256."""
-    from safespace.signals import hash_file, pdq_dihedral_from_file
+    """Hash files: one JSON object per line with path, pdq, pdq_quality, md5, sha256, and for
+    a video its vpdq frames (frame, timestamp, quality, pdq)."""
+    from safespace.signals import hash_file, hash_video, pdq_dihedral_from_file
 
     limits = decode_limits(settings_of(ctx))
     failed = 0
@@ -35,6 +45,15 @@ def hash_cmd(
             row.update(signals.as_dict())
             if signals.pdq is not None and dihedral:
                 row["pdq_dihedral"] = pdq_dihedral_from_file(path, exact=exact, limits=limits)
+            if signals.media_kind == "video":
+                frames = hash_video(
+                    path, seconds_per_hash=seconds_per_hash, crop_borders=crop_borders
+                )
+                row["vpdq"] = [
+                    {"frame": f.frame_number, "timestamp": round(f.timestamp, 3),
+                     "quality": f.quality, "pdq": f.pdq}
+                    for f in frames
+                ]  # fmt: skip
         except SafeSpaceError as exc:
             failed += 1
             row.update(error=str(exc), error_code=exc.code)

@@ -1,8 +1,11 @@
-"""Media to signals: PDQ, MD5 and SHA-256 of images, MD5 and SHA-256 of videos.
+"""Media to signals: PDQ, MD5 and SHA-256 of images; MD5, SHA-256 and vPDQ frames of videos.
 
 See docs/signals.md for the formats read, the limits, the errors and the measured accuracy
 of the fast decoding mode.
 """
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from safespace.signals._decode import DecodeLimits
 from safespace.signals._hashing import (
@@ -37,6 +40,9 @@ from safespace.signals._types import (
     Threshold,
 )
 
+if TYPE_CHECKING:
+    from safespace.signals._video import VideoFrameHash, VideoLimits, hash_video
+
 __all__ = [
     "DIHEDRAL_NAMES",
     "DISTANCE",
@@ -51,6 +57,8 @@ __all__ = [
     "SignalType",
     "Signals",
     "Threshold",
+    "VideoFrameHash",
+    "VideoLimits",
     "bare_hex_type",
     "check_thresholds",
     "dihedral_variants",
@@ -60,6 +68,7 @@ __all__ = [
     "hamming",
     "hash_bytes",
     "hash_file",
+    "hash_video",
     "is_matchable",
     "normalize",
     "pdq_dihedral_from_bytes",
@@ -68,3 +77,12 @@ __all__ = [
     "pdq_from_image",
     "signal_types_with_index",
 ]
+
+_VIDEO = {"VideoFrameHash", "VideoLimits", "hash_video"}
+
+
+def __getattr__(name: str) -> Any:
+    """Load the video names on first use: they import PyAV (FFmpeg), which images never need."""
+    if name in _VIDEO:
+        return getattr(importlib.import_module("safespace.signals._video"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
