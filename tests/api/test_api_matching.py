@@ -42,6 +42,24 @@ def test_hash_an_upload(api: Api, bridge_jpeg: bytes) -> None:
     assert dihedral["pdq_dihedral"][0] == expected.pdq
 
 
+def test_hash_a_video_upload_gives_its_vpdq_frames(api: Api) -> None:
+    from datafiles import PATTERN_SD_VIDEO
+    from safespace.signals import hash_video
+
+    data = PATTERN_SD_VIDEO.read_bytes()
+    body = api.upload("/v1/hash", data, "match").json()
+    assert body["media_kind"] == "video"
+    expected = hash_video(data)
+    assert [(f["frame"], f["quality"], f["pdq"]) for f in body["vpdq"]] == [
+        (f.frame_number, f.quality, f.pdq) for f in expected
+    ]
+    every = api.upload("/v1/hash", data, "match", seconds_per_hash="0").json()
+    assert [f["frame"] for f in every["vpdq"]] == list(range(len(every["vpdq"])))
+    for bad in ("-1", "soon", "nan", "inf"):
+        problem(api.upload("/v1/hash", data, seconds_per_hash=bad), 422, "invalid-request")
+    problem(api.upload("/v1/hash", data[: len(data) // 3]), 422, "invalid-video")
+
+
 def test_hash_bad_uploads(api: Api, bridge_jpeg: bytes) -> None:
     problem(api.upload("/v1/hash", b"just some text, not an image\n"), 415, "unsupported-media")
     problem(api.upload("/v1/hash", bridge_jpeg[:2000]), 422, "corrupt-media")

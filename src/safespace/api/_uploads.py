@@ -6,6 +6,7 @@ parsed, with every failure a problem (never a framework 400 with a vague message
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -89,6 +90,19 @@ def form_bool(value: str | None, name: str) -> bool:
     if text in _FALSE:
         return False
     raise InvalidRequest(f"form field {name!r} must be true or false, got {value!r}")
+
+
+def form_seconds(value: str | None, name: str, default: float) -> float:
+    """A form field giving seconds: a finite number >= 0 (absent: ``default``)."""
+    if value is None:
+        return default
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        seconds = -1.0
+    if not math.isfinite(seconds) or seconds < 0:
+        raise InvalidRequest(f"form field {name!r} must be a number of seconds >= 0, got {value!r}")
+    return seconds
 
 
 async def json_body(request: Request, model: type[M]) -> M:

@@ -17,11 +17,24 @@ from safespace.api._metrics import observe_matches
 from safespace.api._problems import PROBLEM_RESPONSES
 from safespace.api._schemas import MatchRequest
 from safespace.api._state import ServiceState, get_state
-from safespace.api._uploads import form_bool, is_multipart, json_body, openapi_body, read_upload
+from safespace.api._uploads import (
+    form_bool,
+    form_seconds,
+    is_multipart,
+    json_body,
+    openapi_body,
+    read_upload,
+)
 from safespace.banks import Matcher
 from safespace.banks._match_results import Match, MatchResult
 from safespace.errors import InvalidInput, InvalidSignal
-from safespace.signals import SIGNAL_TYPES, hash_bytes, normalize, pdq_dihedral_from_bytes
+from safespace.signals import (
+    SIGNAL_TYPES,
+    hash_bytes,
+    hash_video,
+    normalize,
+    pdq_dihedral_from_bytes,
+)
 
 __all__ = ["match_json", "router"]
 
@@ -110,13 +123,17 @@ def _render(state: ServiceState, result: MatchResult) -> dict[str, Any]:
     "/hash",
     summary="Hash an uploaded image or video",
     openapi_extra=openapi_body(
-        form={"dihedral": "true: also return the PDQ hashes of the 8 rotations and flips."}
+        form={
+            "dihedral": "true: also return the PDQ hashes of the 8 rotations and flips.",
+            "seconds_per_hash": "Videos: one vPDQ frame per this many seconds (default 1; 0: all).",
+        }
     ),
 )
 async def hash_upload(request: Request, state: State, key: MatchKey) -> dict[str, Any]:
-    """PDQ (images), its quality, MD5 and SHA-256; nothing is stored."""
-    upload = await read_upload(request, allowed={"dihedral"})
+    """PDQ (images), its quality, MD5 and SHA-256; a video's vPDQ frames; nothing is stored."""
+    upload = await read_upload(request, allowed={"dihedral", "seconds_per_hash"})
     dihedral = form_bool(upload.get("dihedral"), "dihedral")
+    seconds = form_seconds(upload.get("seconds_per_hash"), "seconds_per_hash", 1.0)
     signals = await run_in_threadpool(hash_bytes, upload.data, limits=state.limits)
     out: dict[str, Any] = signals.as_dict()
     out["pdq_matchable"] = signals.pdq is not None and not signals.pdq_low_quality
@@ -124,6 +141,15 @@ async def hash_upload(request: Request, state: State, key: MatchKey) -> dict[str
         out["pdq_dihedral"] = await run_in_threadpool(
             pdq_dihedral_from_bytes, upload.data, limits=state.limits
         )
+    if signals.media_kind == "video":
+        frames = await run_in_threadpool(
+            hash_video, bytes(upload.data), seconds_per_hash=seconds, threads=1
+        )
+        out["vpdq"] = [
+            {"frame": f.frame_number, "timestamp": round(f.timestamp, 3),
+             "quality": f.quality, "pdq": f.pdq}
+            for f in frames
+        ]  # fmt: skip
     return out
 
 
