@@ -151,3 +151,24 @@ def test_spans_point_at_the_inserted_link(
     assert (found[0].start, found[0].end) == (start, start + len(link)), text
     expected_path = path.split("?")[0] or "/"
     assert found[0].canonical.path == expected_path
+
+
+@pytest.mark.parametrize(
+    ("text", "urls"),
+    [
+        ("x ." + " " * 50_000 + "y", []),  # a long run of spaces before a dot
+        ("a dot" + " " * 50_000 + "x", []),
+        ("[" + " " * 50_000 + ".]", []),
+        ("http://example.org/" + ")" * 50_000, ["http://example.org/"]),  # unbalanced closers
+        ("a.b " * 20_000, []),
+    ],
+    ids=["spaces-dot", "spaces-word-dot", "spaces-bracket", "closers", "many-non-links"],
+)
+def test_hostile_inputs_are_handled_in_linear_passes(text: str, urls: list[str]) -> None:
+    # Quadratic patterns would take minutes on these; what is checked here is the answer.
+    assert [u.url for u in extract_urls(text)] == urls
+
+
+def test_a_huge_link_is_cut() -> None:
+    (link,) = extract_urls("see http://example.org/" + "a" * 100_000 + " now")
+    assert link.end - link.start == 4096

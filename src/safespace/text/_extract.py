@@ -54,9 +54,9 @@ _HIDING_PARTS: tuple[tuple[str, tuple[str, ...], str], ...] = (
         "brackets",
         ("[", "(", "{", "<"),
         r"(?P<slashes>\[://\]|\(://\))|(?P<colon>\[:\]|\(:\)|\{:\})"
-        r"|(?P<bracket>[\[({<][ \t]*(?:\.|dot)[ \t]*[\])}>])",
+        r"|(?P<bracket>[\[({<][ \t]{0,3}(?:\.|dot)[ \t]{0,3}[\])}>])",
     ),
-    ("word", ("dot",), r"[ \t]+dot[ \t]+"),
+    ("word", ("dot",), r"(?<![ \t])[ \t]++dot[ \t]++"),  # from a run's start: linear
     ("pct", ("%",), r"%(?:2[dDeE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA])"),
 )
 
@@ -96,7 +96,9 @@ def _undo_hiding(m: re.Match[str]) -> str | None:
     return None
 
 
-_SPACED_DOT = re.compile(r"[ \t\u3000]+\.[ \t\u3000]*|\.[ \t\u3000]+")
+_SPACED_DOT = re.compile(  # a run of spaces is tried from its start only: linear time
+    r"(?<![ \t\u3000])[ \t\u3000]++\.[ \t\u3000]*+|\.[ \t\u3000]++"
+)
 _TLD_AHEAD = re.compile(r"([^\W\d_]{2,63})(/?)")
 
 
@@ -172,6 +174,9 @@ SHORTENERS = frozenset(
     ]
 )
 _MAX_UNWRAP = 3
+#: A link is cut at this many characters (lists hold nothing longer; canonicalising a huge
+#: string is work an attacker could ask for).
+MAX_URL_CHARS = 4096
 
 
 class ExtractedUrl(NamedTuple):
@@ -207,13 +212,19 @@ def _view(text: str) -> View:
 
 
 def _trim(url: str) -> str:
-    while url:
-        last = url[-1]
-        if last in _TRAILING or (last in _CLOSERS and url.count(_CLOSERS[last]) < url.count(last)):
-            url = url[:-1]
+    """``url`` without trailing punctuation and closing brackets it does not open (linear)."""
+    end = len(url)
+    balance = {c: url.count(o) - url.count(c) for c, o in _CLOSERS.items()}
+    while end:
+        last = url[end - 1]
+        if last in _TRAILING:
+            end -= 1
+        elif last in _CLOSERS and balance[last] < 0:
+            balance[last] += 1
+            end -= 1
         else:
             break
-    return url
+    return url[:end]
 
 
 def _bare_length(candidate: str, host: str, extra_tlds: frozenset[str]) -> int:
@@ -292,7 +303,7 @@ def extract_urls(text: str, *, extra_tlds: frozenset[str] = frozenset()) -> list
     out: list[ExtractedUrl] = []
     for m in _CANDIDATE.finditer(clean):
         start = m.start()
-        candidate = _trim(m.group())
+        candidate = _trim(m.group()[:MAX_URL_CHARS])
         host = m.group("host")
         if host is not None:
             if start and clean[start - 1] in _NOT_BEFORE_HOST:
