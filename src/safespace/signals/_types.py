@@ -16,12 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from safespace.errors import InvalidInput, InvalidSignal
-
-if TYPE_CHECKING:
-    from safespace.signals._hashing import Signals
 
 __all__ = [
     "DISTANCE",
@@ -126,8 +123,9 @@ class SignalType:
         """The canonical string of ``value``; :class:`InvalidSignal` saying why it is bad."""
         raise NotImplementedError
 
-    def compute(self, signals: Signals) -> str | None:
-        """This type's value for media hashed by :func:`~safespace.signals.hash_file`."""
+    def compute(self, signals: object) -> str | None:
+        """This type's value for media hashed by :func:`~safespace.signals.hash_file` (a
+        :class:`~safespace.signals.Signals`, or any object with the same attributes)."""
         value = getattr(signals, self.name, None)
         return value if isinstance(value, str) else None
 
