@@ -213,6 +213,8 @@ def _view(text: str) -> View:
 
 def _trim(url: str) -> str:
     """``url`` without trailing punctuation and closing brackets it does not open (linear)."""
+    if not url or (url[-1] not in _TRAILING and url[-1] not in _CLOSERS):
+        return url
     end = len(url)
     balance = {c: url.count(o) - url.count(c) for c, o in _CLOSERS.items()}
     while end:
