@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import struct
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from api_helpers import Api, MakeApi, problem
@@ -58,7 +59,10 @@ def _call(app: FastAPI, method: str, path: str, headers: dict[str, str]) -> Sent
         elif message["type"] == "http.response.body":
             sent.body += message.get("body", b"")
 
-    asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
+    # In a thread of its own: a session's Playwright browser keeps an event loop running in
+    # this thread once a browser test has run, and asyncio.run refuses to nest in it.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(lambda: asyncio.run(app(scope, receive, send))).result()  # type: ignore[arg-type]
     return sent
 
 

@@ -12,7 +12,6 @@ built on first use, shared with the console's pages).
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -22,15 +21,15 @@ from starlette.concurrency import run_in_threadpool
 
 from safespace.api._deps import AdminKey, ContactKey, State
 from safespace.api._problems import PROBLEM_RESPONSES
-from safespace.api._state import get_state
 from safespace.api._uploads import json_body, openapi_body
+from safespace.api._widgets import EVENT_ID, PUBLIC, allow_origin, preflight, widget_file
 from safespace.contact import ACTIONS, AGE_BANDS, Account, ContactRequest, Relation
 from safespace.contact._prompts import OUTCOMES
 from safespace.contact._risk import Message
 from safespace.contact._runtime import ContactRuntime, runtime_for
 from safespace.contact._signals import EVENT_TYPES
 from safespace.deter._report import render_html
-from safespace.errors import AccessDenied, InvalidInput
+from safespace.errors import InvalidInput
 
 __all__ = [
     "ContactKey",
@@ -39,10 +38,7 @@ __all__ = [
     "router",
 ]
 
-STATIC = Path(__file__).resolve().parents[2] / "web" / "static"
-_PUBLIC: dict[str, Any] = {"security": []}  # no API key: public by design (the widget's)
 _LOCALE = re.compile(r"[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8}){0,3}")
-_EVENT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def contact_runtime(request: Request, state: State) -> ContactRuntime:
@@ -115,29 +111,6 @@ class WidgetOutcomeBody(_Body):
     event_id: StrictStr
     token: StrictStr = Field(max_length=200)
     outcome: StrictStr = Field(description=", ".join(OUTCOMES))
-
-
-def _cors(request: Request, response: Response) -> None:
-    """Browsers on the operator's allowed origins may read the answer; others may not call."""
-    origin = request.headers.get("origin")
-    if origin is None:
-        return
-    state = get_state(request)
-    if origin.rstrip("/") not in state.settings.deter_origins():
-        raise AccessDenied(f"origin {origin[:100]!r} is not in SAFESPACE_DETER_ALLOWED_ORIGINS")
-    response.headers["Access-Control-Allow-Origin"] = origin
-    response.headers["Vary"] = "Origin"
-
-
-def _static(name: str, media_type: str) -> Response:
-    folder = "js" if name.endswith(".js") else "css"
-    body = (STATIC / folder / name).read_bytes()
-    headers = {
-        "Cache-Control": "public, max-age=300",
-        "Cross-Origin-Resource-Policy": "cross-origin",
-        "X-Content-Type-Options": "nosniff",
-    }
-    return Response(body, media_type=media_type, headers=headers)
 
 
 def _locale(value: str) -> str:
@@ -236,7 +209,7 @@ async def outcome(
 ) -> dict[str, Any]:
     """``recorded`` is false when the prompt already had this outcome (each counts once)."""
     body = await json_body(request, OutcomeBody)
-    if not _EVENT_ID.fullmatch(event_id):
+    if not EVENT_ID.fullmatch(event_id):
         raise InvalidInput("event_id must be the UUID returned with the prompt")
     service = runtime.service()
     recorded = await run_in_threadpool(service.prompts.add_outcome, event_id, body.outcome)
@@ -280,12 +253,7 @@ async def report(
 
 @router.options("/widget/outcomes", include_in_schema=False)
 def widget_outcome_preflight(request: Request) -> Response:
-    response = Response(status_code=204)
-    _cors(request, response)
-    response.headers["Access-Control-Allow-Methods"] = "POST"
-    response.headers["Access-Control-Allow-Headers"] = "Content-Type"
-    response.headers["Access-Control-Max-Age"] = "600"
-    return response
+    return preflight(request)
 
 
 @router.post(
@@ -294,9 +262,9 @@ def widget_outcome_preflight(request: Request) -> Response:
     openapi_extra={**openapi_body(json_model=WidgetOutcomeBody), "security": []},
 )
 async def widget_outcome(request: Request, response: Response, runtime: Contact) -> dict[str, Any]:
-    _cors(request, response)
+    allow_origin(request, response)
     body = await json_body(request, WidgetOutcomeBody)
-    if not _EVENT_ID.fullmatch(body.event_id):
+    if not EVENT_ID.fullmatch(body.event_id):
         raise InvalidInput("event_id must be the UUID returned with the prompt")
     service = runtime.service()
     service.tokens.verify(body.event_id, body.token)
@@ -306,11 +274,11 @@ async def widget_outcome(request: Request, response: Response, runtime: Contact)
     return {"event_id": body.event_id, "outcome": body.outcome, "recorded": recorded}
 
 
-@router.get("/widget.js", summary="The contact widget's script", openapi_extra=_PUBLIC)
+@router.get("/widget.js", summary="The contact widget's script", openapi_extra=PUBLIC)
 def widget_js() -> Response:
-    return _static("contact-widget.js", "text/javascript")
+    return widget_file("contact-widget.js", "text/javascript")
 
 
-@router.get("/widget.css", summary="The contact widget's styles", openapi_extra=_PUBLIC)
+@router.get("/widget.css", summary="The contact widget's styles", openapi_extra=PUBLIC)
 def widget_css() -> Response:
-    return _static("contact-widget.css", "text/css")
+    return widget_file("contact-widget.css", "text/css")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import inspect
 import re
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -27,8 +26,8 @@ from safespace.api._auth import bearer
 from safespace.api._deps import AdminKey, Deter, MatchKey, State, match_key
 from safespace.api._problems import PROBLEM_RESPONSES
 from safespace.api._runtimes import PURGE_SECONDS, RELOAD_SECONDS, DeterRuntime
-from safespace.api._state import get_state
 from safespace.api._uploads import json_body, openapi_body
+from safespace.api._widgets import EVENT_ID, PUBLIC, allow_origin, preflight, widget_file
 from safespace.deter import CONTEXTS, OUTCOMES, ChatState, DecisionRequest
 from safespace.deter._report import build_report, render_csv, render_html
 from safespace.errors import AccessDenied, InvalidInput, InvalidSignal
@@ -37,9 +36,7 @@ from safespace.signals import SIGNAL_TYPES, normalize
 # The runtime and its timings are re-exported for the tests that drive them.
 __all__ = ["PURGE_SECONDS", "RELOAD_SECONDS", "DeterRuntime", "router"]
 
-STATIC = Path(__file__).resolve().parents[2] / "web" / "static"
 _LOCALE = re.compile(r"[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8}){0,3}")
-_EVENT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _TEXT_CONTEXTS = ("search", "message", "url")
 
 
@@ -86,11 +83,10 @@ class ChatRequest(_Body):
 # --- helpers -----------------------------------------------------------------------------------
 
 router = APIRouter(prefix="/v1/deter", tags=["deter"], responses=PROBLEM_RESPONSES)
-_PUBLIC: dict[str, Any] = {"security": []}  # no API key: public by design (the widget's)
 
 
 def _event_id(value: str) -> str:
-    if not _EVENT_ID.fullmatch(value):
+    if not EVENT_ID.fullmatch(value):
         raise InvalidInput("event_id must be the UUID returned with the decision")
     return value
 
@@ -111,38 +107,6 @@ def _signals(signals: dict[str, str]) -> list[tuple[str, str]]:
     if not found:
         raise InvalidSignal(f"give at least one hash in signals: {', '.join(SIGNAL_TYPES)}")
     return list(found.items())
-
-
-def _cors(request: Request, response: Response) -> None:
-    """Browsers on the operator's allowed origins may read the answer; others may not call."""
-    origin = request.headers.get("origin")
-    if origin is None:
-        return
-    state = get_state(request)
-    if origin.rstrip("/") not in state.settings.deter_origins():
-        raise AccessDenied(f"origin {origin[:100]!r} is not in SAFESPACE_DETER_ALLOWED_ORIGINS")
-    response.headers["Access-Control-Allow-Origin"] = origin
-    response.headers["Vary"] = "Origin"
-
-
-def _preflight(request: Request) -> Response:
-    response = Response(status_code=204)
-    _cors(request, response)
-    response.headers["Access-Control-Allow-Methods"] = "POST"
-    response.headers["Access-Control-Allow-Headers"] = "Content-Type"
-    response.headers["Access-Control-Max-Age"] = "600"
-    return response
-
-
-def _static(name: str, media_type: str) -> Response:
-    folder = "js" if name.endswith(".js") else "css"
-    body = (STATIC / folder / name).read_bytes()
-    headers = {
-        "Cache-Control": "public, max-age=300",
-        "Cross-Origin-Resource-Policy": "cross-origin",
-        "X-Content-Type-Options": "nosniff",
-    }
-    return Response(body, media_type=media_type, headers=headers)
 
 
 # --- endpoints ---------------------------------------------------------------------------------
@@ -216,7 +180,7 @@ async def outcome(
 
 @router.options("/widget/outcomes", include_in_schema=False)
 def widget_outcome_preflight(request: Request) -> Response:
-    return _preflight(request)
+    return preflight(request)
 
 
 @router.post(
@@ -225,7 +189,7 @@ def widget_outcome_preflight(request: Request) -> Response:
     openapi_extra={**openapi_body(json_model=WidgetOutcomeRequest), "security": []},
 )
 async def widget_outcome(request: Request, response: Response, runtime: Deter) -> dict[str, Any]:
-    _cors(request, response)
+    allow_origin(request, response)
     body = await json_body(request, WidgetOutcomeRequest)
     event_id = _event_id(body.event_id)
     runtime.tokens().verify(event_id, body.token)
@@ -236,7 +200,7 @@ async def widget_outcome(request: Request, response: Response, runtime: Deter) -
 
 @router.options("/chat", include_in_schema=False)
 def chat_preflight(request: Request) -> Response:
-    return _preflight(request)
+    return preflight(request)
 
 
 @router.post(
@@ -252,7 +216,7 @@ async def chat(request: Request, response: Response, runtime: Deter) -> dict[str
             await checked
         body = await json_body(request, ChatRequest)
     else:
-        _cors(request, response)
+        allow_origin(request, response)
         body = await json_body(request, ChatRequest)
         if body.event_id is None or body.token is None:
             raise AccessDenied("send an API key, or the event_id and token of the decision")
@@ -292,11 +256,11 @@ async def report(
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/widget.js", summary="The embeddable widget's script", openapi_extra=_PUBLIC)
+@router.get("/widget.js", summary="The embeddable widget's script", openapi_extra=PUBLIC)
 def widget_js() -> Response:
-    return _static("deter-widget.js", "text/javascript")
+    return widget_file("deter-widget.js", "text/javascript")
 
 
-@router.get("/widget.css", summary="The embeddable widget's styles", openapi_extra=_PUBLIC)
+@router.get("/widget.css", summary="The embeddable widget's styles", openapi_extra=PUBLIC)
 def widget_css() -> Response:
-    return _static("deter-widget.css", "text/css")
+    return widget_file("deter-widget.css", "text/css")
