@@ -87,6 +87,11 @@ class SignalTypeContract:
             ]
         return out
 
+    def check_frame_index(self, rng: random.Random) -> None:
+        """For a ``FRAMES`` type: the frame index's answers equal brute force over
+        ``distance`` (and the frame thresholds); its tests implement this."""
+        raise NotImplementedError(f"{self.signal_type.name}: implement check_frame_index")
+
     def _hex(self) -> HexSignalType:
         kind = self.signal_type
         assert isinstance(kind, HexSignalType), "override the value strategies for this type"
@@ -173,6 +178,9 @@ class SignalTypeContract:
             for q in queries:
                 expected = [i for i, v in enumerate(banked) if v == q]
                 assert table.lookup(bytes.fromhex(q)) == expected
+            return
+        if kind.index is IndexKind.FRAMES:
+            self.check_frame_index(rng)
             return
         assert kind.index is IndexKind.PDQ_MIH, f"no brute-force check for {kind.index} yet"
         radius = kind.default_threshold
