@@ -21,8 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from safespace.deter import DecisionRequest, Deterrer, load_data
-from safespace.deter import _normalize as normalize
+from safespace.deter import DecisionRequest, Deterrer, load_data, normalize
 
 _BENIGN_TEXT = (
     "weather tomorrow london cheap flights to paris recipe chicken curry how to fix a bike "
