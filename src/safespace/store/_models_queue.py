@@ -37,7 +37,7 @@ __all__ = [
     "ReviewReveal",
 ]
 
-ITEM_SOURCES = ("match", "self-report", "user-report")
+ITEM_SOURCES = ("match", "self-report", "user-report", "conversation")
 ITEM_STATUSES = ("open", "second-look", "escalated", "confirmed", "false-positive")
 DECISION_KINDS = ("confirm", "false-positive", "escalate")
 
