@@ -181,3 +181,58 @@ def test_conversation_scoring_is_off_by_default(contact_api: ContactApi) -> None
     problem(contact_api.post("/v1/contact/conversations/score", body), 503, "not-configured")
     bad = {"messages": [{"sender": "stranger", "text": "hi"}]}
     problem(contact_api.post("/v1/contact/conversations/score", bad), 400, "invalid-input")
+
+
+def test_a_risky_conversation_goes_to_review_without_its_text(
+    start_app: Any, tmp_path: Any
+) -> None:
+    """With scoring on and a conversation_id, a conversation where a rule fired becomes one
+    review item (source conversation, priority 1) that names the rules and word spans only;
+    scoring it again adds to that item; a quiet conversation makes none."""
+    from contact_helpers import SECRET
+    from sqlalchemy import select
+
+    from safespace.reports import _audit as audit
+    from safespace.store import ReviewItem
+
+    deter = tmp_path / "deter"
+    deter.mkdir()
+    (deter / "contact_policy.yaml").write_text(
+        "version: 1\nextends: default\nconversation_risk: {enabled: true}\n", encoding="utf-8"
+    )
+    started = start_app(deter_secret=SECRET, deter_dir=deter)
+    key = started.state.keys.create("contact", name="k")[1]
+
+    def score(body: dict[str, Any]) -> dict[str, Any]:
+        got = started.client.post(
+            "/v1/contact/conversations/score", json=body,
+            headers={"Authorization": f"Bearer {key}"},
+        )  # fmt: skip
+        assert got.status_code == 200, got.text
+        result: dict[str, Any] = got.json()
+        return result
+
+    risky = [
+        {"sender": "adult", "text": "you can keep this between us"},
+        {"sender": "child", "text": "ok"},
+        {"sender": "adult", "text": "where do you live? we could meet up"},
+    ]
+    first = score({"messages": risky, "conversation_id": "c-17", "account_id": "u-adult"})
+    assert first["review_item"]["new"] is True
+    again = score({"messages": risky, "conversation_id": "c-17"})
+    assert again["review_item"] == {"id": first["review_item"]["id"], "new": False}
+    assert score({"messages": risky})["review_item"] is None  # no id: nothing to review
+    quiet = [{"sender": "adult", "text": "what games do you like?"}]
+    assert score({"messages": quiet, "conversation_id": "c-18"})["review_item"] is None
+
+    with started.state.db.session() as s:
+        (item,) = s.scalars(select(ReviewItem)).all()
+        assert (item.source, item.priority, item.content_id, item.account_id) == (
+            "conversation", 1, "conversation:c-17", "u-adult",
+        )  # fmt: skip
+        assert item.reports == 2
+        assert "builtin-risk:sec-5 in message 1" in (item.reason or "")
+        assert "meeting" in (item.reason or "")
+        for words in ("between", "live", "meet up", "keep this"):
+            assert words not in (item.reason or "")
+        assert audit.verify(s).ok

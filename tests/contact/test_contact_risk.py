@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from safespace.contact._risk import LABELS, Message, RuleScorer
+from safespace.contact._risk import LABELS, Message, RuleScorer, risk_summary
 from safespace.contact._service import ContactService
 from safespace.errors import ConfigError, InvalidInput, NotConfigured
 from safespace.store import Database
@@ -88,3 +88,28 @@ def test_messages_are_checked() -> None:
     with pytest.raises(InvalidInput, match="at most"):
         Message("adult", "x" * 10_001)
     assert set(LABELS) == {"image_request", "secrecy", "platform_move", "meeting"}
+
+
+def test_the_review_score_is_a_share_between_0_and_1(database: Database, tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    for value, ok in (("0.75", True), ("1.5", False), ("-0.1", False), ("high", False)):
+        policy.write_text(
+            "version: 1\nextends: default\n"
+            f"conversation_risk: {{enabled: true, review_score: {value}}}\n",
+            encoding="utf-8",
+        )
+        if ok:
+            service = ContactService(database, SECRET, policy_path=policy)
+            assert service.loader.policy.risk_review_score == 0.75
+        else:
+            with pytest.raises(ConfigError, match="review_score"):
+                ContactService(database, SECRET, policy_path=policy)
+
+
+def test_the_summary_names_rules_and_spans_never_words() -> None:
+    got = RuleScorer.from_files().score(CONVERSATION)
+    summary = risk_summary(got)
+    assert "builtin-risk:" in summary
+    assert "message 3, words 2-5" in summary  # "dont tell your parents"
+    for words in ("parents", "pic", "park", "meet up"):
+        assert words not in summary

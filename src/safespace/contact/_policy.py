@@ -97,6 +97,9 @@ class Policy:
     # Conversation-risk scoring (off by default) and the operator's extra term lists.
     risk_enabled: bool = False
     risk_terms: tuple[Path, ...] = ()
+    # A scored conversation with a platform's conversation_id goes to the review queue when
+    # any label's score reaches this (0.5: one rule fired).
+    risk_review_score: float = 0.5
 
     def child_bands(self, country: str | None) -> tuple[str, ...]:
         limit = self.country_limits.get(country.upper(), None) if country else None
@@ -170,10 +173,13 @@ def load_policy(path: Path | None = None) -> Policy:
 
     signals = _signals(root.get("signals"), base.signals if base else SignalRules())
     risk_enabled, risk_terms = (base.risk_enabled, base.risk_terms) if base else (False, ())
+    review_score = base.risk_review_score if base else 0.5
     risk = root.get("conversation_risk")
     if risk.value is not None:
-        risk.keys({"enabled", "terms"})
+        risk.keys({"enabled", "terms", "review_score"})
         risk_enabled = risk.get("enabled", False).boolean()
+        if risk.get("review_score").value is not None:
+            review_score = risk.get("review_score").number(minimum=0.0, maximum=1.0)
         found: list[Path] = []
         for item in risk.get("terms").seq():
             term_path = path.parent / item.text(max_len=1000)
@@ -198,6 +204,7 @@ def load_policy(path: Path | None = None) -> Policy:
         experiments=experiments,
         risk_enabled=risk_enabled,
         risk_terms=risk_terms,
+        risk_review_score=review_score,
     )
     if not policy.allow_unconnected_adult_dm_to_children:
         _check_children_unreachable(policy, root)

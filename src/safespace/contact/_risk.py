@@ -39,6 +39,7 @@ DEFAULT_TERMS = Path(__file__).resolve().parent / "data" / "conversation_terms.y
 SENDERS = ("adult", "child")
 _MAX_MESSAGES = 1000
 _MAX_CHARS = 10_000
+_MAX_SUMMARY = 2000  # what a review item's reason holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +84,23 @@ class RiskAssessment:
                 for h in self.hits
             ],
         }
+
+
+def risk_summary(assessment: RiskAssessment) -> str:
+    """A reviewer's summary of what fired: labels, scores, rules and word spans, never the
+    message text (which SafeSpace never keeps)."""
+    parts = []
+    for label, score in sorted(assessment.scores.items(), key=lambda kv: -kv[1]):
+        if score <= 0:
+            continue
+        spans = "; ".join(
+            f"{h.rule} in message {h.message + 1}, words {h.start_word + 1}-{h.end_word}"
+            for h in assessment.hits
+            if h.label == label
+        )
+        parts.append(f"{label.replace('_', ' ')} {score:.2f} ({spans})")
+    text = "Conversation risk (rules only; the messages are not kept): " + " | ".join(parts)
+    return text if len(text) <= _MAX_SUMMARY else text[: _MAX_SUMMARY - 3] + "..."
 
 
 class ConversationScorer(Protocol):

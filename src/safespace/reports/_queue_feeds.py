@@ -47,7 +47,10 @@ _Item = TypeVar("_Item")
 
 @dataclass(frozen=True)
 class UserReport:
-    """A report a platform's user made; ``hashes`` of the media when one was sent."""
+    """A report a platform's user made; ``hashes`` of the media when one was sent.
+
+    ``source`` is ``conversation`` when the platform's conversation-risk scoring raised it
+    (the reason then names the rules and word spans that fired, never message text)."""
 
     content_id: str
     reason: str
@@ -57,6 +60,10 @@ class UserReport:
     matches: Sequence[Match] = ()
     media: bytes | None = None
     media_type: str | None = None
+    source: str = "user-report"
+
+
+_REPORT_SOURCES = ("user-report", "conversation")
 
 
 def priority_for(source: str, category: str | None) -> int:
@@ -64,8 +71,8 @@ def priority_for(source: str, category: str | None) -> int:
     cat = (category or "").strip().upper()
     if cat in ("A", "A1"):
         return 0
-    if source == "self-report" or cat == "SELF-REPORT":
-        return 1
+    if source in ("self-report", "conversation") or cat == "SELF-REPORT":
+        return 1  # a young person asked for help, or may be being groomed right now
     if cat in ("A2", "B", "B1", "B2"):
         return 2
     if cat == "C":
@@ -237,10 +244,12 @@ class QueueFeeds:
         reason = report.reason.strip()
         if not 1 <= len(reason) <= MAX_REASON:
             raise InvalidInput(f"reason must be 1..{MAX_REASON} characters")
+        if report.source not in _REPORT_SOURCES:
+            raise InvalidInput(f"a report's source is one of {', '.join(_REPORT_SOURCES)}")
         now = self.clock()
         with self.db.transaction() as s:
             made = self._add(
-                s, "user-report", report.content_id, report.matches, now, report.hashes
+                s, report.source, report.content_id, report.matches, now, report.hashes
             )
             item = self._open_for(s, report.content_id)
             assert item is not None
@@ -263,5 +272,6 @@ class QueueFeeds:
                         )
                     )
             s.flush()
-            audit.append(s, "api", "case.report", f"review:{item.id}", {"new": bool(made)}, at=now)
+            details = {"new": bool(made), "source": report.source}
+            audit.append(s, "api", "case.report", f"review:{item.id}", details, at=now)
             return load(s, item.id), bool(made)

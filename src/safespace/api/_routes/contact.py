@@ -19,17 +19,18 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from starlette.concurrency import run_in_threadpool
 
-from safespace.api._deps import AdminKey, ContactKey, State
+from safespace.api._deps import AdminKey, ContactKey, Review, State
 from safespace.api._problems import PROBLEM_RESPONSES
 from safespace.api._uploads import json_body, openapi_body
 from safespace.api._widgets import EVENT_ID, PUBLIC, allow_origin, preflight, widget_file
 from safespace.contact import ACTIONS, AGE_BANDS, Account, ContactRequest, Relation
 from safespace.contact._prompts import OUTCOMES
-from safespace.contact._risk import Message
+from safespace.contact._risk import Message, risk_summary
 from safespace.contact._runtime import ContactRuntime, runtime_for
 from safespace.contact._signals import EVENT_TYPES
 from safespace.deter._report import render_html
 from safespace.errors import InvalidInput
+from safespace.reports._queue_feeds import UserReport
 
 __all__ = [
     "ContactKey",
@@ -105,6 +106,15 @@ class MessageBody(_Body):
 
 class ConversationBody(_Body):
     messages: list[MessageBody] = Field(max_length=1000)
+    conversation_id: StrictStr | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="Your id for the conversation: with it, a risky one goes to review.",
+    )
+    account_id: StrictStr | None = Field(
+        None, min_length=1, max_length=200, description="The adult's account, for the reviewer."
+    )
 
 
 class WidgetOutcomeBody(_Body):
@@ -222,14 +232,28 @@ async def outcome(
     openapi_extra=openapi_body(json_model=ConversationBody),
 )
 async def score_conversation(
-    request: Request, runtime: Contact, key: ContactKey
+    request: Request, runtime: Contact, review: Review, key: ContactKey
 ) -> dict[str, object]:
-    """Scores per label and the rules and word spans that fired; no text is stored or echoed."""
+    """Scores per label and the rules and word spans that fired; no text is stored or echoed.
+    With a ``conversation_id``, a score at the policy's ``review_score`` or above puts the
+    conversation in the review queue for a person to decide (never an automatic action)."""
     body = await json_body(request, ConversationBody)
     messages = [Message(m.sender, m.text) for m in body.messages]
     service = runtime.service()
     assessment = await run_in_threadpool(service.assess_conversation, messages)
-    return assessment.to_dict()
+    out = assessment.to_dict()
+    out["review_item"] = None
+    threshold = service.loader.policy.risk_review_score
+    if body.conversation_id is not None and max(assessment.scores.values(), default=0) >= threshold:
+        report = UserReport(
+            content_id=f"conversation:{body.conversation_id}",
+            reason=risk_summary(assessment),
+            account_id=body.account_id,
+            source="conversation",
+        )
+        item, new = await run_in_threadpool(review.queue.report, report)
+        out["review_item"] = {"id": item.id, "new": new}
+    return out
 
 
 @router.get(
