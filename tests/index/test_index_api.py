@@ -15,7 +15,12 @@ Z = "0" * 64
 
 
 def test_public_api_is_small() -> None:
-    assert safespace.index.__all__ == ["PDQIndex"]
+    assert sorted(safespace.index.__all__) == [
+        "FrameIndex",
+        "PDQIndex",
+        "VideoMatch",
+        "VideoThresholds",
+    ]
 
 
 def test_hex_strings_and_arrays_are_the_same_hashes() -> None:
