@@ -122,3 +122,33 @@ def test_referral_api_needs_curate_and_a_confirmed_item(make_app: Any) -> None:
     response = api.get(f"/v1/cases/{item}/referral?format=json", headers=app.api_key())
     assert response.status_code == 422
     assert "no hash" in response.json()["detail"]
+
+
+def test_the_queue_counts_everything_waiting_and_pages_through_it(make_app: Any) -> None:
+    """212 waiting items: the heading says 212 (not the page size), the pages hold 100, 100
+    and 12 in priority order with no item twice, and a page past the end shows the last."""
+    import re
+
+    app = make_app()
+    made = {_report(app, f"post-{n}") for n in range(212)}
+    ann = app.signed_in("ann")
+
+    def ids(html: str) -> list[int]:
+        return [int(i) for i in re.findall(r'href="/console/items/(\d+)"', html)]
+
+    first = ann.get("/console/queue").text
+    assert "Waiting (212)" in first
+    assert "Showing 1&ndash;100 of 212" in first
+    assert 'rel="next" href="/console/queue?page=2"' in first
+    assert 'rel="prev"' not in first
+    pages = [ids(first), ids(ann.get("/console/queue?page=2").text)]
+    last = ann.get("/console/queue?page=3").text
+    pages.append(ids(last))
+    assert [len(p) for p in pages] == [100, 100, 12]
+    assert "Showing 201&ndash;212 of 212" in last
+    assert 'rel="next"' not in last
+    seen = [i for p in pages for i in p]
+    assert len(set(seen)) == 212
+    assert set(seen) == made
+    assert ids(ann.get("/console/queue?page=99").text) == pages[2]
+    assert ids(ann.get("/console/queue?page=junk").text) == pages[0]

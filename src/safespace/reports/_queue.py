@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from safespace.accounts import role_allows
@@ -173,6 +173,12 @@ def _info(row: ReviewItem, media_type: str | None) -> QueueItem:
     )  # fmt: skip
 
 
+def _open_where(open_only: bool) -> ColumnElement[bool]:
+    if open_only:
+        return ReviewItem.status.in_(OPEN_STATUSES)
+    return ReviewItem.status.not_in(OPEN_STATUSES)
+
+
 class ReviewQueue:
     """The queue over a database; ``clock`` is replaceable for tests.
 
@@ -235,7 +241,15 @@ class ReviewQueue:
         with self.db.session() as s:
             return self._load(s, item_id)
 
-    def list_items(self, *, open_only: bool = True, limit: int = 100) -> list[QueueItem]:
+    def count_items(self, *, open_only: bool = True) -> int:
+        """How many items are open (or decided): what :meth:`list_items` pages through."""
+        where = _open_where(open_only)
+        with self.db.session() as s:
+            return int(s.scalar(select(func.count()).select_from(ReviewItem).where(where)) or 0)
+
+    def list_items(
+        self, *, open_only: bool = True, limit: int = 100, offset: int = 0
+    ) -> list[QueueItem]:
         """Open items by priority then age; or decided ones, newest first."""
         order: tuple[Any, ...]
         if open_only:
@@ -245,8 +259,8 @@ class ReviewQueue:
             where = ReviewItem.status.not_in(OPEN_STATUSES)
             order = (ReviewItem.final_at.desc(), ReviewItem.id.desc())
         with self.db.session() as s:
-            rows = s.scalars(select(ReviewItem).where(where).order_by(*order).limit(limit))
-            return [_info(r, None) for r in rows]
+            query = select(ReviewItem).where(where).order_by(*order).limit(limit).offset(offset)
+            return [_info(r, None) for r in s.scalars(query)]
 
     def media(self, item_id: int) -> tuple[str, bytes] | None:
         """The stored file, unsealed (legacy rows without a wrapped key are plaintext)."""

@@ -54,12 +54,31 @@ def _actor(session: SessionInfo) -> str:
     return session.user.name
 
 
+QUEUE_PAGE_SIZE = 100
+
+
+def _page_number(text: str | None) -> int:
+    """``?page=N`` (from 1); anything else is page 1, as a mistyped link should be."""
+    if text is None or not text.isascii() or not text.isdigit() or len(text) > 6:
+        return 1
+    return max(1, int(text))
+
+
 @router.get("/queue")
 async def queue_page(request: Request) -> Response:
     session = _signed_in(request)
     queue = _queue(request)
     await run_in_threadpool(queue.sync)
-    items = await run_in_threadpool(queue.list_items, open_only=True, limit=200)
+    page = _page_number(request.query_params.get("page"))
+    waiting = await run_in_threadpool(queue.count_items, open_only=True)
+    pages = max(1, -(-waiting // QUEUE_PAGE_SIZE))
+    page = min(page, pages)
+    items = await run_in_threadpool(
+        queue.list_items,
+        open_only=True,
+        limit=QUEUE_PAGE_SIZE,
+        offset=(page - 1) * QUEUE_PAGE_SIZE,
+    )
     decided = await run_in_threadpool(queue.list_items, open_only=False, limit=25)
     return _render(
         request,
@@ -68,6 +87,10 @@ async def queue_page(request: Request) -> Response:
         title="Review queue",
         section="queue",
         items=items,
+        waiting=waiting,
+        page=page,
+        pages=pages,
+        first=(page - 1) * QUEUE_PAGE_SIZE + 1,
         decided=decided,
         now=queue.clock(),
         notice=request.query_params.get("notice", "")[:200],
