@@ -139,6 +139,28 @@ def test_free_text_intents(deterrer: Any) -> None:
     assert [h.id for h in report.help] == ["ncmec-cybertipline", "inhope"]
 
 
+def test_help_seeking_words_lead_to_help(deterrer: Any) -> None:
+    """Someone who writes that they want to stop, in their own words, is never told that the
+    bot did not understand: they reach the node about stopping, which leads to help."""
+    bot = deterrer.chatbot
+    start = bot.start("en", "GB")
+    for text in (
+        "i want to stop",
+        "I WANT TO STOP",
+        "how do I stop?",
+        "please help me stop this",
+        "I really need to stop",
+        "i'm worried about my thoughts",
+        "what should I do",
+    ):
+        turn = bot.reply(start.state, text=text)
+        assert turn.understood, text
+        assert turn.node == "cant_stop", text
+        assert "not too late" in turn.messages[0]
+        path = bot.reply(turn.state, button="go")
+        assert path.help, text
+
+
 def test_unrecognised_text_stays_and_says_so(deterrer: Any) -> None:
     bot = deterrer.chatbot
     start = bot.start("en")
