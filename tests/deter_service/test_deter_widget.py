@@ -187,6 +187,26 @@ def test_chatbot_buttons_reach_the_help_handoff(page: Any, live: Live) -> None:
     assert len(chats) >= 2
 
 
+NEWEST_IN_VIEW = """() => { const log = document.querySelector("[role=log]");
+  const last = log.lastElementChild.getBoundingClientRect(), box = log.getBoundingClientRect();
+  return [log.scrollHeight > log.clientHeight, last.bottom <= box.bottom + 1]; }"""
+
+
+def test_the_chat_log_keeps_the_newest_message_in_view(page: Any, live: Live) -> None:
+    """After enough turns to overflow the log, its newest message is the one in view."""
+    d = _decide(live, _session_for(live, "chatbot"), context="message")
+    _show(page, d)
+    page.set_viewport_size({"width": 360, "height": 560})
+    for _ in range(4):  # a question the bot answers and stays open for more
+        page.locator("[role=dialog] input[type=text]").fill("is it anonymous?")
+        count = page.locator("[role=log] p").count()
+        page.locator("[role=dialog] button[type=submit]").click()
+        page.wait_for_function(f"() => document.querySelectorAll('[role=log] p').length > {count}")
+    overflowing, newest_in_view = page.evaluate(NEWEST_IN_VIEW)
+    assert overflowing
+    assert newest_in_view
+
+
 CONTRAST = """() => {
   const lum = (c) => { const [r, g, b] = c.match(/[\\d.]+/g).slice(0, 3).map(Number).map(v => {
       v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });

@@ -220,6 +220,12 @@
     if (mine) p.appendChild(el("span", "ssd-visually-hidden", this.labels.you + ": "));
     p.appendChild(document.createTextNode(text));
     this.log.appendChild(p);
+    this.showNewest();
+  };
+
+  // The log scrolls on its own: keep the newest message in view after every addition.
+  Dialog.prototype.showNewest = function () {
+    this.log.scrollTop = this.log.scrollHeight;
   };
 
   Dialog.prototype.turn = function (turn, moveFocus) {
@@ -228,7 +234,10 @@
     (turn.messages || []).forEach(function (m) {
       self.say(m, false);
     });
-    if (turn.help && turn.help.length) this.log.appendChild(this.helpList(turn.help));
+    if (turn.help && turn.help.length) {
+      this.log.appendChild(this.helpList(turn.help));
+      this.showNewest();
+    }
     this.controls.textContent = "";
     (turn.buttons || []).forEach(function (b) {
       var button = el("button", "ssd-button ssd-choice", b.label);
