@@ -73,6 +73,11 @@ def test_report_check_rematch_and_withdraw_on_a_phone(phone: Any, live: Live) ->
         assert len(r["body"]) < 4096
     posts = [r for r in requests if r["method"] != "GET"]
     assert [(p["method"], p["url"]) for p in posts] == [("POST", f"{live.url}/v1/self-reports")]
+    # Every script, the hashing worker's included, is loaded with the release's version query.
+    scripts = [r["url"] for r in requests if "/static/js/" in r["url"]]
+    loaded = {s.split("/static/js/")[1].split("?")[0] for s in scripts}
+    assert {"hashing.js", "pdq.js", "md5.js", "png.js"} <= loaded
+    assert all("?v=" in s for s in scripts), scripts
     assert posts[0]["headers"]["content-type"] == "application/json"
     sent = json.loads(posts[0]["body"])
     assert set(sent) == {"items", "age_band", "seen_at_urls", "contact", "locale"}

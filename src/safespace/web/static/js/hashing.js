@@ -24,7 +24,12 @@
       ? document.currentScript.src
       : null;
 
-  if (inWorker) root.importScripts("pdq.js", "md5.js", "png.js");
+  if (inWorker) {
+    // The worker was started from this file's own URL, version query and all: load the other
+    // scripts with the same query, so a browser never mixes files of two releases.
+    var version = (root.location && root.location.search) || "";
+    root.importScripts("pdq.js" + version, "md5.js" + version, "png.js" + version);
+  }
 
   var HEAD = 512; // bytes read to sniff the format
   // Pictures over this many pixels are refused before decoding: the server's default
