@@ -144,6 +144,10 @@ def _steps(browser: Any, url: str, item: int, receiver: Receiver) -> None:
         page.click("#claim")
         page.wait_for_selector("#media")
         _until(page, "e => e.complete")
+        page.set_viewport_size({"width": 320, "height": 640})  # the decision form on a phone
+        wide = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        assert page.evaluate(wide) <= 0, "the item page scrolls sideways at 320 px"
+        page.set_viewport_size({"width": 1280, "height": 720})
         blurred = _filter(page)
         assert "blur" in blurred
         assert "grayscale" in blurred
