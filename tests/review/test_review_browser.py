@@ -132,6 +132,11 @@ def _drive(chromium_path: Path, url: str, item: int, receiver: Receiver) -> None
             browser.close()
 
 
+PAIRS = """() => [...document.querySelectorAll("#facts dt")].map(dt => {
+  const dd = dt.nextElementSibling, a = dt.getBoundingClientRect(), b = dd.getBoundingClientRect();
+  return [Math.abs(a.top - b.top) < 2, a.right <= b.left]; })"""
+
+
 def _steps(browser: Any, url: str, item: int, receiver: Receiver) -> None:
     context = browser.new_context()
     page = context.new_page()
@@ -144,6 +149,9 @@ def _steps(browser: Any, url: str, item: int, receiver: Receiver) -> None:
         page.click("#claim")
         page.wait_for_selector("#media")
         _until(page, "e => e.complete")
+        # Each label sits on the same row as its value, left of it, at desktop width.
+        rows = page.evaluate(PAIRS)
+        assert rows and all(same_row and left_of for same_row, left_of in rows), rows
         page.set_viewport_size({"width": 320, "height": 640})  # the decision form on a phone
         wide = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
         assert page.evaluate(wide) <= 0, "the item page scrolls sideways at 320 px"
