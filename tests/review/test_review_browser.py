@@ -151,7 +151,8 @@ def _steps(browser: Any, url: str, item: int, receiver: Receiver) -> None:
         _until(page, "e => e.complete")
         # Each label sits on the same row as its value, left of it, at desktop width.
         rows = page.evaluate(PAIRS)
-        assert rows and all(same_row and left_of for same_row, left_of in rows), rows
+        assert rows
+        assert all(same_row and left_of for same_row, left_of in rows), rows
         page.set_viewport_size({"width": 320, "height": 640})  # the decision form on a phone
         wide = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
         assert page.evaluate(wide) <= 0, "the item page scrolls sideways at 320 px"
