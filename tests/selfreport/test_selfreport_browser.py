@@ -47,6 +47,7 @@ def test_report_check_rematch_and_withdraw_on_a_phone(phone: Any, live: Live) ->
 
     phone.goto(f"{live.url}/report")
     phone.wait_for_function("() => !!window.SafeSpaceHashing")
+    assert not phone.is_visible("#progress-wrap")  # no progress before a file is picked
     phone.set_input_files("#files", str(BRIDGE))
     phone.wait_for_function(
         "() => document.getElementById('progress-text').textContent.includes('ready for 1 of 1')"
