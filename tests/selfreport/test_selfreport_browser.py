@@ -58,6 +58,10 @@ def test_report_check_rematch_and_withdraw_on_a_phone(phone: Any, live: Live) ->
     phone.click("#submit")
     phone.wait_for_selector("#result", state="visible")
     assert phone.evaluate("document.activeElement.id") == "result"  # focus moves to the result
+    in_view = """(id) => { const r = document.getElementById(id).getBoundingClientRect();
+      return r.top >= 0 && r.bottom <= window.innerHeight; }"""
+    assert phone.evaluate(in_view, "case-number")  # the case number and PIN are on screen
+    assert phone.evaluate(in_view, "pin")
     case_number = phone.inner_text("#case-number").strip()
     pin = phone.inner_text("#pin").strip()
     assert case_number.startswith("SR-")

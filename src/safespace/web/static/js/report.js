@@ -268,7 +268,10 @@
       hashed = [];
       var result = $("result");
       result.hidden = false;
-      result.focus();
+      // The form above has gone: bring the result's top (and so the case number and PIN)
+      // onto the screen, then give it focus without scrolling again.
+      result.scrollIntoView({ block: "start" });
+      result.focus({ preventScroll: true });
     }
   }
 
