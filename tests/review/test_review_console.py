@@ -152,3 +152,29 @@ def test_the_queue_counts_everything_waiting_and_pages_through_it(make_app: Any)
     assert set(seen) == made
     assert ids(ann.get("/console/queue?page=99").text) == pages[2]
     assert ids(ann.get("/console/queue?page=junk").text) == pages[0]
+
+
+def test_a_refused_decision_says_why_and_keeps_what_was_typed(make_app: Any) -> None:
+    """Confirming without a category answers 400 on the item page itself, with the error,
+    the chosen decision and the typed reason still there; adding the category then works."""
+    app = make_app()
+    item = _report(app)
+    ann = app.signed_in("ann")
+    claimed = ann.post(f"/console/items/{item}/claim", data={"csrf_token": csrf(ann)})
+    assert claimed.status_code == 303
+    fresh = ann.get(f"/console/items/{item}")
+    assert fresh.status_code == 200
+    assert "decision-error" not in fresh.text
+    reason = "matches the known image & its <caption>"
+    form = {"csrf_token": csrf(ann), "decision": "confirm", "category": "", "reason": reason}
+    refused = ann.post(f"/console/items/{item}/decide", data=form)
+    assert refused.status_code == 400
+    page = refused.text
+    assert 'id="decision-error"' in page
+    assert "a confirmation needs a category" in page
+    assert "matches the known image &amp; its &lt;caption&gt;</textarea>" in page
+    assert 'value="confirm" required checked' in page
+    assert 'class="secondary">Release the item' in page
+    form["category"] = "A1"
+    assert ann.post(f"/console/items/{item}/decide", data=form).status_code == 303
+    assert "confirmed" in ann.get(f"/console/items/{item}").text

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from safespace.accounts import SessionInfo, tokens_match
+from safespace.errors import InvalidInput
 from safespace.reports._exposure import ExposureCounter
 from safespace.reports._queue import CATEGORIES, ReviewQueue
 from safespace.reports._referrals import Reporter
@@ -109,7 +110,19 @@ def claim_next(request: Request, csrf_token: CsrfField = None) -> Response:
 
 @router.get("/items/{item_id}")
 def item_page(request: Request, item_id: ItemId) -> Response:
-    session = _signed_in(request)
+    return _item_response(request, _signed_in(request), item_id)
+
+
+def _item_response(
+    request: Request,
+    session: SessionInfo,
+    item_id: int,
+    *,
+    status_code: int = 200,
+    form_error: str = "",
+    typed: dict[str, str] | None = None,
+) -> Response:
+    """The item page; after a refused decision, with the error and what was typed kept."""
     queue = _queue(request)
     item = queue.get(item_id)
     actions = []
@@ -135,7 +148,10 @@ def item_page(request: Request, item_id: ItemId) -> Response:
         second_look=queue.policy.second_look,
         evidence=evidence_panel(request, session, item),
         referral_ready=bool(request.app.state.safespace.settings.reporter_email.strip()),
+        form_error=form_error,
+        typed={"decision": "", "category": "", "reason": "", **(typed or {})},
     )
+    response.status_code = status_code
     # The reveal script POSTs with fetch, and videos load as media: same origin only.
     csp = _SECURITY_HEADERS["Content-Security-Policy"]
     response.headers["Content-Security-Policy"] = f"{csp}; connect-src 'self'; media-src 'self'"
@@ -169,9 +185,15 @@ def decide(
 ) -> Response:
     session = _signed_in(request)
     _check_post(request, session.csrf_token, csrf_token)
-    _queue(request).decide(
-        item_id, _actor(session), session.user.role, decision, reason, category or None
-    )
+    try:
+        _queue(request).decide(
+            item_id, _actor(session), session.user.role, decision, reason, category or None
+        )
+    except InvalidInput as exc:  # say what to fix on the same page, keeping what was typed
+        typed = {"decision": decision, "category": category, "reason": reason}
+        return _item_response(
+            request, session, item_id, status_code=400, form_error=exc.message, typed=typed
+        )
     return _redirect(f"/console/items/{item_id}")
 
 
