@@ -23,7 +23,7 @@ def _bank_records(console: Console) -> list[tuple[str, str, str, dict[str, Any]]
 
 
 def _toggle(console: Console, client: Any, enabled: str) -> Any:
-    form = {"enabled": enabled, "csrf_token": console.csrf(client)}
+    form = {"enabled": enabled, "confirm": "yes", "csrf_token": console.csrf(client)}
     return client.post("/console/banks/demo/enabled", data=form)
 
 
@@ -64,7 +64,7 @@ def test_an_audit_failure_leaves_the_bank_as_it_was(
     banks = console.app.state.safespace.banks
     banks.create_bank("demo")
     lead = console.signed_in("leo", "lead")
-    form = {"enabled": "false", "csrf_token": console.csrf(lead)}
+    form = {"enabled": "false", "confirm": "yes", "csrf_token": console.csrf(lead)}
 
     def fail(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the audit log cannot be written")

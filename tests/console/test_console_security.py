@@ -227,7 +227,7 @@ def test_roles(console: Console) -> None:
 
     page = reviewer.get("/console/banks/demo")
     assert "Disable this bank" not in page.text
-    toggle = {"enabled": "false", "csrf_token": console.csrf(reviewer)}
+    toggle = {"enabled": "false", "confirm": "yes", "csrf_token": console.csrf(reviewer)}
     assert reviewer.post("/console/banks/demo/enabled", data=toggle).status_code == 403
     assert console.app.state.safespace.banks.get_bank("demo").enabled
     assert "Disable this bank" in lead.get("/console/banks/demo").text
@@ -287,3 +287,25 @@ def test_sign_ins_are_audited(console: Console) -> None:
         ("console.sign-in-failed", "user:alice"),
         ("console.sign-out", "user:alice"),
     ]
+
+
+def test_disabling_a_bank_needs_its_confirmation(console: Console) -> None:
+    """One stray click must not stop matching: without the tick the bank stays enabled and
+    the lead is told what to do; enabling again needs no tick."""
+    banks = console.app.state.safespace.banks
+    banks.create_bank("demo")
+    lead = console.signed_in("leo", "lead")
+    page = lead.get("/console/banks/demo").text
+    assert 'id="confirm-disable" name="confirm" value="yes" required' in page
+    form = {"enabled": "false", "csrf_token": console.csrf(lead)}
+    refused = lead.post("/console/banks/demo/enabled", data=form)
+    assert refused.status_code == 400
+    assert "Yes, stop matching against this bank" in refused.text
+    assert banks.get_bank("demo").enabled
+    form["confirm"] = "yes"
+    assert lead.post("/console/banks/demo/enabled", data=form).status_code == 303
+    assert not banks.get_bank("demo").enabled
+    assert 'id="confirm-disable"' not in lead.get("/console/banks/demo").text
+    again = {"enabled": "true", "csrf_token": console.csrf(lead)}
+    assert lead.post("/console/banks/demo/enabled", data=again).status_code == 303
+    assert banks.get_bank("demo").enabled

@@ -28,7 +28,7 @@ from safespace.access import list_events
 from safespace.accounts import Accounts, SessionInfo, new_token, tokens_match
 from safespace.banks import BankService
 from safespace.banks._jobs import ImportJobs
-from safespace.errors import AccessDenied, ConfigError, NotFound, SafeSpaceError
+from safespace.errors import AccessDenied, ConfigError, InvalidInput, NotFound, SafeSpaceError
 from safespace.reports._audit import user_actor
 
 __all__ = ["STATIC_DIR", "TEMPLATES_DIR", "router"]
@@ -399,11 +399,16 @@ def set_bank_enabled(
     request: Request,
     name: str,
     enabled: Annotated[str, Form(pattern="^(true|false)$")],
+    confirm: Annotated[str, Form(max_length=8)] = "",
     csrf_token: CsrfField = None,
 ) -> Response:
     session = _signed_in(request)
     _check_post(request, session.csrf_token, csrf_token)
     _need(session, "lead")
+    if enabled == "false" and confirm != "yes":  # one stray click must not stop matching
+        raise InvalidInput(
+            "tick 'Yes, stop matching against this bank' to disable it: nothing was changed"
+        )
     actor = user_actor(session.user.name)
     bank = _banks(request).update_bank(name, enabled=enabled == "true", actor=actor)
     return _redirect(f"/console/banks/{quote(bank.name, safe='')}")
