@@ -301,4 +301,4 @@ def _status_shows_outcome(server: DemoServer, phone: Any, case_number: str, pin:
     page.get_by_role("button", name="Check my report").tap()
     page.wait_for_selector("#outcome", state="visible")
     assert page.inner_text("#outcome-case").strip() == case_number
-    assert page.inner_text("#outcome-status").strip() == "actioned"
+    assert page.inner_text("#outcome-status").strip() == "Acted on"

@@ -101,13 +101,13 @@ def test_report_check_rematch_and_withdraw_on_a_phone(phone: Any, live: Live) ->
     phone.fill("#pin-input", pin)
     phone.click("#check")
     phone.wait_for_selector("#outcome", state="visible")
-    assert phone.inner_text("#outcome-status") == "received"
+    assert phone.inner_text("#outcome-status") == "Received"
     phone.click("#withdraw")
     phone.wait_for_selector("#confirm", state="visible")
     assert phone.evaluate("document.activeElement.id") == "confirm"
     phone.click("#confirm-yes")
     phone.wait_for_function(
-        "() => document.getElementById('outcome-status').textContent === 'withdrawn'"
+        "() => document.getElementById('outcome-status').textContent === 'Withdrawn'"
     )
     assert poll(lambda: not _self_report_banks(_match_upload(live, image)))
 

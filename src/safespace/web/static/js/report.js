@@ -277,6 +277,14 @@
 
   /* --- /report/status ----------------------------------------------------------------- */
 
+  // What each stored status means, in the words a young person reads on the page.
+  var STATUS_WORDS = {
+    received: "Received",
+    "under-review": "Being looked at by our team",
+    actioned: "Acted on",
+    withdrawn: "Withdrawn",
+  };
+
   function statusPage(form) {
     function values() {
       var c = $("case-number-input").value.trim();
@@ -295,7 +303,7 @@
         if (res.ok) {
           $("confirm").hidden = true;
           $("outcome-case").textContent = res.data.case_number;
-          $("outcome-status").textContent = res.data.status.replace("-", " ");
+          $("outcome-status").textContent = STATUS_WORDS[res.data.status] || res.data.status;
           $("outcome-message").textContent = res.data.message;
           var box = $("outcome");
           box.hidden = false;
