@@ -183,3 +183,10 @@ def test_errors_are_tied_to_their_fields_and_focused(phone: Any, live: Live) -> 
     assert phone.is_visible("#age-error")
     assert phone.get_attribute("#email", "aria-invalid") == "true"
     assert "email" in phone.inner_text("#email-error")
+    # Fixing a field takes its error away at once, not at the next Send.
+    phone.fill("#email", "me@example.org")
+    assert not phone.is_visible("#email-error")
+    assert phone.get_attribute("#email", "aria-invalid") is None
+    phone.get_by_label("13 to 15").check()
+    assert not phone.is_visible("#age-error")
+    assert phone.is_visible("#files-error")  # still true: no file was picked

@@ -172,6 +172,25 @@
       }
     }
 
+    // An error goes as soon as its field is changed: a fixed answer must not stay marked
+    // wrong until the next Send. The summary goes with the last error.
+    [
+      ["age", "age-field", "change"],
+      ["urls", "urls", "input"],
+      ["email", "email", "input"],
+    ].forEach(function (spec) {
+      var field = $(spec[1]);
+      if (!field) return;
+      field.addEventListener(spec[2], function () {
+        showError(spec[0], "");
+        var open = ["files", "age", "urls", "email"].some(function (id) {
+          var el = $(id + "-error");
+          return el && !el.hidden;
+        });
+        if (!open) summary([]);
+      });
+    });
+
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var problems = [];
