@@ -242,3 +242,31 @@ def test_docs_name_no_audit_action_the_code_does_not_write() -> None:
             if action_like and token not in ACTIONS:
                 stray.setdefault(token, page.name)
     assert stray == {}
+
+
+# --- background tasks: operations.md lists exactly the registry's tasks -----------------------
+
+
+def _task_rows() -> list[list[str]]:
+    from safespace.runtime import TASKS
+
+    rows = []
+    for task in TASKS:
+        every = f"{task.interval:g} s"
+        if task.setting is not None:
+            every += f" (`SAFESPACE_{task.setting.upper()}`)"
+        rows.append([f"`{task.name}`", every, f"`{task.placement}`", task.description])
+    return rows
+
+
+def test_operations_lists_every_background_task_as_the_registry_does() -> None:
+    text = (DOCS / "operations.md").read_text()
+    section = text.split("\n## Background tasks\n", 1)[1].split("\n## ", 1)[0]
+    found = [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in section.splitlines()
+        if line.startswith("| `")
+    ]
+    expected = _task_rows()
+    table = "\n".join("| " + " | ".join(row) + " |" for row in expected)
+    assert found == expected, f"docs/operations.md's Background tasks table should read:\n{table}"

@@ -29,6 +29,10 @@ PUBLIC = {
         "detect_format", "get_format", "parse",
     ],
     "safespace.api": ["create_app", "create_app_from_env"],
+    "safespace.runtime": [
+        "LEASE_TTL_SECONDS", "PLACEMENTS", "TASKS", "AppContext", "Leases", "PeriodicTask",
+        "Placement", "TaskRunner",
+    ],
     "safespace.text": [
         "GENERIC_TLDS", "SHORTENERS", "WRAPPERS", "CanonicalUrl", "ExtractedUrl", "KeywordList",
         "KeywordMatch", "KeywordMatcher", "UrlList", "UrlMatch", "canonicalize",

@@ -141,7 +141,6 @@ def test_the_service_prunes_to_its_snapshot_and_a_lagging_worker_reloads(
             assert pruned_through(s) == newest - 1
             assert s.scalar(select(func.count()).select_from(Change)) == 2  # first, and mark
 
-        lagging._stop.clear()
         lagging.start()  # back: its refresh finds the log pruned past it, so it reloads
         deadline = time.monotonic() + WAIT_SECONDS
         while lagging.matcher is stale and time.monotonic() < deadline:

@@ -7,7 +7,6 @@ import datetime as dt
 import io
 import json
 import sys
-import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -30,6 +29,7 @@ from safespace.deter import DeterLoader
 from safespace.deter._analysis import ArmCounts, analyze
 from safespace.deter._events import DeterEvents
 from safespace.deter._report import build_report, render_csv, render_html
+from safespace.runtime import TASKS, AppContext, TaskRunner
 from safespace.store import Database, DeterEventRow, DeterOutcomeRow, open_database
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
@@ -173,7 +173,7 @@ def test_server_reloads_changed_terms_and_keeps_the_old_on_a_bad_file(svc: Svc) 
 def test_server_purges_in_its_background_tick(svc: Svc) -> None:
     """The tick purges at most hourly, on the clock it is given (never on the wall clock)."""
     runtime = svc.runtime
-    runtime.stop()  # the app's own thread ticks on its own; here the test drives every tick
+    svc.client.app.state.tasks.stop()  # type: ignore[attr-defined]  # the test drives ticks
     loader = runtime.loader()
     long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=181)
     old = loader.decide(_request("x"))
@@ -192,19 +192,15 @@ def test_server_purges_in_its_background_tick(svc: Svc) -> None:
     assert runtime.last_purged == 1
 
 
-def test_the_background_thread_runs_the_purge(svc: Svc) -> None:
-    """A started runtime's first tick purges; waited for, never raced."""
-    svc.runtime.stop()  # only the runtime made here ticks
+def test_the_background_task_runs_the_purge(svc: Svc) -> None:
+    """The ``deter-data`` task's first run purges; driven by the test, never raced."""
+    svc.client.app.state.tasks.stop()  # type: ignore[attr-defined]  # only the runner here
     old = svc.runtime.loader().decide(_request("x"))
     svc.runtime.events.record(old, at=dt.datetime.now(dt.UTC) - dt.timedelta(days=181))
     runtime = DeterRuntime(svc.runtime.settings, svc.runtime.events.db)
-    runtime.start()
-    try:
-        deadline = time.monotonic() + 120  # only how long a very slow machine may take
-        while runtime.last_purged is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-    finally:
-        runtime.stop()
+    context = AppContext(svc.state, None, None, runtime)  # type: ignore[arg-type]
+    runner = TaskRunner([t for t in TASKS if t.name == "deter-data"], context)
+    assert runner.run_due(now=1e9) == ["deter-data"]
     assert runtime.last_purged == 1
     assert runtime.events.get(old.event_id) is None
 

@@ -24,6 +24,7 @@ from safespace.api._routes import DEFAULT_ROUTERS, matching
 from safespace.api._runtimes import ImportRuntime, ReviewRuntime, deter_runtime_for
 from safespace.api._state import ServiceState
 from safespace.config import Settings
+from safespace.runtime import TASKS, AppContext, Leases, TaskRunner
 from safespace.store import open_database
 from safespace.web._console import STATIC_DIR
 
@@ -56,20 +57,23 @@ def create_app(
     review = ReviewRuntime.build(state)
     metrics = ServiceMetrics(state, imports.jobs.counts_by_status)
     deter = deter_runtime_for(state)
+    context = AppContext(state, imports, review, deter)
+    tasks = TaskRunner(
+        [task.configured(settings) for task in TASKS],
+        context,
+        leases=Leases(db),
+        lock_dir=settings.data_dir / "runtime",
+    )
+    context.stopping = tasks.stopping
+    imports.runner.on_poke = lambda: tasks.trigger("import-jobs")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state.matcher.start()
-        imports.runner.start()
-        review.start()
-        deter.start()
+        tasks.start()
         try:
             yield
         finally:
-            deter.stop()
-            review.stop()
-            imports.runner.stop()
-            state.matcher.stop()
+            tasks.stop()
             state.limiter.close()
             db.close()
 
@@ -87,6 +91,8 @@ def create_app(
     app.state.review = review
     app.state.metrics = metrics
     app.state.deter = deter
+    app.state.tasks = tasks
+    context.app_state = app.state
     app.state.accounts = Accounts.from_settings(db, settings)
     install_problem_handlers(app)
     if matching.router in routers:

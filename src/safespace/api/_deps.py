@@ -13,6 +13,8 @@ What ``create_app`` keeps on ``app.state`` (the typed app context):
 - ``import_jobs``: :class:`~safespace.api._runtimes.ImportRuntime` -> :data:`Imports`
 - ``review``: :class:`~safespace.api._runtimes.ReviewRuntime` -> :data:`Review`
 - ``deter``: :class:`~safespace.api._runtimes.DeterRuntime` -> :data:`Deter`
+- ``tasks``: :class:`~safespace.runtime.TaskRunner`, the app's background tasks (started and
+  stopped with the app; routes never start threads)
 - ``metrics``: :class:`~safespace.api._metrics.ServiceMetrics` (the metrics module's own)
 - ``accounts``: :class:`~safespace.accounts.Accounts` (the console's)
 - ``contact``, ``self_reports``: built on first use by their routes' own dependencies

@@ -1,13 +1,15 @@
 """One in-memory matcher per worker, built in the background and kept current.
 
-A thread loads the :class:`~safespace.banks._matching.Matcher` (the service answers
-``/healthz`` meanwhile, and ``/readyz`` says 503): from the newest snapshot in
-``snapshot_dir`` (memory-mapped: seconds even for 10M hashes), or from the database, writing
-a snapshot for the next start. Then it applies the change log every ``interval`` seconds, so
-a hash added through any worker or the CLI matches here within about ``interval`` plus the
-refresh time. Curate endpoints also call :meth:`refresh_now`, so their own worker is current
-before they respond. A second thread writes a new snapshot now and then (one worker at a
-time), from a private matcher, so serving never pauses for it.
+The ``matcher-refresh`` task (:mod:`safespace.runtime`, :meth:`MatcherHolder.run_once`)
+loads the :class:`~safespace.banks._matching.Matcher` (the service answers ``/healthz``
+meanwhile, and ``/readyz`` says 503): from the newest snapshot in ``snapshot_dir``
+(memory-mapped: seconds even for 10M hashes), or from the database, writing a snapshot for
+the next start. Then it applies the change log every ``interval`` seconds, so a hash added
+through any worker or the CLI matches here within about ``interval`` plus the refresh time.
+Curate endpoints also call :meth:`refresh_now`, so their own worker is current before they
+respond. The ``matcher-snapshot`` task (:meth:`MatcherHolder.write_snapshot`, its own thread)
+writes a new snapshot now and then (one worker at a time), from a private matcher, so serving
+never pauses for it.
 """
 
 from __future__ import annotations
@@ -15,9 +17,8 @@ from __future__ import annotations
 import gc
 import logging
 import math
-import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -33,11 +34,10 @@ from safespace.signals import DISTANCE
 from safespace.store import Bank, Database
 from safespace.store._models import Change, utcnow
 
-__all__ = ["SNAPSHOT_CHECK_SECONDS", "BankMeta", "MatcherHolder"]
+__all__ = ["BankMeta", "MatcherHolder"]
 
 log = logging.getLogger("safespace.api")
 
-SNAPSHOT_CHECK_SECONDS = 30.0  # how often a worker sees whether a new snapshot is due
 PRUNE_CHECK_SECONDS = 3600.0  # how often a worker prunes the change log (when retention is set)
 
 
@@ -89,30 +89,31 @@ class MatcherHolder:
         # Not ready while more than this many change-log entries are not yet applied here.
         self.max_lag = max_lag
         self._last_prune = -math.inf
-        self.snapshot_check_seconds = SNAPSHOT_CHECK_SECONDS
         self.stale_after = max(5.0, 25 * interval)
         self._matcher: Matcher | None = None
         self._banks: dict[str, BankMeta] = {}
         self._banks_seq = -1
         self._last_ok = 0.0
         self._error: str | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._writer: threading.Thread | None = None
+        self._runner: Any = None
 
     # --- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="safespace-matcher", daemon=True)
-            self._thread.start()
+        """Run the matcher's two tasks on their own (scripts and tests; the app runs them
+        with its other tasks from :data:`safespace.runtime.TASKS`)."""
+        if self._runner is None:
+            from safespace.runtime import TaskRunner  # below this module in the layering
+            from safespace.runtime._task_matcher import HOLDER_TASKS
+
+            tasks = [replace(t, interval=self.interval) if t.setting else t for t in HOLDER_TASKS]
+            self._runner = TaskRunner(tasks, self)
+            self._runner.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        for thread in (self._thread, self._writer):
-            if thread is not None:
-                thread.join(timeout)
-        self._thread = self._writer = None
+        if self._runner is not None:
+            self._runner.stop(timeout)
+            self._runner = None
 
     def wait_ready(self, timeout: float) -> bool:
         """Block until the matcher is built (for tests and scripts); False on timeout."""
@@ -121,26 +122,24 @@ class MatcherHolder:
             time.sleep(0.01)
         return self._matcher is not None
 
-    def _run(self) -> None:
-        delay = self.interval
-        while not self._stop.is_set():
-            try:
-                if self._matcher is None:
+    def run_once(self) -> None:
+        """One round of ``matcher-refresh``: load the matcher, or apply the change log.
+
+        A failure is kept for readiness and raised; the runner retries, backing off to 5 s.
+        """
+        try:
+            if self._matcher is None:
+                self._load()
+            else:
+                try:
+                    self._refresh(self._matcher)
+                except IndexFormatError as exc:  # the log was pruned past us
+                    log.warning("%s: reloading the matcher (it serves meanwhile)", exc)
                     self._load()
-                else:
-                    try:
-                        self._refresh(self._matcher)
-                    except IndexFormatError as exc:  # the log was pruned past us
-                        log.warning("%s: reloading the matcher (it serves meanwhile)", exc)
-                        self._load()
-                delay = self.interval
-            except Exception as exc:  # keep serving: the next round retries
-                message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-                if message != self._error:
-                    log.warning("matcher refresh failed: %s", message)
-                self._error = message
-                delay = min(5.0, max(delay * 2, self.interval))
-            self._stop.wait(delay)
+        except Exception as exc:  # keep serving: the next round retries
+            message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            self._error = message
+            raise
 
     def _load(self) -> None:
         started = time.monotonic()
@@ -162,25 +161,18 @@ class MatcherHolder:
         how = f"snapshot {matcher.snapshot.name}" if matcher.snapshot else "the database"
         took = time.monotonic() - started
         log.info("matcher ready: %d entries from %s in %.1f s", len(matcher), how, took)
-        if self.snapshot_dir is not None and self.snapshot_min_changes > 0 and not self._writer:
-            self._writer = threading.Thread(
-                target=self._write_snapshots, name="safespace-snapshots", daemon=True
-            )
-            self._writer.start()
 
-    def _write_snapshots(self) -> None:
-        """Now and then, write a new snapshot if many changes have accumulated."""
-        assert self.snapshot_dir is not None
-        while not self._stop.wait(self.snapshot_check_seconds):
-            try:
-                path = Matcher.update_snapshot(
-                    self._db, self.snapshot_dir, min_changes=self.snapshot_min_changes
-                )
-                if path is not None:
-                    log.info("wrote matcher snapshot %s", path.name)
-                self._maybe_prune()
-            except Exception as exc:  # never take the worker down: the next round retries
-                log.warning("writing a matcher snapshot or pruning the log failed: %s", exc)
+    def write_snapshot(self) -> None:
+        """One round of ``matcher-snapshot``: once the matcher is loaded, write a new snapshot
+        if many changes have accumulated, and prune the change log now and then."""
+        if self._matcher is None or self.snapshot_dir is None or self.snapshot_min_changes <= 0:
+            return
+        path = Matcher.update_snapshot(
+            self._db, self.snapshot_dir, min_changes=self.snapshot_min_changes
+        )
+        if path is not None:
+            log.info("wrote matcher snapshot %s", path.name)
+        self._maybe_prune()
 
     def _maybe_prune(self) -> None:
         """Now and then, prune the change log up to the newest snapshot, within retention."""

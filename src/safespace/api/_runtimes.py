@@ -2,9 +2,9 @@
 
 Built by ``create_app``, started and stopped with it, kept on ``app.state`` and handed to
 routes by the dependencies of :mod:`safespace.api._deps`: the import-job runner
-(:class:`ImportRuntime`), the review queue's thread (:class:`ReviewRuntime`: feeds, webhook
-delivery, hourly evidence expiry) and Deter's reloadable configuration (:class:`DeterRuntime`:
-looks for changed data files every few seconds, deletes events past retention hourly).
+(:class:`ImportRuntime`), the review queue (:class:`ReviewRuntime`: feeds, webhook delivery,
+hourly evidence expiry) and Deter's reloadable configuration (:class:`DeterRuntime`: changed
+data files, events past retention). What runs them periodically is :mod:`safespace.runtime`.
 """
 
 from __future__ import annotations
@@ -80,8 +80,6 @@ class ReviewRuntime:
     evidence: EvidenceStore | None = None
     purge_seconds: float = EVIDENCE_PURGE_SECONDS
     _next_purge: float = 0.0
-    _stop: threading.Event | None = None
-    _thread: threading.Thread | None = None
 
     @classmethod
     def build(cls, state: ServiceState) -> ReviewRuntime:
@@ -106,6 +104,7 @@ class ReviewRuntime:
         return purged
 
     def run_once(self) -> None:
+        """One round of the ``review-queue`` task (:mod:`safespace.runtime`)."""
         try:  # expiry is a legal duty: a failing feed or delivery must not hold it up
             self.purge_due()
         except Exception:
@@ -114,26 +113,6 @@ class ReviewRuntime:
         if self.post is None:
             self.post = httpx_post()
         self.queue.webhooks.deliver_due(self.post)
-
-    def _loop(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                self.run_once()
-            except Exception:  # a database hiccup must not end the thread
-                review_log.exception("review queue thread")
-            stop.wait(self.interval)
-
-    def start(self) -> None:
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._loop, args=(self._stop,), name="safespace-review", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._stop is not None and self._thread is not None:
-            self._stop.set()
-            self._thread.join(10)
 
 
 class DeterRuntime:
@@ -145,8 +124,7 @@ class DeterRuntime:
         self._loader: DeterLoader | None = None
         self._tokens: WidgetTokens | None = None
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._warmed = False
         self._next_purge = 0.0
         self.last_purged: int | None = None
 
@@ -182,7 +160,18 @@ class DeterRuntime:
                 return exp
         raise NotFound(f"no experiment {name!r} in the Deter data")
 
-    # --- background work -------------------------------------------------------------------
+    # --- background work (the ``deter-data`` task of :mod:`safespace.runtime`) ---------------
+
+    def warm(self) -> None:
+        """Once: build the live configuration when a secret is set (a problem is logged)."""
+        if self._warmed:
+            return
+        self._warmed = True
+        if self.settings.deter_secret is not None:
+            try:
+                self.loader()
+            except NotConfigured as exc:
+                deter_log.warning("%s", exc)
 
     def tick(self, now: float | None = None) -> None:
         """Reload changed data files (a bad file keeps the old configuration); purge hourly."""
@@ -202,27 +191,6 @@ class DeterRuntime:
                     deter_log.info("deter: deleted %d events past retention", self.last_purged)
             except Exception as exc:  # the database may be down: try again next hour
                 deter_log.warning("deter: purge failed: %s", exc)
-
-    def _run(self) -> None:
-        if self.settings.deter_secret is not None:
-            try:
-                self.loader()
-            except NotConfigured as exc:
-                deter_log.warning("%s", exc)
-        while not self._stop.is_set():
-            self.tick()
-            self._stop.wait(RELOAD_SECONDS)
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="safespace-deter", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
 
 def _secret(settings: Settings) -> str | None:

@@ -358,11 +358,13 @@ def _prepare(data: bytes | None, fmt: str | None, filename: str | None, skip: bo
 
 
 class JobRunner:
-    """One worker thread per process: claims jobs and runs them, one at a time.
+    """Claims jobs and runs them, one at a time: the app's ``import-jobs`` task
+    (:mod:`safespace.runtime`) calls :meth:`run_pending` every ``poll_seconds``, which is
+    also how it finds jobs left by a stopped server.
 
-    ``poke()`` wakes it at once (after a submit through this process); otherwise it looks
-    every ``poll_seconds``, which is also how it finds jobs left by a stopped server.
-    ``on_done`` is called after each finished job (the service refreshes its matcher).
+    ``poke()`` asks for a run at once (after a submit through this process): it calls
+    ``on_poke``, which the app points at its task runner. ``on_done`` is called after each
+    finished job (the service refreshes its matcher).
     """
 
     def __init__(
@@ -375,39 +377,21 @@ class JobRunner:
         self.jobs = jobs
         self.poll_seconds = poll_seconds
         self.on_done = on_done
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(
-                target=self._loop, name="safespace-imports", daemon=True
-            )
-            self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop looking for work. A job still running goes on in its daemon thread; if the
-        process exits first, its lease runs out and another worker runs it again."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self.on_poke: Callable[[], None] | None = None
 
     def poke(self) -> None:
-        self._wake.set()
+        if self.on_poke is not None:
+            self.on_poke()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                while not self._stop.is_set() and self.run_one():
-                    pass
-            except Exception as exc:  # database down: look again later
-                log.warning("import worker: %s: %s", type(exc).__name__, exc)
-            self._wake.wait(self.poll_seconds)
-            self._wake.clear()
+    def run_pending(self, stop: Callable[[], bool] = lambda: False) -> int:
+        """Run queued jobs until none is left (or ``stop()`` says so); how many ran.
+
+        If the process exits while a job runs, its lease runs out and another worker runs
+        it again."""
+        ran = 0
+        while not stop() and self.run_one():
+            ran += 1
+        return ran
 
     def run_one(self) -> bool:
         """Claim and run one job; False when there was none."""

@@ -4,16 +4,15 @@ Shared by the HTTP routes and the console pages through ``app.state.contact``
 (:func:`runtime_for`). The server secret is ``SAFESPACE_DETER_SECRET`` (keys are derived from
 it per purpose); the policy is ``contact_policy.yaml`` in ``SAFESPACE_DETER_DIR`` when there
 is one, else the packaged default. The tick (reload a changed policy, recompute flags, purge
-past retention hourly) runs in a short background thread at most every ``TICK_SECONDS``,
-started by requests (:meth:`ContactRuntime.maybe_tick`), so no thread outlives the app;
-tests call :meth:`~safespace.contact._service.ContactService.tick` themselves.
+past retention hourly) is the app's ``contact-tick`` task (:mod:`safespace.runtime`), every
+``TICK_SECONDS`` once the service is built (:meth:`ContactRuntime.tick`); tests call
+:meth:`~safespace.contact._service.ContactService.tick` themselves.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +37,6 @@ class ContactRuntime:
         self.db = db
         self._service: ContactService | None = None
         self._lock = threading.Lock()
-        self._next_tick = time.monotonic() + TICK_SECONDS
-        self._ticking = False
 
     def service(self) -> ContactService:
         """The live service; :class:`NotConfigured` (503) without a usable secret or policy."""
@@ -67,29 +64,18 @@ class ContactRuntime:
         except ConfigError as exc:
             raise NotConfigured(f"contact decisions are not set up: {exc}") from None
 
-    def maybe_tick(self) -> None:
-        """Start the tick in a short-lived thread when it is due and none is running."""
-        now = time.monotonic()
-        if self._service is None or self._ticking or now < self._next_tick:
-            return
-        with self._lock:
-            if self._ticking:
-                return
-            self._ticking = True
-            self._next_tick = now + TICK_SECONDS
-        threading.Thread(target=self._tick, name="safespace-contact", daemon=True).start()
+    def tick(self) -> None:
+        """One round of the ``contact-tick`` task; nothing until a request built the service.
 
-    def _tick(self) -> None:
-        try:
-            self.service().tick()
-        except Exception as exc:  # the database may be away: try again at the next tick
-            log.warning("contact: tick failed: %s", exc)
-        finally:
-            self._ticking = False
+        A failure (the database may be away) is raised: the task runner logs it and ticks
+        again at the next interval."""
+        service = self._service
+        if service is not None:
+            service.tick()
 
 
 def runtime_for(app_state: Any, settings: Settings, db: Database) -> ContactRuntime:
-    """The app's runtime (``app_state.contact``), made on first use; its tick when due."""
+    """The app's runtime (``app_state.contact``), made on first use."""
     found = getattr(app_state, "contact", None)
     if not isinstance(found, ContactRuntime):
         with _LOCK:
@@ -97,5 +83,4 @@ def runtime_for(app_state: Any, settings: Settings, db: Database) -> ContactRunt
             if not isinstance(found, ContactRuntime):
                 found = ContactRuntime(settings, db)
                 app_state.contact = found
-    found.maybe_tick()
     return found
