@@ -31,6 +31,11 @@ def test_metrics_content(api: Api) -> None:
     job = api.post("/v1/banks/b/imports", files=files).json()["id"]
     assert poll(lambda: api.get(f"/v1/import-jobs/{job}").json()["status"] == "succeeded")
 
+    # The job's status is committed before its worker refreshes the matcher: wait for that
+    # refresh (the matcher holds both entries) before reading the figures.
+    assert poll(
+        lambda: _samples(api.get("/metrics", "admin").text)[("safespace_matcher_entries", ())] == 2
+    )
     response = api.get("/metrics", "admin")
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
