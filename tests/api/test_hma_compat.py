@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from api_helpers import Api, MakeApi, problem
 
+from local_site import SiteHandler, serving
 from safespace.banks import url_allowed
 from safespace.signals import hash_bytes
 
@@ -33,44 +32,24 @@ def _photo(data: bytes, name: str = "photo") -> dict[str, Any]:
 def site(bridge_jpeg: bytes) -> Iterator[str]:
     """A local web server: an image, redirects, a 404 and a large file."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(SiteHandler):
         def do_GET(self) -> None:
-            base = f"http://127.0.0.1:{self.server.server_address[1]}"
+            base = self.base
             if self.path == "/media/bridge.jpg":
-                self._send(200, bridge_jpeg, "image/jpeg")
+                self.send(200, bridge_jpeg, "image/jpeg")
             elif self.path == "/media/hop":
-                self._redirect("/media/bridge.jpg")
+                self.redirect("/media/bridge.jpg")
             elif self.path == "/media/away":
-                self._redirect(f"{base}/private/bridge.jpg")
+                self.redirect(f"{base}/private/bridge.jpg")
             elif self.path == "/media/big.jpg":
-                self._send(200, b"\xff" * (len(bridge_jpeg) + 5000), "image/jpeg")
+                self.send(200, b"\xff" * (len(bridge_jpeg) + 5000), "image/jpeg")
             elif self.path == "/media/page":
-                self._send(200, b"<html></html>", "text/html")
+                self.send(200, b"<html></html>", "text/html")
             else:
-                self._send(404, b"no", "text/plain")
+                self.send(404, b"no", "text/plain")
 
-        def _send(self, status: int, body: bytes, kind: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def _redirect(self, where: str) -> None:
-            self.send_response(302)
-            self.send_header("Location", where)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as url:
+        yield url
 
 
 def test_curate_then_lookup_like_hma(api: Api, bridge_jpeg: bytes) -> None:

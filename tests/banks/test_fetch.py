@@ -9,11 +9,11 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
+from local_site import SiteHandler, serving
 from safespace.banks import fetch_url, url_allowed
 from safespace.banks._fetch import MAX_REDIRECTS
 from safespace.errors import MediaTooLarge, UrlFetchFailed, UrlNotAllowed
@@ -27,20 +27,20 @@ def site() -> Iterator[str]:
     """Media, redirects (in, out, a loop), a 404, large bodies, and one that never answers."""
     release = threading.Event()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(SiteHandler):
         def do_GET(self) -> None:
-            base = f"http://127.0.0.1:{self.server.server_address[1]}"
+            base = self.base
             if self.path == "/media/a.png":
-                self._send(200, BODY, "image/png")
+                self.send(200, BODY, "image/png")
             elif self.path == "/media/hop":
-                self._redirect("a.png")  # relative, resolved against the URL
+                self.redirect("a.png")  # relative, resolved against the URL
             elif self.path.startswith("/media/loop"):
                 n = int(self.path.removeprefix("/media/loop") or 0)
-                self._redirect(f"/media/loop{n + 1}")
+                self.redirect(f"/media/loop{n + 1}")
             elif self.path == "/media/away":
-                self._redirect(f"{base}/private/a.png")
+                self.redirect(f"{base}/private/a.png")
             elif self.path == "/media/declared-big":
-                self._send(200, b"x" * (LIMIT + 1), "image/png")
+                self.send(200, b"x" * (LIMIT + 1), "image/png")
             elif self.path == "/media/streamed-big":
                 self.send_response(200)
                 self.send_header("Content-Type", "image/png")
@@ -50,32 +50,11 @@ def site() -> Iterator[str]:
             elif self.path == "/media/hang":
                 release.wait(30)
             else:
-                self._send(404, b"no", "text/plain")
+                self.send(404, b"no", "text/plain")
 
-        def _send(self, status: int, body: bytes, kind: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def _redirect(self, where: str) -> None:
-            self.send_response(302)
-            self.send_header("Location", where)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    release.set()
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as url:
+        yield url
+        release.set()
 
 
 def _fetch(site: str, path: str, **kw: Any) -> tuple[bytes, str]:
