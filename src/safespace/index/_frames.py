@@ -308,6 +308,7 @@ class FrameIndex:
                     entry[2][0] = min(entry[2][0], dist)
         matches: list[VideoMatch] = []
         n_query = len(query.hashes)
+        query_step = _step([t for seen in query.times for t in seen])  # once, not per match
         for video_id, (qs, rows, best) in found.items():
             video = videos[video_id]
             t = fixed if fixed is not None else _thresholds(thresholds, video_id)
@@ -325,7 +326,7 @@ class FrameIndex:
                     round(query_percent, 3),
                     round(compared_percent, 3),
                     best[0],
-                    time_ranges(q_times, _step([ts for ts_list in query.times for ts in ts_list])),
+                    time_ranges(q_times, query_step),
                     time_ranges(video.times[mask].tolist(), _step(video.times.tolist())),
                 )
             )
