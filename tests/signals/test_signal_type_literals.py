@@ -36,8 +36,7 @@ NOT_SIGNALS = {
     ("text/_urllist.py", "sha256"): "how a URL-list expression matched (by its digest)",
     # The JSON of one vPDQ frame is {frame, timestamp, quality, pdq}: a field of a frame, not
     # the pdq type. To move into the vPDQ signal type's module when vPDQ joins the registry.
-    ("api/_routes/matching.py", "pdq"): "the pdq field of a vPDQ frame's JSON",
-    ("cli/_hash.py", "pdq"): "the pdq field of a vPDQ frame's JSON",
+    ("signals/_video.py", "pdq"): "the pdq field of a vPDQ frame's JSON",
 }
 EXEMPT_FOLDERS = ("store/migrations/",)
 

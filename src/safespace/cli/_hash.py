@@ -49,11 +49,7 @@ def hash_cmd(
                 frames = hash_video(
                     path, seconds_per_hash=seconds_per_hash, crop_borders=crop_borders
                 )
-                row["vpdq"] = [
-                    {"frame": f.frame_number, "timestamp": round(f.timestamp, 3),
-                     "quality": f.quality, "pdq": f.pdq}
-                    for f in frames
-                ]  # fmt: skip
+                row["vpdq"] = [f.as_dict() for f in frames]
         except SafeSpaceError as exc:
             failed += 1
             row.update(error=str(exc), error_code=exc.code)

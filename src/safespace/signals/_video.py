@@ -85,6 +85,15 @@ class VideoFrameHash:
     quality: int
     pdq: str
 
+    def as_dict(self) -> dict[str, int | float | str]:
+        """The frame as ``safespace hash`` and ``/v1/hash`` print it (time to the millisecond)."""
+        return {
+            "frame": self.frame_number,
+            "timestamp": round(self.timestamp, 3),
+            "quality": self.quality,
+            "pdq": self.pdq,
+        }
+
 
 @dataclass(frozen=True)
 class VpdqFeature:

@@ -145,11 +145,7 @@ async def hash_upload(request: Request, state: State, key: MatchKey) -> dict[str
         frames = await run_in_threadpool(
             hash_video, bytes(upload.data), seconds_per_hash=seconds, threads=1
         )
-        out["vpdq"] = [
-            {"frame": f.frame_number, "timestamp": round(f.timestamp, 3),
-             "quality": f.quality, "pdq": f.pdq}
-            for f in frames
-        ]  # fmt: skip
+        out["vpdq"] = [f.as_dict() for f in frames]
     return out
 
 
