@@ -116,7 +116,8 @@ class Settings(BaseSettings):
         ge=0,
         le=36500,
         description="Prune bank changes older than this many days from the change log, and "
-        "never past the newest matcher snapshot (hourly, by the HTTP workers; 0: keep all).",
+        "never past the newest matcher snapshot (hourly, by one process in the cluster; 0: keep "
+        "all).",
     )
 
     hma_url_allowlist: str = Field(

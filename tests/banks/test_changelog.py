@@ -136,7 +136,7 @@ def test_the_service_prunes_to_its_snapshot_and_a_lagging_worker_reloads(
         _add(service, 3, 6)
         Matcher.update_snapshot(database, folder, min_changes=1)
         newest = snapshot_seq(list_snapshots(folder, database_identity(database))[0])
-        pruner._maybe_prune()
+        pruner.prune_change_log()
         with database.session() as s:
             assert pruned_through(s) == newest - 1
             assert s.scalar(select(func.count()).select_from(Change)) == 2  # first, and mark

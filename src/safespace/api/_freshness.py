@@ -9,14 +9,14 @@ through any worker or the CLI matches here within about ``interval`` plus the re
 Curate endpoints also call :meth:`refresh_now`, so their own worker is current before they
 respond. The ``matcher-snapshot`` task (:meth:`MatcherHolder.write_snapshot`, its own thread)
 writes a new snapshot now and then (one worker at a time), from a private matcher, so serving
-never pauses for it.
+never pauses for it. The ``change-log-prune`` task (:meth:`MatcherHolder.prune_change_log`)
+runs in one process of the cluster.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
-import math
 import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -37,8 +37,6 @@ from safespace.store._models import Change, utcnow
 __all__ = ["BankMeta", "MatcherHolder"]
 
 log = logging.getLogger("safespace.api")
-
-PRUNE_CHECK_SECONDS = 3600.0  # how often a worker prunes the change log (when retention is set)
 
 
 @dataclass(frozen=True)
@@ -88,7 +86,6 @@ class MatcherHolder:
         self.change_log_retention = change_log_retention
         # Not ready while more than this many change-log entries are not yet applied here.
         self.max_lag = max_lag
-        self._last_prune = -math.inf
         self.stale_after = max(5.0, 25 * interval)
         self._matcher: Matcher | None = None
         self._banks: dict[str, BankMeta] = {}
@@ -164,7 +161,7 @@ class MatcherHolder:
 
     def write_snapshot(self) -> None:
         """One round of ``matcher-snapshot``: once the matcher is loaded, write a new snapshot
-        if many changes have accumulated, and prune the change log now and then."""
+        if many changes have accumulated."""
         if self._matcher is None or self.snapshot_dir is None or self.snapshot_min_changes <= 0:
             return
         path = Matcher.update_snapshot(
@@ -172,19 +169,18 @@ class MatcherHolder:
         )
         if path is not None:
             log.info("wrote matcher snapshot %s", path.name)
-        self._maybe_prune()
 
-    def _maybe_prune(self) -> None:
-        """Now and then, prune the change log up to the newest snapshot, within retention."""
+    def prune_change_log(self) -> None:
+        """One round of ``change-log-prune`` (one process in the cluster runs it): delete
+        changes older than the retention period and older than this machine's newest
+        snapshot. Another machine whose snapshot is older than that reloads from the
+        database when it starts, as a worker does that falls behind the pruned mark."""
         folder, retention = self.snapshot_dir, self.change_log_retention
         if folder is None or retention is None:
             return
-        if time.monotonic() - self._last_prune < PRUNE_CHECK_SECONDS:
-            return
-        self._last_prune = time.monotonic()
         with snap.snapshot_lock(folder, wait=False) as mine:
             if not mine:
-                return  # another worker is writing a snapshot: it prunes, or we do later
+                return  # a worker here is writing a snapshot: prune at the next round
             newest = snap.list_snapshots(folder, snap.database_identity(self._db))
         if not newest:
             return  # nothing to restart from but the log itself: keep it

@@ -17,6 +17,7 @@ __all__ = ["TASKS"]
 TASKS: tuple[PeriodicTask[AppContext], ...] = (
     _task_matcher.REFRESH,
     _task_matcher.SNAPSHOT,
+    _task_matcher.PRUNE,
     _task_imports.TASK,
     _task_review.TASK,
     _task_deter.TASK,
