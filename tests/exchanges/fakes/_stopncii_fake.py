@@ -1,0 +1,290 @@
+"""A fake StopNCII.org hash-exchange API: a real HTTP server on a loopback port.
+
+It speaks the calls a Content Service Provider makes, as StopNCII documents them (and as
+python-threatexchange's client shows them): every call carries ``Ocp-Apim-Subscription-Key``
+and the endpoint's own ``x-functions-key``; ``GET /v1/FetchHashes?startTimestamp=&pageSize=``
+(then ``&nextPageToken=``) answers ``{"count", "nextPageToken", "nextSetTimestamp",
+"hasMoreRecords", "hashRecords"}``, each record with ``lastModtimestamp``, ``signalType``,
+``hashValue``, ``hashStatus`` (``Active``, ``Withdrawn``, ``Deleted``...), ``caseNumbers`` and
+``CSPFeedbacks``; ``POST /v1/SubmitFeedback`` takes ``{"count", "hashFeedbacks": [{"hashValue",
+"feedbackValue", "tags"}]}``.
+
+Records live in memory (:meth:`StopNciiFake.put`); a page holds the records changed at or
+after ``startTimestamp`` (oldest change first) and its ``nextSetTimestamp`` is one second past
+the newest change in the set, the timestamp to start from next time. Faults are queued with
+:meth:`StopNciiFake.fail`, each used by one FetchHashes or SubmitFeedback call:
+``truncated`` (a 200 whose body stops half way: the page python-threatexchange's client
+stalls on), ``malformed`` (a 200 that is JSON but not a page), ``5xx`` (503), ``401``,
+``slow`` (answers after ``slow_seconds``), ``drop`` (closes the connection unanswered).
+Feedback received is kept in :attr:`StopNciiFake.feedback`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+FAULTS = ("truncated", "malformed", "5xx", "401", "slow", "drop")
+FEEDBACK_VALUES = (
+    "None", "QualityUnknown", "PendingReview", "Blocked", "NotBlocked", "Withdrawn", "Deleted",
+)  # fmt: skip
+
+
+@dataclass
+class FakeRecord:
+    signal_type: str  # ImagePDQ, VideoMD5...
+    value: str
+    last_mod: int
+    status: str = "Active"
+    cases: dict[str, str] = field(default_factory=dict)
+    feedbacks: list[dict[str, Any]] = field(default_factory=list)
+    seq: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "lastModtimestamp": self.last_mod,
+            "signalType": self.signal_type,
+            "hashValue": self.value,
+            "hashStatus": self.status,
+            "caseNumbers": dict(self.cases),
+            "CSPFeedbacks": list(self.feedbacks),
+        }
+
+
+@dataclass(frozen=True)
+class Feedback:
+    value: str  # the hash
+    feedback: str  # Blocked, NotBlocked...
+    tags: tuple[str, ...]
+
+
+class StopNciiFake:
+    """The server's state; :func:`serve` runs it. Thread-safe (one lock)."""
+
+    def __init__(
+        self,
+        subscription_key: str = "sub-key",
+        fetch_key: str = "fetch-key",
+        feedback_key: str = "feedback-key",
+        *,
+        slow_seconds: float = 2.0,
+    ) -> None:
+        self.subscription_key = subscription_key
+        self.function_keys = {"FetchHashes": fetch_key, "SubmitFeedback": feedback_key}
+        self.slow_seconds = slow_seconds
+        self.lock = threading.Lock()
+        self.records: dict[str, FakeRecord] = {}
+        self.feedback: list[Feedback] = []
+        self.requests: list[tuple[str, str]] = []
+        self._faults: list[str] = []
+        self._seq = 0
+
+    def put(
+        self,
+        value: str,
+        signal_type: str = "ImagePDQ",
+        *,
+        last_mod: int,
+        status: str = "Active",
+        cases: dict[str, str] | None = None,
+    ) -> FakeRecord:
+        """Add or change the record for a hash (``status`` Withdrawn/Deleted withdraws it)."""
+        with self.lock:
+            self._seq += 1
+            old = self.records.get(value)
+            record = FakeRecord(
+                signal_type, value, last_mod, status, dict(cases or {"case-1": status}),
+                list(old.feedbacks) if old else [], self._seq,
+            )  # fmt: skip
+            self.records[value] = record
+            return record
+
+    def fail(self, *faults: str) -> None:
+        for fault in faults:
+            if fault not in FAULTS:
+                raise ValueError(f"unknown fault {fault!r}")
+        with self.lock:
+            self._faults.extend(faults)
+
+    def take_fault(self) -> str | None:
+        with self.lock:
+            return self._faults.pop(0) if self._faults else None
+
+    def page(self, query: dict[str, str]) -> dict[str, Any]:
+        """One FetchHashes page; raises ValueError on a bad query or token."""
+        size = max(1, min(int(query.get("pageSize", "800")), 1000))
+        token = query.get("nextPageToken")
+        if token:
+            state = json.loads(base64.urlsafe_b64decode(token.encode()))
+            start, offset, next_set = int(state["s"]), int(state["o"]), int(state["n"])
+        else:
+            start, offset = int(query.get("startTimestamp", "0")), 0
+            next_set = None
+        with self.lock:
+            window = sorted(
+                (r for r in self.records.values() if r.last_mod >= start),
+                key=lambda r: (r.last_mod, r.seq),
+            )
+            if next_set is None:
+                next_set = max((r.last_mod for r in window), default=start - 1) + 1
+            window = [r for r in window if r.last_mod < next_set]
+            chunk = [r.as_json() for r in window[offset : offset + size]]
+        more = offset + size < len(window)
+        new_token = (
+            base64.urlsafe_b64encode(
+                json.dumps({"s": start, "o": offset + size, "n": next_set}).encode()
+            ).decode()
+            if more
+            else None
+        )
+        return {
+            "count": len(chunk),
+            "nextPageToken": new_token,
+            "nextSetTimestamp": next_set,
+            "hasMoreRecords": more,
+            "hashRecords": chunk,
+        }
+
+    def take_feedback(self, body: bytes) -> int:
+        try:
+            doc = json.loads(body)
+            items = doc["hashFeedbacks"]
+            if not isinstance(items, list) or doc.get("count") != len(items):
+                return 400
+            got = [
+                Feedback(str(i["hashValue"]), str(i["feedbackValue"]), tuple(i.get("tags", ())))
+                for i in items
+            ]
+        except (ValueError, KeyError, TypeError):
+            return 400
+        if any(f.feedback not in FEEDBACK_VALUES for f in got):
+            return 400
+        with self.lock:
+            if any(f.value not in self.records for f in got):
+                return 404
+            self.feedback += got
+            for f in got:
+                self.records[f.value].feedbacks.append(
+                    {"feedbackValue": f.feedback, "tags": list(f.tags), "source": "fake-csp"}
+                )
+        return 200
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _send(self, status: int, doc: Any, *, cut: bool = False) -> None:
+        body = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2] if cut else body)
+
+    def _endpoint(self) -> tuple[str, dict[str, str]] | None:
+        parsed = urllib.parse.urlsplit(self.path)
+        parts = [p for p in parsed.path.split("/") if p]
+        if len(parts) != 2 or parts[0] != "v1":
+            self._send(404, {"error": "not found"})
+            return None
+        fake = self.server.fake
+        key = fake.function_keys.get(parts[1])
+        if key is None:
+            self._send(404, {"error": "not found"})
+            return None
+        if (
+            self.headers.get("Ocp-Apim-Subscription-Key") != fake.subscription_key
+            or self.headers.get("x-functions-key") != key
+        ):
+            self._send(401, {"statusCode": 401, "message": "Access denied: invalid key"})
+            return None
+        query = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query).items()}
+        return parts[1], query
+
+    def _fault(self, body: bytes) -> bool:
+        fault = self.server.fake.take_fault()
+        if fault is None:
+            return False
+        if fault == "slow":
+            time.sleep(self.server.fake.slow_seconds)
+            return False
+        if fault == "drop":
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return True
+        if fault == "truncated":
+            self._send(200, body, cut=True)
+        elif fault == "malformed":
+            self._send(200, {"message": "upstream busy", "hashRecords": "later"})
+        elif fault == "5xx":
+            self._send(503, {"message": "service unavailable"})
+        elif fault == "401":
+            self._send(401, {"statusCode": 401, "message": "Access denied"})
+        return True
+
+    def do_GET(self) -> None:
+        fake = self.server.fake
+        with fake.lock:
+            fake.requests.append(("GET", self.path))
+        route = self._endpoint()
+        if route is None:
+            return
+        name, query = route
+        if name != "FetchHashes":
+            self._send(405, {"error": "method not allowed"})
+            return
+        try:
+            body = json.dumps(fake.page(query)).encode()
+        except (ValueError, KeyError, TypeError):
+            self._send(400, {"message": "bad request"})
+            return
+        if not self._fault(body):
+            self._send(200, body)
+
+    def do_POST(self) -> None:
+        fake = self.server.fake
+        with fake.lock:
+            fake.requests.append(("POST", self.path))
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        route = self._endpoint()
+        if route is None:
+            return
+        if route[0] != "SubmitFeedback":
+            self._send(405, {"error": "method not allowed"})
+            return
+        if self._fault(b'{"message": "ok"}'):
+            return
+        status = fake.take_feedback(body)
+        self._send(status, {"message": "ok" if status == 200 else "refused"})
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, fake: StopNciiFake) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.fake = fake
+
+
+@contextmanager
+def serve(fake: StopNciiFake) -> Iterator[str]:
+    """Serve ``fake`` on a free loopback port; yields the base URL (``.../v1`` is the API)."""
+    server = _Server(fake)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
