@@ -33,6 +33,11 @@ PUBLIC = {
         "LEASE_TTL_SECONDS", "PLACEMENTS", "TASKS", "AppContext", "Leases", "PeriodicTask",
         "Placement", "TaskRunner",
     ],
+    "safespace.exchanges": [
+        "FETCHED_AT", "SOURCE_TYPES", "BankSource", "FetchPage", "Opinion", "SourceEntry",
+        "Verdict", "available_source_types", "checkpoint_time", "get_source_type", "http_error",
+        "known_signal_type",
+    ],
     "safespace.text": [
         "GENERIC_TLDS", "SHORTENERS", "WRAPPERS", "CanonicalUrl", "ExtractedUrl", "KeywordList",
         "KeywordMatch", "KeywordMatcher", "UrlList", "UrlMatch", "canonicalize",

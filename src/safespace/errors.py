@@ -26,15 +26,21 @@
     │   ├── UserNotFound                a console account name that does not exist
     │   ├── SelfReportNotFound          no self-report with that case number and PIN (one answer
     │   │                               for unknown, wrong PIN and locked: no oracle)
-    │   └── ActionNotFound              a webhook action or endpoint that does not exist
+    │   ├── ActionNotFound              a webhook action or endpoint that does not exist
+    │   └── SourceNotFound              a bank source (exchange) name that does not exist
     ├── Conflict                        the request clashes with what is stored (HTTP 409, exit 4)
     │   ├── BankExists
-    │   └── UserExists                  a console account with that name exists
+    │   ├── UserExists                  a console account with that name exists
+    │   └── SourceExists                a bank source (exchange) with that name exists
     ├── IndexFormatError                an index snapshot on disk is damaged or of unknown version
     ├── IntegrityFailure                stored data fails its check: a broken audit chain, or
     │                                   evidence ciphertext that does not decrypt (exit 9)
     ├── AccessDenied                    the API key may not do this: it lacks the scope (HTTP 403)
     │   └── Unauthenticated             no API key, or an unknown or revoked one (HTTP 401)
+    ├── SourceError                     a bank source (exchange) failed to answer usefully (502)
+    │   ├── SourceUnavailable           transient: network, 5xx, a truncated or malformed page
+    │   ├── SourceRejected              permanent until fixed: bad credentials, a 4xx answer
+    │   └── StaleCheckpoint             the source no longer serves from this checkpoint
     ├── RateLimited                     too many requests for one API key (HTTP 429, retry_after)
     ├── NotConfigured                   a service feature its operator has not set up, such as
     │                                   Deter without a usable SAFESPACE_DETER_SECRET (HTTP 503)
@@ -81,6 +87,12 @@ __all__ = [
     "SafeSpaceError",
     "SelfReportNotFound",
     "ServiceUnavailable",
+    "SourceError",
+    "SourceExists",
+    "SourceNotFound",
+    "SourceRejected",
+    "SourceUnavailable",
+    "StaleCheckpoint",
     "Unauthenticated",
     "UnsupportedMedia",
     "UrlFetchFailed",
@@ -251,6 +263,10 @@ class SelfReportNotFound(NotFound):
     code = "self-report-not-found"
 
 
+class SourceNotFound(NotFound):
+    code = "source-not-found"
+
+
 class Conflict(SafeSpaceError):
     code = "conflict"
     status = 409
@@ -263,6 +279,10 @@ class BankExists(Conflict):
 
 class UserExists(Conflict):
     code = "user-exists"
+
+
+class SourceExists(Conflict):
+    code = "source-exists"
 
 
 class IndexFormatError(SafeSpaceError):
@@ -286,6 +306,36 @@ class AccessDenied(SafeSpaceError):
 class Unauthenticated(AccessDenied):
     code = "unauthenticated"
     status = 401
+
+
+class SourceError(SafeSpaceError):
+    """A bank source (an exchange: a peer, NCMEC, StopNCII, a list at a URL) failed.
+
+    Recorded on the source with its message; the fetcher retries with backoff. Nothing of
+    the page that failed is applied.
+    """
+
+    code = "source-error"
+    status = 502
+    exit_code = 10
+
+
+class SourceUnavailable(SourceError):
+    """Transient: the network, a 5xx answer, a truncated or malformed page. Retried."""
+
+    code = "source-unavailable"
+
+
+class SourceRejected(SourceError):
+    """Permanent until someone fixes it: bad credentials, a 4xx answer, a bad setting."""
+
+    code = "source-rejected"
+
+
+class StaleCheckpoint(SourceError):
+    """The source no longer serves deltas from this checkpoint: fetch again from the start."""
+
+    code = "stale-checkpoint"
 
 
 class RateLimited(SafeSpaceError):

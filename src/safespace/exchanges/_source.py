@@ -1,0 +1,229 @@
+"""The bank-source contract: what every source of hash lists (an exchange) implements.
+
+Shaped like python-threatexchange's ``SignalExchangeAPI``: a source fetches *deltas* (added,
+changed and removed entries, each with its upstream id) from a *checkpoint*, says when a
+checkpoint is too old to resume from, and sends *opinions* (a reviewer's confirmation or
+false positive) back. The differences are deliberate:
+
+* a page is the unit of work: :class:`ExchangeService` applies one :class:`FetchPage` and
+  its checkpoint in one database transaction, so a crash (kill -9 included) resumes from the
+  last committed checkpoint with nothing lost or applied twice;
+* faults are typed: :class:`~safespace.errors.SourceUnavailable` (transient: the network, a
+  5xx answer, a truncated or malformed page; retried with backoff) and
+  :class:`~safespace.errors.SourceRejected` (permanent until someone fixes it: bad
+  credentials, a 4xx answer). A source never yields part of a page: it reads and checks the
+  whole page first, then yields it or raises;
+* checkpoints are plain JSON objects (stored as they are), not pickled classes.
+
+Writing a source: a module ``_source_<type>.py`` in this package with one subclass of
+:class:`BankSource` bound to the module-level name ``SOURCE``, and the type's name added to
+:data:`safespace.exchanges._registry.SOURCE_TYPES`. Its tests subclass
+``tests/exchanges/source_contract.py``'s ``SourceContract``.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from safespace.errors import InvalidRequest, InvalidSignal, SourceRejected, SourceUnavailable
+from safespace.signals import SIGNAL_TYPES, get_signal_type
+
+__all__ = [
+    "FETCHED_AT",
+    "BankSource",
+    "FetchPage",
+    "Opinion",
+    "SourceEntry",
+    "Verdict",
+    "checkpoint_time",
+    "http_error",
+    "known_signal_type",
+]
+
+FETCHED_AT = "fetched_at"
+"""The checkpoint key holding when it was committed (ISO 8601, UTC).
+
+:class:`ExchangeService` writes it on every checkpoint it commits unless the source set it;
+:meth:`BankSource.is_stale` reads it.
+"""
+
+
+class Verdict(StrEnum):
+    """A reviewer's verdict on a match against a source's entry."""
+
+    CONFIRMED = "confirmed"
+    FALSE_POSITIVE = "false_positive"
+
+
+@dataclass(frozen=True)
+class SourceEntry:
+    """One entry as the source has it, keyed by ``upstream_id`` (unique within the source).
+
+    ``signal_type`` and ``value`` are resolved through :mod:`safespace.signals`' registry on
+    construction: an alias becomes the type's name and the value its canonical form, and an
+    unknown type or malformed value raises :class:`~safespace.errors.InvalidSignal` (a source
+    skips types SafeSpace lacks with :func:`known_signal_type` before building entries, and
+    turns a malformed value into :class:`~safespace.errors.SourceUnavailable`: a malformed
+    page). ``opinions`` counts what the source's members said (``{"confirmed": 3,
+    "disputed": 1}``); ``metadata`` is anything else worth keeping, JSON-able.
+    """
+
+    upstream_id: str
+    signal_type: str
+    value: str
+    categories: tuple[str, ...] = ()
+    opinions: Mapping[str, int] = field(default_factory=dict)
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.upstream_id, str) or not self.upstream_id:
+            raise InvalidSignal("an entry needs a non-empty upstream id")
+        kind = get_signal_type(self.signal_type)
+        object.__setattr__(self, "signal_type", kind.name)
+        object.__setattr__(self, "value", kind.normalize(self.value))
+        object.__setattr__(self, "categories", tuple(self.categories))
+
+
+@dataclass(frozen=True)
+class FetchPage:
+    """One page of changes: applied, with its checkpoint, in one transaction.
+
+    ``upserts`` are entries added or changed (the same ``upstream_id`` replaces what was
+    stored under it); ``removals`` are upstream ids no longer listed. An id in both is an
+    error of the source. ``checkpoint`` is where to resume after this page (a JSON object);
+    ``more`` is True while the source has further pages right now (the fetcher keeps going).
+    """
+
+    upserts: Sequence[SourceEntry]
+    removals: Sequence[str]
+    checkpoint: Mapping[str, Any]
+    more: bool
+
+    def __post_init__(self) -> None:
+        try:
+            json.dumps(self.checkpoint, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"a checkpoint must be a JSON object: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Opinion:
+    """What a reviewer decided about a match against one of the source's entries."""
+
+    upstream_id: str
+    signal_type: str
+    value: str
+    verdict: Verdict
+    reason: str | None
+    decided_at: datetime
+
+
+def known_signal_type(name: str) -> str | None:
+    """SafeSpace's name for the signal type ``name`` (or an alias), None if it has none."""
+    try:
+        kind = get_signal_type(name)
+    except InvalidSignal:
+        return None
+    return kind.name if kind.name in SIGNAL_TYPES else None
+
+
+def checkpoint_time(checkpoint: Mapping[str, Any] | None) -> datetime | None:
+    """When ``checkpoint`` was committed (its :data:`FETCHED_AT`), None if unknown."""
+    if not checkpoint:
+        return None
+    raw = checkpoint.get(FETCHED_AT)
+    if not isinstance(raw, str):
+        return None
+    try:
+        when = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+class BankSource(ABC):
+    """A source of hash-list entries that fills one bank (an exchange).
+
+    Class attributes describe the type: ``type_name`` (as in the registry),
+    ``description`` (one line, shown by ``/c/exchanges/apis``), ``config_model`` (a pydantic
+    model of the non-secret settings; its JSON schema is what ``/c/exchanges/api/NAME/schema``
+    shows), ``credential_names`` (the secrets it needs, sealed at rest), ``supports_opinions``
+    and ``stale_after`` (how old a checkpoint may get before the source cannot resume from it;
+    None: never stale).
+
+    An instance is built for one fetch or one opinion and may keep state between pages of
+    one :meth:`fetch`; everything that must survive a restart goes in the checkpoint.
+    """
+
+    type_name: ClassVar[str]
+    description: ClassVar[str]
+    config_model: ClassVar[type[BaseModel]]
+    credential_names: ClassVar[tuple[str, ...]] = ()
+    supports_opinions: ClassVar[bool] = False
+    stale_after: ClassVar[timedelta | None] = None
+
+    def __init__(
+        self, config: BaseModel, credentials: Mapping[str, str], http: httpx.Client
+    ) -> None:
+        self.config = config
+        self.credentials = dict(credentials)
+        self.http = http
+
+    @classmethod
+    def parse_config(cls, raw: Mapping[str, Any]) -> BaseModel:
+        """``raw`` checked against :attr:`config_model` (422 ``invalid-request`` if it fails)."""
+        try:
+            return cls.config_model.model_validate(dict(raw))
+        except ValidationError as exc:
+            errors: list[dict[str, object]] = [
+                {"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()
+            ]
+            raise InvalidRequest(f"{cls.type_name} source settings do not fit", errors) from exc
+
+    @classmethod
+    def config_schema(cls) -> dict[str, Any]:
+        """The JSON schema of the settings, with the credential names beside it."""
+        schema = cls.config_model.model_json_schema()
+        schema["x-credentials"] = list(cls.credential_names)
+        return schema
+
+    @abstractmethod
+    def fetch(self, checkpoint: Mapping[str, Any] | None) -> Iterator[FetchPage]:
+        """Pages of changes since ``checkpoint`` (None: everything), in order.
+
+        Raises :class:`~safespace.errors.SourceUnavailable` or
+        :class:`~safespace.errors.SourceRejected` instead of yielding a bad page; pages
+        already yielded stay applied.
+        """
+
+    def is_stale(self, checkpoint: Mapping[str, Any] | None, now: datetime) -> bool:
+        """True when fetching from ``checkpoint`` would miss changes: start over instead.
+
+        The default: the checkpoint's :data:`FETCHED_AT` is older than :attr:`stale_after`.
+        """
+        if self.stale_after is None or not checkpoint:
+            return False
+        when = checkpoint_time(checkpoint)
+        return when is not None and now - when > self.stale_after
+
+    def send_opinion(self, opinion: Opinion) -> None:
+        """Tell the source what a reviewer decided (raises the errors :meth:`fetch` does)."""
+        raise SourceRejected(f"{self.type_name} sources take no opinions")
+
+
+def http_error(response: httpx.Response, what: str) -> SourceUnavailable | SourceRejected:
+    """The contract's error for a failed HTTP answer: 5xx and 429 transient, other 4xx not."""
+    status = response.status_code
+    text = f"{what}: HTTP {status}"
+    if status >= 500 or status in (408, 429):
+        return SourceUnavailable(text)
+    return SourceRejected(text)
