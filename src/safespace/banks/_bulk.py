@@ -17,15 +17,27 @@ from sqlalchemy.orm import Session
 
 from safespace.banks._info import AddResult
 from safespace.banks.formats import HashRecord
+from safespace.signals import get_signal_type
 from safespace.store import BankEntry, Change
 from safespace.store._models import UTCDateTime, utcnow
+from safespace.store._models_values import BankEntryValue
 
-__all__ = ["CHUNK", "add_records", "batched", "delete_where", "insert_chunk", "remove_values"]
+__all__ = [
+    "CHUNK",
+    "add_records",
+    "batched",
+    "delete_where",
+    "insert_chunk",
+    "remove_values",
+    "stored_pairs",
+    "whole_values",
+]
 
 CHUNK = 2000  # rows per driver call
 _STAGE = "safespace_import_stage"
 _entries = cast(Table, BankEntry.__table__)
 _changes = cast(Table, Change.__table__)
+_values = cast(Table, BankEntryValue.__table__)
 _COLUMNS = (
     "bank_id", "signal_type", "value", "enabled", "source", "category", "note", "added_at",
     "extra", "created_at",
@@ -98,10 +110,11 @@ def add_records(s: Session, bank_id: int, records: Sequence[HashRecord]) -> AddR
     enabled = _processor(conn, "enabled")(True)
     now = utcnow()
     created, no_extra = when(now), json({})
+    whole: dict[tuple[str, str], str] = {}  # (type, stored digest) -> canonical value
     for chunk in batched(iter(records), CHUNK):
         rows = [
             (
-                bank_id, r.signal_type, r.value, enabled, r.source, r.category, r.note,
+                bank_id, r.signal_type, _stored(r, whole), enabled, r.source, r.category, r.note,
                 None if r.added_at is None else when(r.added_at),
                 json(dict(r.extra)) if r.extra else no_extra,
                 created,
@@ -118,8 +131,39 @@ def add_records(s: Session, bank_id: int, records: Sequence[HashRecord]) -> AddR
             ["bank_id", "entry_id", "op", "at"], new.where(mine).order_by(BankEntry.id)
         )
     )
+    if whole:
+        _keep_whole(s, mine, whole)
     added = s.scalar(select(func.count()).select_from(BankEntry).where(mine)) or 0
     return AddResult(added, len(records) - added)
+
+
+def _stored(record: HashRecord, whole: dict[tuple[str, str], str]) -> str:
+    """The value column of a record: for a ``digest_stored`` type its digest (the whole
+    value is remembered in ``whole`` and written beside the entry)."""
+    kind = get_signal_type(record.signal_type)
+    if not kind.digest_stored:
+        return record.value
+    stored = kind.stored_value(record.value)
+    whole[(kind.name, stored)] = record.value
+    return stored
+
+
+def _keep_whole(s: Session, mine: ColumnElement[bool], whole: dict[tuple[str, str], str]) -> None:
+    """Write the whole values of the entries just added whose value column is a digest."""
+    types = sorted({t for t, _ in whole})
+    new = s.execute(
+        select(BankEntry.id, BankEntry.signal_type, BankEntry.value).where(
+            mine, BankEntry.signal_type.in_(types)
+        )
+    )
+    rows = [{"entry_id": int(i), "value": whole[(t, v)]} for i, t, v in new if (t, v) in whole]
+    for chunk in batched(iter(rows), CHUNK):
+        s.execute(insert(_values), chunk)
+
+
+def stored_pairs(pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Canonical (signal type, value) pairs as the value column holds them."""
+    return [(t, get_signal_type(t).stored_value(v)) for t, v in pairs]
 
 
 def delete_where(s: Session, where: ColumnElement[bool]) -> int:
@@ -140,6 +184,19 @@ def remove_values(s: Session, bank_id: int, pairs: Sequence[tuple[str, str]]) ->
     """Delete a bank's entries by (signal type, value); returns how many there were."""
     removed = 0
     key = sql_tuple(BankEntry.signal_type, BankEntry.value)
-    for chunk in batched(iter(pairs), 500):
+    for chunk in batched(iter(stored_pairs(pairs)), 500):
         removed += delete_where(s, (BankEntry.bank_id == bank_id) & key.in_(chunk))
     return removed
+
+
+def whole_values(s: Session, ids: Sequence[int]) -> dict[int, str]:
+    """Entry id -> whole canonical value, for those of ``ids`` whose value column is a digest."""
+    out: dict[int, str] = {}
+    for chunk in batched(iter(ids), CHUNK):
+        rows = s.execute(
+            select(BankEntryValue.entry_id, BankEntryValue.value).where(
+                BankEntryValue.entry_id.in_(chunk)
+            )
+        )
+        out.update((int(i), str(v)) for i, v in rows)
+    return out

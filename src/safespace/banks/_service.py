@@ -41,6 +41,7 @@ from safespace.errors import (
 from safespace.signals import check_thresholds, effective_thresholds, get_signal_type, normalize
 from safespace.store import BANK_KINDS, Bank, BankEntry, BankThreshold, Change, Database
 from safespace.store._models import utcnow
+from safespace.store._models_values import BankEntryValue
 
 if TYPE_CHECKING:
     from safespace.reports._audit import AuditAction
@@ -346,10 +347,13 @@ class BankService:
         writer = formats.get_format(fmt)
         with self.db.session() as s:
             b = _find_bank(s, bank)
-            e = BankEntry
-            query = select(
-                e.signal_type, e.value, e.source, e.category, e.note, e.added_at, e.extra
-            ).where(e.bank_id == b.id)
+            e, whole = BankEntry, BankEntryValue  # a digest-stored value is read whole
+            value = func.coalesce(whole.value, e.value)
+            query = (
+                select(e.signal_type, value, e.source, e.category, e.note, e.added_at, e.extra)
+                .outerjoin(whole, whole.entry_id == e.id)
+                .where(e.bank_id == b.id)
+            )
             if not include_disabled:
                 query = query.where(e.enabled.is_(True))
             rows = s.execute(query.order_by(e.id).execution_options(yield_per=bulk.CHUNK))

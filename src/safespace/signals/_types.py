@@ -11,21 +11,24 @@ module names a signal type. docs/signals.md, "Adding a signal type", walks throu
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from safespace.errors import InvalidInput, InvalidSignal
 
 __all__ = [
     "DISTANCE",
+    "FrameHash",
     "HexSignalType",
     "IndexKind",
     "MediaKind",
     "SignalType",
+    "TextSource",
     "Threshold",
 ]
 
@@ -50,11 +53,38 @@ class IndexKind(StrEnum):
     (multi-index hashing); one signal type at most uses it.
     ``FRAMES``: a value is a list of frame hashes, matched frame by frame through a frame
     index (video hashes); the matcher must support it before a type may use it.
+    ``KEYWORDS``: a normalised keyword or phrase, found in a text (a post, a message) by one
+    Aho-Corasick automaton over every such entry after Deter's normalisation, never by
+    equality with the whole text.
     """
 
     EXACT = "exact"
     PDQ_MIH = "pdq-mih"
     FRAMES = "frames"
+    KEYWORDS = "keywords"
+
+
+class TextSource(StrEnum):
+    """What a signal type looks for in a text given to match (``SignalType.text_source``).
+
+    ``LINKS``: the links in the text (however hidden), each looked up by its Safe Browsing
+    host-suffix/path-prefix expressions, whose SHA-256 is the type's :meth:`SignalType.key`.
+    ``WORDS``: the type's entries are keywords found in the text (``IndexKind.KEYWORDS``).
+    """
+
+    LINKS = "links"
+    WORDS = "words"
+
+
+class FrameHash(Protocol):
+    """One frame of a ``FRAMES`` value: its PDQ hex, quality (0-100) and time in seconds."""
+
+    @property
+    def pdq(self) -> str: ...
+    @property
+    def quality(self) -> int: ...
+    @property
+    def timestamp(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -100,6 +130,14 @@ class SignalType:
     - ``quality_field``: the attribute of :class:`~safespace.signals.Signals` that holds its
       quality, when values of low quality must not be matched.
     - ``bare_hex``: a bare hash of this many hex digits in a hash list is of this type.
+    - ``key``: the fixed-width digest an exact table stores for a value (the hex value's
+      bytes by default; a type whose values are not hex, such as a URL expression, gives
+      their SHA-256); ``text_source``: what the type finds in a text given to match
+      (:class:`TextSource`), None for media hashes; ``free_text``: values may hold spaces,
+      so formats that split lines on whitespace cannot carry them.
+    - ``digest_stored``: values may be longer than a bank entry's value column (256
+      characters); the column then holds :meth:`stored_value` (a digest) and the canonical
+      value is kept beside the entry. ``FRAMES`` types give their frames with :meth:`frames`.
     """
 
     name: ClassVar[str]
@@ -113,6 +151,9 @@ class SignalType:
     threatexchange_content: ClassVar[tuple[str, ...]] = ()
     quality_field: ClassVar[str | None] = None
     bare_hex: ClassVar[int | None] = None
+    text_source: ClassVar[TextSource | None] = None
+    free_text: ClassVar[bool] = False
+    digest_stored: ClassVar[bool] = False
 
     @property
     def width(self) -> int | None:
@@ -123,6 +164,10 @@ class SignalType:
         """The canonical string of ``value``; :class:`InvalidSignal` saying why it is bad."""
         raise NotImplementedError
 
+    def key(self, value: str) -> bytes:
+        """The digest an exact table stores for a canonical value (``width`` bytes)."""
+        return bytes.fromhex(value)
+
     def compute(self, signals: object) -> str | None:
         """This type's value for media hashed by :func:`~safespace.signals.hash_file` (a
         :class:`~safespace.signals.Signals`, or any object with the same attributes)."""
@@ -132,6 +177,17 @@ class SignalType:
     def distance(self, a: str, b: str) -> int | None:
         """How far apart two canonical values are; None for exact types (equal or not)."""
         return None
+
+    def stored_value(self, canonical: str) -> str:
+        """What a bank entry's ``value`` column holds for ``canonical``: the value itself, or
+        for a ``digest_stored`` type the SHA-256 (hex) of it."""
+        if not self.digest_stored:
+            return canonical
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    def frames(self, canonical: str) -> Sequence[FrameHash]:
+        """A ``FRAMES`` type's value as its frames (PDQ hex, quality, time in seconds)."""
+        raise NotImplementedError(f"{self.name} is not matched frame by frame")
 
     @property
     def by_distance(self) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import _models_contact as models_contact  # noqa: F401  (registers the contact tables)
 from . import _models_reports as models_reports  # noqa: F401  (registers the report tables on Base.metadata)
+from . import _models_values as models_values  # noqa: F401  (registers bank_entry_values)
 from ._database import Database, open_database, upgrade
 from ._models import (
     BANK_KINDS,
