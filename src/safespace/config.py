@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -75,6 +76,12 @@ class Settings(BaseSettings):
         ge=0,
         description="HTTP requests per second each API key may make, across the workers on "
         "one machine (0: no limit).",
+    )
+    rate_limit_scope: Literal["machine", "cluster"] = Field(
+        default="machine",
+        description="Where an API key's rate limit holds: each machine's workers together "
+        "(machine), or every machine on the PostgreSQL database together (cluster: one "
+        "database round trip per request).",
     )
     rate_limit_burst: int = Field(
         default=200,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -37,6 +38,7 @@ class ServiceState:
     def build(cls, settings: Settings, db: Database, *, serving: bool = False) -> ServiceState:
         """``serving``: this process is a server worker (see :mod:`safespace._serving`)."""
         keys = KeyService(db)
+        per_cluster = settings.rate_limit_scope == "cluster"
         return cls(
             settings=settings,
             db=db,
@@ -47,6 +49,8 @@ class ServiceState:
                 settings.rate_limit_per_second,
                 settings.rate_limit_burst,
                 shared_path=settings.data_dir / RATE_LIMIT_FILE,
+                cluster_db=db if per_cluster else None,
+                clock=time.time if per_cluster else time.monotonic,  # machines share wall time
             ),
             matcher=MatcherHolder(
                 db,

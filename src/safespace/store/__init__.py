@@ -26,7 +26,7 @@ from ._models_accounts import ROLES, ConsoleSession, SignInThrottle, User
 from ._models_deter import DETER_OUTCOMES, DeterEventRow, DeterOutcomeRow
 from ._models_jobs import ImportJob, ImportJobFile, ImportJobReject
 from ._models_queue import ReviewDecision, ReviewItem, ReviewMedia
-from ._models_runtime import RuntimeLease
+from ._models_runtime import RateLimitBucket, RuntimeLease
 from ._models_selfreports import SelfReportCase, SelfReportItem
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "ImportJobReject",
     "MatchEvent",
     "ReviewDecision",
+    "RateLimitBucket",
     "ReviewItem",
     "ReviewMedia",
     "RuntimeLease",
