@@ -17,6 +17,7 @@ PUBLIC = {
         "MD5", "PDQ", "SHA256", "SIGNAL_TYPES", "SignalType", "get_signal_type", "normalize",
         "DISTANCE", "HexSignalType", "IndexKind", "MediaKind", "Threshold", "bare_hex_type",
         "check_thresholds", "effective_thresholds", "exchange_type", "signal_types_with_index",
+        "KEYWORD", "URL", "URL_SHA256", "TextSource", "signal_types_in_text",
     ],
     "safespace.index": ["FrameIndex", "PDQIndex", "VideoMatch", "VideoThresholds"],
     "safespace.banks": [

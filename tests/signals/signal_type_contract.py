@@ -92,6 +92,11 @@ class SignalTypeContract:
         ``distance`` (and the frame thresholds); its tests implement this."""
         raise NotImplementedError(f"{self.signal_type.name}: implement check_frame_index")
 
+    def check_keyword_index(self, rng: random.Random) -> None:
+        """For a ``KEYWORDS`` type: the automaton finds exactly the keywords a plain scan of
+        the normalised text finds; its tests implement this."""
+        raise NotImplementedError(f"{self.signal_type.name}: implement check_keyword_index")
+
     def _hex(self) -> HexSignalType:
         kind = self.signal_type
         assert isinstance(kind, HexSignalType), "override the value strategies for this type"
@@ -147,6 +152,8 @@ class SignalTypeContract:
             assert kind.default_threshold is None
             assert kind.threshold_bounds is None
             assert kind.width is not None  # exact tables hold fixed-width digests
+        elif kind.index is IndexKind.KEYWORDS:
+            assert not kind.by_distance  # a keyword is in a text or not
         else:
             assert kind.by_distance
             assert kind.default_threshold is not None
@@ -172,12 +179,16 @@ class SignalTypeContract:
         banked = list(dict.fromkeys(self.random_value(rng) for _ in range(300)))
         if kind.index is IndexKind.EXACT:
             assert kind.width is not None
-            table = ExactTable.build(kind.width, [bytes.fromhex(v) for v in banked],
-                                     list(range(len(banked))))  # fmt: skip
+            keys = [kind.key(v) for v in banked]
+            assert all(len(k) == kind.width for k in keys)
+            table = ExactTable.build(kind.width, keys, list(range(len(banked))))
             queries = [*banked[:50], *(self.random_value(rng) for _ in range(50))]
             for q in queries:
                 expected = [i for i, v in enumerate(banked) if v == q]
-                assert table.lookup(bytes.fromhex(q)) == expected
+                assert table.lookup(kind.key(q)) == expected
+            return
+        if kind.index is IndexKind.KEYWORDS:
+            self.check_keyword_index(rng)
             return
         if kind.index is IndexKind.FRAMES:
             self.check_frame_index(rng)

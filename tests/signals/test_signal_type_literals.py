@@ -25,6 +25,8 @@ OWN = {
     "signals/_pdq.py": {"pdq"},
     "signals/_md5.py": {"md5"},
     "signals/_sha256.py": {"sha256"},
+    "signals/_url.py": {"url", "url_sha256"},
+    "signals/_keyword.py": {"keyword"},
     # Media hashing computes the built-ins in one read of the file; Signals' fields and
     # as_dict() keys are their names.
     "signals/_hashing.py": set(SIGNAL_TYPES),
@@ -34,6 +36,16 @@ NOT_SIGNALS = {
     ("reports/_evidence.py", "sha256"): "the stored evidence file's own digest, in audit records",
     ("api/_routes/evidence.py", "sha256"): "the stored evidence file's own digest",
     ("text/_urllist.py", "sha256"): "how a URL-list expression matched (by its digest)",
+    # "url" is also an ordinary word: an address field, a query parameter.
+    ("text/_extract.py", "url"): "redirect wrappers' query parameter holding the target",
+    ("api/_routes/deter.py", "url"): "Deter's 'url' context (a typed address)",
+    ("api/_routes/hma.py", "url"): "HMA lookup's url query parameter (media to fetch)",
+    ("deter/_experiments.py", "url"): "Deter's 'url' context (a typed address)",
+    ("deter/_render.py", "url"): "a help resource's address field",
+    ("deter/_resources.py", "url"): "a help resource's address field",
+    ("reports/_referrals.py", "url"): "a referral's page address field",
+    ("reports/_report_help.py", "url"): "a help link's address field",
+    ("reports/_webhooks.py", "url"): "a webhook's address setting",
     # The JSON of one vPDQ frame is {frame, timestamp, quality, pdq}: a field of a frame, not
     # the pdq type. To move into the vPDQ signal type's module when vPDQ joins the registry.
     ("signals/_video.py", "pdq"): "the pdq field of a vPDQ frame's JSON",

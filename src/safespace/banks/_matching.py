@@ -32,6 +32,7 @@ from safespace.banks._changelog import pruned_through
 from safespace.banks._info import bank_thresholds
 from safespace.banks._match_results import Match, MatchResult, Suppressed
 from safespace.banks._snapshot import ExactTable
+from safespace.banks._text_match import TextMatchResult, WordIndex, match_text
 from safespace.errors import BankNotFound, IndexFormatError, InvalidInput
 from safespace.index import PDQIndex
 from safespace.signals import (
@@ -57,6 +58,7 @@ Row: TypeAlias = tuple[int, int, str, str]  # entry id, bank id, signal type, va
 _MIH: SignalType | None = next(iter(signal_types_with_index(IndexKind.PDQ_MIH)), None)
 _MIH_NAME = _MIH.name if _MIH is not None else None
 _EXACT = frozenset(t.name for t in signal_types_with_index(IndexKind.EXACT))
+_WORDS = frozenset(t.name for t in signal_types_with_index(IndexKind.KEYWORDS))
 
 
 class SignalsLike(Protocol):
@@ -114,6 +116,7 @@ class _Entries:
         self.base: dict[str, ExactTable] = base or {}
         # signal type -> raw digest -> entry id (or ids, when several banks list it)
         self.exact: dict[str, dict[bytes, int | list[int]]] = {}
+        self.words = WordIndex()  # keyword entries (IndexKind.KEYWORDS), never snapshotted
         self._bank = bank if bank is not None else np.zeros(0, dtype=np.int32)  # 0: not loaded
         self._pdq = pdq if pdq is not None else np.zeros(0, dtype=np.bool_)
         self._count = count
@@ -122,7 +125,12 @@ class _Entries:
         return self._count
 
     def exact_ids(self, signal_type: str, value: str) -> list[int]:
-        digest = bytes.fromhex(value)
+        if signal_type in _WORDS:  # the keywords found in the value, read as a text
+            return list(dict.fromkeys(e for e, *_ in self.words.find(value)))
+        return self.key_ids(signal_type, _key(signal_type, value))
+
+    def key_ids(self, signal_type: str, digest: bytes) -> list[int]:
+        """Entries of an exact type whose key (:meth:`SignalType.key`) is ``digest``."""
         table = self.base.get(signal_type)
         found = table.lookup(digest) if table is not None else []
         have = self.exact.get(signal_type, {}).get(digest)
@@ -154,8 +162,10 @@ class _Entries:
                 for entry_id, t, v in zip(e_ids, types, values, strict=True):
                     if t in _EXACT:
                         keys, owners = exact.setdefault(t, ([], []))
-                        keys.append(bytes.fromhex(v))
+                        keys.append(_key(t, v))
                         owners.append(entry_id)
+                    elif t in _WORDS:
+                        self.words.add(entry_id, v)
         if not ids:
             return
         all_ids = np.concatenate(ids)
@@ -184,7 +194,7 @@ class _Entries:
         for entry_id, _, signal_type, value in unique:
             if signal_type in _EXACT:
                 table = self.exact.setdefault(signal_type, {})
-                key = bytes.fromhex(value)
+                key = _key(signal_type, value)
                 have = table.get(key)
                 if have is None:
                     table[key] = entry_id
@@ -193,6 +203,8 @@ class _Entries:
                         table[key] = [have, entry_id]
                 elif entry_id not in have:
                     have.append(entry_id)
+            elif signal_type in _WORDS:
+                self.words.add(entry_id, value)
         if is_pdq.any():
             hexes = "".join(r[3] for r in unique if r[2] == _MIH_NAME)
             raw = np.frombuffer(bytes.fromhex(hexes), dtype=np.uint8).reshape(-1, 32)
@@ -208,6 +220,7 @@ class _Entries:
         if not len(arr):
             return
         pdq = arr[self._pdq[arr]]
+        self.words.discard(arr.tolist() if len(self.words) else ())
         self._bank[arr] = 0
         self._pdq[arr] = False
         self._count -= len(arr)
@@ -244,6 +257,11 @@ class _Entries:
         bank, pdq = np.zeros(size, dtype=np.int32), np.zeros(size, dtype=np.bool_)
         bank[: len(self._bank)], pdq[: len(self._pdq)] = self._bank, self._pdq
         self._bank, self._pdq = bank, pdq
+
+
+def _key(signal_type: str, value: str) -> bytes:
+    """The digest an exact table holds for a canonical value of ``signal_type``."""
+    return SIGNAL_TYPES[signal_type].key(value)
 
 
 def _width(signal_type: str) -> int:
@@ -322,6 +340,10 @@ class Matcher:
             banks[bank.id] = bank
         matcher._entries = _Entries(data.index, data.bank, data.pdq, data.exact, data.count)
         matcher._banks, matcher._seq, matcher.snapshot = banks, data.seq, Path(path)
+        if _WORDS:  # keyword entries are not in snapshots: few, read from the database
+            with db.session() as s:
+                for part in _read(s, BankEntry.signal_type.in_(_WORDS)):
+                    matcher._entries.add(part)
         matcher.refresh()
         return matcher
 
@@ -560,6 +582,15 @@ class Matcher:
         found = self._details(best, owner, bank_map, cached_only)
         return None if found is None else _result(found, low_quality, quality)
 
+    def match_text(self, text: str, *, banks: Sequence[str] | None = None) -> TextMatchResult:
+        """Listed links and keywords in a text (a post, a message), each with its span.
+
+        Links are found however hidden and looked up by their Safe Browsing expressions in
+        the URL banks; keywords by Deter's normaliser and automaton. The text is not kept:
+        results hold the bank entries and the spans. ``banks`` as in :meth:`match`.
+        """
+        return match_text(self, text, banks)
+
     def _wanted(self, names: Sequence[str] | None) -> set[int]:
         """Ids of the banks to report, plus every allow bank."""
         if names is None:
@@ -648,7 +679,7 @@ def _parse_query(query: Query) -> tuple[list[str], list[tuple[str, str]], int | 
         canonical = kind.normalize(value)
         if kind.index is IndexKind.PDQ_MIH:
             pdqs.append(canonical)
-        elif kind.index is IndexKind.EXACT:
+        elif kind.index in (IndexKind.EXACT, IndexKind.KEYWORDS):  # keywords: see exact_ids
             exact.append((kind.name, canonical))
         else:
             raise InvalidInput(f"the matcher cannot search {kind.name} ({kind.index} index) yet")

@@ -17,6 +17,7 @@ from safespace.signals._hashing import (
     pdq_dihedral_from_image,
     pdq_from_image,
 )
+from safespace.signals._keyword import KEYWORD
 from safespace.signals._md5 import MD5
 from safespace.signals._pdq import DIHEDRAL_NAMES, dihedral_variants, hamming, is_matchable
 from safespace.signals._pdq_type import PDQ
@@ -28,6 +29,7 @@ from safespace.signals._registry import (
     exchange_type,
     get_signal_type,
     normalize,
+    signal_types_in_text,
     signal_types_with_index,
 )
 from safespace.signals._sha256 import SHA256
@@ -37,8 +39,10 @@ from safespace.signals._types import (
     IndexKind,
     MediaKind,
     SignalType,
+    TextSource,
     Threshold,
 )
+from safespace.signals._url import URL, URL_SHA256
 
 if TYPE_CHECKING:
     from safespace.signals._video import VideoFrameHash, VideoLimits, hash_video
@@ -46,16 +50,20 @@ if TYPE_CHECKING:
 __all__ = [
     "DIHEDRAL_NAMES",
     "DISTANCE",
+    "KEYWORD",
     "MD5",
     "PDQ",
     "SHA256",
     "SIGNAL_TYPES",
+    "URL",
+    "URL_SHA256",
     "DecodeLimits",
     "HexSignalType",
     "IndexKind",
     "MediaKind",
     "SignalType",
     "Signals",
+    "TextSource",
     "Threshold",
     "VideoFrameHash",
     "VideoLimits",
@@ -75,6 +83,7 @@ __all__ = [
     "pdq_dihedral_from_file",
     "pdq_dihedral_from_image",
     "pdq_from_image",
+    "signal_types_in_text",
     "signal_types_with_index",
 ]
 

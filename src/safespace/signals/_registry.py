@@ -11,10 +11,12 @@ from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 
 from safespace.errors import InvalidInput, InvalidSignal
+from safespace.signals._keyword import KEYWORD
 from safespace.signals._md5 import MD5
 from safespace.signals._pdq_type import PDQ
 from safespace.signals._sha256 import SHA256
-from safespace.signals._types import IndexKind, SignalType
+from safespace.signals._types import IndexKind, SignalType, TextSource
+from safespace.signals._url import URL, URL_SHA256
 
 __all__ = [
     "SIGNAL_TYPES",
@@ -24,10 +26,11 @@ __all__ = [
     "exchange_type",
     "get_signal_type",
     "normalize",
+    "signal_types_in_text",
     "signal_types_with_index",
 ]
 
-_BUILTINS: tuple[SignalType, ...] = (PDQ, MD5, SHA256)
+_BUILTINS: tuple[SignalType, ...] = (PDQ, MD5, SHA256, URL, URL_SHA256, KEYWORD)
 
 SIGNAL_TYPES: Mapping[str, SignalType] = MappingProxyType({t.name: t for t in _BUILTINS})
 """Every signal type by name, in registration order."""
@@ -65,6 +68,11 @@ def normalize(signal_type: str, value: str) -> tuple[str, str]:
 def signal_types_with_index(index: IndexKind) -> tuple[SignalType, ...]:
     """The registered types the matcher finds through ``index``."""
     return tuple(t for t in SIGNAL_TYPES.values() if t.index is index)
+
+
+def signal_types_in_text(source: TextSource) -> tuple[SignalType, ...]:
+    """The registered types that find ``source`` (links, words) in a text given to match."""
+    return tuple(t for t in SIGNAL_TYPES.values() if t.text_source is source)
 
 
 def exchange_type(

@@ -18,6 +18,7 @@ from safespace.errors import ImportFormatError, InvalidInput
 from ._base import HashListFormat, HashRecord, ParseResult, Withdrawal
 from ._csvfmt import CsvFormat
 from ._hma import HmaFormat
+from ._lines import line_list_formats
 from ._ncmec import NcmecFormat
 from ._stopncii import StopNciiFormat
 
@@ -32,7 +33,13 @@ __all__ = [
     "parse",
 ]
 
-_ALL: tuple[HashListFormat, ...] = (HmaFormat(), CsvFormat(), StopNciiFormat(), NcmecFormat())
+_ALL: tuple[HashListFormat, ...] = (
+    HmaFormat(),
+    CsvFormat(),
+    StopNciiFormat(),
+    NcmecFormat(),
+    *line_list_formats(),
+)
 
 FORMATS: Mapping[str, HashListFormat] = MappingProxyType({f.name: f for f in _ALL})
 

@@ -110,7 +110,8 @@ class HmaFormat(TextFormat):
             stream.write("".join(batch).encode())
 
     def supports(self, signal_type: SignalType) -> bool:
-        return True  # any type, under its name
+        # any type, under its name, whose values have no spaces (lines split on whitespace)
+        return not signal_type.free_text
 
     def sniff(self, head: str) -> bool:
         """Looks like HMA if the first meaningful line is one or two hex-ish tokens."""
