@@ -285,9 +285,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, body: bytes = b"", *, cut: bool = False) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/xml; charset=utf-8")
+        body = body[: len(body) // 2] if cut else body  # a whole response, half a document
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body[: len(body) // 2] if cut else body)
+        self.wfile.write(body)
 
     def _authorized(self) -> bool:
         fake = self.server.fake

@@ -188,9 +188,10 @@ class _Handler(BaseHTTPRequestHandler):
         body = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        body = body[: len(body) // 2] if cut else body  # a whole response, half a document
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body[: len(body) // 2] if cut else body)
+        self.wfile.write(body)
 
     def _endpoint(self) -> tuple[str, dict[str, str]] | None:
         parsed = urllib.parse.urlsplit(self.path)
