@@ -69,8 +69,15 @@ class EntryUpdate(_Body):
 
 class MatchRequest(_Body):
     signals: dict[str, StrictStr | StrictInt] = Field(
+        default_factory=dict,
         description='Hashes by signal type, e.g. {"pdq": "...", "md5": "..."}; '
-        "optionally pdq_quality (0..100), so a low-quality PDQ is not matched.",
+        "optionally pdq_quality (0..100), so a low-quality PDQ is not matched. "
+        "May be left out when text is given.",
+    )
+    text: StrictStr | None = Field(
+        None,
+        description="A post, comment or message: its listed links (however hidden) and "
+        "keywords are matched against URL and keyword banks, with spans. Never stored.",
     )
     dihedral: StrictBool = Field(False, description="Also match rotated and flipped copies.")
     banks: list[StrictStr] | None = Field(

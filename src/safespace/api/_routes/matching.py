@@ -27,6 +27,7 @@ from safespace.api._uploads import (
 )
 from safespace.banks import Matcher
 from safespace.banks._match_results import Match, MatchResult
+from safespace.banks._text_match import TextMatch, TextMatchResult
 from safespace.errors import InvalidInput, InvalidSignal
 from safespace.signals import (
     SIGNAL_TYPES,
@@ -70,7 +71,8 @@ def _query(signals: dict[str, str | int]) -> _Query:
             raise InvalidSignal(f"{kind} given twice")
         found[kind] = canonical
     if not set(SIGNAL_TYPES) & set(found):
-        raise InvalidSignal(f"give at least one hash in signals: {', '.join(SIGNAL_TYPES)}")
+        names = ", ".join(SIGNAL_TYPES)
+        raise InvalidSignal(f"give text, or at least one hash in signals: {names}")
     return _Query(**found)
 
 
@@ -158,6 +160,7 @@ async def hash_upload(request: Request, state: State, key: MatchKey) -> dict[str
             "dihedral": "true: also match rotated and flipped copies.",
             "banks": "Comma-separated bank names to report (default: all).",
             "content_id": "Your reference for the content; recorded with each match.",
+            "text": "The post's text: listed links and keywords, with spans (never stored).",
         },
     ),
 )
@@ -166,14 +169,14 @@ async def match(request: Request, state: State, key: MatchKey) -> dict[str, Any]
     if not is_multipart(request):
         return await match_json(request, key)  # as answered by safespace.api._hotpath
     matcher = state.matcher.matcher  # 503 before any work while the banks are loading
-    upload = await read_upload(request, allowed={"dihedral", "banks", "content_id"})
+    upload = await read_upload(request, allowed={"dihedral", "banks", "content_id", "text"})
     dihedral = form_bool(upload.get("dihedral"), "dihedral")
     banks = _banks_field(upload.fields.get("banks", []))
     content_id = upload.get("content_id")
     if content_id is not None:
         check_content_id(content_id)
     signals = await run_in_threadpool(hash_bytes, upload.data, limits=state.limits)
-    query = _Asked(signals, signals.as_dict(), dihedral, banks, content_id)
+    query = _Asked(signals, signals.as_dict(), dihedral, banks, content_id, upload.get("text"))
     return await _answer(request, key, matcher, query)
 
 
@@ -185,8 +188,11 @@ async def match_json(request: Request, key: KeyInfo) -> dict[str, Any]:
     banks = _banks_field(body.banks) if body.banks is not None else None
     if content_id is not None:
         check_content_id(content_id)
+    if body.text is not None and not body.signals:  # text alone
+        query = _Asked(None, {}, body.dihedral, banks, content_id, body.text)
+        return await _answer(request, key, matcher, query)
     signals = _query(body.signals)
-    query = _Asked(signals, signals.to_dict(), body.dihedral, banks, content_id)
+    query = _Asked(signals, signals.to_dict(), body.dihedral, banks, content_id, body.text)
     return await _answer(request, key, matcher, query)
 
 
@@ -199,6 +205,7 @@ class _Asked:
     dihedral: bool
     banks: list[str] | None
     content_id: str | None
+    text: str | None = None  # a post's text: matched for links and keywords, never stored
 
 
 async def _answer(
@@ -209,18 +216,41 @@ async def _answer(
     content_id = asked.content_id
     # Misses and cached hits are answered on the event loop (microseconds, no I/O); only a
     # hit whose details must be read from the database goes to the thread pool.
-    result = matcher.match_cached(query, dihedral=dihedral, banks=banks)
+    result = MatchResult() if query is None else None  # None: text alone
+    if query is not None:
+        result = matcher.match_cached(query, dihedral=dihedral, banks=banks)
     if result is None:
         result = await run_in_threadpool(matcher.match, query, dihedral=dihedral, banks=banks)
-    observe_matches(request, result.matches)
+    text = None
+    if asked.text is not None:
+        text = await run_in_threadpool(matcher.match_text, asked.text, banks=banks)
+    found = [*result.matches, *(t.match for t in text.matches)] if text else result.matches
+    observe_matches(request, found)
     recorded = 0
-    if content_id is not None and result.matches:
+    if content_id is not None and found:
         recorded = await run_in_threadpool(
-            record_matches, state.db, content_id, result.matches, key.id, echo, dihedral=dihedral
+            record_matches, state.db, content_id, found, key.id, echo, dihedral=dihedral
         )
+    out = {"content_id": content_id, "signals": echo, **_render(state, result)}
+    if text is not None:
+        out["matched"] = result.matched or text.matched
+        out["text"] = _render_text(state, text)
+    return {**out, "events_recorded": recorded}
+
+
+def _text_entry(t: TextMatch) -> dict[str, Any]:
+    entry = _entry(t.match)
+    del entry["distance"]
+    entry.update(start=t.start, end=t.end, via=t.via, exact_span=t.exact_span)
+    return entry
+
+
+def _render_text(state: ServiceState, result: TextMatchResult) -> dict[str, Any]:
+    """Text matches by bank, each entry with its span; the text itself is never echoed."""
+    holder = state.matcher
     return {
-        "content_id": content_id,
-        "signals": echo,
-        **_render(state, result),
-        "events_recorded": recorded,
+        "matched": result.matched,
+        "matches": _grouped(holder, ((t.match, _text_entry(t)) for t in result.matches)),
+        "allowed": _grouped(holder, ((t.match, _text_entry(t)) for t in result.allowed)),
+        "suppressed": _grouped(holder, ((t.match, _text_entry(t)) for t in result.suppressed)),
     }
