@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from safespace.accounts import UserService
     from safespace.banks import BankService, Matcher
     from safespace.banks._match_results import MatchResult
+    from safespace.banks._text_match import TextMatchResult
     from safespace.deter._events import DeterEvents
     from safespace.reports import EvidenceStore
     from safespace.signals import DecodeLimits
@@ -109,6 +110,13 @@ def match_rows(result: MatchResult, **context: Any) -> list[dict[str, Any]]:
         rows.append({**context, **match.to_dict()})
     for suppressed in result.suppressed:
         rows.append({**context, **suppressed.to_dict(), "suppressed": True})
+    return rows
+
+
+def text_match_rows(result: TextMatchResult, **context: Any) -> list[dict[str, Any]]:
+    """Text matches as JSON rows (entry, listed value, span), then the suppressed ones."""
+    rows = [{**context, **t.to_dict()} for t in result.matches]
+    rows += [{**context, **t.to_dict(), "suppressed": True} for t in result.suppressed]
     return rows
 
 

@@ -36,9 +36,23 @@ def match(
     ] = None,
     dihedral: Annotated[bool, typer.Option(help="Also match rotated and flipped copies.")] = False,
     exact: Annotated[bool, typer.Option(help="Hash files at full resolution.")] = False,
+    text: Annotated[
+        str | None,
+        typer.Option(help="A post or message: match its listed links and keywords, with spans."),
+    ] = None,
+    text_file: Annotated[
+        Path | None,
+        typer.Option(help="A UTF-8 text file, one post per line ('-': standard input)."),
+    ] = None,
 ) -> None:
-    """Match hashes or files against banks: JSON lines of matches."""
+    """Match hashes, files or text against banks: JSON lines of matches."""
     from safespace.signals import SIGNAL_TYPES, hash_file
+
+    if text is not None or text_file is not None:
+        if files or signal or any(ctx.params.get(k.name) for k in SIGNAL_TYPES.values()):
+            raise InvalidInput("give text (--text, --text-file) or hashes or files, not both")
+        _match_text(ctx, text, text_file, list(bank) if bank else None)
+        return
 
     # --pdq, --md5, --sha256 are options named after signal types; --signal takes any type.
     given = [(k.name, v) for k in SIGNAL_TYPES.values() if (v := ctx.params.get(k.name))]
@@ -71,4 +85,35 @@ def match(
             for row in match_rows(result, path=str(path)):
                 emit(row)
                 found += 1
+    err.print(f"{found} matches", markup=False)
+
+
+def _match_text(
+    ctx: typer.Context, text: str | None, text_file: Path | None, banks: list[str] | None
+) -> None:
+    """One JSON line per match: bank, entry, signal type, the listed value and the span
+    (``line``, from 1, with --text-file). The text itself is never printed."""
+    import sys
+
+    from safespace.cli._common import text_match_rows
+
+    if text is not None and text_file is not None:
+        raise InvalidInput("give --text or --text-file, not both")
+    settings = settings_of(ctx)
+    found_in = matcher(open_db(settings), settings)
+    found = 0
+    if text is not None:
+        posts: list[tuple[int | None, str]] = [(None, text)]
+    else:
+        assert text_file is not None
+        try:
+            raw = sys.stdin.read() if str(text_file) == "-" else text_file.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"cannot read {text_file}: {exc}") from None
+        posts = [(n, line) for n, line in enumerate(raw.splitlines(), 1) if line.strip()]
+    for line, post in posts:
+        context = {} if line is None else {"line": line}
+        for row in text_match_rows(found_in.match_text(post, banks=banks), **context):
+            emit(row)
+            found += 1
     err.print(f"{found} matches", markup=False)
