@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from safespace.errors import ConfigError
 
 __all__ = ["Settings", "default_data_dir", "get_settings"]
 
@@ -131,6 +134,12 @@ class Settings(BaseSettings):
         default="",
         description="URL prefixes the HMA-compatible API may fetch media from, separated by "
         "commas or spaces (scheme, host and path prefix); empty: fetching by URL is refused.",
+    )
+    hma_keyless_networks: str = Field(
+        default="",
+        description="HMA-compatible API: networks (CIDR, separated by commas or spaces) whose "
+        "clients may call /h, /m and /c without an API key, as HMA's own clients do; only "
+        "loopback and private ranges are accepted. Empty (the default): a key is always needed.",
     )
     url_fetch_timeout_seconds: float = Field(
         default=10.0,
@@ -330,6 +339,10 @@ class Settings(BaseSettings):
     def hma_url_prefixes(self) -> list[str]:
         return [p for p in self.hma_url_allowlist.replace(",", " ").split() if p]
 
+    def hma_keyless_network_list(self) -> list[IPv4Network | IPv6Network]:
+        """The parsed ``hma_keyless_networks``; ConfigError for a public or malformed one."""
+        return _private_networks(self.hma_keyless_networks)
+
     def make_data_dir(self) -> Path:
         """Create the data folder (and its parents) readable by this user only (0700): it
         holds self-report contacts, the audit log and wrapped keys. An existing folder is
@@ -341,6 +354,33 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'safespace.db'}"
+
+
+# The only ranges keyless HMA access may be opened to: loopback and private (RFC 1918, ULA).
+_PRIVATE = tuple(
+    ip_network(n)
+    for n in ("127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "::1/128", "fc00::/7")
+)
+
+
+@lru_cache(maxsize=8)
+def _private_networks(text: str) -> list[IPv4Network | IPv6Network]:
+    networks: list[IPv4Network | IPv6Network] = []
+    for item in text.replace(",", " ").split():
+        try:
+            network = ip_network(item, strict=False)
+        except ValueError:
+            raise ConfigError(f"hma_keyless_networks: {item!r} is not a network (CIDR)") from None
+        if not any(
+            network.version == p.version and network.subnet_of(p)  # type: ignore[arg-type]
+            for p in _PRIVATE
+        ):
+            raise ConfigError(
+                f"hma_keyless_networks: {item!r} is not a loopback or private range "
+                "(127.0.0.0/8, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, ::1, fc00::/7)"
+            )
+        networks.append(network)
+    return networks
 
 
 @lru_cache(maxsize=1)

@@ -98,7 +98,8 @@ def test_write_and_round_trip() -> None:
     ]
     fmt = get_format("hma")
     out = fmt.write(records)
-    assert out == f"pdq {PDQ}\nmd5 {MD5}\nsha256 {SHA}\n".encode()
+    # python-threatexchange's names, so its local-file reader keeps every line
+    assert out == f"pdq {PDQ}\nvideo_md5 {MD5}\nsha256 {SHA}\n".encode()
     # HMA carries only type and value: everything else is lossy by design.
     assert [r for _, r in fmt.parse(out).records] == [
         HashRecord("pdq", PDQ),
@@ -107,10 +108,13 @@ def test_write_and_round_trip() -> None:
     ]
 
 
-def test_threatexchange_md5_spelling_on_request() -> None:
-    out = HmaFormat(threatexchange_names=True).write([HashRecord("md5", MD5)])
+def test_threatexchange_md5_spelling_by_default() -> None:
+    out = HmaFormat().write([HashRecord("md5", MD5)])
     assert out == f"video_md5 {MD5}\n".encode()
     assert parse(out, "hma").records == [(1, HashRecord("md5", MD5))]
+    own = HmaFormat(threatexchange_names=False).write([HashRecord("md5", MD5)])
+    assert own == f"md5 {MD5}\n".encode()
+    assert parse(own, "hma").records == [(1, HashRecord("md5", MD5))]
 
 
 def test_empty_and_comment_only_files_give_nothing() -> None:

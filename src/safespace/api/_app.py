@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from safespace import __version__
 from safespace.accounts import Accounts
+from safespace.api._auth import log_keyless_networks
 from safespace.api._hotpath import HotPathMiddleware
 from safespace.api._limits import BodyLimitMiddleware, limits_from_settings
 from safespace.api._metrics import MetricsMiddleware, ServiceMetrics
@@ -49,6 +50,7 @@ def create_app(
     ``serving`` tunes the process for serving (the garbage collector); tests leave it off.
     """
     settings = settings or Settings()
+    log_keyless_networks(settings)  # refuses a public range; warns loudly when on
     if settings.database_url is None:
         settings.make_data_dir()
     db = open_database(settings.resolved_database_url(), pool_size=settings.database_pool_size)

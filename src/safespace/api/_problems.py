@@ -4,6 +4,10 @@ Every :class:`~safespace.errors.SafeSpaceError` becomes a problem whose ``type``
 ``/problems/<code>`` (a relative URI, stable across deployments), with the class's HTTP
 status. Framework errors (validation, unknown route, wrong method) are mapped onto the same
 classes, so a client only ever sees one shape and one table of types (docs/api.md).
+
+On the HMA-compatible surface (``/h/``, ``/m/``, ``/c/``) a problem also carries HMA's own
+error member, ``message`` (the same text as ``detail``), and the media and URL errors HMA
+answers with 400 are 400 there, with their own problem types (docs/hma-compat.md).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from safespace.errors import (
     ImportFormatError,
     InvalidInput,
     InvalidRequest,
+    MediaError,
     MethodNotAllowed,
     NotFound,
     RateLimited,
@@ -33,6 +38,8 @@ from safespace.errors import (
     SafeSpaceError,
     ServiceUnavailable,
     Unauthenticated,
+    UrlFetchFailed,
+    UrlNotAllowed,
 )
 
 __all__ = [
@@ -41,6 +48,7 @@ __all__ = [
     "Problem",
     "ProblemException",
     "install_problem_handlers",
+    "is_hma_path",
     "problem_for",
     "problem_response",
     "problem_type",
@@ -86,6 +94,23 @@ class ProblemException(StarletteHTTPException):
         self.error = error
 
 
+# HMA's clients read ``message``; HMA answers 400 where SafeSpace's media and URL errors
+# have their own status (415, 422, 403): on HMA's paths they are 400 too.
+HMA_PREFIXES = ("/h/", "/m/", "/c/")
+_HMA_400 = (MediaError, UrlFetchFailed, UrlNotAllowed)
+
+
+def is_hma_path(path: str) -> bool:
+    """Whether ``path`` is on the HMA-compatible surface."""
+    return path.startswith(HMA_PREFIXES)
+
+
+def _hma_status(error: SafeSpaceError) -> int:
+    if isinstance(error, _HMA_400) and error.status not in (413, 429, 503):
+        return 400
+    return error.status
+
+
 def problem_type(code: str) -> str:
     return f"/problems/{code}"
 
@@ -99,11 +124,14 @@ def problem_response(
     *,
     headers: Mapping[str, str] | None = None,
     extra: Mapping[str, Any] | None = None,
+    hma: bool = False,
 ) -> JSONResponse:
+    """The problem for ``error``; ``hma``: shaped for an HMA client (``message``, 400s)."""
+    status = _hma_status(error) if hma else error.status
     body: dict[str, Any] = {
         "type": problem_type(error.code),
         "title": _title(error.code),
-        "status": error.status,
+        "status": status,
         "detail": error.message,
     }
     out_headers = dict(headers or {})
@@ -122,7 +150,9 @@ def problem_response(
     elif isinstance(error, AccessDenied):
         out_headers["WWW-Authenticate"] = f'{_REALM}, error="insufficient_scope"'
     body.update(extra or {})
-    return JSONResponse(body, status_code=error.status, headers=out_headers, media_type=MEDIA_TYPE)
+    if hma:
+        body["message"] = error.message
+    return JSONResponse(body, status_code=status, headers=out_headers, media_type=MEDIA_TYPE)
 
 
 def validation_problem(errors: list[Any]) -> InvalidRequest:
@@ -160,12 +190,16 @@ async def _on_safespace(request: Request, exc: Exception) -> JSONResponse:
     headers = {}
     if isinstance(exc, Unauthenticated) and request.headers.get("authorization"):
         headers["WWW-Authenticate"] = f'{_REALM}, error="invalid_token"'
-    return problem_response(exc, headers=headers)
+    return problem_response(exc, headers=headers, hma=_hma(request))
+
+
+def _hma(request: Request) -> bool:
+    return is_hma_path(request.url.path)
 
 
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return problem_response(validation_problem(list(exc.errors())))
+    return problem_response(validation_problem(list(exc.errors())), hma=_hma(request))
 
 
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
@@ -176,7 +210,7 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     keep = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
     if exc.status_code == 405:
         keep = {"Allow": _allowed(request) or ", ".join(keep.values())}
-    return problem_response(error, headers=keep)
+    return problem_response(error, headers=keep, hma=_hma(request))
 
 
 def _allowed(request: Request) -> str:
@@ -191,12 +225,13 @@ def _allowed(request: Request) -> str:
 async def _on_operational(request: Request, exc: Exception) -> JSONResponse:
     log.warning("database unavailable: %s", str(exc).splitlines()[0])
     error = ServiceUnavailable("the database is unavailable or busy; try again", 2.0)
-    return problem_response(error)
+    return problem_response(error, hma=_hma(request))
 
 
 async def _on_integrity(request: Request, exc: Exception) -> JSONResponse:
     # Two requests raced to create the same thing: the loser gets the conflict.
-    return problem_response(Conflict("the change clashes with a concurrent one; retry"))
+    error = Conflict("the change clashes with a concurrent one; retry")
+    return problem_response(error, hma=_hma(request))
 
 
 async def _on_bug(request: Request, exc: Exception) -> JSONResponse:
@@ -207,6 +242,8 @@ async def _on_bug(request: Request, exc: Exception) -> JSONResponse:
         "status": 500,
         "detail": "an unexpected error occurred; it has been logged",
     }
+    if _hma(request):
+        body["message"] = body["detail"]
     return JSONResponse(body, status_code=500, media_type=MEDIA_TYPE)
 
 

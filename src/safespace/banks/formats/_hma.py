@@ -1,7 +1,8 @@
 """The python-threatexchange / HMA local file: one ``signal_type value`` per line.
 
-This is what threatexchange's ``LocalFileSignalExchangeAPI`` reads: the type, one space,
-the hash. It also accepts bare hashes (no type), which is how most shared PDQ lists look.
+This is what threatexchange's ``LocalFileSignalExchangeAPI`` reads: the type (by its
+python-threatexchange name, e.g. ``video_md5``), one space, the hash. It also accepts
+bare hashes (no type), which is how most shared PDQ lists look.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ class HmaFormat(TextFormat):
     description = "python-threatexchange / HMA local file: 'signal_type value' per line"
     extensions = (".txt", ".hma", ".te")
 
-    def __init__(self, threatexchange_names: bool = False) -> None:
-        # Types are written under their SafeSpace names; a caller feeding the file to HMA or
-        # python-threatexchange can ask for their spellings (MD5 is "video_md5" there).
+    def __init__(self, threatexchange_names: bool = True) -> None:
+        # Types are written as python-threatexchange and HMA spell them (each signal type's
+        # ``exchange_names["threatexchange"]``: MD5 is "video_md5" there), so their tools read
+        # an export unchanged: python-threatexchange's local-file reader silently drops a line
+        # whose type it does not know. Reading accepts both spellings.
         self._names: dict[str, str] = {}
         if threatexchange_names:
             for kind in SIGNAL_TYPES.values():
