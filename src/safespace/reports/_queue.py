@@ -173,6 +173,17 @@ def _info(row: ReviewItem, media_type: str | None) -> QueueItem:
     )  # fmt: skip
 
 
+def _queue_opinions(s: Session, item: QueueItem, kind: str, reason: str, now: datetime) -> int:
+    """Opinions for the bank sources that listed the matched entry, in the decision's
+    transaction (imported here: safespace.exchanges sits beside reports, not below it)."""
+    from safespace.exchanges._opinions import queue_opinions
+
+    return queue_opinions(
+        s, item_id=item.id, entry_id=item.entry_id, decision=kind,
+        signal_type=item.signal_type, value=item.matched_value, reason=reason, now=now,
+    )  # fmt: skip
+
+
 def _open_where(open_only: bool) -> ColumnElement[bool]:
     if open_only:
         return ReviewItem.status.in_(OPEN_STATUSES)
@@ -421,6 +432,9 @@ class ReviewQueue:
                     details["allowed_hashes"] = self._allow(s, item, actor, now)
                 else:
                     details["actions"] = self._act(s, item, category, actor, now)
+            opinions = _queue_opinions(s, item, kind, reason, now) if final else 0
+            if opinions:  # queued for the sources the matched entry came from
+                details["opinions"] = opinions
             audit.append(s, f"user:{actor}", "case.decision", f"review:{item_id}", details, at=now)
             s.flush()
             return self._load(s, item_id)

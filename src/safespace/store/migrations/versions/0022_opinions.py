@@ -1,26 +1,86 @@
-"""Reserved: issue 14: opinions that go back to bank sources, and the flood guard.
+"""Opinions that go back to bank sources: ``exchange_opinions``, an outbox (issue 14).
 
 Revision ID: 0022
 Revises: 0021
 Create Date: 2026-12-05
 
-Reserved in the chain so parallel work can add its tables without forking Alembic's
-history; a revision left empty is removed before release.
+A reviewer's final confirmation or false positive on a match against an entry from a source
+queues one row per (item, source, upstream id), in the decision's transaction; a
+once-per-cluster task sends them with retries. Written out in full (not importing the
+models), so it keeps meaning what it meant.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
 revision: str = "0022"
 down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+_BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_UTC = sa.DateTime(timezone=True)
+
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "exchange_opinions",
+        sa.Column("id", _BIG_ID, nullable=False),
+        sa.Column("item_id", sa.BigInteger(), nullable=False),
+        sa.Column("source_id", sa.Integer(), nullable=False),
+        sa.Column("upstream_id", sa.String(256), nullable=False),
+        sa.Column("signal_type", sa.String(16), nullable=False),
+        sa.Column("value", sa.String(256), nullable=False),
+        sa.Column("verdict", sa.String(16), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("decided_at", _UTC, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", _UTC, nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("sent_at", _UTC, nullable=True),
+        sa.Column("created_at", _UTC, nullable=False),
+        sa.CheckConstraint(
+            "verdict IN ('confirmed', 'false_positive')", name=op.f("ck_exchange_opinions_verdict")
+        ),
+        sa.CheckConstraint(
+            "status IN ('pending', 'sent', 'rejected')", name=op.f("ck_exchange_opinions_status")
+        ),
+        sa.ForeignKeyConstraint(
+            ["item_id"],
+            ["review_items.id"],
+            name=op.f("fk_exchange_opinions_item_id_review_items"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["source_id"],
+            ["exchange_sources.id"],
+            name=op.f("fk_exchange_opinions_source_id_exchange_sources"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_exchange_opinions")),
+        sa.UniqueConstraint(
+            "item_id",
+            "source_id",
+            "upstream_id",
+            name=op.f("uq_exchange_opinions_item_id_source_id_upstream_id"),
+        ),
+        sqlite_autoincrement=True,
+    )
+    op.create_index(
+        op.f("ix_exchange_opinions_status_next_attempt_at"),
+        "exchange_opinions",
+        ["status", "next_attempt_at"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index(
+        op.f("ix_exchange_opinions_status_next_attempt_at"), table_name="exchange_opinions"
+    )
+    op.drop_table("exchange_opinions")
