@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from safespace.banks import BankService, Matcher
-from safespace.banks._snapshot import database_identity, list_snapshots, load_snapshot
+from safespace.banks._snapshot import VERSION, database_identity, list_snapshots, load_snapshot
 from safespace.banks.formats import HashRecord
 from safespace.errors import IndexFormatError
 from safespace.store import Database, open_database
@@ -147,7 +147,7 @@ def test_damaged_snapshot_is_ignored_and_rebuilt(
         (path / "index" / "manifest.json").write_text('{"format": "x"}')
     else:
         text = (path / "snapshot.json").read_text()
-        (path / "snapshot.json").write_text(text.replace('"version": 2', '"version": 99'))
+        (path / "snapshot.json").write_text(text.replace(f'"version": {VERSION}', '"version": 99'))
     with caplog.at_level(logging.WARNING, logger="safespace.matcher"):
         m = Matcher.load_or_build(database, folder)
     assert "unusable" in caplog.text

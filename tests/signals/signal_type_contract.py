@@ -219,7 +219,7 @@ class SignalTypeContract:
             for v in values:
                 query = self.near(v, rng, 2) if kind.by_distance else v
                 found = matcher.match([(kind.name, query)])
-                assert v in {m.value for m in found.matches}
+                assert kind.stored_value(v) in {m.value for m in found.matches}
                 assert all(m.signal_type == kind.name for m in found.matches)
         finally:
             db.close()

@@ -20,9 +20,12 @@ class Match:
     value: str
     distance: int
     metadata: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    # A video's match (FRAMES types, or a video's frame against an image hash): the share of
+    # frames matched and the matched time ranges; None for every other match.
+    frames: Mapping[str, Any] | None = field(default=None, hash=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "bank": self.bank,
             "bank_kind": self.bank_kind,
             "entry_id": self.entry_id,
@@ -31,6 +34,9 @@ class Match:
             "distance": self.distance,
             "metadata": dict(self.metadata),
         }
+        if self.frames is not None:
+            out["frames"] = dict(self.frames)
+        return out
 
 
 @dataclass(frozen=True)

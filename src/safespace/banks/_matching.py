@@ -27,14 +27,17 @@ import numpy.typing as npt
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from safespace.banks import _bulk as bulk
 from safespace.banks import _snapshot as snap
 from safespace.banks._changelog import pruned_through
 from safespace.banks._info import bank_thresholds
 from safespace.banks._match_results import Match, MatchResult, Suppressed
+from safespace.banks._matching_frames import FRAME_TYPES, Frame, FrameEntries, video_thresholds
 from safespace.banks._snapshot import ExactTable
 from safespace.banks._text_match import TextMatchResult, WordIndex, match_text
 from safespace.errors import BankNotFound, IndexFormatError, InvalidInput
 from safespace.index import PDQIndex
+from safespace.index._frames import time_ranges
 from safespace.signals import (
     DISTANCE,
     SIGNAL_TYPES,
@@ -58,6 +61,7 @@ Row: TypeAlias = tuple[int, int, str, str]  # entry id, bank id, signal type, va
 _MIH: SignalType | None = next(iter(signal_types_with_index(IndexKind.PDQ_MIH)), None)
 _MIH_NAME = _MIH.name if _MIH is not None else None
 _EXACT = frozenset(t.name for t in signal_types_with_index(IndexKind.EXACT))
+_DIGEST_STORED = frozenset(t.name for t in SIGNAL_TYPES.values() if t.digest_stored)
 _WORDS = frozenset(t.name for t in signal_types_with_index(IndexKind.KEYWORDS))
 
 
@@ -111,8 +115,10 @@ class _Entries:
         pdq: npt.NDArray[np.bool_] | None = None,
         base: dict[str, ExactTable] | None = None,
         count: int = 0,
+        frames: FrameEntries | None = None,
     ) -> None:
         self.index = index if index is not None else PDQIndex()
+        self.frames = frames if frames is not None else FrameEntries()  # IndexKind.FRAMES
         self.base: dict[str, ExactTable] = base or {}
         # signal type -> raw digest -> entry id (or ids, when several banks list it)
         self.exact: dict[str, dict[bytes, int | list[int]]] = {}
@@ -166,6 +172,8 @@ class _Entries:
                         owners.append(entry_id)
                     elif t in _WORDS:
                         self.words.add(entry_id, v)
+                self.frames.add((i, t, v) for i, t, v in zip(e_ids, types, values, strict=True)
+                                if t in FRAME_TYPES)  # fmt: skip
         if not ids:
             return
         all_ids = np.concatenate(ids)
@@ -205,6 +213,7 @@ class _Entries:
                     have.append(entry_id)
             elif signal_type in _WORDS:
                 self.words.add(entry_id, value)
+        self.frames.add((r[0], r[2], r[3]) for r in unique if r[2] in FRAME_TYPES)
         if is_pdq.any():
             hexes = "".join(r[3] for r in unique if r[2] == _MIH_NAME)
             raw = np.frombuffer(bytes.fromhex(hexes), dtype=np.uint8).reshape(-1, 32)
@@ -220,6 +229,8 @@ class _Entries:
         if not len(arr):
             return
         pdq = arr[self._pdq[arr]]
+        if len(self.frames):
+            self.frames.discard(arr[~self._pdq[arr]].tolist())
         self.words.discard(arr.tolist() if len(self.words) else ())
         self._bank[arr] = 0
         self._pdq[arr] = False
@@ -281,7 +292,12 @@ def _read(s: Session, *where: ColumnElement[bool]) -> Iterator[list[Row]]:
         .execution_options(yield_per=_LOAD_CHUNK)
     )
     for part in s.execute(query).partitions():
-        yield [(int(i), int(b), t, v) for i, b, t, v in part]
+        rows = [(int(i), int(b), t, v) for i, b, t, v in part]
+        digests = [r[0] for r in rows if r[2] in _DIGEST_STORED]
+        if digests:  # read such values whole (the value column holds their digest)
+            whole = bulk.whole_values(s, digests)
+            rows = [(i, b, t, whole.get(i, v)) for i, b, t, v in rows]
+        yield rows
 
 
 def _read_banks(s: Session) -> dict[int, _Bank]:
@@ -338,7 +354,8 @@ class Matcher:
             bank = _Bank(int(b["id"]), str(b["name"]), str(b["kind"]), thresholds,
                          bool(b["enabled"]))  # fmt: skip
             banks[bank.id] = bank
-        matcher._entries = _Entries(data.index, data.bank, data.pdq, data.exact, data.count)
+        frames = FrameEntries.from_arrays(data.frames)
+        matcher._entries = _Entries(data.index, data.bank, data.pdq, data.exact, data.count, frames)
         matcher._banks, matcher._seq, matcher.snapshot = banks, data.seq, Path(path)
         if _WORDS:  # keyword entries are not in snapshots: few, read from the database
             with db.session() as s:
@@ -430,6 +447,7 @@ class Matcher:
                 pdq=e._pdq,
                 exact=e.exact_tables(),
                 index=e.index,
+                frames=e.frames.arrays(),
             )
             path = snap.write_snapshot(folder, data)
         snap.prune(folder, data.identity)
@@ -551,7 +569,7 @@ class Matcher:
         *,
         cached_only: bool,
     ) -> MatchResult | None:
-        pdqs, exact, quality = _parse_query(query)
+        pdqs, exact, quality, videos = _parse_query_frames(query)
         low_quality = bool(pdqs) and quality is not None and quality < self.min_quality
         if low_quality:
             pdqs = []
@@ -578,8 +596,11 @@ class Matcher:
                 for entry_id in entries.exact_ids(signal_type, value):
                     if entries.bank_of(entry_id) in wanted:
                         best[entry_id] = (0, signal_type)
+            where: dict[int, dict[str, Any]] = {}
+            for signal_type, frames in videos:
+                self._match_frames(signal_type, frames, usable, dihedral is True, best, where)
             owner = {e: entries.bank_of(e) for e in best}
-        found = self._details(best, owner, bank_map, cached_only)
+        found = self._details(best, owner, bank_map, cached_only, where)
         return None if found is None else _result(found, low_quality, quality)
 
     def match_text(self, text: str, *, banks: Sequence[str] | None = None) -> TextMatchResult:
@@ -590,6 +611,68 @@ class Matcher:
         results hold the bank entries and the spans. ``banks`` as in :meth:`match`.
         """
         return match_text(self, text, banks)
+
+    def _match_frames(
+        self,
+        signal_type: str,
+        frames: list[Frame],
+        usable: list[_Bank],
+        dihedral: bool,
+        best: dict[int, tuple[int, str]],
+        where: dict[int, dict[str, Any]],
+    ) -> None:
+        """A query video (``FRAMES`` type) against the banked videos of its type, by each
+        bank's thresholds, and its good frames against the PDQ index (a known still inside
+        the video), each hit with the times it shows at. Call with the lock held."""
+        if not usable:
+            return
+        entries, banks = self._entries, {b.id: b for b in usable}
+
+        def limits(entry_id: int) -> Any:
+            bank = banks.get(entries.bank_of(entry_id))
+            return None if bank is None else video_thresholds(bank.thresholds[signal_type])
+
+        radius = max(b.thresholds[signal_type][DISTANCE] for b in usable)
+        for m in entries.frames.search(signal_type, frames, limits, radius, dihedral):
+            best[m.video_id] = (m.distance, signal_type)
+            where[m.video_id] = {
+                "query_match_percent": m.query_match_percent,
+                "compared_match_percent": m.compared_match_percent,
+                "query_ranges": [list(r) for r in m.query_ranges],
+                "compared_ranges": [list(r) for r in m.compared_ranges],
+            }
+        if _MIH_NAME is None or not len(entries.index):
+            return
+        floor = max(FRAME_TYPES[signal_type].frame_quality, self.min_quality)
+        times: dict[str, list[float]] = {}
+        for f in frames:
+            if f.quality >= floor:
+                times.setdefault(f.pdq, []).append(f.timestamp)
+        if not times:
+            return
+        keys = list(times)
+        probes, owner = keys, list(range(len(keys)))
+        if dihedral:
+            varied = [(v, i) for i, h in enumerate(probes) for v in _dihedral_variants(h)]
+            probes, owner = [v for v, _ in varied], [i for _, i in varied]
+        mih = _MIH_NAME
+        radius = max(b.distance(mih) for b in usable)
+        seen: dict[int, tuple[int, list[float]]] = {}
+        for probe, hits in enumerate(entries.index.search(probes, radius=radius)):
+            at = times[keys[owner[probe]]]
+            for entry_id, dist in hits:
+                bank = banks.get(entries.bank_of(entry_id))
+                if bank is None or dist > bank.distance(mih):
+                    continue
+                have = seen.setdefault(entry_id, (dist, []))
+                seen[entry_id] = (min(have[0], dist), have[1] + at)
+        for entry_id, (dist, at) in seen.items():
+            if entry_id not in best or dist < best[entry_id][0]:
+                best[entry_id] = (dist, mih)
+            where[entry_id] = {
+                "query_timestamp": min(at),
+                "query_ranges": [list(r) for r in time_ranges(at)],
+            }
 
     def _wanted(self, names: Sequence[str] | None) -> set[int]:
         """Ids of the banks to report, plus every allow bank."""
@@ -608,6 +691,7 @@ class Matcher:
         owner: dict[int, int],
         banks: dict[int, _Bank],
         cached_only: bool = False,
+        where: Mapping[int, Mapping[str, Any]] | None = None,
     ) -> list[Match] | None:
         """The matched entries' details, from the cache or the database; entries deleted
         since they were last read drop out."""
@@ -648,6 +732,8 @@ class Matcher:
             bank = banks[owner[entry_id]]
             dist = best[entry_id][0]
             item = Match(bank.name, bank.kind, entry_id, signal_type, value, dist, dict(meta))
+            if where and entry_id in where:  # a video's match: how much of it, and where
+                item = dataclasses.replace(item, frames=dict(where[entry_id]))
             found.append(item)
         return found
 
@@ -655,15 +741,23 @@ class Matcher:
 def _parse_query(query: Query) -> tuple[list[str], list[tuple[str, str]], int | None]:
     """Split a query into hashes for the PDQ index, exact (type, value) pairs and the
     quality of the PDQ-index type's value."""
+    pdqs, exact, quality, _ = _parse_query_frames(query)
+    return pdqs, exact, quality
+
+
+def _parse_query_frames(
+    query: Query,
+) -> tuple[list[str], list[tuple[str, str]], int | None, list[tuple[str, list[Frame]]]]:
+    """:func:`_parse_query` and the query's values of ``FRAMES`` types, as frames."""
     pairs: list[tuple[str, str]] = []
     quality: int | None = None
     if isinstance(query, str | bytes):
         raise InvalidInput("match needs signals or (signal_type, value) pairs, not a string")
     if any(hasattr(query, name) for name in SIGNAL_TYPES):
-        for name in SIGNAL_TYPES:
-            value = getattr(query, name, None)
+        for kind in SIGNAL_TYPES.values():
+            value = kind.compute(query)
             if value is not None:
-                pairs.append((name, value))
+                pairs.append((kind.name, value))
         quality = _MIH.quality(query) if _MIH is not None else None
     elif isinstance(query, Mapping):
         pairs = [(str(k), str(v)) for k, v in query.items()]
@@ -674,6 +768,7 @@ def _parse_query(query: Query) -> tuple[list[str], list[tuple[str, str]], int | 
             pairs.append((str(item[0]), str(item[1])))
     pdqs: list[str] = []
     exact: list[tuple[str, str]] = []
+    videos: list[tuple[str, list[Frame]]] = []
     for signal_type, value in pairs:
         kind = get_signal_type(signal_type)
         canonical = kind.normalize(value)
@@ -681,9 +776,12 @@ def _parse_query(query: Query) -> tuple[list[str], list[tuple[str, str]], int | 
             pdqs.append(canonical)
         elif kind.index in (IndexKind.EXACT, IndexKind.KEYWORDS):  # keywords: see exact_ids
             exact.append((kind.name, canonical))
+        elif kind.index is IndexKind.FRAMES:
+            frames = [Frame(f.pdq, f.quality, f.timestamp) for f in kind.frames(canonical)]
+            videos.append((kind.name, frames))
         else:
             raise InvalidInput(f"the matcher cannot search {kind.name} ({kind.index} index) yet")
-    return pdqs, exact, quality
+    return pdqs, exact, quality, videos
 
 
 def _with_variants(pdqs: list[str], dihedral: bool | Sequence[str]) -> list[str]:

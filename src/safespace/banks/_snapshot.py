@@ -7,6 +7,9 @@ A snapshot is a directory ``snap-<seq>-<time>-<random>`` inside the snapshot fol
   index, bool);
 - ``exact-<type>-{hi,raw,ids}.npy``: entries of exact types sorted by digest, searched with
   ``np.searchsorted`` on the first 8 bytes;
+- ``frames-<type>-{ids,pdq,times,quality}.npy``: the good frames of the entries of types
+  matched frame by frame (``IndexKind.FRAMES``), one row per frame; the frame index is
+  rebuilt from them at load;
 - ``snapshot.json``, written last: format version, the change-log ``seq`` the snapshot
   reflects, the database's identity, the banks (with their thresholds per signal type), and
   the size of every file.
@@ -20,6 +23,7 @@ one is skipped with a warning (and the matcher is rebuilt from the database).
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -38,6 +42,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import select
 
+from safespace.banks._matching_frames import FrameArrays
 from safespace.errors import IndexFormatError, InvalidSignal
 from safespace.index import PDQIndex
 from safespace.signals import get_signal_type
@@ -61,7 +66,7 @@ __all__ = [
 log = logging.getLogger("safespace.snapshot")
 
 FORMAT = "safespace-matcher-snapshot"
-VERSION = 2  # 2: banks carry thresholds per signal type; indexed.npy
+VERSION = 3  # 2: banks carry thresholds per signal type; indexed.npy. 3: frames-<type>-*
 MANIFEST = "snapshot.json"
 LOCK = ".lock"
 PREFIX = "snap-"
@@ -135,6 +140,7 @@ class SnapshotData:
     pdq: npt.NDArray[np.bool_]
     exact: dict[str, ExactTable]
     index: PDQIndex
+    frames: dict[str, FrameArrays] = dataclasses.field(default_factory=dict)
 
 
 # --- database identity ------------------------------------------------------------------------
@@ -247,6 +253,9 @@ def write_snapshot(folder: Path, data: SnapshotData) -> Path:
         for kind, table in data.exact.items():
             arrays |= {f"exact-{kind}-hi": table.hi, f"exact-{kind}-raw": table.raw}
             arrays[f"exact-{kind}-ids"] = table.ids
+        for kind, fa in data.frames.items():
+            arrays |= {f"frames-{kind}-ids": fa.ids, f"frames-{kind}-pdq": fa.pdq}
+            arrays |= {f"frames-{kind}-times": fa.times, f"frames-{kind}-quality": fa.quality}
         sizes = {}
         for key, arr in arrays.items():
             _save(tmp / f"{key}.npy", arr)
@@ -259,6 +268,7 @@ def write_snapshot(folder: Path, data: SnapshotData) -> Path:
             "mark": data.mark,
             "entries": data.count,
             "exact": sorted(data.exact),
+            "frames": sorted(data.frames),
             "banks": data.banks,
             "files": sizes,
             "written_at": time.time(),
@@ -349,6 +359,22 @@ def load_snapshot(path: Path, *, mmap: bool = True) -> SnapshotData:
         if len(hi) > 1 and bool(np.any(hi[1:] < hi[:-1])):
             raise _bad(path, f"exact-{kind} is not sorted")
         exact[kind] = ExactTable(hi, raw, ids)
+    frames = {}
+    for kind in manifest.get("frames") or []:
+        try:
+            get_signal_type(str(kind))
+        except InvalidSignal:
+            raise _bad(path, f"unknown signal type {kind!r}") from None
+        fa = FrameArrays(
+            _array(path, f"frames-{kind}-ids", manifest, "<i8", 1, ro),
+            _array(path, f"frames-{kind}-pdq", manifest, "|u1", 2, ro),
+            _array(path, f"frames-{kind}-times", manifest, "<f8", 1, ro),
+            _array(path, f"frames-{kind}-quality", manifest, "|u1", 1, ro),
+        )
+        n = len(fa.ids)
+        if fa.pdq.shape != (n, 32) or len(fa.times) != n or len(fa.quality) != n:
+            raise _bad(path, f"frames-{kind} arrays disagree in shape")
+        frames[str(kind)] = fa
     index = PDQIndex.load(path / "index", mmap=mmap)
     if len(index) != int(np.count_nonzero(pdq & (bank != 0))):
         raise _bad(path, "the PDQ index and the entry arrays disagree")
@@ -366,4 +392,5 @@ def load_snapshot(path: Path, *, mmap: bool = True) -> SnapshotData:
         pdq=pdq,
         exact=exact,
         index=index,
+        frames=frames,
     )

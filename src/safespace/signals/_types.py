@@ -137,7 +137,8 @@ class SignalType:
       so formats that split lines on whitespace cannot carry them.
     - ``digest_stored``: values may be longer than a bank entry's value column (256
       characters); the column then holds :meth:`stored_value` (a digest) and the canonical
-      value is kept beside the entry. ``FRAMES`` types give their frames with :meth:`frames`.
+      value is kept beside the entry. ``FRAMES`` types give their frames with :meth:`frames`;
+      frames below ``frame_quality`` are never matched.
     """
 
     name: ClassVar[str]
@@ -154,6 +155,7 @@ class SignalType:
     text_source: ClassVar[TextSource | None] = None
     free_text: ClassVar[bool] = False
     digest_stored: ClassVar[bool] = False
+    frame_quality: ClassVar[int] = 0
 
     @property
     def width(self) -> int | None:

@@ -55,6 +55,8 @@ class HmaFormat(TextFormat):
             if not line or line[0] == "#":
                 continue
             parts = line.split()
+            if len(parts) > 2 and _rest_is_value(parts[0]):
+                parts = line.split(None, 1)  # a structured value with spaces (JSON)
             if len(parts) == 2:
                 token, value = parts
                 kind = kinds.get(token)
@@ -145,3 +147,12 @@ _HEX_CHARS = frozenset("0123456789abcdefABCDEFxX")
 
 def _is_hexish(token: str) -> bool:
     return bool(token) and all(c in _HEX_CHARS for c in token)
+
+
+def _rest_is_value(token: str) -> bool:
+    """True when ``token`` names a type whose values are structured strings that may hold
+    spaces (``digest_stored``: a vPDQ value is a JSON list), so the rest of the line is one."""
+    try:
+        return get_signal_type(token).digest_stored
+    except InvalidSignal:
+        return False
