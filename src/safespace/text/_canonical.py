@@ -178,8 +178,26 @@ def _canonical_path(raw: bytes) -> bytes:
 _DOUBLE_SLASH = re.compile(rb"/{2,}")
 
 
+# A link already in canonical form but for case: http(s) or no scheme, a host of letters,
+# digits and hyphens ending in a label that starts with a letter (so never an IP address),
+# no port, user info, fragment, percent sign, space, or dot segment. Most links are; they
+# skip the byte-level steps, which would leave them as they are (tested against them).
+_SIMPLE = re.compile(
+    r"(?:((?i:https?))://)?([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z][A-Za-z0-9-]*)"
+    r"(/[A-Za-z0-9._~!$&'()*+,;=:@/-]*)?(?:\?([A-Za-z0-9._~!$&'()*+,;=:@/?-]*))?"
+)
+
+
 def canonicalize(url: str | bytes) -> CanonicalUrl:
     """The canonical form of ``url``; any string gives a result (a host may come out empty)."""
+    if isinstance(url, str):
+        simple = _SIMPLE.fullmatch(url)
+        if simple is not None:
+            scheme, host, path, query = simple.groups()
+            if not path or ("/." not in path and "//" not in path):
+                return CanonicalUrl(
+                    scheme.lower() if scheme else "http", host.lower(), path or "/", query
+                )
     data = _host_to_ascii(url) if isinstance(url, str) else url
     if b"\t" in data or b"\r" in data or b"\n" in data:
         data = data.replace(b"\t", b"").replace(b"\r", b"").replace(b"\n", b"")

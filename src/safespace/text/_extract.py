@@ -67,7 +67,15 @@ def _hiding_pattern(parts: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(branches), re.IGNORECASE)
 
 
+# Any needle of any way of hiding: most posts hold none, and one search tells.
+_ANY_NEEDLE = re.compile(
+    "|".join(re.escape(n) for _, needles, _ in _HIDING_PARTS for n in needles), re.IGNORECASE
+)
+
+
 def _hiding_parts(lower: str) -> tuple[str, ...]:
+    if _ANY_NEEDLE.search(lower) is None:
+        return ()
     return tuple(name for name, needles, _ in _HIDING_PARTS if any(n in lower for n in needles))
 
 
@@ -153,6 +161,7 @@ WRAPPERS: dict[tuple[str, str], tuple[str, ...]] = {
 _WRAPPERS_BY_HOST: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
 for (_host, _path), _params in WRAPPERS.items():
     _WRAPPERS_BY_HOST.setdefault(_host, []).append((_path, _params))
+_WRAPPER_TAILS = frozenset(".".join(h.split(".")[-2:]) for h in _WRAPPERS_BY_HOST)
 #: Link shorteners: their target is only known by fetching them, which SafeSpace never does.
 SHORTENERS = frozenset(
     [
@@ -251,6 +260,9 @@ def _host_key(host: str) -> str:
 
 def _wrapper_params(canon: CanonicalUrl) -> tuple[str, ...]:
     host = _host_key(canon.host)
+    tail = host[host.rfind(".", 0, host.rfind(".")) + 1 :]  # the last two labels
+    if tail not in _WRAPPER_TAILS and not host.startswith("google."):
+        return ()  # no wrapper host ends like this: the usual case, decided at once
     candidates = _WRAPPERS_BY_HOST.get(host)
     if candidates is None:
         labels = host.split(".")

@@ -15,9 +15,12 @@ says nothing certain about what a post is (quotes, reporting, education, survivo
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+import ahocorasick
 
 from safespace.deter._normalize import (
     _SQUEEZE,
@@ -35,6 +38,23 @@ __all__ = ["KeywordList", "KeywordMatch", "KeywordMatcher"]
 
 _MAX_TERM_CHARS = 500
 _MAX_SPANS_PER_HIT = 16
+
+# The pre-scan (see _skeleton): Deter's leetspeak table, applied to every character.
+_CLASSES = str.maketrans(
+    {"0": "o", "1": "i", "l": "i", "!": "i", "|": "i", "3": "e", "4": "a", "@": "a",
+     "5": "s", "$": "s", "7": "t", "8": "b", "9": "g"}
+)  # fmt: skip
+_TRAILING_BANGS = re.compile(r"!+(?![^\W_])")  # "wow!" reads as "wow", as Deter reads it
+_NOT_WORD = re.compile(r"[\W_]+")
+_REPEAT = re.compile(r"(?<=(.))\1", re.DOTALL)  # a character equal to the one before it
+# ASCII texts take a bytes path: one translate maps leetspeak and drops separators.
+_ASCII_WORD = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!"
+_ASCII_TABLE = bytes(range(256)).translate(
+    bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
+).translate(bytes.maketrans(b"01l!|34@5$789", b"oiiiieaasstbg"))
+_ASCII_DROP = bytes(b for b in range(256) if b not in _ASCII_WORD)
+_ASCII_TRAILING_BANGS = re.compile(rb"!+(?![A-Za-z0-9])")
+_ASCII_REPEAT = re.compile(rb"(?<=(.))\1", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +99,36 @@ class KeywordList:
                 raise InvalidInput(f"{list_id}: term {i} has no letters or digits")
             out.append(Term(f"{list_id}:{i}", key, category, match))
         return cls(list_id, tuple(out))
+
+
+def _skeleton(text: str) -> str | None:
+    """The pre-scan's view of a text: folded, leetspeak read, separators removed, repeats
+    squeezed; None when a quick look cannot be trusted (``@``, ``$``, ``|``, which Deter
+    drops when they stand alone and reads as letters otherwise).
+
+    Every step of Deter's normaliser either keeps a character in its class here (folding,
+    leetspeak, ``l`` as ``i``), deletes it (separators, lone symbols, a trailing ``!``) or
+    squeezes a run, and a keyword hit needs the keyword's letters side by side, in order, in
+    the normalised text. So when a keyword matches a text, the keyword's skeleton is a
+    substring of the text's: no keyword skeleton in the text's skeleton means no hit.
+    """
+    if text.isascii():
+        data = text.encode("ascii")
+        if b"@" in data or b"$" in data or b"|" in data:
+            return None
+        if b"!" in data:
+            data = _ASCII_TRAILING_BANGS.sub(b"", data)
+        data = _ASCII_REPEAT.sub(b"", data.translate(_ASCII_TABLE, _ASCII_DROP))
+        return data.decode("ascii")
+    folded = fold(text)
+    if "@" in folded or "$" in folded or "|" in folded:
+        return None
+    if "!" in folded:
+        folded = _TRAILING_BANGS.sub("", folded).replace("!", "i")
+    words = _NOT_WORD.sub("", folded)
+    if words.isascii():  # the usual case once accents are gone: the bytes path again
+        return _ASCII_REPEAT.sub(b"", words.encode("ascii").translate(_ASCII_TABLE)).decode()
+    return _REPEAT.sub("", words.translate(_CLASSES))
 
 
 def _folded_chars(text: str) -> tuple[str, list[int]]:
@@ -133,16 +183,36 @@ def _tracked_tokens(text: str) -> list[tuple[str, int, int]]:
 class KeywordMatcher:
     """Keyword lists in one Deter :class:`TermMatcher`; hits come back with their spans."""
 
-    __slots__ = ("_keys", "_matcher", "size")
+    __slots__ = ("_keys", "_matcher", "_prescan", "size")
 
     def __init__(self, lists: Iterable[KeywordList]) -> None:
         lists = list(lists)
         self._matcher = TermMatcher(TermList(kl.id, kl.id, kl.terms) for kl in lists)
         self._keys = {t.rule_id: (t.key, t.match) for kl in lists for t in kl.terms}
         self.size = self._matcher.size
+        # One automaton over every keyword's skeleton: a text whose skeleton holds none of
+        # them cannot match (see _skeleton), so it skips Deter's normaliser, the slow part.
+        skeletons = {s for key, _ in self._keys.values() if (s := _skeleton(key))}
+        self._prescan: ahocorasick.Automaton | None = None
+        if skeletons and all(_skeleton(key) for key, _ in self._keys.values()):
+            self._prescan = ahocorasick.Automaton()
+            for s in skeletons:
+                self._prescan.add_word(s, None)
+            self._prescan.make_automaton()
+
+    def could_match(self, text: str) -> bool:
+        """False only when no keyword can match ``text`` (the pre-scan); True otherwise."""
+        if self._prescan is None:
+            return bool(self._keys)
+        skeleton = _skeleton(text)
+        if skeleton is None:
+            return True
+        return any(True for _ in self._prescan.iter(skeleton))
 
     def match(self, text: str) -> list[KeywordMatch]:
         """Every keyword hit in ``text`` with its span(s) in ``text``."""
+        if not self.could_match(text):
+            return []
         norm = normalize(text)
         hits = self._matcher.find(norm)
         if not hits:
