@@ -49,9 +49,11 @@ _NOT_WORD = re.compile(r"[\W_]+")
 _REPEAT = re.compile(r"(?<=(.))\1", re.DOTALL)  # a character equal to the one before it
 # ASCII texts take a bytes path: one translate maps leetspeak and drops separators.
 _ASCII_WORD = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!"
-_ASCII_TABLE = bytes(range(256)).translate(
-    bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
-).translate(bytes.maketrans(b"01l!|34@5$789", b"oiiiieaasstbg"))
+_ASCII_TABLE = (
+    bytes(range(256))
+    .translate(bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz"))
+    .translate(bytes.maketrans(b"01l!|34@5$789", b"oiiiieaasstbg"))
+)
 _ASCII_DROP = bytes(b for b in range(256) if b not in _ASCII_WORD)
 _ASCII_TRAILING_BANGS = re.compile(rb"!+(?![A-Za-z0-9])")
 _ASCII_REPEAT = re.compile(rb"(?<=(.))\1", re.DOTALL)
