@@ -36,7 +36,8 @@ PUBLIC = {
     ],
     "safespace.exchanges": [
         "FETCHED_AT", "SOURCE_TYPES", "BankSource", "FetchPage", "Opinion", "SourceEntry",
-        "Verdict", "available_source_types", "checkpoint_time", "get_source_type", "http_error",
+        "ExchangeService", "FetchReport", "SourceInfo", "Verdict", "available_source_types",
+        "checkpoint_time", "get_source_type", "http_error",
         "known_signal_type",
     ],
     "safespace.text": [

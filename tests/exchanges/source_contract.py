@@ -55,15 +55,21 @@ class MemoryBank:
         self.upserted = 0
 
     def apply(self, page: FetchPage) -> None:
+        listed = {entry.upstream_id for entry in page.upserts}
         for entry in page.upserts:
-            self.entries[entry.upstream_id] = (entry.signal_type, entry.value)
+            new = (entry.signal_type, entry.value)
+            if self.entries.get(entry.upstream_id) != new:
+                self.upserted += 1  # counts what changed, not what was listed again
+            self.entries[entry.upstream_id] = new
         for upstream_id in page.removals:
             self.entries.pop(upstream_id, None)
+        if page.complete:  # a whole copy: what it lacks is gone
+            for upstream_id in [u for u in self.entries if u not in listed]:
+                del self.entries[upstream_id]
         checkpoint = dict(page.checkpoint)
         checkpoint.setdefault(FETCHED_AT, datetime.now(UTC).isoformat())
         self.checkpoint = json.loads(json.dumps(checkpoint))  # stored as JSON, read back
         self.pages += 1
-        self.upserted += len(page.upserts)
 
     def sync(self, source: BankSource) -> None:
         for page in source.fetch(self.checkpoint):

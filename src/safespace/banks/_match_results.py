@@ -24,6 +24,24 @@ class Match:
     # frames matched and the matched time ranges; None for every other match.
     frames: Mapping[str, Any] | None = field(default=None, hash=False, compare=False)
 
+    @property
+    def exchange(self) -> dict[str, Any] | None:
+        """Where the entry came from when a bank source (an exchange) put it there: the
+        source's name, the entry's upstream id, its categories and the opinions counted on it
+        (``{"confirmed": 3, "disputed": 1}``); None for an entry added by hand or import."""
+        extra = self.metadata.get("extra") or {}
+        if not isinstance(extra, Mapping) or "upstream_id" not in extra:
+            return None
+        opinions = {str(k): int(v) for k, v in dict(extra.get("opinions") or {}).items()}
+        for key, value in dict(extra.get("peer_opinions") or {}).items():
+            opinions[str(key)] = opinions.get(str(key), 0) + int(value)
+        return {
+            "source": extra.get("exchange"),
+            "upstream_id": extra.get("upstream_id"),
+            "categories": list(extra.get("categories") or []),
+            "opinions": opinions,
+        }
+
     def to_dict(self) -> dict[str, Any]:
         out = {
             "bank": self.bank,
@@ -36,6 +54,8 @@ class Match:
         }
         if self.frames is not None:
             out["frames"] = dict(self.frames)
+        if (exchange := self.exchange) is not None:
+            out["exchange"] = exchange
         return out
 
 

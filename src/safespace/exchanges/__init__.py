@@ -5,6 +5,7 @@ at a URL or path, NCMEC, StopNCII); :data:`SOURCE_TYPES` lists them. See docs/ex
 """
 
 from safespace.exchanges._registry import SOURCE_TYPES, available_source_types, get_source_type
+from safespace.exchanges._service import ExchangeService, FetchReport, SourceInfo
 from safespace.exchanges._source import (
     FETCHED_AT,
     BankSource,
@@ -21,9 +22,12 @@ __all__ = [
     "FETCHED_AT",
     "SOURCE_TYPES",
     "BankSource",
+    "ExchangeService",
     "FetchPage",
+    "FetchReport",
     "Opinion",
     "SourceEntry",
+    "SourceInfo",
     "Verdict",
     "available_source_types",
     "checkpoint_time",

@@ -101,12 +101,16 @@ class FetchPage:
     stored under it); ``removals`` are upstream ids no longer listed. An id in both is an
     error of the source. ``checkpoint`` is where to resume after this page (a JSON object);
     ``more`` is True while the source has further pages right now (the fetcher keeps going).
+    ``complete`` (optional, default False) says the page lists *everything* the source has
+    now, as a list at a URL does: whatever the source put in the bank before and is not in
+    the page is removed (the diff against the last copy is the service's, not the source's).
     """
 
     upserts: Sequence[SourceEntry]
     removals: Sequence[str]
     checkpoint: Mapping[str, Any]
     more: bool
+    complete: bool = False
 
     def __post_init__(self) -> None:
         try:

@@ -1,0 +1,623 @@
+"""Bank sources over the database: add, list, pause, remove, and fetch them.
+
+:meth:`ExchangeService.fetch_once` applies each page a source yields in one transaction:
+the page's entries through the bank service's bulk path (so the change log tells every
+matcher), the upstream-id mapping and the page's checkpoint, together. A crash (kill -9
+included) between pages leaves the last committed checkpoint, and the next fetch resumes from
+it: nothing lost, nothing applied twice. A fault is recorded on the source (last error,
+consecutive failures) and the next try is put off with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+import httpx
+from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from safespace.banks import _bulk as bulk
+from safespace.banks.formats import HashRecord
+from safespace.errors import (
+    BankNotFound,
+    Conflict,
+    InvalidInput,
+    SafeSpaceError,
+    SourceError,
+    SourceExists,
+    SourceNotFound,
+    StaleCheckpoint,
+)
+from safespace.exchanges._registry import get_source_type
+from safespace.exchanges._sealing import CredentialBox
+from safespace.exchanges._source import FETCHED_AT, BankSource, FetchPage, Opinion, SourceEntry
+from safespace.signals import get_signal_type
+from safespace.store import Bank, BankEntry, Database
+from safespace.store._models import utcnow
+from safespace.store._models_exchanges import ExchangeEntry, ExchangeSource
+
+__all__ = [
+    "BACKOFF_MAX",
+    "ExchangeService",
+    "FetchReport",
+    "SourceInfo",
+    "backoff",
+    "entry_exchange_extra",
+]
+
+log = logging.getLogger("safespace.exchanges")
+
+BACKOFF_MAX = timedelta(hours=6)
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_.")
+_IN_CHUNK = 900  # ids per IN (...) (SQLite allows 999 parameters)
+_STAGE = "safespace_exchange_stage"
+_mapping = cast(Table, ExchangeEntry.__table__)
+
+
+def backoff(failures: int, interval: timedelta) -> timedelta:
+    """How long to wait after ``failures`` consecutive failures: doubling, at most 6 hours."""
+    if failures <= 0:
+        return interval
+    base = min(interval, timedelta(minutes=1))
+    wait: timedelta = base * (2 ** min(failures - 1, 20))
+    return min(wait, BACKOFF_MAX)
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """A source as the API, the CLI and the console show it (never its credentials)."""
+
+    name: str
+    type: str
+    bank: str
+    config: dict[str, Any]
+    credential_names: tuple[str, ...]
+    paused: bool
+    checkpoint: dict[str, Any] | None
+    last_fetch_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    consecutive_failures: int
+    next_run_at: datetime | None
+    interval_seconds: int
+    fetched: int
+    removed: int
+    pages: int
+    entries: int
+
+    @property
+    def status(self) -> str:
+        """``paused``, ``failing`` (the last try failed), ``ok`` or ``new`` (never fetched)."""
+        if self.paused:
+            return "paused"
+        if self.consecutive_failures:
+            return "failing"
+        return "ok" if self.last_success_at else "new"
+
+    def to_dict(self) -> dict[str, Any]:
+        def when(value: datetime | None) -> str | None:
+            return value.isoformat().replace("+00:00", "Z") if value else None
+
+        return {
+            "name": self.name,
+            "type": self.type,
+            "bank": self.bank,
+            "status": self.status,
+            "config": self.config,
+            "credentials": list(self.credential_names),
+            "paused": self.paused,
+            "checkpoint": self.checkpoint,
+            "last_fetch_at": when(self.last_fetch_at),
+            "last_success_at": when(self.last_success_at),
+            "last_error": self.last_error,
+            "consecutive_failures": self.consecutive_failures,
+            "next_run_at": when(self.next_run_at),
+            "interval_seconds": self.interval_seconds,
+            "counts": {
+                "entries": self.entries,
+                "fetched": self.fetched,
+                "removed": self.removed,
+                "pages": self.pages,
+            },
+        }
+
+
+@dataclass
+class FetchReport:
+    """What one :meth:`ExchangeService.fetch_once` did."""
+
+    source: str
+    pages: int = 0
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    restarted: bool = False  # the checkpoint was stale: fetched from the start
+    error: str | None = None
+    error_code: str | None = None
+    added_values: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "ok": self.ok,
+            "pages": self.pages,
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "restarted": self.restarted,
+            "error": self.error,
+            "error_code": self.error_code,
+        }
+
+
+def entry_exchange_extra(source: str, entry: SourceEntry) -> dict[str, Any]:
+    """What a bank entry keeps (in ``extra``) about where it came from."""
+    return {
+        "exchange": source,
+        "upstream_id": entry.upstream_id,
+        "categories": list(entry.categories),
+        "opinions": {str(k): int(v) for k, v in entry.opinions.items()},
+        "metadata": dict(entry.metadata),
+    }
+
+
+def _check_name(name: str) -> str:
+    if not (1 <= len(name) <= 64) or not set(name) <= _NAME_CHARS or name[0] in "-_.":
+        raise InvalidInput(
+            f"source name {name!r}: 1-64 of a-z, 0-9, '-', '_', '.', starting with a letter or "
+            "digit"
+        )
+    return name
+
+
+HttpFactory = Callable[[], httpx.Client]
+
+
+def _default_http() -> httpx.Client:
+    return httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0), follow_redirects=False)
+
+
+class ExchangeService:
+    """Bank sources over a :class:`~safespace.store.Database`.
+
+    ``master_key`` seals credentials (``SAFESPACE_EVIDENCE_KEY``; needed only by sources that
+    have credentials); ``http`` builds the HTTP client a source uses (tests pass their own);
+    ``clock`` is the time (tests move it).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        master_key: bytes | None = None,
+        http: HttpFactory | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.db = db
+        self.box = CredentialBox(master_key)
+        self._http = http or _default_http
+        self._clock = clock or utcnow
+
+    # --- sources ---------------------------------------------------------------------------
+
+    def add(
+        self,
+        name: str,
+        *,
+        type: str,
+        bank: str,
+        config: Mapping[str, Any] | None = None,
+        credentials: Mapping[str, str] | None = None,
+        interval_seconds: int = 300,
+        paused: bool = False,
+    ) -> SourceInfo:
+        """Add a source filling ``bank`` (which must exist); settings checked by its type."""
+        _check_name(name)
+        cls = get_source_type(type)
+        parsed = cls.parse_config(config or {})
+        creds = dict(credentials or {})
+        missing = [c for c in cls.credential_names if not creds.get(c)]
+        if missing:
+            raise InvalidInput(f"a {type} source needs credentials: {', '.join(missing)}")
+        unknown = sorted(set(creds) - set(cls.credential_names))
+        if unknown:
+            raise InvalidInput(f"a {type} source takes no credential {', '.join(unknown)}")
+        if not 10 <= interval_seconds <= 7 * 86400:
+            raise InvalidInput("interval_seconds must be 10..604800")
+        sealed = self.box.seal(name, creds) if creds else None
+        with self.db.transaction() as s:
+            bank_id = s.scalar(select(Bank.id).where(Bank.name == bank))
+            if bank_id is None:
+                raise BankNotFound(f"no bank named {bank!r}")
+            if s.scalar(select(ExchangeSource.id).where(ExchangeSource.name == name)):
+                raise SourceExists(f"source {name!r} already exists")
+            row = ExchangeSource(
+                name=name,
+                type=type,
+                bank_id=bank_id,
+                config=parsed.model_dump(mode="json"),
+                credentials=sealed,
+                credentials_key_id=self.box.key_id if sealed else None,
+                paused=paused,
+                checkpoint=None,
+                consecutive_failures=0,
+                interval_seconds=interval_seconds,
+                next_run_at=self._clock(),
+                fetched=0,
+                removed=0,
+                pages=0,
+            )
+            s.add(row)
+            s.flush()
+            return self._info(s, row)
+
+    def list(self) -> list[SourceInfo]:
+        with self.db.session() as s:
+            rows = s.scalars(select(ExchangeSource).order_by(ExchangeSource.name)).all()
+            return [self._info(s, r) for r in rows]
+
+    def get(self, name: str) -> SourceInfo:
+        with self.db.session() as s:
+            return self._info(s, _find(s, name))
+
+    def pause(self, name: str) -> SourceInfo:
+        return self._set(name, paused=True)
+
+    def resume(self, name: str) -> SourceInfo:
+        return self._set(name, paused=False, next_run_at=self._clock())
+
+    def remove(self, name: str, *, keep_entries: bool = False) -> int:
+        """Remove a source; its entries go too (logged) unless ``keep_entries``. Returns how
+        many entries were removed."""
+        with self.db.transaction() as s:
+            row = _find(s, name)
+            removed = 0
+            if not keep_entries:
+                ids = select(ExchangeEntry.entry_id).where(ExchangeEntry.source_id == row.id)
+                others = select(ExchangeEntry.entry_id).where(ExchangeEntry.source_id != row.id)
+                removed = bulk.delete_where(
+                    s,
+                    (BankEntry.bank_id == row.bank_id)
+                    & BankEntry.id.in_(ids)
+                    & BankEntry.id.not_in(others),
+                )
+            s.execute(delete(ExchangeSource).where(ExchangeSource.id == row.id))
+            return removed
+
+    def _set(self, name: str, **values: Any) -> SourceInfo:
+        with self.db.transaction() as s:
+            row = _find(s, name)
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.updated_at = self._clock()
+            s.flush()
+            return self._info(s, row)
+
+    def _info(self, s: Session, row: ExchangeSource) -> SourceInfo:
+        bank = s.scalar(select(Bank.name).where(Bank.id == row.bank_id)) or ""
+        entries = s.scalar(
+            select(func.count()).select_from(ExchangeEntry).where(ExchangeEntry.source_id == row.id)
+        )
+        try:
+            names = get_source_type(row.type).credential_names
+        except (InvalidInput, ModuleNotFoundError):
+            names = ()
+        return SourceInfo(
+            name=row.name,
+            type=row.type,
+            bank=bank,
+            config=dict(row.config or {}),
+            credential_names=tuple(names),
+            paused=row.paused,
+            checkpoint=dict(row.checkpoint) if row.checkpoint is not None else None,
+            last_fetch_at=row.last_fetch_at,
+            last_success_at=row.last_success_at,
+            last_error=row.last_error,
+            consecutive_failures=row.consecutive_failures,
+            next_run_at=row.next_run_at,
+            interval_seconds=row.interval_seconds,
+            fetched=row.fetched,
+            removed=row.removed,
+            pages=row.pages,
+            entries=int(entries or 0),
+        )
+
+    # --- building a source -----------------------------------------------------------------
+
+    def open_source(self, name: str) -> tuple[BankSource, dict[str, Any] | None, int]:
+        """The source's client, its stored checkpoint and its row id."""
+        with self.db.session() as s:
+            row = _find(s, name)
+            cls = get_source_type(row.type)
+            config = cls.parse_config(row.config or {})
+            creds: dict[str, str] = {}
+            if row.credentials:
+                creds = self.box.open(row.name, row.credentials, row.credentials_key_id)
+            checkpoint = dict(row.checkpoint) if row.checkpoint is not None else None
+            return cls(config, creds, self._http()), checkpoint, row.id
+
+    def due(self, now: datetime | None = None) -> builtins.list[str]:
+        """Names of the sources whose next run has come (paused ones never)."""
+        now = now or self._clock()
+        with self.db.session() as s:
+            rows = s.execute(
+                select(ExchangeSource.name, ExchangeSource.next_run_at).where(
+                    ExchangeSource.paused.is_(False)
+                )
+            ).all()
+        return sorted(n for n, when in rows if when is None or when <= now)
+
+    # --- fetching --------------------------------------------------------------------------
+
+    def fetch_once(self, name: str, *, keep_values: bool = False) -> FetchReport:
+        """Fetch ``name`` until it has no more pages; each page is one transaction.
+
+        A fault is recorded on the source and reported (``error``), not raised: the pages
+        before it stay applied, the next fetch resumes after the last of them.
+        """
+        report = FetchReport(name)
+        started = self._clock()
+        try:
+            source, checkpoint, source_id = self.open_source(name)
+        except SafeSpaceError as exc:
+            self._failed(name, started, exc, report)
+            return report
+        try:
+            with source.http:
+                if checkpoint is not None and source.is_stale(checkpoint, started):
+                    report.restarted = True
+                    checkpoint = None
+                try:
+                    self._pages(source, source_id, checkpoint, report, keep_values)
+                except StaleCheckpoint:
+                    report.restarted = True
+                    self._pages(source, source_id, None, report, keep_values)
+        except SafeSpaceError as exc:
+            self._failed(name, started, exc, report)
+            return report
+        except (httpx.HTTPError, OSError, ValueError) as exc:  # a source's slip: still a fault
+            self._failed(name, started, SourceError(f"{type(exc).__name__}: {exc}"), report)
+            return report
+        with self.db.transaction() as s:
+            row = _find(s, name)
+            now = self._clock()
+            row.last_fetch_at = started
+            row.last_success_at = now
+            row.last_error = None
+            row.consecutive_failures = 0
+            row.next_run_at = now + timedelta(seconds=row.interval_seconds)
+        return report
+
+    def _pages(
+        self,
+        source: BankSource,
+        source_id: int,
+        checkpoint: Mapping[str, Any] | None,
+        report: FetchReport,
+        keep_values: bool,
+    ) -> None:
+        expected = None if checkpoint is None else dict(checkpoint)
+        restart = checkpoint is None
+        for page in source.fetch(checkpoint):
+            expected = self.apply_page(
+                source_id, page, expected=expected, restart=restart, report=report,
+                keep_values=keep_values,
+            )  # fmt: skip
+            restart = False
+
+    def apply_page(
+        self,
+        source_id: int,
+        page: FetchPage,
+        *,
+        expected: Mapping[str, Any] | None,
+        restart: bool = False,
+        report: FetchReport | None = None,
+        keep_values: bool = False,
+    ) -> dict[str, Any]:
+        """Apply one page and its checkpoint in one transaction; returns the stored checkpoint.
+
+        ``expected`` is the checkpoint the page follows: if another fetch of the same source
+        committed meanwhile, nothing is applied (409 ``conflict``), so pages never double.
+        """
+        report = report or FetchReport("")
+        checkpoint = dict(page.checkpoint)
+        checkpoint.setdefault(FETCHED_AT, self._clock().isoformat())
+        checkpoint = dict(json.loads(json.dumps(checkpoint, allow_nan=False)))
+        with self.db.transaction() as s:
+            row = s.get(ExchangeSource, source_id)
+            if row is None:
+                raise SourceNotFound("the source was removed during the fetch")
+            stored = None if row.checkpoint is None else dict(row.checkpoint)
+            if not restart and stored != (None if expected is None else dict(expected)):
+                raise Conflict(f"source {row.name!r} was fetched by someone else meanwhile")
+            added, updated, removed = _apply(s, row, page, report if keep_values else None)
+            row.checkpoint = checkpoint
+            row.pages += 1
+            row.fetched += added + updated
+            row.removed += removed
+            row.updated_at = self._clock()
+        report.pages += 1
+        report.added += added
+        report.updated += updated
+        report.removed += removed
+        return checkpoint
+
+    def _failed(
+        self, name: str, started: datetime, exc: SafeSpaceError, report: FetchReport
+    ) -> None:
+        report.error, report.error_code = exc.message, exc.code
+        log.warning("source %s: fetch failed: %s (%s)", name, exc.message, exc.code)
+        try:
+            with self.db.transaction() as s:
+                row = _find(s, name)
+                row.last_fetch_at = started
+                row.last_error = f"{exc.code}: {exc.message}"[:2000]
+                row.consecutive_failures += 1
+                wait = backoff(row.consecutive_failures, timedelta(seconds=row.interval_seconds))
+                row.next_run_at = self._clock() + wait
+        except SourceNotFound:
+            pass
+
+    # --- opinions --------------------------------------------------------------------------
+
+    def send_opinion(self, name: str, opinion: Opinion) -> None:
+        """Send one opinion to source ``name`` now (raises the source's errors)."""
+        source, _, _ = self.open_source(name)
+        with source.http:
+            source.send_opinion(opinion)
+
+    def sources_of_entry(self, entry_id: int) -> builtins.list[tuple[str, str]]:
+        """(source name, upstream id) of every source that listed bank entry ``entry_id``."""
+        with self.db.session() as s:
+            rows = s.execute(
+                select(ExchangeSource.name, ExchangeEntry.upstream_id)
+                .join(ExchangeSource, ExchangeSource.id == ExchangeEntry.source_id)
+                .where(ExchangeEntry.entry_id == entry_id)
+                .order_by(ExchangeSource.name)
+            ).all()
+        return [(str(n), str(u)) for n, u in rows]
+
+
+def _find(s: Session, name: str) -> ExchangeSource:
+    row = s.scalar(select(ExchangeSource).where(ExchangeSource.name == name))
+    if row is None:
+        raise SourceNotFound(f"no source named {name!r}")
+    return row
+
+
+def _stored(signal_type: str, value: str) -> str:
+    return get_signal_type(signal_type).stored_value(value)
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), _IN_CHUNK):
+        yield items[i : i + _IN_CHUNK]
+
+
+def _apply(
+    s: Session, row: ExchangeSource, page: FetchPage, report: FetchReport | None
+) -> tuple[int, int, int]:
+    """The page's changes on the bank and the mapping; (added, updated, removed)."""
+    upserts: dict[str, SourceEntry] = {}
+    for entry in page.upserts:
+        upserts[entry.upstream_id] = entry  # the last of an id wins
+    removals = [u for u in dict.fromkeys(page.removals) if u not in upserts]
+    if page.complete:  # a whole copy: what the last copy had and this one lacks goes
+        seen = set(removals)
+        listed = s.scalars(
+            select(ExchangeEntry.upstream_id).where(ExchangeEntry.source_id == row.id)
+        )
+        removals.extend(u for u in listed if u not in upserts and u not in seen)
+    ids = [*upserts, *removals]
+    # upstream id -> (entry id, signal type, stored value, extra)
+    known: dict[str, tuple[int, str, str, dict[str, Any]]] = {}
+    for chunk in _chunks(ids):
+        rows = s.execute(
+            select(
+                ExchangeEntry.upstream_id,
+                BankEntry.id,
+                BankEntry.signal_type,
+                BankEntry.value,
+                BankEntry.extra,
+            )
+            .join(BankEntry, BankEntry.id == ExchangeEntry.entry_id)
+            .where(ExchangeEntry.source_id == row.id, ExchangeEntry.upstream_id.in_(chunk))
+        )
+        for upstream_id, entry_id, signal_type, value, extra in rows:
+            known[str(upstream_id)] = (int(entry_id), signal_type, value, dict(extra or {}))
+    to_add: list[SourceEntry] = []
+    unmap: list[str] = []  # upstream ids whose mapping goes (removed, or the value changed)
+    updates: list[tuple[int, SourceEntry]] = []
+    for upstream_id, entry in upserts.items():
+        have = known.get(upstream_id)
+        if have is None:
+            to_add.append(entry)
+        elif (have[1], have[2]) != (entry.signal_type, _stored(entry.signal_type, entry.value)):
+            unmap.append(upstream_id)
+            to_add.append(entry)
+        elif have[3].get("exchange") == row.name and have[3] != {
+            **have[3],
+            **entry_exchange_extra(row.name, entry),
+        }:
+            updates.append((have[0], entry))
+    unmap.extend(u for u in removals if u in known)
+    removed = 0
+    if unmap:
+        gone = sorted({known[u][0] for u in unmap})
+        for chunk in _chunks(unmap):
+            s.execute(
+                delete(ExchangeEntry).where(
+                    ExchangeEntry.source_id == row.id, ExchangeEntry.upstream_id.in_(chunk)
+                )
+            )
+        for start in range(0, len(gone), _IN_CHUNK):
+            part = gone[start : start + _IN_CHUNK]
+            still = select(ExchangeEntry.entry_id).where(ExchangeEntry.entry_id.in_(part))
+            removed += bulk.delete_where(s, BankEntry.id.in_(part) & BankEntry.id.not_in(still))
+    for entry_id, entry in updates:
+        s.execute(
+            update(BankEntry)
+            .where(BankEntry.id == entry_id)
+            .values(
+                category=_category(entry),
+                extra=entry_exchange_extra(row.name, entry),
+            )
+        )
+    added = 0
+    if to_add:
+        records = [
+            HashRecord(
+                e.signal_type,
+                e.value,
+                source=row.name,
+                category=_category(e),
+                extra=cast(Mapping[str, str], entry_exchange_extra(row.name, e)),
+            )
+            for e in to_add
+        ]
+        added = bulk.add_records(s, row.bank_id, records).added
+        _map(s, row, to_add)
+        if report is not None:
+            report.added_values.extend((e.signal_type, e.value) for e in to_add)
+    return added, len(updates), removed
+
+
+def _category(entry: SourceEntry) -> str | None:
+    text = ",".join(entry.categories)
+    return text[:256] or None
+
+
+def _map(s: Session, row: ExchangeSource, entries: Sequence[SourceEntry]) -> None:
+    """Map each entry's upstream id to the bank entry with its value (new or already there)."""
+    conn = s.connection()
+    postgres = conn.dialect.name == "postgresql"
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_STAGE}")
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE {_STAGE} (upstream_id VARCHAR(256), signal_type VARCHAR(16), "
+        "value VARCHAR(256))"
+    )
+    if postgres:
+        sql = f"COPY {_STAGE} (upstream_id, signal_type, value) FROM STDIN"
+    else:
+        sql = f"INSERT INTO {_STAGE} (upstream_id, signal_type, value) VALUES (?, ?, ?)"
+    rows = [(e.upstream_id, e.signal_type, _stored(e.signal_type, e.value)) for e in entries]
+    for start in range(0, len(rows), bulk.CHUNK):
+        bulk.insert_chunk(conn, sql, rows[start : start + bulk.CHUNK])
+    conn.exec_driver_sql(
+        f"INSERT INTO {_mapping.name} (source_id, upstream_id, entry_id) "
+        f"SELECT {int(row.id)}, st.upstream_id, e.id FROM {_STAGE} AS st "
+        f"JOIN bank_entries AS e ON e.bank_id = {int(row.bank_id)} "
+        "AND e.signal_type = st.signal_type AND e.value = st.value"
+    )
+    conn.exec_driver_sql(f"DROP TABLE {_STAGE}")
