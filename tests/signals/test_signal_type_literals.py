@@ -25,6 +25,8 @@ OWN = {
     "signals/_pdq.py": {"pdq"},
     "signals/_md5.py": {"md5"},
     "signals/_sha256.py": {"sha256"},
+    "signals/_vpdq_type.py": {"vpdq"},
+    "signals/_video.py": {"vpdq"},  # vPDQ's hashing (its thread names)
     "signals/_url.py": {"url", "url_sha256"},
     "signals/_keyword.py": {"keyword"},
     # Media hashing computes the built-ins in one read of the file; Signals' fields and

@@ -49,7 +49,7 @@ def hash_cmd(
                 frames = hash_video(
                     path, seconds_per_hash=seconds_per_hash, crop_borders=crop_borders
                 )
-                row["vpdq"] = [f.as_dict() for f in frames]
+                row[_video_frames_name()] = [f.as_dict() for f in frames]
         except SafeSpaceError as exc:
             failed += 1
             row.update(error=str(exc), error_code=exc.code)
@@ -60,3 +60,11 @@ def hash_cmd(
     if failed:
         err.print(f"{failed} of {len(files)} files could not be hashed")
         raise typer.Exit(1)
+
+
+def _video_frames_name() -> str:
+    """The registered signal type a video's frame hashes are (vPDQ), from the registry."""
+    from safespace.signals import IndexKind, MediaKind, signal_types_with_index
+
+    kinds = signal_types_with_index(IndexKind.FRAMES)
+    return next(t.name for t in kinds if MediaKind.VIDEO in t.media)

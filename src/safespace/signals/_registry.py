@@ -17,6 +17,7 @@ from safespace.signals._pdq_type import PDQ
 from safespace.signals._sha256 import SHA256
 from safespace.signals._types import IndexKind, SignalType, TextSource
 from safespace.signals._url import URL, URL_SHA256
+from safespace.signals._vpdq_type import VPDQ
 
 __all__ = [
     "SIGNAL_TYPES",
@@ -30,7 +31,7 @@ __all__ = [
     "signal_types_with_index",
 ]
 
-_BUILTINS: tuple[SignalType, ...] = (PDQ, MD5, SHA256, URL, URL_SHA256, KEYWORD)
+_BUILTINS: tuple[SignalType, ...] = (PDQ, MD5, SHA256, URL, URL_SHA256, KEYWORD, VPDQ)
 
 SIGNAL_TYPES: Mapping[str, SignalType] = MappingProxyType({t.name: t for t in _BUILTINS})
 """Every signal type by name, in registration order."""

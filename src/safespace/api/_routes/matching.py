@@ -31,10 +31,13 @@ from safespace.banks._text_match import TextMatch, TextMatchResult
 from safespace.errors import InvalidInput, InvalidSignal
 from safespace.signals import (
     SIGNAL_TYPES,
+    IndexKind,
+    MediaKind,
     hash_bytes,
     hash_video,
     normalize,
     pdq_dihedral_from_bytes,
+    signal_types_with_index,
 )
 
 __all__ = ["match_json", "router"]
@@ -46,6 +49,10 @@ _MAX_BANKS = 100
 # Every field a JSON query may hold, in order: each signal type, then its quality field.
 _FIELDS = [f for k in SIGNAL_TYPES.values() for f in (k.name, k.quality_field) if f]
 _QUALITY_FIELDS = frozenset(k.quality_field for k in SIGNAL_TYPES.values() if k.quality_field)
+# The signal type a video's frame hashes are (vPDQ), and the key /v1/hash lists them under.
+_VIDEO_FRAMES = next(
+    t.name for t in signal_types_with_index(IndexKind.FRAMES) if MediaKind.VIDEO in t.media
+)
 
 
 class _Query(SimpleNamespace):
@@ -147,7 +154,7 @@ async def hash_upload(request: Request, state: State, key: MatchKey) -> dict[str
         frames = await run_in_threadpool(
             hash_video, bytes(upload.data), seconds_per_hash=seconds, threads=1
         )
-        out["vpdq"] = [f.as_dict() for f in frames]
+        out[_VIDEO_FRAMES] = [f.as_dict() for f in frames]
     return out
 
 
