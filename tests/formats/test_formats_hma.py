@@ -99,7 +99,7 @@ def test_write_and_round_trip() -> None:
     fmt = get_format("hma")
     out = fmt.write(records)
     # python-threatexchange's names, so its local-file reader keeps every line
-    assert out == f"pdq {PDQ}\nvideo_md5 {MD5}\nsha256 {SHA}\n".encode()
+    assert out == f"pdq {PDQ}\nvideo_md5 {MD5}\nvideo_sha256 {SHA}\n".encode()
     # HMA carries only type and value: everything else is lossy by design.
     assert [r for _, r in fmt.parse(out).records] == [
         HashRecord("pdq", PDQ),

@@ -1,6 +1,7 @@
 """The SHA-256 signal type: SHA-256 of a file's bytes, matched exactly.
 
 StopNCII has no SHA-256 type; ``SHA256`` is the spelling SafeSpace writes and reads.
+python-threatexchange (and so HMA) calls it ``video_sha256``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ class Sha256SignalType(HexSignalType):
     media = frozenset({MediaKind.FILE})
     index = IndexKind.EXACT
     exchange_names = MappingProxyType(
-        {"threatexchange": "sha256", "stopncii": "SHA256", "ncmec": "sha256", "cybertip": "SHA256"}
+        {
+            "threatexchange": "video_sha256",
+            "stopncii": "SHA256",
+            "ncmec": "sha256",
+            "cybertip": "SHA256",
+        }
     )
     exchange_aliases = MappingProxyType({"stopncii": ("ImageSHA256", "VideoSHA256")})
 

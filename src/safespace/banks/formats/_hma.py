@@ -11,13 +11,20 @@ from collections.abc import Iterable
 from typing import BinaryIO
 
 from safespace.errors import InvalidSignal, Reject
-from safespace.signals import SIGNAL_TYPES, SignalType, bare_hex_type, get_signal_type
+from safespace.signals import (
+    SIGNAL_TYPES,
+    SignalType,
+    bare_hex_type,
+    exchange_type,
+    get_signal_type,
+)
 
 from ._base import NO_EXTRA, HashRecord, ParseResult, TextFormat, decode_text, gc_paused, reject
 
 __all__ = ["HmaFormat"]
 
 _BATCH = 4096
+_TE = "threatexchange"  # SignalType.exchange_names key: python-threatexchange's names
 
 
 class HmaFormat(TextFormat):
@@ -36,7 +43,7 @@ class HmaFormat(TextFormat):
         self._names: dict[str, str] = {}
         if threatexchange_names:
             for kind in SIGNAL_TYPES.values():
-                self._names[kind.name] = kind.exchange_name("threatexchange") or kind.name
+                self._names[kind.name] = kind.exchange_name(_TE) or kind.name
 
     def parse(self, data: bytes, *, default_signal_type: str | None = None) -> ParseResult:
         with gc_paused():
@@ -61,8 +68,8 @@ class HmaFormat(TextFormat):
                 token, value = parts
                 kind = kinds.get(token)
                 if kind is None:
-                    try:
-                        kind = get_signal_type(token)
+                    try:  # python-threatexchange's name (video_sha256), or SafeSpace's
+                        kind = exchange_type(_TE, token) or get_signal_type(token)
                     except InvalidSignal as exc:
                         kind = exc.message
                     kinds[token] = kind
