@@ -268,7 +268,13 @@ def _flag(params: dict[str, str], name: str) -> bool:
     if raw.lower() in _TRUE:
         return True
     raise validation_problem(
-        [{"loc": ("query", name), "msg": "Input should be a valid boolean", "type": "bool_parsing"}]
+        [
+            {
+                "loc": ("query", name),
+                "msg": "Input should be a valid boolean, unable to interpret input",
+                "type": "bool_parsing",
+            }
+        ]
     )
 
 
@@ -738,5 +744,5 @@ def hma_status_live() -> PlainTextResponse:
 
 @router.get("/site-map", summary="HMA: every route's path")
 def hma_site_map(request: Request) -> list[str]:
-    routes: list[BaseRoute] = request.app.routes
+    routes: list[BaseRoute] = [*request.app.routes, *getattr(request.app.state, "routes", ())]
     return sorted({str(path) for r in routes if (path := getattr(r, "path", None))})
