@@ -359,6 +359,21 @@ class ExchangeService:
 
     # --- fetching --------------------------------------------------------------------------
 
+    def fetch_due(
+        self, now: datetime | None = None, stopping: Callable[[], bool] = lambda: False
+    ) -> builtins.list[FetchReport]:
+        """Fetch every source whose next run has come, one after another (the periodic
+        task's step); a fault of one is recorded on it and the others still run."""
+        reports = []
+        for name in self.due(now):
+            if stopping():
+                break
+            try:
+                reports.append(self.fetch_once(name))
+            except (Conflict, SourceNotFound) as exc:  # fetched or removed meanwhile
+                log.info("source %s skipped: %s", name, exc)
+        return reports
+
     def fetch_once(self, name: str, *, keep_values: bool = False) -> FetchReport:
         """Fetch ``name`` until it has no more pages; each page is one transaction.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from safespace.runtime import (
     _task_contact,
     _task_deter,
+    _task_exchanges,
     _task_imports,
     _task_matcher,
     _task_review,
@@ -20,6 +21,7 @@ TASKS: tuple[PeriodicTask[AppContext], ...] = (
     _task_matcher.PRUNE,
     _task_imports.TASK,
     _task_review.TASK,
+    _task_exchanges.TASK,
     _task_deter.TASK,
     _task_contact.TASK,
 )
