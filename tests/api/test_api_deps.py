@@ -108,4 +108,6 @@ def test_each_key_dependency_keeps_the_scope_the_body_limit_reads() -> None:
     assert scopes[("POST", "/v1/contact/check")] == "contact"
     assert scopes[("GET", "/healthz")] is None
     assert scopes[("POST", "/v1/self-reports")] is None
-    assert set(scopes.values()) == {None, "match", "curate", "admin", "contact"}
+    assert scopes[("GET", "/v1/exchange/banks/{bank}/feed")] == "exchange"
+    assert scopes[("GET", "/v1/exchanges")] == "curate"
+    assert set(scopes.values()) == {None, "match", "curate", "admin", "contact", "exchange"}

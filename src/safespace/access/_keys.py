@@ -23,7 +23,7 @@ from safespace.store._models import utcnow
 
 __all__ = ["SCOPES", "KeyInfo", "KeyService", "hash_key", "parse_scopes"]
 
-SCOPES = ("match", "curate", "admin", "contact")
+SCOPES = ("match", "curate", "admin", "contact", "exchange")
 _KEY = re.compile(r"ssk_([0-9a-f]{8})_[A-Za-z0-9_-]{43}")
 _MAX_NAME = 128
 

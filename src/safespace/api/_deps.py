@@ -36,6 +36,7 @@ __all__ = [
     "ContactKey",
     "CurateKey",
     "Deter",
+    "ExchangeKey",
     "Imports",
     "MatchKey",
     "Review",
@@ -44,6 +45,7 @@ __all__ = [
     "contact_key",
     "curate_key",
     "deter_runtime",
+    "exchange_key",
     "import_runtime",
     "match_key",
     "review_runtime",
@@ -55,6 +57,7 @@ match_key = require("match")
 curate_key = require("curate")
 admin_key = require("admin")
 contact_key = require("contact")
+exchange_key = require("exchange")
 
 MatchKey = Annotated[KeyInfo, Depends(match_key)]
 """The caller's API key, which allows ``match`` (hashing and matching)."""
@@ -64,6 +67,8 @@ AdminKey = Annotated[KeyInfo, Depends(admin_key)]
 """The caller's API key, which allows ``admin`` (metrics, experiment reports)."""
 ContactKey = Annotated[KeyInfo, Depends(contact_key)]
 """The caller's API key, which allows ``contact`` (contact decisions and signal events)."""
+ExchangeKey = Annotated[KeyInfo, Depends(exchange_key)]
+"""The caller's API key, which allows ``exchange`` (a peer's feed of a bank, its opinions)."""
 
 
 def import_runtime(request: Request) -> ImportRuntime:

@@ -1,0 +1,188 @@
+"""The feed one SafeSpace serves another (federation): a bank's changes from its change log.
+
+A reader holds a cursor ``{"seq": S, "after_id": A}``. From nothing (``seq`` 0) the feed
+first lists the bank's entries by id (``after_id`` moving on, ``seq`` pinned at the log's end
+when the listing began), then follows the change log from there: an entry added or enabled
+is an upsert, one removed or disabled a removal. An entry listed and then changed during the
+listing appears in both, which applying twice leaves as once. A cursor from before the
+log's pruned point cannot be followed: the answer is :class:`~safespace.errors.StaleCheckpoint`
+and the reader starts over.
+
+Opinions a peer sends on an entry are counted on it (``extra["peer_opinions"]``:
+``confirmed`` and ``disputed``); each is counted once however often it is sent again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from safespace.banks._bulk import whole_values
+from safespace.banks._changelog import pruned_through
+from safespace.errors import BankNotFound, InvalidInput, NotFound, StaleCheckpoint
+from safespace.exchanges._source import Verdict
+from safespace.signals import get_signal_type
+from safespace.store import Bank, BankEntry, Change, Database
+
+__all__ = ["FEED_MAX", "Feed", "FeedPage"]
+
+FEED_MAX = 10_000
+_SEEN_KEEP = 200  # opinion ids remembered per entry, so a resend counts once
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    entries: list[dict[str, Any]]
+    removals: list[str]
+    cursor: dict[str, int | None]
+    more: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "entries": self.entries,
+            "removals": self.removals,
+            "cursor": self.cursor,
+            "more": self.more,
+        }
+
+
+def _entry(e: BankEntry, whole: dict[int, str]) -> dict[str, Any]:
+    extra = dict(e.extra or {})
+    opinions = {str(k): int(v) for k, v in dict(extra.get("opinions") or {}).items()}
+    for k, v in dict(extra.get("peer_opinions") or {}).items():
+        opinions[str(k)] = opinions.get(str(k), 0) + int(v)
+    categories = [c for c in (e.category or "").split(",") if c]
+    metadata: dict[str, Any] = {}
+    if e.source:
+        metadata["source"] = e.source
+    if e.note:
+        metadata["note"] = e.note
+    return {
+        "id": str(e.id),
+        "signal_type": e.signal_type,
+        "value": whole.get(e.id, e.value),
+        "categories": categories,
+        "opinions": opinions,
+        "metadata": metadata,
+    }
+
+
+def _whole(s: Session, rows: Sequence[BankEntry]) -> dict[int, str]:
+    """Whole values of the rows whose value column holds a digest."""
+    ids = [e.id for e in rows if get_signal_type(e.signal_type).digest_stored]
+    return whole_values(s, ids) if ids else {}
+
+
+class Feed:
+    """Serves banks' changes and takes peers' opinions, over a database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def page(self, bank: str, seq: int, after_id: int | None, limit: int = 1000) -> FeedPage:
+        if not 1 <= limit <= FEED_MAX or seq < 0 or (after_id is not None and after_id < 0):
+            raise InvalidInput(f"need seq >= 0, after_id >= 0 and limit 1..{FEED_MAX}")
+        with self.db.session() as s:
+            bank_id = s.scalar(select(Bank.id).where(Bank.name == bank))
+            if bank_id is None:
+                raise BankNotFound(f"no bank named {bank!r}")
+            if seq == 0:  # from nothing: pin the log's end, then list
+                seq = int(s.scalar(select(func.coalesce(func.max(Change.seq), 0))) or 0)
+                after_id = 0
+            elif seq < pruned_through(s):
+                raise StaleCheckpoint(
+                    f"changes after {seq} were pruned from this server's log: start over"
+                )
+            if after_id is not None:
+                rows = s.scalars(
+                    select(BankEntry)
+                    .where(
+                        BankEntry.bank_id == bank_id,
+                        BankEntry.id > after_id,
+                        BankEntry.enabled.is_(True),
+                    )
+                    .order_by(BankEntry.id)
+                    .limit(limit)
+                ).all()
+                more = len(rows) == limit
+                last = rows[-1].id if rows else after_id
+                whole = _whole(s, rows)
+                return FeedPage(
+                    [_entry(e, whole) for e in rows],
+                    [],
+                    {"seq": seq, "after_id": last if more else None},
+                    True,  # the log follows the listing
+                )
+            changes = s.execute(
+                select(Change.seq, Change.entry_id, Change.op)
+                .where(
+                    Change.bank_id == bank_id,
+                    Change.seq > seq,
+                    Change.op.in_(("add", "enable", "disable", "remove")),
+                )
+                .order_by(Change.seq)
+                .limit(limit)
+            ).all()
+            more = len(changes) == limit
+            next_seq = int(changes[-1][0]) if changes else seq
+            latest: dict[int, str] = {}
+            for _, entry_id, op in changes:
+                if entry_id is not None:
+                    latest.pop(int(entry_id), None)
+                    latest[int(entry_id)] = op
+            wanted = [i for i, op in latest.items() if op in ("add", "enable")]
+            found = {
+                e.id: e
+                for e in s.scalars(
+                    select(BankEntry).where(BankEntry.id.in_(wanted), BankEntry.enabled.is_(True))
+                )
+            } if wanted else {}  # fmt: skip
+            whole = _whole(s, list(found.values()))
+            entries = [_entry(found[i], whole) for i in wanted if i in found]
+            removals = [str(i) for i, op in latest.items() if i not in found]
+            return FeedPage(entries, removals, {"seq": next_seq, "after_id": None}, more)
+
+    def opinion(
+        self,
+        bank: str,
+        upstream_id: str,
+        signal_type: str,
+        value: str,
+        verdict: str,
+        *,
+        opinion_id: str,
+        decided_at: datetime | None = None,
+    ) -> dict[str, int]:
+        """Count a peer's opinion on entry ``upstream_id`` of ``bank``; returns the counts."""
+        try:
+            entry_id = int(upstream_id)
+            kind = Verdict(verdict)
+        except ValueError:
+            raise InvalidInput("upstream_id must be an entry id, verdict one of "
+                               "confirmed, false_positive") from None  # fmt: skip
+        canonical_type = get_signal_type(signal_type)
+        stored = canonical_type.stored_value(canonical_type.normalize(value))
+        key = "confirmed" if kind is Verdict.CONFIRMED else "disputed"
+        with self.db.transaction() as s:
+            row = s.execute(
+                select(BankEntry)
+                .join(Bank, Bank.id == BankEntry.bank_id)
+                .where(Bank.name == bank, BankEntry.id == entry_id)
+            ).scalar_one_or_none()
+            if row is None or (row.signal_type, row.value) != (canonical_type.name, stored):
+                raise NotFound(f"bank {bank!r} has no entry {upstream_id} with that hash")
+            extra = dict(row.extra or {})
+            counts = {str(k): int(v) for k, v in dict(extra.get("peer_opinions") or {}).items()}
+            seen = [str(x) for x in extra.get("peer_opinion_ids") or []]
+            if opinion_id not in seen:
+                counts[key] = counts.get(key, 0) + 1
+                seen = [*seen, opinion_id][-_SEEN_KEEP:]
+                extra["peer_opinions"] = counts
+                extra["peer_opinion_ids"] = seen
+                s.execute(update(BankEntry).where(BankEntry.id == row.id).values(extra=extra))
+            return counts

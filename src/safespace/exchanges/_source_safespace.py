@@ -1,0 +1,160 @@
+"""Another SafeSpace as a bank source (federation): its feed of one bank's changes.
+
+The peer serves ``GET /v1/exchange/banks/{bank}/feed?seq=S&after_id=A&limit=N`` to a key
+with the ``exchange`` scope (see :mod:`safespace.exchanges._feed`); the cursor it returns is
+the checkpoint, so each page and its cursor commit together here. Opinions go back with
+``POST /v1/exchange/banks/{bank}/opinions``; each carries an id built from the entry, the
+verdict and the decision's time, so a resend after a lost answer counts once over there.
+A page is checked whole (shape, every hash) before it is used: a page that is not JSON, cut
+short or malformed raises :class:`~safespace.errors.SourceUnavailable` and nothing of it
+is applied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, Field, field_validator
+
+from safespace.errors import (
+    SafeSpaceError,
+    SourceRejected,
+    SourceUnavailable,
+    StaleCheckpoint,
+)
+from safespace.exchanges._source import (
+    BankSource,
+    FetchPage,
+    Opinion,
+    SourceEntry,
+    http_error,
+    known_signal_type,
+)
+
+__all__ = ["SOURCE", "PeerConfig", "PeerSource"]
+
+
+class PeerConfig(BaseModel):
+    """Where the peer is and which of its banks to follow."""
+
+    url: str = Field(description="the peer's base URL, e.g. https://safespace.example.org")
+    remote_bank: str = Field(description="the bank on the peer to follow")
+    page_size: int = Field(default=5000, ge=1, le=10_000)
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("the peer's URL must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class PeerSource(BankSource):
+    type_name: ClassVar[str] = "safespace"
+    description: ClassVar[str] = "another SafeSpace: one of its banks, changes and opinions"
+    config_model: ClassVar[type[BaseModel]] = PeerConfig
+    credential_names: ClassVar[tuple[str, ...]] = ("api_key",)
+    supports_opinions: ClassVar[bool] = True
+    stale_after: ClassVar[timedelta | None] = None  # the peer says so (410) when it is
+
+    @property
+    def settings(self) -> PeerConfig:
+        assert isinstance(self.config, PeerConfig)
+        return self.config
+
+    def _url(self, tail: str) -> str:
+        return f"{self.settings.url}/v1/exchange/banks/{quote(self.settings.remote_bank)}/{tail}"
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.credentials.get('api_key', '')}"}
+
+    def fetch(self, checkpoint: Mapping[str, Any] | None) -> Iterator[FetchPage]:
+        cursor = dict(checkpoint or {})
+        seq = int(cursor.get("seq") or 0)
+        after = cursor.get("after_id")
+        while True:
+            params: dict[str, str | int] = {"seq": seq, "limit": self.settings.page_size}
+            if after is not None:
+                params["after_id"] = int(after)
+            body = self._get(params)
+            page, seq, after = _page(body)
+            yield page
+            if not page.more:
+                return
+
+    def _get(self, params: Mapping[str, str | int]) -> Any:
+        try:
+            response = self.http.get(self._url("feed"), params=params, headers=self._headers())
+        except httpx.HTTPError as exc:
+            raise SourceUnavailable(f"the peer: {type(exc).__name__}: {exc}") from None
+        if response.status_code == 410:
+            raise StaleCheckpoint("the peer no longer serves changes from this checkpoint")
+        if response.status_code != 200:
+            raise http_error(response, "the peer's feed")
+        try:
+            return response.json()
+        except ValueError:
+            raise SourceUnavailable("the peer's feed page is not JSON (cut short?)") from None
+
+    def send_opinion(self, opinion: Opinion) -> None:
+        ident = hashlib.sha256(
+            f"{opinion.upstream_id}\n{opinion.verdict.value}\n{opinion.decided_at.isoformat()}"
+            .encode()
+        ).hexdigest()[:32]  # fmt: skip
+        body = {
+            "upstream_id": opinion.upstream_id,
+            "signal_type": opinion.signal_type,
+            "value": opinion.value,
+            "verdict": opinion.verdict.value,
+            "reason": opinion.reason,
+            "decided_at": opinion.decided_at.isoformat(),
+            "opinion_id": ident,
+        }
+        try:
+            response = self.http.post(self._url("opinions"), json=body, headers=self._headers())
+        except httpx.HTTPError as exc:
+            raise SourceUnavailable(f"the peer: {type(exc).__name__}: {exc}") from None
+        if response.status_code not in (200, 201):
+            raise http_error(response, "the peer's opinions")
+
+
+def _page(body: Any) -> tuple[FetchPage, int, int | None]:
+    """A feed answer checked whole; SourceUnavailable when any part does not fit."""
+    try:
+        cursor = body["cursor"]
+        seq = int(cursor["seq"])
+        after = cursor.get("after_id")
+        after = None if after is None else int(after)
+        more = body["more"]
+        if not isinstance(more, bool) or seq < 0:
+            raise ValueError("bad cursor")
+        upserts = []
+        for item in body["entries"]:
+            kind = known_signal_type(str(item["signal_type"]))
+            if kind is None:
+                continue  # a type this SafeSpace lacks
+            upserts.append(
+                SourceEntry(
+                    str(item["id"]),
+                    kind,
+                    str(item["value"]),
+                    tuple(str(c) for c in item.get("categories") or ()),
+                    {str(k): int(v) for k, v in dict(item.get("opinions") or {}).items()},
+                    dict(item.get("metadata") or {}),
+                )
+            )
+        removals = [str(r) for r in body["removals"]]
+    except (KeyError, TypeError, ValueError, AttributeError, SafeSpaceError) as exc:
+        if isinstance(exc, SourceRejected):
+            raise
+        raise SourceUnavailable(f"the peer's feed page is malformed: {exc}") from None
+    checkpoint = {"seq": seq, "after_id": after}
+    return FetchPage(upserts, removals, checkpoint, more), seq, after
+
+
+SOURCE = PeerSource
