@@ -24,6 +24,7 @@ from safespace.cli._common import CliState, load_settings, run
 from safespace.cli._demo import demo
 from safespace.cli._deter import deter_app
 from safespace.cli._evidence import evidence_app
+from safespace.cli._exchange import exchange_app
 from safespace.cli._hash import hash_cmd
 from safespace.cli._keys import keys_app
 from safespace.cli._match import match
@@ -44,6 +45,7 @@ app.add_typer(bank_app, name="bank")
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(exchange_app, name="exchange")
 
 
 @app.callback()

@@ -377,13 +377,16 @@ class ExchangeService:
     def fetch_once(self, name: str, *, keep_values: bool = False) -> FetchReport:
         """Fetch ``name`` until it has no more pages; each page is one transaction.
 
-        A fault is recorded on the source and reported (``error``), not raised: the pages
-        before it stay applied, the next fetch resumes after the last of them.
+        :class:`~safespace.errors.SourceNotFound` if there is no such source. A fault is
+        recorded on the source and reported (``error``), not raised: the pages before it stay
+        applied, the next fetch resumes after the last of them.
         """
         report = FetchReport(name)
         started = self._clock()
         try:
             source, checkpoint, source_id = self.open_source(name)
+        except SourceNotFound:
+            raise
         except SafeSpaceError as exc:
             self._failed(name, started, exc, report)
             return report
