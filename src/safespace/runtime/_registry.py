@@ -8,6 +8,7 @@ from safespace.runtime import (
     _task_exchanges,
     _task_imports,
     _task_matcher,
+    _task_opinions,
     _task_review,
 )
 from safespace.runtime._context import AppContext
@@ -22,6 +23,7 @@ TASKS: tuple[PeriodicTask[AppContext], ...] = (
     _task_imports.TASK,
     _task_review.TASK,
     _task_exchanges.TASK,
+    _task_opinions.TASK,
     _task_deter.TASK,
     _task_contact.TASK,
 )
