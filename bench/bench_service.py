@@ -7,6 +7,9 @@ hashes, starts ``safespace serve`` with --workers workers, and measures
 - freshness: a hash added through another database handle, polled on fresh connections
   until every worker matches it (max over --trials);
 - throughput and latency of ``POST /v1/match`` (JSON PDQ) with ``wrk`` in its own process;
+- the same for HMA's ``GET /m/lookup?signal_type=pdq&signal=...`` (the same queries) and for
+  ``/healthz`` (the floor: no work at all), measured in turn in the same sitting, and the
+  ratios /m/lookup / /healthz (goal: at least 0.8) and /v1/match / /healthz;
 - the in-process ``Matcher.match`` rate (the ceiling) and the workers' memory.
 
 Usage::
@@ -225,20 +228,42 @@ def freshness(folder: Path, port: int, key: str, trials: int, probes: int) -> li
     return delays
 
 
+GOAL_HMA_VS_HEALTHZ = 0.8
+
+# One line per request in BENCH_BODIES: "METHOD PATH" or "METHOD PATH BODY" (JSON, no spaces
+# before it matters: the first two spaces split).
 LUA = """
-local bodies = {}
+local reqs = {}
 local f = io.open(os.getenv("BENCH_BODIES"), "r")
-for line in f:lines() do bodies[#bodies + 1] = line end
+for line in f:lines() do
+  local method, rest = line:match("^(%S+) (.*)$")
+  local path, body = rest:match("^(%S+) (.*)$")
+  if path == nil then path = rest end
+  reqs[#reqs + 1] = {method, path, body}
+end
 f:close()
 local i = 0
-wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_KEY")
 request = function()
-  i = i % #bodies + 1
-  return wrk.format(nil, "/v1/match", nil, bodies[i])
+  i = i % #reqs + 1
+  local r = reqs[i]
+  return wrk.format(r[1], r[2], nil, r[3])
 end
 """
+
+
+def match_lines(bodies: list[str]) -> list[str]:
+    """``POST /v1/match`` with each query as JSON."""
+    return [f"POST /v1/match {json.dumps({'signals': {'pdq': q}})}" for q in bodies]
+
+
+def lookup_lines(bodies: list[str]) -> list[str]:
+    """HMA's ``GET /m/lookup`` with each query in the query string."""
+    return [f"GET /m/lookup?signal_type=pdq&signal={q}" for q in bodies]
+
+
+HEALTHZ = ["GET /healthz"]
 
 
 def queries(n: int, count: int, hit_ratio: float) -> list[str]:
@@ -257,13 +282,12 @@ def queries(n: int, count: int, hit_ratio: float) -> list[str]:
     return out
 
 
-def run_wrk(port: int, key: str, bodies: list[str], conns: int, duration: int) -> dict[str, float]:
+def run_wrk(port: int, key: str, lines: list[str], conns: int, duration: int) -> dict[str, float]:
+    """wrk over the requests in ``lines`` (see LUA), round robin."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-wrk-"))
     try:
         (tmp / "post.lua").write_text(LUA)
-        (tmp / "bodies.txt").write_text(
-            "\n".join(json.dumps({"signals": {"pdq": q}}) for q in bodies) + "\n"
-        )
+        (tmp / "bodies.txt").write_text("\n".join(lines) + "\n")
         env = dict(os.environ, BENCH_BODIES=str(tmp / "bodies.txt"), BENCH_KEY=key)
         cmd = ["wrk", "-t1", f"-c{conns}", f"-d{duration}s", "--latency", "-s", "post.lua"]
         out = subprocess.run(
@@ -348,9 +372,9 @@ def bench_size(n: int, args: argparse.Namespace) -> None:
         bodies = queries(n, 2000, args.hit_ratio)
         rate, load = in_process_rate(folder, bodies)
         print(f"  in-process Matcher.match: {rate:,.0f}/s on one core (loaded in {load:.2f} s)")
-        run_wrk(server.port, key, bodies, args.connections, 3)  # warm up
+        run_wrk(server.port, key, match_lines(bodies), args.connections, 3)  # warm up
         for run in range(1, args.runs + 1):
-            r = run_wrk(server.port, key, bodies, args.connections, args.duration)
+            r = run_wrk(server.port, key, match_lines(bodies), args.connections, args.duration)
             print(f"  HTTP POST /v1/match run {run} (wrk, {args.connections} connections,"
                   f" {args.duration} s, {args.hit_ratio:.0%} near-hits): {r['rps']:,.0f} req/s,"
                   f" p50 {r['50%']:.1f} ms, p99 {r['99%']:.1f} ms,"
@@ -358,8 +382,41 @@ def bench_size(n: int, args: argparse.Namespace) -> None:
             print(f"    goal {GOAL_RPS} req/s: {ratio(r['rps'], GOAL_RPS)}; goal p99 "
                   f"{GOAL_P99_MS:.0f} ms: {ratio(r['99%'], GOAL_P99_MS, True)}; "
                   f"HTTP / in-process ceiling: {r['rps'] / rate:.2f}")  # fmt: skip
+        if args.route_rounds:
+            compare_routes(server.port, key, bodies, args)
     finally:
         server.stop()
+
+
+def compare_routes(port: int, key: str, bodies: list[str], args: argparse.Namespace) -> None:
+    """POST /v1/match, HMA's GET /m/lookup (the same queries) and /healthz, in turn, for
+    --route-rounds rounds, each led by the next route: on a busy machine the load drifts, so
+    the ratio is taken within each round and the median reported."""
+    routes = {
+        "POST /v1/match": match_lines(bodies),
+        "GET /m/lookup": lookup_lines(bodies),
+        "GET /healthz": HEALTHZ,
+    }
+    rps: dict[str, list[float]] = {name: [] for name in routes}
+    ratios: list[float] = []
+    names = list(routes)
+    for round_no in range(1, args.route_rounds + 1):
+        turn = (round_no - 1) % len(names)  # each route leads a round in turn: no order bias
+        for name in names[turn:] + names[:turn]:
+            lines = routes[name]
+            r = run_wrk(port, key, lines, args.connections, args.duration)
+            rps[name].append(r["rps"])
+            print(f"  round {round_no}: HTTP {name} (wrk, {args.connections} connections, "
+                  f"{args.duration} s): {r['rps']:,.0f} req/s, p50 {r['50%']:.1f} ms, "
+                  f"p99 {r['99%']:.1f} ms, non-2xx {r.get('errors', 0):.0f}")  # fmt: skip
+        ratios.append(rps["GET /m/lookup"][-1] / rps["GET /healthz"][-1])
+    med = {name: float(np.median(values)) for name, values in rps.items()}
+    hma = float(np.median(ratios))
+    print("  median req/s: " + ", ".join(f"{n} {v:,.0f}" for n, v in med.items()))
+    print(f"    /m/lookup / /healthz (median of rounds): {hma:.2f}, goal "
+          f"{GOAL_HMA_VS_HEALTHZ}: {ratio(hma, GOAL_HMA_VS_HEALTHZ)}; /v1/match / /healthz: "
+          f"{med['POST /v1/match'] / med['GET /healthz']:.2f}; /m/lookup / /v1/match: "
+          f"{med['GET /m/lookup'] / med['POST /v1/match']:.2f}")  # fmt: skip
 
 
 def main() -> None:
@@ -368,6 +425,12 @@ def main() -> None:
     p.add_argument("--duration", type=int, default=20, help="seconds of load per measurement")
     p.add_argument("--connections", type=int, default=32, help="wrk connections")
     p.add_argument("--runs", type=int, default=1, help="HTTP load measurements in a row")
+    p.add_argument(
+        "--route-rounds",
+        type=int,
+        default=3,
+        help="rounds of /v1/match, /m/lookup and /healthz in turn (0: skip the comparison)",
+    )
     p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     p.add_argument("--trials", type=int, default=5, help="freshness trials")
     p.add_argument("--probes", type=int, default=8, help="fresh connections per freshness poll")
