@@ -51,7 +51,7 @@ def test_realistic_document_with_comments_bom_crlf(hexes) -> None:
 def test_every_rejection_has_its_line_and_reason() -> None:
     data = (
         f"pdq {PDQ}\n"  # 1 ok
-        "url https://example.org/\n"  # 2 unknown type
+        "tlsh https://example.org/\n"  # 2 unknown type
         f"pdq {MD5}\n"  # 3 wrong length for the type
         f"md5 {'g' * 32}\n"  # 4 not hex
         "abc\n"  # 5 bare, unknown length
@@ -62,12 +62,12 @@ def test_every_rejection_has_its_line_and_reason() -> None:
     assert [n for n, _ in result.records] == [1, 7]
     by_line = {r.line: r for r in result.rejects}
     assert sorted(by_line) == [2, 3, 4, 5, 6]
-    assert "unknown signal type 'url'" in by_line[2].reason
+    assert "unknown signal type 'tlsh'" in by_line[2].reason
     assert "64 hex digits" in by_line[3].reason
     assert "hexadecimal" in by_line[4].reason
     assert "cannot tell its signal type" in by_line[5].reason
     assert "got 3 fields" in by_line[6].reason
-    assert by_line[2].text == "url https://example.org/"
+    assert by_line[2].text == "tlsh https://example.org/"
 
 
 def test_bare_64_hex_is_pdq_unless_a_default_is_given() -> None:

@@ -15,8 +15,10 @@ PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 MD5 = "d35c785545392755e7e4164457657269"
 
 
-def test_registry_holds_the_four_formats() -> None:
-    assert list(FORMATS) == ["hma", "csv", "stopncii", "ncmec"]
+def test_registry_holds_the_formats() -> None:
+    assert list(FORMATS) == [
+        "hma", "csv", "stopncii", "ncmec", "urls", "urls-sha256", "keywords"
+    ]  # fmt: skip
     for name, fmt in FORMATS.items():
         assert isinstance(fmt, HashListFormat)
         assert fmt.name == name

@@ -71,7 +71,7 @@ class LineListFormat(TextFormat):
             stream.write("".join(batch).encode())
 
     def sniff(self, head: str) -> bool:
-        return False  # a bare list says nothing about its type: name the format
+        return False  # a bare list says nothing of its type: name it, or its extension
 
     def supports(self, signal_type: SignalType) -> bool:
         return signal_type.exchange_name(self.name) is not None
@@ -79,7 +79,11 @@ class LineListFormat(TextFormat):
 
 def line_list_formats() -> tuple[LineListFormat, ...]:
     return (
-        LineListFormat("urls", "URL list: one URL per line (IWF URL List style)"),
-        LineListFormat("urls-sha256", "hashed URL list: one SHA-256 hex digest per line"),
-        LineListFormat("keywords", "keyword list: one keyword or phrase per line"),
+        LineListFormat("urls", "URL list: one URL per line (IWF URL List style)", (".urls",)),
+        LineListFormat(
+            "urls-sha256",
+            "hashed URL list: one SHA-256 hex digest per line",
+            (".urls-sha256",),
+        ),
+        LineListFormat("keywords", "keyword list: one keyword or phrase per line", (".keywords",)),
     )
