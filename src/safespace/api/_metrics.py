@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from safespace.api._auth import bearer
 from safespace.api._deps import State, admin_key
+from safespace.api._exchange_metrics import ExchangeCollector
 from safespace.api._freshness import MatcherHolder
 from safespace.api._state import ServiceState
 from safespace.banks._match_results import Match
@@ -154,6 +155,7 @@ class ServiceMetrics:
             registry=self.registry,
         )
         self.registry.register(_StateCollector(state.matcher, state.db, job_counts))
+        self.registry.register(ExchangeCollector(state.db))
 
     def observe_matches(self, matches: Iterable[Match]) -> None:
         for m in matches:
