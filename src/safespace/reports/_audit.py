@@ -76,6 +76,7 @@ AuditAction = Literal[
     "case.decision",
     "case.report",
     "case.reveal",
+    "case.withdrawn",
     "console.sign-in",
     "console.sign-in-failed",
     "console.sign-out",

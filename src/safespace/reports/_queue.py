@@ -63,6 +63,7 @@ __all__ = [
     "FALSE_POSITIVE_BANK",
     "OPEN_STATUSES",
     "WEBHOOK_ENDPOINT",
+    "CaseInfo",
     "DecisionInfo",
     "QueueItem",
     "ReviewPolicy",
@@ -161,6 +162,19 @@ class DecisionInfo:
     reason: str
     final: bool
     at: datetime
+
+
+@dataclass(frozen=True)
+class CaseInfo:
+    """The self-report an item belongs to: what the young person told us, and every item of
+    the case (``items``: id, status, content id; the self-report's own item has no content
+    id, a re-upload has the platform's)."""
+
+    case_number: str
+    status: str
+    age_band: str
+    seen_at_urls: tuple[str, ...]
+    items: tuple[tuple[int, str, str | None], ...]
 
 
 def _info(row: ReviewItem, media_type: str | None) -> QueueItem:
@@ -272,6 +286,30 @@ class ReviewQueue:
         with self.db.session() as s:
             query = select(ReviewItem).where(where).order_by(*order).limit(limit).offset(offset)
             return [_info(r, None) for r in s.scalars(query)]
+
+    def case(self, item_id: int) -> CaseInfo | None:
+        """The self-report case the item is part of (its own item or a re-upload), if any."""
+        with self.db.session() as s:
+            row = s.get(ReviewItem, item_id)
+            if row is None:
+                raise NotFound(f"no review item {item_id}")
+            if row.self_report_case_id is None:
+                return None
+            case = s.get(SelfReportCase, row.self_report_case_id)
+            if case is None:
+                return None
+            items = s.execute(
+                select(ReviewItem.id, ReviewItem.status, ReviewItem.content_id)
+                .where(ReviewItem.self_report_case_id == case.id)
+                .order_by(ReviewItem.id)
+            ).all()
+            return CaseInfo(
+                case.case_number,
+                case.status,
+                case.age_band,
+                tuple(case.seen_at_urls or ()),
+                tuple((i, st, c) for i, st, c in items),
+            )
 
     def media(self, item_id: int) -> tuple[str, bytes] | None:
         """The stored file, unsealed (legacy rows without a wrapped key are plaintext)."""
@@ -432,12 +470,58 @@ class ReviewQueue:
                     details["allowed_hashes"] = self._allow(s, item, actor, now)
                 else:
                     details["actions"] = self._act(s, item, category, actor, now)
+                    if item.self_report_case_id is not None:
+                        done = self._confirm_case(s, item, actor, role, category, reason, now)
+                        details["with_items"] = done
             opinions = _queue_opinions(s, item, kind, reason, now) if final else 0
             if opinions:  # queued for the sources the matched entry came from
                 details["opinions"] = opinions
             audit.append(s, f"user:{actor}", "case.decision", f"review:{item_id}", details, at=now)
             s.flush()
             return self._load(s, item_id)
+
+    def _confirm_case(
+        self,
+        s: Session,
+        item: QueueItem,
+        actor: str,
+        role: str,
+        category: str | None,
+        reason: str,
+        now: datetime,
+    ) -> list[int]:
+        """One case, one decision: confirming an item of a self-report case confirms the
+        case's other open items that are the same image (the self-report's own item, and
+        re-uploads matched exactly), each with its own decision, actions and audit record.
+        A near match stays open for its own look."""
+        rows = s.scalars(
+            select(ReviewItem)
+            .where(
+                ReviewItem.self_report_case_id == item.self_report_case_id,
+                ReviewItem.id != item.id,
+                ReviewItem.status.in_(OPEN_STATUSES),
+                or_(ReviewItem.source == "self-report", ReviewItem.distance == 0),
+            )
+            .order_by(ReviewItem.id)
+        ).all()
+        text = f"With item {item.id}: {reason}"[:MAX_REASON]
+        for row in rows:
+            s.add(
+                ReviewDecision(
+                    item_id=row.id, actor=actor, role=role, kind="confirm", category=category,
+                    reason=text, final=True, at=now,
+                )
+            )  # fmt: skip
+            row.status, row.decision, row.decision_category = "confirmed", "confirm", category
+            row.decided_by, row.final_at, row.updated_at = actor, now, now
+            row.claimed_by, row.claim_expires_at = None, None
+            s.execute(delete(ReviewMedia).where(ReviewMedia.item_id == row.id))
+            details: dict[str, Any] = {"decision": "confirm", "category": category}
+            details |= {"final": True, "stage": "with-item", "with_item": item.id}
+            details["reason"] = text
+            details["actions"] = self._act(s, _info(row, None), category, actor, now)
+            audit.append(s, f"user:{actor}", "case.decision", f"review:{row.id}", details, at=now)
+        return [row.id for row in rows]
 
     def _ensure_allow_bank(self) -> None:
         with self.db.session() as s:

@@ -27,7 +27,12 @@ from safespace.reports._selfreport import CASE_EXTRA_KEY
 from safespace.reports._selfreport_input import ITEM_TYPES
 from safespace.signals import SHA256
 from safespace.store import BankEntry, Database, MatchEvent, SelfReportCase, SelfReportItem
-from safespace.store._models_queue import ReviewCursor, ReviewItem, ReviewMedia
+from safespace.store._models_queue import (
+    OPEN_ITEM_STATUSES,
+    ReviewCursor,
+    ReviewItem,
+    ReviewMedia,
+)
 
 __all__ = [
     "MAX_REASON",
@@ -38,7 +43,7 @@ __all__ = [
     "priority_for",
 ]
 
-OPEN_STATUSES = ("open", "second-look", "escalated")
+OPEN_STATUSES = OPEN_ITEM_STATUSES
 MAX_REASON = 2000
 _BATCH = 500
 _Fed = TypeVar("_Fed", MatchEvent, SelfReportCase)

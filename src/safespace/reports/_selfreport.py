@@ -33,6 +33,7 @@ from safespace.errors import (
     InvalidInput,
     SelfReportNotFound,
 )
+from safespace.reports import _audit as audit
 from safespace.reports._audit import self_report_actor
 from safespace.reports._report_help import HelpSection, HelpService, help_sections
 from safespace.reports._selfreport_input import ITEM_TYPES, NewSelfReport, ReportItem, check_report
@@ -44,6 +45,7 @@ from safespace.reports._selfreport_input import check_locale as check_locale
 from safespace.reports._selfreport_input import check_url as check_url
 from safespace.store import Bank, BankEntry, Database, SelfReportCase, SelfReportItem
 from safespace.store._models import utcnow
+from safespace.store._models_queue import OPEN_ITEM_STATUSES, ReviewItem, ReviewMedia
 from safespace.store._models_selfreports import AGE_BANDS, CASE_STATUSES
 
 # The input checks (selfreport_input) and the help list (report_help) have their own modules;
@@ -271,6 +273,7 @@ class SelfReportService:
             case.contact_email = None
             case.seen_at_urls = []
             s.execute(delete(SelfReportItem).where(SelfReportItem.case_id == case.id))
+            self._close_review_items(s, case, now)
             return SelfReportStatus(case.case_number, "withdrawn", removed)
 
     def set_status(self, case_number: str, status: str) -> SelfReportStatus:
@@ -349,6 +352,31 @@ class SelfReportService:
             if case is not None and case.failed_attempts >= self.pin_failures:
                 case.locked_until = case.locked_until or utcnow() + self.lock
         raise SelfReportNotFound(_NOT_FOUND)
+
+    def _close_review_items(self, s: Session, case: SelfReportCase, now: datetime) -> None:
+        """Close the case's open review items as withdrawn, as the person is told.
+
+        The self-report's own item, and each re-upload matched through the self-report
+        bank, closes with its hashes and media gone, each audited. A re-upload that matched
+        another bank too stays open for review of that match, no longer tied to the case.
+        """
+        rows = s.scalars(
+            select(ReviewItem).where(
+                ReviewItem.self_report_case_id == case.id,
+                ReviewItem.status.in_(OPEN_ITEM_STATUSES),
+            )
+        ).all()
+        actor = self_report_actor(case.case_number)
+        for row in rows:
+            if row.source != SOURCE and row.bank != self.bank:
+                row.self_report_case_id, row.updated_at = None, now
+                continue
+            row.status, row.final_at, row.updated_at = "withdrawn", now, now
+            row.claimed_by, row.claim_expires_at = None, None
+            row.hashes, row.matched_value = {}, None
+            s.execute(delete(ReviewMedia).where(ReviewMedia.item_id == row.id))
+            details = {"source": row.source}
+            audit.append(s, actor, "case.withdrawn", f"review:{row.id}", details, at=now)
 
     def _remove_hashes(self, s: Session, case_id: int) -> int:
         """Remove this case's hashes from the bank unless another live case reported them."""

@@ -30,6 +30,7 @@ __all__ = [
     "DECISION_KINDS",
     "ITEM_SOURCES",
     "ITEM_STATUSES",
+    "OPEN_ITEM_STATUSES",
     "ReviewCursor",
     "ReviewDecision",
     "ReviewItem",
@@ -38,7 +39,9 @@ __all__ = [
 ]
 
 ITEM_SOURCES = ("match", "self-report", "user-report", "conversation")
-ITEM_STATUSES = ("open", "second-look", "escalated", "confirmed", "false-positive")
+# "withdrawn": the young person withdrew the self-report the item was raised for (0021).
+ITEM_STATUSES = ("open", "second-look", "escalated", "confirmed", "false-positive", "withdrawn")
+OPEN_ITEM_STATUSES = ("open", "second-look", "escalated")
 DECISION_KINDS = ("confirm", "false-positive", "escalate")
 
 

@@ -140,6 +140,7 @@ def _item_response(
         holder=item.claimed(now),
         mine=item.claimed(now) == _actor(session),
         decisions=queue.decisions(item_id),
+        case=queue.case(item_id),
         actions=actions,
         categories=CATEGORIES,
         reveals=exposure.count_today(_actor(session)),
