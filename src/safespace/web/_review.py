@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from safespace.accounts import SessionInfo, tokens_match
 from safespace.errors import InvalidInput
+from safespace.exchanges._opinions import opinions_of_item
 from safespace.reports._exposure import ExposureCounter
 from safespace.reports._queue import CATEGORIES, ReviewQueue
 from safespace.reports._referrals import Reporter
@@ -140,6 +141,7 @@ def _item_response(
         holder=item.claimed(now),
         mine=item.claimed(now) == _actor(session),
         decisions=queue.decisions(item_id),
+        opinions=opinions_of_item(queue.db, item_id),
         case=queue.case(item_id),
         actions=actions,
         categories=CATEGORIES,

@@ -1,6 +1,7 @@
-"""``POST /v1/reports`` (a platform's user reports) and ``GET /v1/cases/{id}/referral``.
+"""``POST /v1/reports`` (a platform's user reports), ``GET /v1/cases/{id}/referral`` and
+``GET /v1/cases/{id}/opinions`` (what the decision told the bank sources).
 
-Both need the ``curate`` scope: a report puts content in front of reviewers, and a
+All need the ``curate`` scope: a report puts content in front of reviewers, and a
 referral is case data. The review thread (:class:`~safespace.api._runtimes.ReviewRuntime`)
 runs in every worker: it turns new match events and self-reports into queue items, delivers
 due webhook actions and, hourly, destroys evidence past its retention date
@@ -20,6 +21,7 @@ from safespace.access import check_content_id
 from safespace.api._deps import CurateKey, Review, State
 from safespace.api._problems import PROBLEM_RESPONSES
 from safespace.api._uploads import is_multipart, json_body, openapi_body, read_upload
+from safespace.exchanges._opinions import opinions_of_item
 from safespace.reports._queue import UserReport
 from safespace.reports._referrals import Reporter
 from safespace.signals import SIGNAL_TYPES, hash_bytes
@@ -127,3 +129,25 @@ async def referral(
         media_type=media_type,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+@router.get(
+    "/cases/{item_id}/opinions",
+    summary="The opinions a review item's decision sent to bank sources, and how each went",
+)
+async def opinions(
+    item_id: Annotated[int, PathParam(ge=1, le=2**63 - 1)],
+    state: State,
+    review: Review,
+    key: CurateKey,
+) -> dict[str, Any]:
+    """One row per source that listed the matched entry: verdict, status (``pending``,
+    ``sent``, ``rejected``), attempts, last error, next attempt, when sent."""
+    item = await run_in_threadpool(review.queue.get, item_id)  # 404 for an unknown item
+    found = await run_in_threadpool(opinions_of_item, state.db, item_id)
+    return {
+        "item": item.id,
+        "status": item.status,
+        "decision": item.decision,
+        "opinions": [o.to_dict() for o in found],
+    }
