@@ -294,10 +294,20 @@ def lookup_expressions(canon: CanonicalUrl) -> list[str]:
     the other way round (which the host suffixes already give).
     """
     paths = _path_prefixes(canon.path, canon.query)
+    return [h + p for h in lookup_hosts(canon) for p in paths]
+
+
+def lookup_hosts(canon: CanonicalUrl) -> list[str]:
+    """The hosts of :func:`lookup_expressions`, in its order."""
     hosts = _host_suffixes(canon.host, canon.is_ip)
     if not canon.is_ip and "." in canon.host and not canon.host.startswith("www."):
         hosts.append("www." + canon.host)
-    return [h + p for h in hosts for p in paths]
+    return hosts
+
+
+def lookup_paths(canon: CanonicalUrl) -> list[str]:
+    """The paths of :func:`lookup_expressions`, in its order."""
+    return _path_prefixes(canon.path, canon.query)
 
 
 def expression_hash(expression: str) -> bytes:

@@ -21,6 +21,8 @@ from safespace.text._canonical import (
     canonicalize,
     expression_hash,
     lookup_expressions,
+    lookup_hosts,
+    lookup_paths,
 )
 from safespace.text._extract import ExtractedUrl, extract_urls
 
@@ -57,10 +59,11 @@ def listed_expression(url: str) -> str:
 class UrlList:
     """Listed expressions (plain and/or SHA-256), looked up the way Safe Browsing looks up."""
 
-    __slots__ = ("_hashes", "_plain")
+    __slots__ = ("_hashes", "_hosts", "_plain")
 
     def __init__(self, expressions: Iterable[str] = (), hashes: Iterable[bytes | str] = ()):
         self._plain: set[str] = set()
+        self._hosts: set[str] = set()  # the hosts of plain expressions: most links need no more
         self._hashes: set[bytes] = set()
         for expression in expressions:
             self.add_expression(expression)
@@ -78,6 +81,7 @@ class UrlList:
     def add_url(self, url: str) -> str:
         expression = listed_expression(url)
         self._plain.add(expression)
+        self._hosts.add(expression.partition("/")[0])
         return expression
 
     def add_expression(self, expression: str) -> None:
@@ -85,6 +89,7 @@ class UrlList:
         if not expression or "/" not in expression:
             raise InvalidInput(f"an expression is host/path: {expression[:200]!r}")
         self._plain.add(expression)
+        self._hosts.add(expression.partition("/")[0])
 
     def add_hash(self, digest: bytes | str) -> None:
         if isinstance(digest, str):
@@ -100,6 +105,16 @@ class UrlList:
 
     def _match(self, canon: CanonicalUrl) -> Iterator[tuple[str, bytes, str]]:
         plain, hashes = self._plain, self._hashes
+        if not hashes:  # a plain list: only the listed hosts' paths are worth forming
+            paths: list[str] | None = None
+            for host in lookup_hosts(canon):
+                if host in self._hosts:
+                    paths = paths if paths is not None else lookup_paths(canon)
+                    for path in paths:
+                        expression = host + path
+                        if expression in plain:
+                            yield expression, expression_hash(expression), "plain"
+            return
         for expression in lookup_expressions(canon):
             digest = None
             if expression in plain:
