@@ -110,3 +110,10 @@ def test_service_benchmark_prints_ratios(tmp_path: Path) -> None:
     assert p50 <= p99
     assert errors == 0  # every request under load was answered properly
     positive(*find(r"HTTP / in-process ceiling: {n}", out))
+    # HMA's GET /m/lookup and /healthz in rounds beside /v1/match, all answered properly
+    lookup = find(
+        r"HTTP GET /m/lookup \(wrk.*?: {n} req/s, p50 {n} ms, p99 {n} ms, non-2xx {n}", out
+    )
+    positive(*lookup[:3])
+    assert lookup[3] == 0
+    positive(*find(r"/m/lookup / /healthz \(median of rounds\): {n}", out))
