@@ -1,0 +1,215 @@
+"""Distributed engine choice: many small hashing tasks on Dask and Ray against one process.
+
+Generates benign JPEGs (smooth gradients with noise, nothing else) in a temporary folder,
+then hashes them (PDQ + MD5 + SHA-256, ``safespace.signals.hash_file``, the scan's work):
+
+* ``single``: one process, a plain loop (the reference rate);
+* ``pool-N``: the scan's default engine, a process pool of N workers;
+* ``dask-N``: a ``distributed.LocalCluster`` of N single-threaded worker processes, one
+  task per file and one task per chunk of files (what ``safespace scan --engine dask``
+  submits);
+* ``ray-N``: ``ray.init(num_cpus=N)``, the same two shapes (when Ray is installed).
+
+For each it prints files/s, per-core efficiency (rate / N / single rate), scaling (N workers
+against one), the cluster's start time, the per-task overhead it implies, and the engine's
+install size on disk. Targets (reported, never asserted): per-core >= 0.90, 2 workers >=
+1.8x one worker.
+
+    python bench/bench_engine.py                    # 400 files, 1 and 2 workers
+    python bench/bench_engine.py --files 2000 --workers 1 2 --chunk 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.metadata as md
+import io
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from safespace.signals import DecodeLimits, hash_file
+
+LIMITS = DecodeLimits()
+
+
+def make_tree(root: Path, count: int, side: int) -> list[str]:
+    """``count`` benign JPEGs (gradient plus noise) in a few sub-folders."""
+    rng = np.random.default_rng(13)
+    y, x = np.mgrid[0:side, 0:side]
+    paths = []
+    for i in range(count):
+        folder = root / f"d{i % 8}"
+        folder.mkdir(parents=True, exist_ok=True)
+        a, b, c = rng.integers(1, 9, size=3)
+        base = np.stack([(x * a + y * b) % 256, (x * c) % 256, (y * a) % 256], axis=-1)
+        noise = rng.integers(0, 40, size=base.shape)
+        pixels = ((base + noise) % 256).astype(np.uint8)
+        buf = io.BytesIO()
+        Image.fromarray(pixels).save(buf, format="JPEG", quality=85)
+        path = folder / f"img{i:05d}.jpg"
+        path.write_bytes(buf.getvalue())
+        paths.append(str(path))
+    return paths
+
+
+def hash_chunk(paths: Sequence[str]) -> int:
+    for p in paths:
+        hash_file(p, limits=LIMITS)
+    return len(paths)
+
+
+def chunks(paths: list[str], size: int) -> list[list[str]]:
+    return [paths[i : i + size] for i in range(0, len(paths), size)]
+
+
+def run_single(paths: list[str]) -> float:
+    t = time.perf_counter()
+    hash_chunk(paths)
+    return time.perf_counter() - t
+
+
+def run_pool(paths: list[str], workers: int, chunk: int) -> tuple[float, float]:
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(workers) as pool:
+        list(pool.map(hash_chunk, [paths[:1]] * workers))  # start the workers
+        started = time.perf_counter() - t0
+        t = time.perf_counter()
+        done = sum(pool.map(hash_chunk, chunks(paths, chunk)))
+        elapsed = time.perf_counter() - t
+    assert done == len(paths)
+    return started, elapsed
+
+
+def run_dask(paths: list[str], workers: int, chunk: int) -> tuple[float, float, float]:
+    from distributed import Client, LocalCluster, wait
+
+    t0 = time.perf_counter()
+    cluster = LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    client = Client(cluster)
+    client.gather(client.map(hash_chunk, [paths[:1]] * workers, pure=False))  # warm imports
+    started = time.perf_counter() - t0
+    try:
+        t = time.perf_counter()
+        futs = client.map(hash_chunk, [[p] for p in paths], pure=False)
+        wait(futs)
+        per_file = time.perf_counter() - t
+        t = time.perf_counter()
+        futs = client.map(hash_chunk, chunks(paths, chunk), pure=False)
+        wait(futs)
+        chunked = time.perf_counter() - t
+    finally:
+        client.close()
+        cluster.close()
+    return started, per_file, chunked
+
+
+def run_ray(paths: list[str], workers: int, chunk: int) -> tuple[float, float, float]:
+    import ray
+
+    t0 = time.perf_counter()
+    ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    try:
+        task = ray.remote(num_cpus=1)(hash_chunk)
+        ray.get([task.remote(paths[:1]) for _ in range(workers)])
+        started = time.perf_counter() - t0
+        t = time.perf_counter()
+        ray.get([task.remote([p]) for p in paths])
+        per_file = time.perf_counter() - t
+        t = time.perf_counter()
+        ray.get([task.remote(c) for c in chunks(paths, chunk)])
+        chunked = time.perf_counter() - t
+    finally:
+        ray.shutdown()
+    return started, per_file, chunked
+
+
+def install_size(dist: str) -> float:
+    """MiB on disk of a distribution and what it requires (transitively, once each)."""
+    seen: set[str] = set()
+    total = 0
+    todo = [dist]
+    while todo:
+        name = todo.pop().lower().replace("_", "-")
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            d = md.distribution(name)
+        except md.PackageNotFoundError:
+            continue
+        for f in d.files or []:
+            with contextlib.suppress(OSError):
+                total += os.path.getsize(d.locate_file(f))
+        for req in d.requires or []:
+            if "extra ==" in req:
+                continue
+            todo.append(req.split(";")[0].split("[")[0].split("<")[0].split(">")[0]
+                        .split("=")[0].split("!")[0].split("~")[0].strip())  # fmt: skip
+    return total / 2**20
+
+
+def report(name: str, workers: int, seconds: float, n: int, single_rate: float) -> float:
+    rate = n / seconds
+    per_core = rate / workers / single_rate
+    print(f"{name:<16} {workers:>2}w {rate:>9.1f} files/s  per-core {per_core:5.2f}")
+    return rate
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--files", type=int, default=400)
+    ap.add_argument("--side", type=int, default=256, help="image side in pixels")
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--chunk", type=int, default=16, help="files per task (chunked shape)")
+    ap.add_argument("--engines", nargs="+", default=["pool", "dask", "ray"])
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="safespace-bench-engine-") as tmp:
+        paths = make_tree(Path(tmp), args.files, args.side)
+        n = len(paths)
+        hash_chunk(paths[:8])  # warm this process
+        single = run_single(paths)
+        single_rate = n / single
+        print(f"{n} JPEGs {args.side}x{args.side}, chunk {args.chunk}, cores {os.cpu_count()}")
+        print(f"{'single':<16}  1w {single_rate:>9.1f} files/s  ({1000 * single / n:.2f} ms/file)")
+        rates: dict[str, dict[int, float]] = {}
+        runners: dict[str, Callable[..., Any]] = {"dask": run_dask, "ray": run_ray}
+        for engine in args.engines:
+            if engine == "pool":
+                for w in args.workers:
+                    started, el = run_pool(paths, w, args.chunk)
+                    rates.setdefault("pool", {})[w] = report("pool", w, el, n, single_rate)
+                continue
+            dist = {"dask": "distributed", "ray": "ray"}[engine]
+            try:
+                md.distribution(dist)
+            except md.PackageNotFoundError:
+                print(f"{engine}: not installed")
+                continue
+            print(f"{engine}: {dist} {md.version(dist)}, install {install_size(dist):.0f} MiB")
+            for w in args.workers:
+                started, per_file, chunked = runners[engine](paths, w, args.chunk)
+                print(f"{engine + ' start':<16} {w:>2}w {started:9.2f} s")
+                r1 = report(f"{engine} per-file", w, per_file, n, single_rate)
+                r2 = report(f"{engine} chunked", w, chunked, n, single_rate)
+                rates.setdefault(f"{engine} per-file", {})[w] = r1
+                rates.setdefault(f"{engine} chunked", {})[w] = r2
+                overhead = (per_file * w - single) / n * 1000
+                print(f"{engine + ' overhead':<16} {w:>2}w {overhead:9.2f} ms/task (per file)")
+        for name, by_w in rates.items():
+            if 1 in by_w and 2 in by_w:
+                print(f"scaling {name:<16} 2w/1w {by_w[2] / by_w[1]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""Batch scans and backfills on an engine, resumable through a JSON-lines state file.
+
+The client (the process running the command) is the only writer: workers hash and return,
+the client matches or stores each result, then appends its line to the state file and
+flushes it. So whatever dies - a worker (the scheduler reruns its tasks), the scheduler or the
+client - the state file holds exactly the files that were finished, and the same command
+started again skips them. A file redone after a crash between its effect and its line is
+harmless: matching has no effect, and the content store refreshes a row it already has
+instead of adding one. An exclusive lock on the state file keeps two clients from sharing it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from safespace._scan import STATE_VERSION, FileOutcome, ScanSummary, _load_state
+from safespace.batch._engines import Engine
+from safespace.batch._inputs import Hashed, Input, hash_items, list_inputs, read_here
+from safespace.errors import Conflict, SafeSpaceError
+from safespace.signals import DecodeLimits, Signals
+
+__all__ = ["BackfillSummary", "ContentSink", "run_backfill", "run_scan"]
+
+MatchFn = Callable[[Signals], list[dict[str, Any]]]
+
+
+class ContentSink(Protocol):
+    """Where a backfill puts hashes: ``remember`` keeps (or refreshes) one content id's
+    hashes and returns how many rows it added (the retro content store does this)."""
+
+    def remember(self, content_id: str, signals: object) -> int: ...
+
+
+@contextmanager
+def _state_file(state_path: Path) -> Iterator[IO[str]]:
+    state_path.parent.mkdir(parents=True, exist_ok=True)
+    with state_path.open("a+", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Conflict(f"{state_path} is in use by another run") from None
+        fh.seek(0, 2)
+        if fh.tell():
+            fh.seek(fh.tell() - 1)
+            if fh.read(1) != "\n":  # a line cut short by a crash: end it, it is ignored
+                fh.write("\n")
+        yield fh
+
+
+def _jobs(
+    todo: list[str], read_local: bool, chunk: int, exact: bool, limits: DecodeLimits
+) -> Iterator[tuple[list[Input], bool, DecodeLimits]]:
+    for i in range(0, len(todo), chunk):
+        part = todo[i : i + chunk]
+        yield [(p, read_here(p) if read_local else None) for p in part], exact, limits
+
+
+def _hashed(
+    engine: Engine, todo: list[str], read_local: bool, exact: bool, limits: DecodeLimits
+) -> Iterator[Hashed]:
+    jobs = _jobs(todo, read_local, engine.chunk, exact, limits)
+    for results in engine.imap_unordered(hash_items, jobs, window=engine.workers * 4):
+        yield from results
+
+
+def run_scan(
+    root: str,
+    match: MatchFn,
+    *,
+    engine: Engine,
+    state_path: Path,
+    exact: bool = False,
+    limits: DecodeLimits,
+    on_outcome: Callable[[FileOutcome, bool], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> ScanSummary:
+    """``safespace._scan.scan`` on any engine and for URLs; the same state file format."""
+    files, read_local = list_inputs(root)
+    if on_total:
+        on_total(len(files))
+    summary = ScanSummary(root=root)
+    with _state_file(state_path) as state:
+        done = _load_state(state_path)
+        todo: list[str] = []
+        for path in files:
+            if path in done:
+                summary.add(done[path])
+                summary.resumed += 1
+                if on_outcome:
+                    on_outcome(done[path], True)
+            else:
+                todo.append(path)
+        for path, signals, error, code in _hashed(engine, todo, read_local, exact, limits):
+            outcome = FileOutcome(path=path, error=error, error_code=code)
+            if signals is not None:
+                outcome.signals = signals.as_dict()
+                outcome.matches = match(signals)
+            state.write(json.dumps({"version": STATE_VERSION, **outcome.to_json()}) + "\n")
+            state.flush()
+            summary.add(outcome)
+            if on_outcome:
+                on_outcome(outcome, False)
+    return summary
+
+
+@dataclass
+class BackfillSummary:
+    root: str
+    files: int = 0
+    stored: int = 0  # files hashed into the store (their rows added or refreshed)
+    rows_added: int = 0  # new rows (a file stored before refreshes its rows instead)
+    errors: int = 0
+    resumed: int = 0
+    error_paths: list[dict[str, str]] = field(default_factory=list)
+
+    def add(self, item: dict[str, Any]) -> None:
+        self.files += 1
+        if item.get("error") is not None:
+            self.errors += 1
+            self.error_paths.append({"path": item["path"], "error": item["error"]})
+        else:
+            self.stored += 1
+            self.rows_added += int(item.get("rows_added") or 0)
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def _load_backfill(state_path: Path) -> dict[str, dict[str, Any]]:
+    done: dict[str, dict[str, Any]] = {}
+    if state_path.exists():
+        for line in state_path.read_text(encoding="utf-8").splitlines():
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # cut short by a crash: that file is redone
+            if item.get("version") == STATE_VERSION and "path" in item:
+                done[item["path"]] = item
+    return done
+
+
+def run_backfill(
+    root: str,
+    sink: ContentSink,
+    content_id: Callable[[str], str],
+    *,
+    engine: Engine,
+    state_path: Path,
+    limits: DecodeLimits,
+    on_item: Callable[[dict[str, Any], bool], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> BackfillSummary:
+    """Hash every file below ``root`` into ``sink`` under ``content_id(path)``; resumable."""
+    files, read_local = list_inputs(root)
+    if on_total:
+        on_total(len(files))
+    summary = BackfillSummary(root=root)
+    with _state_file(state_path) as state:
+        done = _load_backfill(state_path)
+        todo: list[str] = []
+        for path in files:
+            if path in done:
+                summary.add(done[path])
+                summary.resumed += 1
+                if on_item:
+                    on_item(done[path], True)
+            else:
+                todo.append(path)
+        for path, signals, error, code in _hashed(engine, todo, read_local, False, limits):
+            item: dict[str, Any] = {"version": STATE_VERSION, "path": path, "content_id": None}
+            item.update(rows_added=0, error=error, error_code=code)
+            if signals is not None:
+                try:
+                    item["content_id"] = cid = content_id(path)
+                    item["rows_added"] = sink.remember(cid, signals)
+                except SafeSpaceError as exc:  # an unusable content id, say
+                    item.update(error=str(exc), error_code=exc.code)
+            state.write(json.dumps(item) + "\n")
+            state.flush()
+            summary.add(item)
+            if on_item:
+                on_item(item, False)
+    return summary
