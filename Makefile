@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # The extras `make dev` installs; CI adds oracle (the reference vpdq: needs FFmpeg dev libraries).
-EXTRAS ?= dev,bench
+EXTRAS ?= dev,bench,cluster
 export SAFESPACE_DATA_DIR ?= $(CURDIR)/var
 
 .PHONY: run test lint typecheck pytest bench bench-quick clean install dev
