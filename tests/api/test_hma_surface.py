@@ -233,3 +233,11 @@ def test_keyless_networks_must_be_loopback_or_private(networks: str) -> None:
 def test_keyless_networks_accepted() -> None:
     settings = Settings(hma_keyless_networks="127.0.0.0/8 10.1.0.0/16,172.16.5.0/24 fd00::/8 ::1")
     assert len(settings.hma_keyless_network_list()) == 5
+
+
+def test_an_upload_over_the_limit_is_a_413_with_message(make_api: MakeApi) -> None:
+    api = make_api(max_media_bytes=2000)
+    api.post("/c/banks", json={"name": "B"})
+    big = api.post("/c/bank/B/content", "curate", files=_photo(b"\xff" * 5000))
+    body = problem(big, 413, big.json()["type"].removeprefix("/problems/"))
+    assert body["message"] == body["detail"]

@@ -20,7 +20,12 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from safespace.api._auth import authenticate, bearer_token, required_scope
-from safespace.api._problems import ProblemException, problem_for, problem_response
+from safespace.api._problems import (
+    ProblemException,
+    is_hma_path,
+    problem_for,
+    problem_response,
+)
 from safespace.config import Settings
 from safespace.errors import MediaTooLarge, RequestTooLarge, SafeSpaceError
 
@@ -157,7 +162,9 @@ class BodyLimitMiddleware:
                 await response(scope, receive, send)
                 return
         if declared is not None and declared > limit.max_bytes:
-            response = problem_response(limit.exceeded(), headers={"Connection": "close"})
+            response = problem_response(
+                limit.exceeded(), headers={"Connection": "close"}, hma=is_hma_path(scope["path"])
+            )
             await response(scope, receive, send)
             return
         received = 0
