@@ -1,0 +1,39 @@
+"""The federation benchmark stays runnable and prints sound figures: a tiny run whose
+printed lines are parsed and checked. Timings are never compared with a threshold."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench_output import find, positive
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+@pytest.mark.slow
+def test_exchange_benchmark_prints_rates_and_latency() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "bench_exchange.py"), "--sizes", "300", "--page", "100"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=BENCH.parent,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout
+    entries, seconds, rate, pages = find(
+        r"size 300: full fetch {n} entries in {n} s, {n} entries/s, {n} pages", out
+    )
+    assert entries == 300
+    assert pages >= 3  # the listing in pages of 100, then the change log
+    positive(seconds, rate)
+    delta, seconds, rate, latency = find(
+        r"size 300: delta {n} entries in {n} s, {n} entries/s; commit to matchable {n} ms", out
+    )
+    assert delta == 30
+    positive(seconds, rate)
+    assert latency >= 0
+    (memory,) = find(r"size 300: peak memory {n} MiB", out)
+    positive(memory)
