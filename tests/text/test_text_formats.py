@@ -97,3 +97,9 @@ def test_bank_import_and_export_of_the_new_formats(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["urls", "urls-sha256", "keywords"])
 def test_line_lists_are_never_guessed(name: str) -> None:
     assert not FORMATS[name].sniff("example.org/page\n")
+
+
+def test_a_hex_string_is_no_url_in_an_hma_file() -> None:
+    result = parse(("url " + "ab" * 32 + "\nurl example.org/a\n").encode(), "hma")
+    assert [r.value for _, r in result.records] == ["example.org/a"]
+    assert [r.line for r in result.rejects] == [1]

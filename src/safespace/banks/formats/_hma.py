@@ -13,6 +13,7 @@ from typing import BinaryIO
 from safespace.errors import InvalidSignal, Reject
 from safespace.signals import (
     SIGNAL_TYPES,
+    HexSignalType,
     SignalType,
     bare_hex_type,
     exchange_type,
@@ -98,7 +99,7 @@ class HmaFormat(TextFormat):
             # Fast path: a token (no whitespace after split) of the right length that
             # bytes.fromhex accepts is canonical hex; normalize() handles 0x and says why not.
             try:
-                if kind.width is None or len(canonical) != 2 * kind.width:
+                if not isinstance(kind, HexSignalType) or len(canonical) != 2 * kind.width:
                     raise ValueError
                 bytes.fromhex(canonical)
             except ValueError:
