@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from safespace import __version__
 from safespace.accounts import Accounts
+from safespace.api import _docs as api_docs
 from safespace.api._auth import log_keyless_networks
 from safespace.api._hotpath import HotPathMiddleware
 from safespace.api._limits import BodyLimitMiddleware, limits_from_settings
@@ -84,7 +85,7 @@ def create_app(
         version=__version__,
         description=_DESCRIPTION,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # /docs and /redoc are api/_docs.py's: no CDN, no third party
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -108,6 +109,7 @@ def create_app(
     app.add_middleware(SafeHeadersMiddleware)  # outermost: on every answer, 413s included
     for router in routers:
         app.include_router(router)
+    app.include_router(api_docs.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _document_problems(app)
     return app
