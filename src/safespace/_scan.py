@@ -23,6 +23,7 @@ from typing import Any
 
 from safespace.errors import SafeSpaceError
 from safespace.signals import DecodeLimits, Signals, hash_file
+from safespace.signals._video_query import video_query
 
 __all__ = ["FileOutcome", "ScanSummary", "default_state_path", "iter_files", "scan"]
 
@@ -99,7 +100,8 @@ def _hash_one(
     path: str, exact: bool, limits: DecodeLimits
 ) -> tuple[str, Signals | None, str | None, str | None]:
     try:
-        return path, hash_file(path, exact=exact, limits=limits), None, None
+        signals = hash_file(path, exact=exact, limits=limits)
+        return path, video_query(path, signals, threads=1), None, None  # a video: its frames
     except SafeSpaceError as exc:
         return path, None, str(exc), exc.code
     except OSError as exc:

@@ -214,3 +214,59 @@ def bank_delete(
         raise typer.Exit(1)
     service.delete_bank(name, actor=cli_actor())
     emit({"bank": name, "deleted": True})
+
+
+@bank_app.command("add")
+def bank_add(
+    ctx: typer.Context,
+    name: str,
+    files: Annotated[list[Path], typer.Argument(help="Images and videos to hash and add.")],
+    note: Annotated[
+        str | None, typer.Option(help="Each entry's note (default: the file's name).")
+    ] = None,
+    seconds_per_hash: Annotated[
+        float, typer.Option(help="Videos: one frame hash per this many seconds (0: all).")
+    ] = 1.0,
+    crop_borders: Annotated[
+        bool, typer.Option(help="Videos: remove black bars (letterbox) before hashing.")
+    ] = False,
+) -> None:
+    """Hash images and videos and add their signals (every type computed from the media)."""
+    from safespace.banks.formats import HashRecord
+    from safespace.cli._common import decode_limits
+    from safespace.errors import SafeSpaceError
+    from safespace.signals import SIGNAL_TYPES, hash_file
+    from safespace.signals._video_query import video_query
+
+    settings = settings_of(ctx)
+    service = bank_service(settings)
+    service.get_bank(name)  # fail before hashing anything
+    limits = decode_limits(settings)
+    failed = 0
+    for path in files:
+        row: dict[str, object] = {"path": str(path)}
+        try:
+            signals = video_query(
+                path, hash_file(path, limits=limits),
+                seconds_per_hash=seconds_per_hash, crop_borders=crop_borders,
+            )  # fmt: skip
+            records, skipped = [], []
+            for kind in SIGNAL_TYPES.values():
+                if not kind.media or (value := kind.compute(signals)) is None:
+                    continue
+                quality = kind.quality(signals)
+                if quality is not None and quality < 50:  # too flat to match: not banked
+                    skipped.append(kind.name)
+                    continue
+                records.append(HashRecord(kind.name, value, note=note or path.name))
+            result = service.add_entries(name, records, actor=cli_actor())
+            row |= {"added": result.added, "duplicates": result.duplicates}
+            row["signal_types"] = [r.signal_type for r in records]
+            if skipped:
+                row["low_quality"] = skipped
+        except (SafeSpaceError, OSError) as exc:
+            failed += 1
+            row["error"] = str(exc)
+        emit(row)
+    if failed:
+        raise typer.Exit(1)

@@ -36,6 +36,12 @@ def match(
     ] = None,
     dihedral: Annotated[bool, typer.Option(help="Also match rotated and flipped copies.")] = False,
     exact: Annotated[bool, typer.Option(help="Hash files at full resolution.")] = False,
+    seconds_per_hash: Annotated[
+        float, typer.Option(help="Videos: one frame hash per this many seconds (0: all).")
+    ] = 1.0,
+    crop_borders: Annotated[
+        bool, typer.Option(help="Videos: remove black bars (letterbox) before hashing.")
+    ] = False,
     text: Annotated[
         str | None,
         typer.Option(help="A post or message: match its listed links and keywords, with spans."),
@@ -47,6 +53,7 @@ def match(
 ) -> None:
     """Match hashes, files or text against banks: JSON lines of matches."""
     from safespace.signals import SIGNAL_TYPES, hash_file
+    from safespace.signals._video_query import video_query
 
     if text is not None or text_file is not None:
         if files or signal or any(ctx.params.get(k.name) for k in SIGNAL_TYPES.values()):
@@ -77,7 +84,12 @@ def match(
         limits = decode_limits(settings)
         for path in files or []:
             try:
-                signals = hash_file(path, exact=exact, limits=limits)
+                signals = video_query(
+                    path,
+                    hash_file(path, exact=exact, limits=limits),
+                    seconds_per_hash=seconds_per_hash,
+                    crop_borders=crop_borders,
+                )  # a video is matched by its frames too
             except (SafeSpaceError, OSError) as exc:
                 emit({"path": str(path), "error": str(exc)})
                 continue

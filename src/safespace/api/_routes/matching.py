@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
@@ -96,9 +96,24 @@ def _entry(m: Match) -> dict[str, Any]:
         "signal_type": m.signal_type,
         "value": m.value,
         "distance": m.distance,
+        **dict(m.frames or {}),  # a video's: how much matched and where (seconds)
         "metadata": dict(m.metadata),
         **({"exchange": m.exchange} if m.exchange is not None else {}),  # from a bank source
     }
+
+
+class _Video:
+    """An uploaded video's signals plus its frame hashes, for the matcher (which reads an
+    attribute named after each signal type)."""
+
+    def __init__(self, signals: Any, frames: list[Any]) -> None:
+        self._signals = signals
+        setattr(self, _VIDEO_FRAMES, frames)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._signals, name)
 
 
 def _grouped(holder: MatcherHolder, items: Iterable[tuple[Match, dict[str, Any]]]) -> list[Any]:
@@ -169,6 +184,8 @@ async def hash_upload(request: Request, state: State, key: MatchKey) -> dict[str
             "banks": "Comma-separated bank names to report (default: all).",
             "content_id": "Your reference for the content; recorded with each match.",
             "text": "The post's text: listed links and keywords, with spans (never stored).",
+            "seconds_per_hash": "Videos: one vPDQ frame per this many seconds (default 1; 0: all).",
+            "crop_borders": "Videos: true: remove black bars (letterbox) before hashing frames.",
         },
     ),
 )
@@ -177,14 +194,25 @@ async def match(request: Request, state: State, key: MatchKey) -> dict[str, Any]
     if not is_multipart(request):
         return await match_json(request, key)  # as answered by safespace.api._hotpath
     matcher = state.matcher.matcher  # 503 before any work while the banks are loading
-    upload = await read_upload(request, allowed={"dihedral", "banks", "content_id", "text"})
+    fields = {"dihedral", "banks", "content_id", "text", "seconds_per_hash", "crop_borders"}
+    upload = await read_upload(request, allowed=fields)
     dihedral = form_bool(upload.get("dihedral"), "dihedral")
+    seconds = form_seconds(upload.get("seconds_per_hash"), "seconds_per_hash", 1.0)
+    crop = form_bool(upload.get("crop_borders"), "crop_borders")
     banks = _banks_field(upload.fields.get("banks", []))
     content_id = upload.get("content_id")
     if content_id is not None:
         check_content_id(content_id)
     signals = await run_in_threadpool(hash_bytes, upload.data, limits=state.limits)
-    query = _Asked(signals, signals.as_dict(), dihedral, banks, content_id, upload.get("text"))
+    echo, asked = signals.as_dict(), cast(Any, signals)
+    if signals.media_kind == "video":  # matched by its frames too, as /v1/hash hashes them
+        frames = await run_in_threadpool(
+            hash_video, bytes(upload.data), seconds_per_hash=seconds, threads=1,
+            crop_borders=crop,
+        )  # fmt: skip
+        asked = _Video(signals, frames)
+        echo[f"{_VIDEO_FRAMES}_frames"] = len(frames)
+    query = _Asked(asked, echo, dihedral, banks, content_id, upload.get("text"))
     return await _answer(request, key, matcher, query)
 
 
