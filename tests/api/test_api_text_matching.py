@@ -107,3 +107,17 @@ def test_text_matches_become_events_and_review_items(api: Api, text_banks: dict[
     item = next(i for i in queue.list_items() if i.content_id == "post/t1")
     assert item.signal_type in {URL.name, URL_SHA256.name, KEYWORD.name}
     assert POST not in repr(item)
+
+
+def test_a_false_positive_on_a_post_allows_no_url_or_keyword(
+    api: Api, text_banks: dict[str, int]
+) -> None:
+    api.post("/v1/match", "match", json={"text": POST, "content_id": "post/t2"})
+    queue = ReviewQueue(api.state.db)
+    queue.sync()
+    item = next(i for i in queue.list_items() if i.content_id == "post/t2")
+    queue.claim(item.id, "ann", "reviewer")
+    queue.decide(item.id, "ann", "reviewer", "false-positive", "a news report")
+    again = api.post("/v1/match", "match", json={"text": POST}).json()
+    assert again["matched"] is True  # the listed page and the keyword still match elsewhere
+    assert again["text"]["allowed"] == []

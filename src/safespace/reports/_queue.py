@@ -74,6 +74,9 @@ __all__ = [
 
 # ConfirmedCase's fields named after signal types (the hashes a referral carries).
 _CASE_HASH_FIELDS = frozenset(f.name for f in fields(ConfirmedCase) if f.init) & set(SIGNAL_TYPES)
+# Types a false positive may allow: a text match (a listed URL, a keyword) is about one post,
+# which has no hash of its own; allowing the entry's value would silence it in every post.
+_ALLOWABLE = frozenset(k.name for k in SIGNAL_TYPES.values() if k.text_source is None)
 
 CATEGORIES = ("A", "B", "C", "A1", "A2", "B1", "B2")
 FALSE_POSITIVE_BANK = "false-positives"
@@ -538,8 +541,8 @@ class ReviewQueue:
     def _content_hashes(item: QueueItem) -> dict[str, str]:
         """The content's own hashes: sent with a report, recorded with a match event (the
         caller's hash, near matches included), or the entry's value on an exact match."""
-        found = {k: v for k, v in item.hashes.items() if k in SIGNAL_TYPES and v}
-        if item.signal_type and item.matched_value and item.distance == 0:
+        found = {k: v for k, v in item.hashes.items() if k in _ALLOWABLE and v}
+        if item.signal_type in _ALLOWABLE and item.matched_value and item.distance == 0:
             found.setdefault(item.signal_type, item.matched_value)
         return found
 
