@@ -232,8 +232,8 @@ class ExchangeService:
         unknown = sorted(set(creds) - set(cls.credential_names))
         if unknown:
             raise InvalidInput(f"a {type} source takes no credential {', '.join(unknown)}")
-        if not 10 <= interval_seconds <= 7 * 86400:
-            raise InvalidInput("interval_seconds must be 10..604800")
+        if not 1 <= interval_seconds <= 7 * 86400:
+            raise InvalidInput("interval_seconds must be 1..604800")
         sealed = self.box.seal(name, creds) if creds else None
         with self.db.transaction() as s:
             bank_id = s.scalar(select(Bank.id).where(Bank.name == bank))
