@@ -298,6 +298,26 @@ class Settings(BaseSettings):
         description="Review queue: how often the server's review thread reads new match "
         "events and self-reports and delivers due webhook actions.",
     )
+    content_retention: bool = Field(
+        default=False,
+        description="Retro-matching: keep the hashes (never the media, never addresses) of "
+        "content sent to /v1/match with a content_id, so a hash added to a bank later finds "
+        "it. Off by default.",
+    )
+    content_retention_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="Retro-matching: days a stored content's hashes are kept after it was "
+        "last seen; then the retro-match task deletes them.",
+    )
+    retro_match_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="Retro-matching: how often the retro-match task (one process per "
+        "cluster) purges expired content hashes and searches new bank entries against the rest.",
+    )
 
     deter_secret: SecretStr | None = Field(
         default=None,

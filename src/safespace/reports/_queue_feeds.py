@@ -235,6 +235,20 @@ class QueueFeeds:
         existing.updated_at = self.clock()
         return 0
 
+    def retro(
+        self, s: Session, content_id: str, match: Match, hashes: Mapping[str, str], reason: str
+    ) -> int:
+        """A retro-match: stored content whose hash a newly banked entry lists. It joins the
+        content's open item as a live match would, or makes a ``retro`` item; ``reason`` (when
+        the content was seen) is the new item's reason or is added to the open one's.
+        Returns the item's id."""
+        made = self._add(s, "retro", content_id, [match], self.clock(), hashes)
+        item = self._open_for(s, content_id)
+        assert item is not None
+        item.reason = reason if made else f"{item.reason or ''}\n---\n{reason}".lstrip("\n-")
+        item.reason = item.reason[-MAX_REASON:]
+        return int(item.id)
+
     def report(
         self,
         report: UserReport,

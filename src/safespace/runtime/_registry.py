@@ -9,6 +9,7 @@ from safespace.runtime import (
     _task_imports,
     _task_matcher,
     _task_opinions,
+    _task_retro,
     _task_review,
 )
 from safespace.runtime._context import AppContext
@@ -26,4 +27,5 @@ TASKS: tuple[PeriodicTask[AppContext], ...] = (
     _task_opinions.TASK,
     _task_deter.TASK,
     _task_contact.TASK,
+    _task_retro.TASK,
 )

@@ -10,6 +10,7 @@ from . import _models_contact as models_contact  # noqa: F401  (registers the co
 from . import _models_exchanges as models_exchanges  # noqa: F401  (registers the exchange tables)
 from . import _models_opinions as models_opinions  # noqa: F401  (registers exchange_opinions)
 from . import _models_reports as models_reports  # noqa: F401  (registers the report tables on Base.metadata)
+from . import _models_retro as models_retro  # noqa: F401  (registers the retro-matching tables)
 from . import _models_values as models_values  # noqa: F401  (registers bank_entry_values)
 from ._database import Database, open_database, upgrade
 from ._models import (

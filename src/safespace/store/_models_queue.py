@@ -38,7 +38,7 @@ __all__ = [
     "ReviewReveal",
 ]
 
-ITEM_SOURCES = ("match", "self-report", "user-report", "conversation")
+ITEM_SOURCES = ("match", "self-report", "user-report", "conversation", "retro")
 # "withdrawn": the young person withdrew the self-report the item was raised for (0021).
 ITEM_STATUSES = ("open", "second-look", "escalated", "confirmed", "false-positive", "withdrawn")
 OPEN_ITEM_STATUSES = ("open", "second-look", "escalated")
