@@ -1,10 +1,14 @@
-"""Opinions that go back to bank sources: ``exchange_opinions``, an outbox.
+"""Opinions that go back to bank sources (``exchange_opinions``, an outbox), and the flood
+guard's quarantined entries (``entry_quarantines``).
 
 When a reviewer's final decision confirms, or marks as a false positive, a match against an
 entry that came from a bank source, one row per (item, source, upstream id) is written in
 the same transaction as the decision. A once-per-cluster task sends pending rows with the
 source's ``send_opinion`` and records what happened: ``sent``, or ``pending`` again with a
-later ``next_attempt_at`` after a transient fault, or ``rejected`` when the source refused.
+later ``next_attempt_at`` after a fault, or ``rejected`` once it has failed too often.
+
+An entry that matched far more content than usual soon after it arrived is quarantined: it is
+disabled (so it triggers nothing automatic) and a row says why until a lead releases it.
 """
 
 from __future__ import annotations
@@ -25,10 +29,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ._models import Base, BigId, utcnow
 
-__all__ = ["OPINION_STATUSES", "VERDICTS", "ExchangeOpinion"]
+__all__ = [
+    "OPINION_STATUSES",
+    "QUARANTINE_STATUSES",
+    "VERDICTS",
+    "EntryQuarantine",
+    "ExchangeOpinion",
+]
 
 VERDICTS = ("confirmed", "false_positive")
 OPINION_STATUSES = ("pending", "sent", "rejected")
+QUARANTINE_STATUSES = ("quarantined", "released")
 
 
 def _in(values: tuple[str, ...]) -> str:
@@ -66,3 +77,25 @@ class ExchangeOpinion(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EntryQuarantine(Base):
+    """A bank entry the flood guard set aside: how many contents it matched, until released."""
+
+    __tablename__ = "entry_quarantines"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_in(QUARANTINE_STATUSES)})", name="status"),
+        Index(None, "status"),
+    )
+
+    entry_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("bank_entries.id", ondelete="CASCADE"), primary_key=True
+    )
+    bank: Mapped[str] = mapped_column(String(64))
+    matches: Mapped[int] = mapped_column(Integer)
+    usual: Mapped[int] = mapped_column(Integer)
+    window_minutes: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="quarantined")
+    quarantined_at: Mapped[datetime]
+    released_at: Mapped[datetime | None]
+    released_by: Mapped[str | None] = mapped_column(String(64))

@@ -1,4 +1,5 @@
-"""Opinions that go back to bank sources: ``exchange_opinions``, an outbox (issue 14).
+"""Opinions that go back to bank sources (``exchange_opinions``, an outbox) and the flood
+guard's ``entry_quarantines`` (issue 14).
 
 Revision ID: 0022
 Revises: 0021
@@ -6,7 +7,9 @@ Create Date: 2026-12-05
 
 A reviewer's final confirmation or false positive on a match against an entry from a source
 queues one row per (item, source, upstream id), in the decision's transaction; a
-once-per-cluster task sends them with retries. Written out in full (not importing the
+once-per-cluster task sends them with retries. An entry that floods (matches far more
+content than usual soon after it arrived) gets an ``entry_quarantines`` row until a lead
+releases it. Written out in full (not importing the
 models), so it keeps meaning what it meant.
 """
 
@@ -77,9 +80,36 @@ def upgrade() -> None:
         ["status", "next_attempt_at"],
         unique=False,
     )
+    op.create_table(
+        "entry_quarantines",
+        sa.Column("entry_id", sa.BigInteger(), nullable=False),
+        sa.Column("bank", sa.String(64), nullable=False),
+        sa.Column("matches", sa.Integer(), nullable=False),
+        sa.Column("usual", sa.Integer(), nullable=False),
+        sa.Column("window_minutes", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("quarantined_at", _UTC, nullable=False),
+        sa.Column("released_at", _UTC, nullable=True),
+        sa.Column("released_by", sa.String(64), nullable=True),
+        sa.CheckConstraint(
+            "status IN ('quarantined', 'released')", name=op.f("ck_entry_quarantines_status")
+        ),
+        sa.ForeignKeyConstraint(
+            ["entry_id"],
+            ["bank_entries.id"],
+            name=op.f("fk_entry_quarantines_entry_id_bank_entries"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("entry_id", name=op.f("pk_entry_quarantines")),
+    )
+    op.create_index(
+        op.f("ix_entry_quarantines_status"), "entry_quarantines", ["status"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_entry_quarantines_status"), table_name="entry_quarantines")
+    op.drop_table("entry_quarantines")
     op.drop_index(
         op.f("ix_exchange_opinions_status_next_attempt_at"), table_name="exchange_opinions"
     )

@@ -1,0 +1,107 @@
+"""The flood guard: a new entry matching far more content than its bank's others is
+quarantined (disabled, recorded) until a lead releases it; old entries, banks where many
+entries match alike, allow banks and released entries are left alone."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from safespace.banks import BankService
+from safespace.banks.formats._base import HashRecord
+from safespace.errors import AccessDenied, Conflict
+from safespace.exchanges._flood import FloodGuard, FloodPolicy
+from safespace.store import BankEntry, Database
+from safespace.store._models import utcnow
+from safespace.store._models_access import MatchEvent
+from safespace.store._models_opinions import EntryQuarantine
+
+POLICY = FloodPolicy(min_matches=50, factor=10, window=timedelta(hours=1))
+
+
+def _bank(db: Database, name: str = "list", kind: str = "normal", n: int = 4) -> list[int]:
+    banks = BankService(db)
+    banks.create_bank(name, kind=kind)
+    values = [hashlib.md5(f"{name} {i}".encode()).hexdigest() for i in range(n)]
+    banks.add_entries(name, [HashRecord("md5", v) for v in values])
+    return [e.id for e in banks.list_entries(name)]
+
+
+def _matches(db: Database, bank: str, entry_id: int, contents: int, tag: str = "") -> None:
+    with db.transaction() as s:
+        for i in range(contents):
+            s.add(
+                MatchEvent(
+                    content_id=f"post-{tag}{entry_id}-{i}", bank=bank, entry_id=entry_id,
+                    signal_type="md5", distance=0, created_at=utcnow(),
+                )
+            )  # fmt: skip
+
+
+def _enabled(db: Database, entry_id: int) -> bool:
+    return BankService(db).get_entry(entry_id).enabled
+
+
+def test_a_flooding_new_entry_is_quarantined_and_released_by_a_lead(database: Database) -> None:
+    flood, a, b, c = _bank(database)
+    _matches(database, "list", flood, 120)
+    for entry, n in ((a, 2), (b, 3), (c, 1)):
+        _matches(database, "list", entry, n)
+    guard = FloodGuard(database, POLICY)
+    (made,) = guard.check()
+    assert (made.entry_id, made.matches, made.usual, made.status) == (flood, 120, 2, "quarantined")
+    assert not _enabled(database, flood)  # matchers drop it: nothing automatic
+    assert all(_enabled(database, e) for e in (a, b, c))
+    assert guard.check() == []  # once
+    assert [q.entry_id for q in guard.list()] == [flood]
+    with pytest.raises(AccessDenied):
+        guard.release(flood, "ann", "reviewer")
+    released = guard.release(flood, "lea", "lead")
+    assert (released.status, released.released_by) == ("released", "lea")
+    assert _enabled(database, flood)
+    with pytest.raises(Conflict):
+        guard.release(flood, "lea", "lead")
+    _matches(database, "list", flood, 120, tag="again")
+    assert guard.check() == []  # a lead let it through: it stays released
+    assert guard.list() == []
+
+
+def test_old_entries_usual_floods_allow_banks_and_a_guard_turned_off_are_left_alone(
+    database: Database,
+) -> None:
+    old, young = _bank(database, "old", n=2)
+    with database.transaction() as s:
+        s.execute(
+            update(BankEntry)
+            .where(BankEntry.id == old)
+            .values(created_at=utcnow() - timedelta(days=10))
+        )
+    _matches(database, "old", old, 120)
+    busy = _bank(database, "busy", n=3)
+    for entry in busy:  # every entry of the bank matches a lot: that is its usual
+        _matches(database, "busy", entry, 80)
+    allow = _bank(database, "benign", kind="allow", n=1)
+    _matches(database, "benign", allow[0], 500)
+    guard = FloodGuard(database, POLICY)
+    assert guard.check() == []
+    assert FloodGuard(database, FloodPolicy(min_matches=0)).check() == []
+    _matches(database, "old", young, 60)  # young, alone in the window bar the old one
+    assert [q.entry_id for q in guard.check()] == []  # 60 < 10 x 120
+    assert _enabled(database, young)
+
+
+def test_a_quarantine_left_half_done_is_completed(database: Database) -> None:
+    (entry,) = _bank(database, n=1)
+    with database.transaction() as s:
+        s.add(
+            EntryQuarantine(
+                entry_id=entry, bank="list", matches=99, usual=0, window_minutes=60,
+                status="quarantined", quarantined_at=utcnow(),
+            )
+        )  # fmt: skip
+    assert _enabled(database, entry)  # as if the process died before disabling it
+    FloodGuard(database, POLICY).check()
+    assert not _enabled(database, entry)
