@@ -19,6 +19,7 @@ import typer
 
 from safespace import __version__
 from safespace.cli._audit import audit_app
+from safespace.cli._backfill import backfill
 from safespace.cli._banks import bank_app
 from safespace.cli._common import CliState, load_settings, run
 from safespace.cli._demo import demo
@@ -70,6 +71,7 @@ def version() -> None:
 app.command("hash")(hash_cmd)
 app.command()(match)
 app.command()(scan)
+app.command()(backfill)
 app.command()(demo)
 app.command()(serve)
 app.add_typer(deter_app, name="deter")

@@ -29,7 +29,13 @@ __all__ = ["scan", "scan_folder"]
 
 def scan(
     ctx: typer.Context,
-    directory: Annotated[Path, typer.Argument(help="Folder to scan recursively.")],
+    directory: Annotated[
+        str,
+        typer.Argument(
+            help="Folder to scan recursively, or an fsspec URL (s3://bucket/uploads; the "
+            "cluster extra)."
+        ),
+    ],
     bank: Annotated[
         list[str] | None, typer.Option("--bank", help="Bank to match against (repeatable).")
     ] = None,
@@ -41,6 +47,16 @@ def scan(
     dihedral: Annotated[bool, typer.Option(help="Also match rotated and flipped copies.")] = False,
     exact: Annotated[bool, typer.Option(help="Hash at full resolution.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+    engine: Annotated[
+        str, typer.Option(help="Where hashing runs: local (a process pool) or dask.")
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler address (tcp://HOST:8786); implies --engine dask. Without "
+            "it, --engine dask starts a local cluster of --workers processes."
+        ),
+    ] = None,
 ) -> None:
     """Scan a folder: JSON lines of every match, then a summary line. Resumable."""
     scan_folder(
@@ -53,12 +69,14 @@ def scan(
         dihedral=dihedral,
         exact=exact,
         progress=progress,
+        engine="dask" if scheduler and engine == "local" else engine,
+        scheduler=scheduler,
     )
 
 
 def scan_folder(
     settings: Settings,
-    directory: Path,
+    directory: Path | str,
     *,
     banks: list[str] | None = None,
     workers: int | None = None,
@@ -67,12 +85,18 @@ def scan_folder(
     dihedral: bool = False,
     exact: bool = False,
     progress: bool = True,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> None:
     """What ``scan`` does, for ``demo`` too."""
     from safespace import _scan as scanning
+    from safespace import batch
     from safespace.banks import BankService
 
-    if not directory.is_dir():
+    on_engine = engine != "local" or scheduler is not None or batch.is_url(str(directory))
+    root = str(directory) if batch.is_url(str(directory)) else str(Path(directory))
+    directory = Path(directory) if not batch.is_url(root) else Path(".")
+    if not batch.is_url(root) and not directory.is_dir():
         raise InvalidInput(f"{directory}: not a folder")
     db = open_db(settings)  # one handle: the matcher's, also used to check the bank names
     found_in = matcher(db, settings)
@@ -80,7 +104,11 @@ def scan_folder(
         service = BankService(db)
         for name in banks:
             service.get_bank(name)
-    state_path = state or scanning.default_state_path(settings.data_dir, directory, banks or [])
+    state_path = state or (
+        batch.default_state_path(settings.data_dir, root, banks or [])
+        if batch.is_url(root)
+        else scanning.default_state_path(settings.data_dir, directory, banks or [])
+    )
     if restart and state_path.exists():
         state_path.unlink()
 
@@ -106,16 +134,32 @@ def scan_folder(
 
     with bar:
         try:
-            summary = scanning.scan(
-                directory,
-                match_signals,
-                state_path=state_path,
-                workers=workers,
-                exact=exact,
-                limits=decode_limits(settings),
-                on_outcome=on_outcome,
-                on_total=lambda n: bar.update(task, total=n),
-            )
+            if on_engine:
+                run = batch.open_engine(engine, scheduler=scheduler, workers=workers)
+                try:
+                    summary = batch.run_scan(
+                        root,
+                        match_signals,
+                        engine=run,
+                        state_path=state_path,
+                        exact=exact,
+                        limits=decode_limits(settings),
+                        on_outcome=on_outcome,
+                        on_total=lambda n: bar.update(task, total=n),
+                    )
+                finally:
+                    run.close()
+            else:
+                summary = scanning.scan(
+                    directory,
+                    match_signals,
+                    state_path=state_path,
+                    workers=workers,
+                    exact=exact,
+                    limits=decode_limits(settings),
+                    on_outcome=on_outcome,
+                    on_total=lambda n: bar.update(task, total=n),
+                )
         except KeyboardInterrupt:
             err.print(f"interrupted: run the same command again to resume ({state_path})")
             raise typer.Exit(130) from None

@@ -1,0 +1,142 @@
+"""``safespace backfill``: hash a whole media store into the content-hash store (retro-matching).
+
+Every file below ROOT (a folder or an fsspec URL) is hashed on the chosen engine and its
+hashes kept under a content id (its path below ROOT, after ``--id-prefix``), so that a hash
+banked later finds it (docs/retro.md). Resumable like ``scan``; running it twice adds nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from safespace.cli._common import decode_limits, emit, err, open_db, settings_of
+from safespace.errors import NotConfigured
+
+if TYPE_CHECKING:
+    from safespace.config import Settings
+
+__all__ = ["backfill", "backfill_store"]
+
+
+def backfill(
+    ctx: typer.Context,
+    root: Annotated[
+        str, typer.Argument(help="Media store: a folder, or an fsspec URL (s3://bucket/media).")
+    ],
+    id_prefix: Annotated[
+        str, typer.Option(help="Put before each file's path below ROOT to make its content id.")
+    ] = "",
+    engine: Annotated[
+        str, typer.Option(help="Where hashing runs: local (a process pool) or dask.")
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address (tcp://HOST:8786); implies --engine dask."),
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Local processes (default: cores).")] = None,
+    state: Annotated[
+        Path | None, typer.Option(help="Resume file (default: in the data folder).")
+    ] = None,
+    restart: Annotated[bool, typer.Option(help="Forget earlier progress and start over.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+) -> None:
+    """Hash a media store into the content-hash store for retro-matching. Resumable."""
+    backfill_store(
+        settings_of(ctx),
+        root,
+        id_prefix=id_prefix,
+        engine="dask" if scheduler and engine == "local" else engine,
+        scheduler=scheduler,
+        workers=workers,
+        state=state,
+        restart=restart,
+        progress=progress,
+    )
+
+
+def backfill_store(
+    settings: Settings,
+    root: str,
+    *,
+    id_prefix: str = "",
+    engine: str = "local",
+    scheduler: str | None = None,
+    workers: int | None = None,
+    state: Path | None = None,
+    restart: bool = False,
+    progress: bool = True,
+) -> None:
+    from safespace import batch
+    from safespace.retro import ContentStore
+
+    if not getattr(settings, "content_retention", False):
+        raise NotConfigured(
+            "backfill fills the content-hash store, which is off: set "
+            "SAFESPACE_CONTENT_RETENTION=true (docs/retro.md)"
+        )
+    if not batch.is_url(root):
+        root = str(Path(root))
+        key = str(Path(root).resolve())
+    else:
+        key = root
+    state_path = state or batch.default_state_path(
+        settings.data_dir, key, [id_prefix], kind="backfills"
+    )
+    if restart and state_path.exists():
+        state_path.unlink()
+    db = open_db(settings)
+    store = ContentStore.from_settings(db, settings)
+
+    class Sink:  # as uploads are kept: a PDQ hash below the matcher's quality is left out
+        def remember(self, content_id: str, signals: object) -> int:
+            return store.remember(content_id, signals, min_quality=settings.min_pdq_quality)
+
+    def content_id(path: str) -> str:
+        return id_prefix + batch.relative_name(root, path)
+
+    bar = Progress(
+        TextColumn("backfilling"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not progress,
+        transient=True,
+    )
+    task = bar.add_task("backfill", total=None)
+
+    def on_item(item: dict[str, Any], resumed: bool) -> None:
+        bar.advance(task)
+        if not resumed and item.get("error") is not None:
+            emit({k: item[k] for k in ("path", "error", "error_code")})
+
+    run = batch.open_engine(engine, scheduler=scheduler, workers=workers)
+    try:
+        with bar:
+            summary = batch.run_backfill(
+                root,
+                Sink(),
+                content_id,
+                engine=run,
+                state_path=state_path,
+                limits=decode_limits(settings),
+                on_item=on_item,
+                on_total=lambda n: bar.update(task, total=n),
+            )
+    except KeyboardInterrupt:
+        err.print(f"interrupted: run the same command again to resume ({state_path})")
+        raise typer.Exit(130) from None
+    finally:
+        run.close()
+        db.close()
+    emit({"summary": summary.to_json()})
+    err.print(
+        f"{summary.files} files, {summary.stored} stored ({summary.rows_added} new hashes), "
+        f"{summary.errors} errors"
+        + (f" ({summary.resumed} from an earlier run)" if summary.resumed else ""),
+        markup=False,
+    )
