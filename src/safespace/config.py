@@ -298,6 +298,26 @@ class Settings(BaseSettings):
         description="Review queue: how often the server's review thread reads new match "
         "events and self-reports and delivers due webhook actions.",
     )
+    flood_guard_matches: int = Field(
+        default=100,
+        ge=0,
+        description="Flood guard: an entry that matched at least this many contents within "
+        "flood_guard_window_minutes, soon after it arrived, is quarantined (0: guard off).",
+    )
+    flood_guard_factor: float = Field(
+        default=10.0,
+        ge=1,
+        description="Flood guard: and at least this many times the median count of its "
+        "bank's other entries in the same window.",
+    )
+    flood_guard_window_minutes: float = Field(
+        default=60.0, gt=0, le=10080, description="Flood guard: the window matches are counted in."
+    )
+    flood_guard_new_hours: float = Field(
+        default=72.0,
+        gt=0,
+        description="Flood guard: only entries added less than this long ago are watched.",
+    )
     content_retention: bool = Field(
         default=False,
         description="Retro-matching: keep the hashes (never the media, never addresses) of "
