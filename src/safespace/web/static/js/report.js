@@ -282,6 +282,7 @@
         li.appendChild(a);
         li.appendChild(document.createTextNode(": " + svc.text));
       });
+      codes(data.case_number, data.pin);
       form.hidden = true;
       input.value = "";
       hashed = [];
@@ -294,6 +295,38 @@
     }
   }
 
+  // "Copy them" and "Save them as a file" for the case number and PIN, shown only once.
+  function codes(caseNumber, pin) {
+    var text = "SafeSpace report\nCase number: " + caseNumber + "\nPIN: " + pin + "\n" +
+      "Check or withdraw it at " + window.location.origin + "/report/status\n";
+    var say = $("codes-status");
+    var save = $("save-codes");
+    if (save) {
+      if (save.dataset.url) URL.revokeObjectURL(save.dataset.url);
+      save.dataset.url = URL.createObjectURL(new Blob([text], { type: "text/plain" }));
+      save.href = save.dataset.url;
+      save.onclick = function () {
+        say.textContent = "Saved as safespace-report.txt in your downloads.";
+      };
+    }
+    var copy = $("copy-codes");
+    if (!copy) return;
+    copy.onclick = function () {
+      function selectThem() {
+        var range = document.createRange();
+        range.selectNodeContents(document.querySelector("#result .codes"));
+        var sel = window.getSelection();
+        sel.removeAllRanges();
+        sel.addRange(range);
+        say.textContent = "They are selected: copy them with your device's Copy.";
+      }
+      if (!navigator.clipboard || !window.isSecureContext) return selectThem();
+      navigator.clipboard.writeText(text).then(function () {
+        say.textContent = "Copied. Paste them somewhere only you can see.";
+      }, selectThem);
+    };
+  }
+
   /* --- /report/status ----------------------------------------------------------------- */
 
   // What each stored status means, in the words a young person reads on the page.
@@ -302,6 +335,21 @@
     "under-review": "Being looked at by our team",
     actioned: "Acted on",
     withdrawn: "Withdrawn",
+  };
+  // And what the young person can do from there.
+  var NEXT_STEPS = {
+    received:
+      "Nothing more is needed from you. Copies of these pictures are blocked here while our " +
+      "team looks at your report. Check again any time, or withdraw it if you change your mind.",
+    "under-review":
+      "Nothing more is needed from you. Check again any time, or withdraw it if you change " +
+      "your mind.",
+    actioned:
+      "Nothing more is needed from you, and copies stay blocked here. If you see the " +
+      "pictures somewhere else, the organisations listed on the report page can help.",
+    withdrawn:
+      "Your report is closed and its fingerprints are off our block list. You can make a new " +
+      "report at any time.",
   };
 
   function statusPage(form) {
@@ -324,6 +372,11 @@
           $("outcome-case").textContent = res.data.case_number;
           $("outcome-status").textContent = STATUS_WORDS[res.data.status] || res.data.status;
           $("outcome-message").textContent = res.data.message;
+          $("outcome-next").textContent = NEXT_STEPS[res.data.status] || "";
+          $("outcome-new").hidden = res.data.status !== "withdrawn";
+          // The PIN is hidden again once it has been used.
+          $("pin-input").type = "password";
+          $("show-pin").checked = false;
           var box = $("outcome");
           box.hidden = false;
           box.focus();
@@ -345,6 +398,9 @@
       event.preventDefault();
       var body = values();
       if (body) send("/v1/self-reports/status", body);
+    });
+    $("show-pin").addEventListener("change", function () {
+      $("pin-input").type = this.checked ? "text" : "password";
     });
     $("withdraw").addEventListener("click", function () {
       if (!values()) return;
