@@ -324,6 +324,15 @@ def test_borders_are_the_union_over_frames_and_dark_content_is_kept() -> None:
     assert detect_borders([small]) is None
 
 
+def test_lifted_bars_are_borders_and_bright_even_edges_are_not() -> None:
+    picture = np.full((240, 320, 3), 40, dtype=np.uint8)  # a brightened copy's bars: level 40
+    picture[30:210, 40:280] = scene(240, 180, 0.3)
+    assert detect_borders([picture]) == CropBox(30, 210, 40, 280)
+    sky = scene(320, 240, 0.3)
+    sky[:60] = 200  # an even bright sky at the top is content, not a bar
+    assert detect_borders([sky]) is None
+
+
 @pytest.mark.parametrize(
     ("pad", "name"), [((30, 30, 0, 0), "letterbox"), ((0, 0, 48, 48), "pillarbox")]
 )

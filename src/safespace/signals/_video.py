@@ -52,10 +52,14 @@ __all__ = [
     "signal_to_features",
 ]
 
-BORDER_THRESHOLD = 32
-"""A pixel whose brightest channel is at most this (of 255) counts as black for borders."""
+BORDER_MAX_LEVEL = 100
+"""A border is dark: its brightest channel's level (of 255) at the frame's edge is at most
+this. Not only black, since a brightened or re-graded copy lifts its bars (+40 is common)."""
+BORDER_SPREAD = 32
+"""A pixel belongs to a border when its level is within this of the border's level (the
+ringing a codec leaves beside a sharp edge stays within it)."""
 BORDER_TOLERANCE = 0.02
-"""A row or column is border when at most this share of its pixels is brighter (noise)."""
+"""A row or column is border when at most this share of its pixels is off its level (noise)."""
 BORDER_FRAMES = 5
 """How many sampled frames (not wholly black) decide a video's crop."""
 _TRUNCATED_SHARE = 0.9
@@ -232,21 +236,29 @@ def _to_rgb(frame: Any, width: int, height: int) -> npt.NDArray[np.uint8]:
 # --- black borders ----------------------------------------------------------------------------
 
 
-def _content_span(bright_share: npt.NDArray[np.float64]) -> tuple[int, int] | None:
-    inside = np.flatnonzero(bright_share > BORDER_TOLERANCE)
-    if inside.size == 0:
-        return None
-    return int(inside[0]), int(inside[-1]) + 1
+def _border_lines(levels: npt.NDArray[np.int16]) -> int:
+    """How many lines (rows of ``levels``, from the edge inwards) are border: one even, dark
+    level, the outermost line's."""
+    level = int(np.median(levels[0]))
+    if level > BORDER_MAX_LEVEL:
+        return 0
+    off = (np.abs(levels - level) > BORDER_SPREAD).mean(axis=1) > BORDER_TOLERANCE
+    first_content = np.flatnonzero(off)
+    return int(first_content[0]) if first_content.size else len(levels)
 
 
 def _frame_content(rgb: npt.NDArray[np.uint8]) -> CropBox | None:
-    """The box outside which the frame is (near) black; None for a wholly black frame."""
-    bright = rgb.max(axis=2) > BORDER_THRESHOLD
-    rows = _content_span(bright.mean(axis=1))
-    cols = _content_span(bright.mean(axis=0))
-    if rows is None or cols is None:
+    """The box outside which the frame is an even dark border; None for a frame that is all
+    one dark level (a fade, a black frame)."""
+    levels = rgb.max(axis=2).astype(np.int16)
+    height, width = levels.shape
+    top = _border_lines(levels)
+    if top == height:
         return None
-    return CropBox(rows[0], rows[1], cols[0], cols[1])
+    bottom = height - _border_lines(levels[::-1])
+    left = _border_lines(levels.T)
+    right = width - _border_lines(levels.T[::-1])
+    return CropBox(top, bottom, left, right)
 
 
 def detect_borders(frames: Sequence[npt.NDArray[np.uint8]]) -> CropBox | None:
