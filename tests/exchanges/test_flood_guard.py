@@ -5,11 +5,13 @@ entries match alike, allow banks and released entries are left alone."""
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
 
+from app_factory import AppStarter
 from safespace.banks import BankService
 from safespace.banks.formats._base import HashRecord
 from safespace.errors import AccessDenied, Conflict
@@ -18,6 +20,7 @@ from safespace.store import BankEntry, Database
 from safespace.store._models import utcnow
 from safespace.store._models_access import MatchEvent
 from safespace.store._models_opinions import EntryQuarantine
+from waiting import WAIT_SECONDS
 
 POLICY = FloodPolicy(min_matches=50, factor=10, window=timedelta(hours=1))
 
@@ -105,3 +108,39 @@ def test_a_quarantine_left_half_done_is_completed(database: Database) -> None:
     assert _enabled(database, entry)  # as if the process died before disabling it
     FloodGuard(database, POLICY).check()
     assert not _enabled(database, entry)
+
+
+def test_in_a_running_app_a_quarantined_entry_stops_matching_and_its_matches_await_review(
+    start_app: AppStarter,
+) -> None:
+    started = start_app(review_poll_seconds=3600)
+    state = started.state
+    _, secret = state.keys.create(["match", "curate"], name="t")
+    headers = {"Authorization": f"Bearer {secret}"}
+    flood, quiet = _bank(state.db, n=2)
+    values = {e.id: e.value for e in state.banks.list_entries("list")}
+
+    def match(entry_id: int, content_id: str | None = None) -> list[int]:
+        body: dict[str, object] = {"signals": {"md5": values[entry_id]}}
+        if content_id:
+            body["content_id"] = content_id
+        response = started.client.post("/v1/match", json=body, headers=headers)
+        assert response.status_code == 200
+        return [e["entry_id"] for g in response.json()["matches"] for e in g["entries"]]
+
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not match(flood) and time.monotonic() < deadline:  # the matcher has loaded it
+        time.sleep(0.05)
+    for i in range(60):
+        assert match(flood, f"upload-{i}") == [flood]
+    assert match(quiet, "upload-quiet") == [quiet]
+    (made,) = FloodGuard(state.db, POLICY).check()
+    assert made.entry_id == flood
+    while match(flood) and time.monotonic() < deadline:  # every worker drops it on refresh
+        time.sleep(0.05)
+    assert match(flood, "upload-after") == []  # nothing automatic while quarantined
+    assert match(quiet) == [quiet]
+    queue = started.app.state.review.queue
+    queue.sync()
+    flooded = [i for i in queue.list_items(limit=500) if i.entry_id == flood]
+    assert len(flooded) == 60  # what it matched before is waiting for a reviewer
