@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy import tuple_ as sql_tuple
 
+from safespace.banks._bulk import stored_pairs
 from safespace.banks._info import EntryInfo
 from safespace.store import Bank, BankEntry, Database
 
@@ -21,7 +22,9 @@ _CHUNK = 500
 def entries_for(db: Database, bank: str, pairs: Sequence[tuple[str, str]]) -> list[EntryInfo]:
     """The bank's entries for these (signal type, value) pairs, in id order."""
     found: dict[int, EntryInfo] = {}
-    unique = list(dict.fromkeys(pairs))
+    # A digest-stored type's value column holds a digest: look that up, answer the value.
+    given = dict(zip(stored_pairs(pairs), pairs, strict=True))
+    unique = list(given)
     with db.session() as s:
         for start in range(0, len(unique), _CHUNK):
             chunk = unique[start : start + _CHUNK]
@@ -32,8 +35,9 @@ def entries_for(db: Database, bank: str, pairs: Sequence[tuple[str, str]]) -> li
                 .where(sql_tuple(BankEntry.signal_type, BankEntry.value).in_(chunk))
             )
             for e in rows:
+                value = given.get((e.signal_type, e.value), (e.signal_type, e.value))[1]
                 found[e.id] = EntryInfo(
-                    e.id, bank, e.signal_type, e.value, e.enabled, e.source, e.category,
+                    e.id, bank, e.signal_type, value, e.enabled, e.source, e.category,
                     e.note, e.added_at, dict(e.extra or {}), e.created_at,
                 )  # fmt: skip
     return [found[i] for i in sorted(found)]

@@ -237,7 +237,9 @@ def _checked(signal_type: str, signal: str) -> tuple[str, str]:
     return kind.name, kind.normalize(signal)
 
 
-_MAX_QUERY = {"signal": 256, "url": 4096}  # as the routes' Query(max_length=...) say
+# As the routes' Query(max_length=...) say; a vPDQ signal string is some 80 characters a frame.
+_MAX_SIGNAL = 65_536
+_MAX_QUERY = {"signal": _MAX_SIGNAL, "url": 4096}
 _TRUE = frozenset({"true", "1", "yes", "on", "t", "y"})
 _FALSE = frozenset({"false", "0", "no", "off", "f", "n"})
 
@@ -330,7 +332,7 @@ async def hma_lookup(
     request: Request,
     key: MatchKey,
     signal_type: str | None = None,
-    signal: Annotated[str | None, Query(max_length=256)] = None,
+    signal: Annotated[str | None, Query(max_length=_MAX_SIGNAL)] = None,
     url: Annotated[str | None, Query(max_length=4096)] = None,
     content_type: str | None = None,
     types: str | None = None,
@@ -365,7 +367,7 @@ async def hma_raw_lookup(
     request: Request,
     key: MatchKey,
     signal_type: str,
-    signal: Annotated[str, Query(max_length=256)],
+    signal: Annotated[str, Query(max_length=_MAX_SIGNAL)],
     banks: str | None = None,
     include_distance: bool = False,
 ) -> dict[str, Any]:
