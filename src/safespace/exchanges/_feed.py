@@ -32,6 +32,15 @@ from safespace.store import Bank, BankEntry, Change, Database
 __all__ = ["FEED_MAX", "Feed", "FeedPage"]
 
 FEED_MAX = 10_000
+_COLUMNS = (
+    BankEntry.id,
+    BankEntry.signal_type,
+    BankEntry.value,
+    BankEntry.category,
+    BankEntry.source,
+    BankEntry.note,
+    BankEntry.extra,
+)  # fmt: skip  (rows, not ORM objects: a page of 10,000 loads several times faster)
 _SEEN_KEEP = 200  # opinion ids remembered per entry, so a resend counts once
 
 
@@ -51,7 +60,8 @@ class FeedPage:
         }
 
 
-def _entry(e: BankEntry, whole: dict[int, str]) -> dict[str, Any]:
+def _entry(e: Any, whole: dict[int, str]) -> dict[str, Any]:
+    """One entry row (the columns of :data:`_COLUMNS`) as the feed lists it."""
     extra = dict(e.extra or {})
     opinions = {str(k): int(v) for k, v in dict(extra.get("opinions") or {}).items()}
     for k, v in dict(extra.get("peer_opinions") or {}).items():
@@ -72,7 +82,7 @@ def _entry(e: BankEntry, whole: dict[int, str]) -> dict[str, Any]:
     }
 
 
-def _whole(s: Session, rows: Sequence[BankEntry]) -> dict[int, str]:
+def _whole(s: Session, rows: Sequence[Any]) -> dict[int, str]:
     """Whole values of the rows whose value column holds a digest."""
     ids = [e.id for e in rows if get_signal_type(e.signal_type).digest_stored]
     return whole_values(s, ids) if ids else {}
@@ -99,8 +109,8 @@ class Feed:
                     f"changes after {seq} were pruned from this server's log: start over"
                 )
             if after_id is not None:
-                rows = s.scalars(
-                    select(BankEntry)
+                rows = s.execute(
+                    select(*_COLUMNS)
                     .where(
                         BankEntry.bank_id == bank_id,
                         BankEntry.id > after_id,
@@ -138,8 +148,8 @@ class Feed:
             wanted = [i for i, op in latest.items() if op in ("add", "enable")]
             found = {
                 e.id: e
-                for e in s.scalars(
-                    select(BankEntry).where(BankEntry.id.in_(wanted), BankEntry.enabled.is_(True))
+                for e in s.execute(
+                    select(*_COLUMNS).where(BankEntry.id.in_(wanted), BankEntry.enabled.is_(True))
                 )
             } if wanted else {}  # fmt: skip
             whole = _whole(s, list(found.values()))
