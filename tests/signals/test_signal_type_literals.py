@@ -48,6 +48,8 @@ NOT_SIGNALS = {
     ("reports/_referrals.py", "url"): "a referral's page address field",
     ("reports/_report_help.py", "url"): "a help link's address field",
     ("reports/_webhooks.py", "url"): "a webhook's address setting",
+    ("cli/_exchange.py", "url"): "an exchange source's server address setting",
+    ("exchanges/_source_safespace.py", "url"): "an exchange source's server address setting",
     # The JSON of one vPDQ frame is {frame, timestamp, quality, pdq}: a field of a frame, not
     # the pdq type. To move into the vPDQ signal type's module when vPDQ joins the registry.
     ("signals/_video.py", "pdq"): "the pdq field of a vPDQ frame's JSON",
