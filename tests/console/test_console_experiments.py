@@ -26,6 +26,7 @@ def test_lead_sees_experiments_and_their_reports(console: Console) -> None:
     report = client.get(f"/console/experiments/{name}")
     assert report.status_code == 200, report.text
     assert name in report.text
+    assert '<a href="/console/experiments">Back to the experiments</a>' in report.text
     assert "script-src" not in report.headers["content-security-policy"]
     assert "img-src data:" in report.headers["content-security-policy"]
 

@@ -4,7 +4,9 @@ The primary outcome (the one the plan was made for) is analysed under the peekin
 :mod:`safespace.deter._analysis`; the other outcomes are shown as exploratory, never with a
 verdict. Plots are PNGs drawn with matplotlib's Agg canvas (no display, no global pyplot
 state, so safe in a server thread) and embedded as data URIs: the HTML is one file that
-loads nothing else.
+loads nothing else. A plot is drawn once per set of figures (a small cache): a page asked for
+again with no new events reuses them. Headings name outcomes in words; an outcome no arm has
+had yet gets no odds ratio or test (there is nothing to compare). The page fits a phone.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from html import escape
 
 from safespace.deter._analysis import Analysis, ArmCounts, ArmResult, analyze
@@ -23,7 +26,20 @@ from safespace.deter._events import DeterEvents
 from safespace.deter._experiments import OUTCOMES, Experiment
 from safespace.errors import InvalidInput
 
-__all__ = ["ExperimentReport", "build_report", "render_csv", "render_html"]
+__all__ = ["OUTCOME_LABELS", "ExperimentReport", "build_report", "render_csv", "render_html"]
+
+# Each outcome in words, for headings and axes (the stored name follows in small print).
+OUTCOME_LABELS = {
+    "proceeded": "Went on after the message",
+    "left": "Left after the message",
+    "clicked_help": "Opened a help link",
+    "engaged_chatbot": "Talked to the chatbot",
+    "triggered_again": "Saw a message again later",
+}
+
+
+def _label(outcome: str) -> str:
+    return OUTCOME_LABELS.get(outcome, outcome)
 
 
 @dataclass(frozen=True)
@@ -119,6 +135,7 @@ def _png(fig: object) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
+@lru_cache(maxsize=64)
 def _rates_plot(analysis: Analysis, outcome: str) -> str:
     from matplotlib.figure import Figure
 
@@ -133,11 +150,12 @@ def _rates_plot(analysis: Analysis, outcome: str) -> str:
     ax.errorbar(rates, ys, xerr=[lows, highs], fmt="none", ecolor="#333333", capsize=3)
     ax.scatter(rates, ys, c=colours, zorder=3)
     ax.set_yticks(ys, [r.arm for r in rows])
-    ax.set_xlabel(f"{outcome} rate, % (95% Wilson interval)")
+    ax.set_xlabel(f"{_label(outcome)}: rate, % (95% Wilson interval)")
     ax.grid(axis="x", alpha=0.3)
     return _png(fig)
 
 
+@lru_cache(maxsize=64)
 def _odds_plot(analysis: Analysis) -> str | None:
     from matplotlib.figure import Figure
 
@@ -167,6 +185,8 @@ margin:2rem auto;padding:0 1rem;line-height:1.5}
 table{border-collapse:collapse;margin:1rem 0}th,td{border:1px solid #999;padding:.3rem .6rem;
 text-align:right}th:first-child,td:first-child{text-align:left}
 .note{background:#f2f2f2;border-left:4px solid #555;padding:.5rem 1rem}
+img{max-width:100%;height:auto}.wide{overflow-x:auto;max-width:100%}
+h2 small{font-weight:normal;color:#444}
 """
 
 
@@ -180,8 +200,11 @@ def _num(x: float | None, fmt: str = ".2f") -> str:
     return format(x, fmt)
 
 
-def _row(r: ArmResult) -> str:
+def _row(r: ArmResult, events: bool) -> str:
     odds = ""
+    if not events:  # no arm had the outcome: an odds ratio or test would mean nothing
+        cells = [r.arm, str(r.shown), str(r.outcome), f"{_pct(r.rate)}", "", "", "", "no events"]
+        return "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>"
     if r.odds_ratio is not None:
         star = " *" if r.haldane_corrected else ""
         odds = f"{_num(r.odds_ratio)} ({_num(r.or_ci_low)}-{_num(r.or_ci_high)}){star}"
@@ -195,7 +218,7 @@ def _row(r: ArmResult) -> str:
 
 def _section(oa: OutcomeAnalysis, with_plots: bool) -> str:
     kind = "primary outcome" if oa.primary else "secondary outcome, exploratory"
-    parts = [f"<h2>{escape(oa.outcome)} <small>({kind})</small></h2>"]
+    parts = [f"<h2>{escape(_label(oa.outcome))} <small>({escape(oa.outcome)}, {kind})</small></h2>"]
     a = oa.analysis
     if a is None:
         parts.append(
@@ -203,13 +226,20 @@ def _section(oa: OutcomeAnalysis, with_plots: bool) -> str:
             "have been shown.</p>"
         )
         return "\n".join(parts)
+    events = any(r.outcome > 0 for r in a.arms)
     head = ["arm", "shown", oa.outcome, "rate (95% CI)", "odds ratio (95% CI)",
             "Fisher p", "z", "verdict"]  # fmt: skip
-    parts.append("<table><thead><tr>")
+    parts.append('<div class="wide"><table><thead><tr>')
     parts.append("".join(f'<th scope="col">{escape(h)}</th>' for h in head))
     parts.append("</tr></thead><tbody>")
-    parts += [_row(r) for r in a.arms]
-    parts.append("</tbody></table>")
+    parts += [_row(r, events) for r in a.arms]
+    parts.append("</tbody></table></div>")
+    if not events:
+        parts.append(
+            '<p class="note">No arm has had this outcome yet, so there is nothing to compare: '
+            "no odds ratio or test is shown.</p>"
+        )
+        return "\n".join(parts)
     guard = [f"Peeking guard: {a.note}."]
     if a.information_fraction is not None:
         guard.append(f"Information fraction {a.information_fraction:.3f}.")
@@ -219,20 +249,23 @@ def _section(oa: OutcomeAnalysis, with_plots: bool) -> str:
     if any(r.haldane_corrected for r in a.arms):
         parts.append("<p>* a zero cell: 0.5 added to every cell (Haldane-Anscombe).</p>")
     if with_plots:
-        alt = f"{oa.outcome} rate per arm with 95% intervals"
+        alt = f"{_label(oa.outcome)}: rate per arm with 95% intervals"
         parts.append(f'<img src="{_rates_plot(a, oa.outcome)}" alt="{escape(alt)}">')
         odds = _odds_plot(a)
         if odds is not None:
-            alt = f"odds ratios of {oa.outcome} against {a.control} with 95% intervals"
+            alt = f"{_label(oa.outcome)}: odds ratios against {a.control}, 95% intervals"
             parts.append(f'<img src="{odds}" alt="{escape(alt)}">')
     return "\n".join(parts)
 
 
-def render_html(report: ExperimentReport, *, plots: bool = True) -> str:
-    """One self-contained page; ``plots=False`` leaves the PNGs out (faster, smaller)."""
+def render_html(
+    report: ExperimentReport, *, plots: bool = True, back: tuple[str, str] | None = None
+) -> str:
+    """One self-contained page; ``plots=False`` leaves the PNGs out (faster, smaller);
+    ``back`` is a link (address, words) to where the page was opened from."""
     title = f"Deter experiment {report.experiment}"
     planned = (
-        f"{report.planned_per_arm} people per arm (pre-registered)"
+        f"{report.planned_per_arm} interventions per arm (pre-registered)"
         if report.planned_per_arm
         else "none: the analysis is exploratory"
     )
@@ -242,10 +275,11 @@ def render_html(report: ExperimentReport, *, plots: bool = True) -> str:
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
+        *([f'<p><a href="{escape(back[0])}">{escape(back[1])}</a></p>'] if back else []),
         f"<h1>{escape(title)}</h1>",
         "<ul>",
         f"<li>Control arm: {escape(report.control)}</li>",
-        f"<li>Primary outcome: {escape(report.primary)}</li>",
+        f"<li>Primary outcome: {escape(_label(report.primary))} ({escape(report.primary)})</li>",
         f"<li>Planned sample: {escape(planned)}</li>",
         f"<li>Interventions counted: {total}</li>",
         f"<li>Generated: {report.generated_at.strftime('%Y-%m-%d %H:%M UTC')}</li>",

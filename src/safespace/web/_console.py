@@ -509,4 +509,5 @@ def experiment_report_page(request: Request, name: str, format: str = "html") ->
                 "Content-Disposition": f'attachment; filename="{name}.csv"',
             },
         )
-    return HTMLResponse(render_html(built), headers=_REPORT_HEADERS)
+    back = ("/console/experiments", "Back to the experiments")
+    return HTMLResponse(render_html(built, back=back), headers=_REPORT_HEADERS)
