@@ -746,5 +746,9 @@ def hma_status_live() -> PlainTextResponse:
 
 @router.get("/site-map", summary="HMA: every route's path")
 def hma_site_map(request: Request) -> list[str]:
-    routes: list[BaseRoute] = [*request.app.routes, *getattr(request.app.state, "routes", ())]
-    return sorted({str(path) for r in routes if (path := getattr(r, "path", None))})
+    # The API's routes as the OpenAPI document lists them (included routers are not flat in
+    # app.routes), and the app's own (/openapi.json, /docs, /static).
+    documented = request.app.openapi().get("paths", {})
+    routes: list[BaseRoute] = request.app.routes
+    own = {str(path) for r in routes if isinstance(path := getattr(r, "path", None), str)}
+    return sorted(own | {str(p) for p in documented})
