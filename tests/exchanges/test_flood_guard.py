@@ -5,8 +5,10 @@ entries match alike, allow banks and released entries are left alone."""
 from __future__ import annotations
 
 import hashlib
+import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -21,6 +23,9 @@ from safespace.store._models import utcnow
 from safespace.store._models_access import MatchEvent
 from safespace.store._models_opinions import EntryQuarantine
 from waiting import WAIT_SECONDS
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "review"))
+from review_helpers import ReviewApp, csrf, fast_passwords
 
 POLICY = FloodPolicy(min_matches=50, factor=10, window=timedelta(hours=1))
 
@@ -144,3 +149,30 @@ def test_in_a_running_app_a_quarantined_entry_stops_matching_and_its_matches_awa
     queue.sync()
     flooded = [i for i in queue.list_items(limit=500) if i.entry_id == flood]
     assert len(flooded) == 60  # what it matched before is waiting for a reviewer
+
+
+def test_a_lead_releases_the_entry_from_the_review_item(start_app: AppStarter) -> None:
+    started = start_app(wait_matcher=False, matcher_snapshots=False, review_poll_seconds=3600)
+    started.app.state.accounts.passwords = fast_passwords()
+    app = ReviewApp(started.app, start_app.clients)
+    db = started.state.db
+    flood, _ = _bank(db, n=2)
+    _matches(db, "list", flood, 60)
+    FloodGuard(db, POLICY).check()
+    queue = started.app.state.review.queue
+    queue.sync()
+    item = next(i.id for i in queue.list_items(limit=500) if i.entry_id == flood)
+    reviewer = app.signed_in("ann")
+    page = reviewer.get(f"/console/items/{item}").text
+    assert "Entry set aside by the flood guard" in page
+    assert "release-entry" not in page  # a reviewer cannot release it
+    token = csrf(reviewer)
+    refused = reviewer.post(f"/console/items/{item}/release-entry", data={"csrf_token": token})
+    assert refused.status_code == 403
+    assert not _enabled(db, flood)
+    lead = app.signed_in("lea", "lead")
+    assert 'id="release-entry"' in lead.get(f"/console/items/{item}").text
+    done = lead.post(f"/console/items/{item}/release-entry", data={"csrf_token": csrf(lead)})
+    assert done.status_code == 303
+    assert _enabled(db, flood)
+    assert "Released by lea" in " ".join(lead.get(f"/console/items/{item}").text.split())

@@ -37,7 +37,7 @@ from safespace.store._models import utcnow
 from safespace.store._models_access import MatchEvent
 from safespace.store._models_opinions import EntryQuarantine
 
-__all__ = ["FloodGuard", "FloodPolicy", "Quarantine"]
+__all__ = ["FloodGuard", "FloodPolicy", "Quarantine", "quarantine_of"]
 
 log = logging.getLogger("safespace.exchanges.flood")
 
@@ -95,6 +95,15 @@ def _info(row: EntryQuarantine) -> Quarantine:
         row.entry_id, row.bank, row.matches, row.usual, row.status, row.quarantined_at,
         row.released_at, row.released_by,
     )  # fmt: skip
+
+
+def quarantine_of(db: Database, entry_id: int | None) -> Quarantine | None:
+    """The flood guard's record of bank entry ``entry_id`` (quarantined or released), if any."""
+    if entry_id is None:
+        return None
+    with db.session() as s:
+        row = s.get(EntryQuarantine, entry_id)
+        return None if row is None else _info(row)
 
 
 class FloodGuard:

@@ -15,8 +15,9 @@ from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from safespace.accounts import SessionInfo, tokens_match
+from safespace.accounts import SessionInfo, role_allows, tokens_match
 from safespace.errors import InvalidInput
+from safespace.exchanges._flood import FloodGuard, FloodPolicy, quarantine_of
 from safespace.exchanges._opinions import opinions_of_item
 from safespace.reports._exposure import ExposureCounter
 from safespace.reports._queue import CATEGORIES, ReviewQueue
@@ -142,6 +143,8 @@ def _item_response(
         mine=item.claimed(now) == _actor(session),
         decisions=queue.decisions(item_id),
         opinions=opinions_of_item(queue.db, item_id),
+        quarantine=quarantine_of(queue.db, item.entry_id),
+        may_release=role_allows(session.user.role, "lead"),
         case=queue.case(item_id),
         actions=actions,
         categories=CATEGORIES,
@@ -197,6 +200,19 @@ def decide(
         return _item_response(
             request, session, item_id, status_code=400, form_error=exc.message, typed=typed
         )
+    return _redirect(f"/console/items/{item_id}")
+
+
+@router.post("/items/{item_id}/release-entry")
+def release_entry(request: Request, item_id: ItemId, csrf_token: CsrfField = None) -> Response:
+    """A lead lets the item's quarantined entry match again (the flood guard's release)."""
+    session = _signed_in(request)
+    _check_post(request, session.csrf_token, csrf_token)
+    queue = _queue(request)
+    item = queue.get(item_id)
+    if item.entry_id is None:
+        raise InvalidInput(f"item {item_id} matched no bank entry")
+    FloodGuard(queue.db, FloodPolicy()).release(item.entry_id, _actor(session), session.user.role)
     return _redirect(f"/console/items/{item_id}")
 
 
