@@ -61,6 +61,10 @@ PUBLIC = {
         "KeyCache", "KeyInfo", "KeyService", "MatchEventInfo", "RateLimiter", "SCOPES",
         "check_content_id", "hash_key", "list_events", "parse_scopes", "record_matches",
     ],
+    "safespace.retro": [
+        "ContentIndex", "ContentStore", "RetroMatcher", "RetroRuntime", "StoredSignal",
+        "SweepResult", "content_pairs",
+    ],
     "safespace.reports": [
         "AuditEntry", "ConfirmedCase", "EvidenceInfo", "EvidenceStore", "ReportedUser",
         "Reporter", "RetryPolicy", "VerifyResult", "WebhookService",

@@ -29,6 +29,7 @@ from safespace.cli._exchange import exchange_app
 from safespace.cli._hash import hash_cmd
 from safespace.cli._keys import keys_app
 from safespace.cli._match import match
+from safespace.cli._retro import content_app, retro_match
 from safespace.cli._scan import scan
 from safespace.cli._serve import serve
 from safespace.cli._users import users_app
@@ -76,6 +77,8 @@ app.command()(demo)
 app.command()(serve)
 app.add_typer(deter_app, name="deter")
 app.add_typer(evidence_app, name="evidence")
+app.add_typer(content_app, name="content")
+app.command("retro-match")(retro_match)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from safespace.api import _metrics as metrics
 from safespace.api._routes import (
     banks,
     contact,
+    content,
     deter,
     entries,
     evidence,
@@ -30,6 +31,7 @@ __all__ = ["DEFAULT_ROUTERS"]
 DEFAULT_ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     matching.router,
+    content.router,
     banks.router,
     entries.router,
     jobs.router,

@@ -29,6 +29,7 @@ from safespace.banks import Matcher
 from safespace.banks._match_results import Match, MatchResult
 from safespace.banks._text_match import TextMatch, TextMatchResult
 from safespace.errors import InvalidInput, InvalidSignal
+from safespace.retro import ContentStore
 from safespace.signals import (
     SIGNAL_TYPES,
     IndexKind,
@@ -232,6 +233,12 @@ async def match_json(request: Request, key: KeyInfo) -> dict[str, Any]:
     return await _answer(request, key, matcher, query)
 
 
+def _remember(state: ServiceState, content_id: str, signals: Any) -> int:
+    """Retention on: keep the content's hashes for retro-matching (docs/retro.md)."""
+    store = ContentStore.from_settings(state.db, state.settings)
+    return store.remember(content_id, signals, min_quality=state.settings.min_pdq_quality)
+
+
 @dataclass(frozen=True)
 class _Asked:
     """One match request, whichever way it came: signals (or JSON hashes) and options."""
@@ -262,6 +269,8 @@ async def _answer(
         text = await run_in_threadpool(matcher.match_text, asked.text, banks=banks)
     found = [*result.matches, *(t.match for t in text.matches)] if text else result.matches
     observe_matches(request, found)
+    if content_id is not None and query is not None and state.settings.content_retention:
+        await run_in_threadpool(_remember, state, content_id, query)
     recorded = 0
     if content_id is not None and found:
         recorded = await run_in_threadpool(
