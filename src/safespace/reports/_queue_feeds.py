@@ -236,18 +236,42 @@ class QueueFeeds:
         return 0
 
     def retro(
-        self, s: Session, content_id: str, match: Match, hashes: Mapping[str, str], reason: str
-    ) -> int:
-        """A retro-match: stored content whose hash a newly banked entry lists. It joins the
-        content's open item as a live match would, or makes a ``retro`` item; ``reason`` (when
-        the content was seen) is the new item's reason or is added to the open one's.
-        Returns the item's id."""
-        made = self._add(s, "retro", content_id, [match], self.clock(), hashes)
-        item = self._open_for(s, content_id)
-        assert item is not None
-        item.reason = reason if made else f"{item.reason or ''}\n---\n{reason}".lstrip("\n-")
-        item.reason = item.reason[-MAX_REASON:]
-        return int(item.id)
+        self, s: Session, found: Mapping[str, tuple[Sequence[Match], Mapping[str, str], str]]
+    ) -> dict[str, int]:
+        """Retro-matches: stored content (by content id) whose hashes newly banked entries
+        list, with those matches, the content's hashes and a reason (when it was seen). Each
+        content joins its open item as a live match would, or gets one new ``retro`` item
+        (its most severe match); the reason is the new item's, or is added to the open one's.
+        Returns each content's item id. New items are written in one batch."""
+        ids = list(found)
+        open_items: dict[str, ReviewItem] = {}
+        for k in range(0, len(ids), _BATCH):
+            rows = s.scalars(
+                select(ReviewItem)
+                .where(
+                    ReviewItem.content_id.in_(ids[k : k + _BATCH]),
+                    ReviewItem.status.in_(OPEN_STATUSES),
+                )
+                .order_by(ReviewItem.id)
+            )
+            for row in rows:
+                open_items.setdefault(str(row.content_id), row)
+        now = self.clock()
+        new: dict[str, ReviewItem] = {}
+        for content_id, (matches, hashes, reason) in found.items():
+            existing = open_items.get(content_id)
+            if existing is None:
+                row = self._row(
+                    "retro", content_id, hashes, now, match=_most_severe(matches, "retro")
+                )
+                row.reason = reason[-MAX_REASON:]
+                new[content_id] = row
+                continue
+            self._add(s, "retro", content_id, matches, now, hashes)
+            existing.reason = f"{existing.reason or ''}\n---\n{reason}".lstrip("\n-")[-MAX_REASON:]
+        s.add_all(new.values())
+        s.flush()
+        return {c: int(item.id) for c, item in [*open_items.items(), *new.items()] if c in found}
 
     def report(
         self,

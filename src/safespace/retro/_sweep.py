@@ -295,6 +295,8 @@ class RetroMatcher:
                 if key not in best or h.distance < best[key].distance:
                     best[key] = h
             allow: _Allow | None = None
+            queued: dict[str, tuple[list[Match], dict[str, str], str]] = {}
+            hits_of: dict[str, list[RetroHit]] = {}
             for (content_id, entry_id), h in sorted(best.items()):
                 result.hits += 1
                 if (content_id, entry_id) in done:
@@ -305,25 +307,32 @@ class RetroMatcher:
                 first, last = seen[content_id]
                 hit = RetroHit(content_id=content_id, entry_id=entry_id, seen_at=last,
                                found_at=now)  # fmt: skip
+                s.add(hit)
                 if allow.lists(signals[content_id]):
                     hit.outcome = "allowed"
                     result.allowed += 1
+                    continue
+                e = h.entry
+                match = Match(e.bank, "normal", e.id, e.signal_type, e.value, h.distance,
+                              {"category": e.category})  # fmt: skip
+                reason = (
+                    f"Retro-match: content first seen {_when(first)}, last seen {_when(last)}; "
+                    f"its {e.signal_type} hash is within {h.distance} of entry {e.id} added to "
+                    f"bank {e.bank} later."
+                )
+                if content_id in queued:
+                    matches, hashes, text = queued[content_id]
+                    queued[content_id] = ([*matches, match], hashes, f"{text}\n{reason}")
                 else:
-                    e = h.entry
-                    match = Match(e.bank, "normal", e.id, e.signal_type, e.value, h.distance,
-                                  {"category": e.category})  # fmt: skip
-                    reason = (
-                        f"Retro-match: content first seen {_when(first)}, last seen "
-                        f"{_when(last)}; its {e.signal_type} hash is within {h.distance} of "
-                        f"entry {e.id} added to bank {e.bank} later."
-                    )
-                    hashes = dict(signals[content_id])
-                    item_id = self.feeds.retro(s, content_id, match, hashes, reason)
-                    hit.outcome = "queued"
-                    hit.review_item_id = item_id
-                    result.queued += 1
-                    result.items.append(item_id)
-                s.add(hit)
+                    queued[content_id] = ([match], dict(signals[content_id]), reason)
+                hit.outcome = "queued"
+                hits_of.setdefault(content_id, []).append(hit)
+                result.queued += 1
+            items = self.feeds.retro(s, queued) if queued else {}
+            for content_id, made in hits_of.items():
+                for hit in made:
+                    hit.review_item_id = items[content_id]
+            result.items += sorted(set(items.values()))
 
 
 def _when(at: datetime) -> str:
