@@ -9,7 +9,7 @@ See docs/operations.md ("Batch scans on a cluster").
 """
 
 from safespace.batch._engines import ENGINES, DaskEngine, Engine, LocalEngine, open_engine
-from safespace.batch._inputs import is_url, list_inputs, relative_name
+from safespace.batch._inputs import default_state_path, is_url, list_inputs, relative_name
 from safespace.batch._run import BackfillSummary, ContentSink, run_backfill, run_scan
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "DaskEngine",
     "Engine",
     "LocalEngine",
+    "default_state_path",
     "is_url",
     "list_inputs",
     "open_engine",

@@ -142,7 +142,9 @@ class DaskEngine:
                 try:
                     result = fut.result()
                 except (OSError, TimeoutError) as exc:  # the scheduler went away
-                    raise ServiceUnavailable(f"lost the dask scheduler: {exc}") from exc
+                    raise ServiceUnavailable(
+                        f"lost the dask scheduler ({exc}): run the same command again to resume"
+                    ) from exc
                 fut.release()
                 yield result
                 refill()

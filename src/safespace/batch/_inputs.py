@@ -8,20 +8,28 @@ process (``memory://``) is read here and its bytes sent with the task.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
-from collections.abc import Sequence
+import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from safespace.errors import InvalidInput, NotConfigured, SafeSpaceError
 from safespace.signals import DecodeLimits, Signals, hash_bytes
 
-__all__ = ["Input", "hash_items", "is_url", "list_inputs", "relative_name"]
+__all__ = ["Input", "default_state_path", "hash_items", "is_url", "list_inputs", "relative_name"]
 
 _PROCESS_LOCAL = {"memory"}  # filesystems another process cannot see
 
 Input = tuple[str, bytes | None]  # (path or URL, its bytes when read here)
 Hashed = tuple[str, Signals | None, str | None, str | None]  # path, signals, error, code
+
+
+def default_state_path(data_dir: Path, url: str, banks: Iterable[str], kind: str = "scans") -> Path:
+    """The resume file of a run over ``url`` (a folder's comes from ``safespace._scan``)."""
+    key = json.dumps([url.rstrip("/"), sorted(banks)]).encode()
+    return data_dir / kind / f"{hashlib.sha256(key).hexdigest()[:16]}.jsonl"
 
 
 def is_url(root: str) -> bool:
