@@ -241,3 +241,21 @@ def test_an_upload_over_the_limit_is_a_413_with_message(make_api: MakeApi) -> No
     big = api.post("/c/bank/B/content", "curate", files=_photo(b"\xff" * 5000))
     body = problem(big, 413, big.json()["type"].removeprefix("/problems/"))
     assert body["message"] == body["detail"]
+
+
+def test_hma_lookups_are_answered_by_the_hot_path(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answered: list[str] = []
+    real = HotPathMiddleware._hma
+
+    async def spy(self: HotPathMiddleware, scope: Any, receive: Any, send: Any) -> None:
+        answered.append(scope["path"])
+        await real(self, scope, receive, send)
+
+    monkeypatch.setattr(HotPathMiddleware, "_hma", spy)
+    params = {"signal_type": "pdq", "signal": PDQ}
+    assert api.get("/m/lookup", "match", params=params).status_code == 200
+    assert api.get("/m/raw_lookup", "match", params=params).status_code == 200
+    api.client.get("/m/lookup", params=params)  # no key: refused there too, not by routing
+    assert answered == ["/m/lookup", "/m/raw_lookup", "/m/lookup"]

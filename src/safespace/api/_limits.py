@@ -146,8 +146,11 @@ class BodyLimitMiddleware:
             return
         declared = _declared_length(scope)
         big = declared is None or declared > AUTH_FIRST_BYTES
-        if declared == 0 and _header(scope, b"transfer-encoding") is None:
-            big = False  # no body at all
+        if not declared and _header(scope, b"transfer-encoding") is None:
+            # No body at all: neither Content-Length nor Transfer-Encoding means none (RFC 9112
+            # 6.3), as in every GET; no route lookup or early key check for it (HMA's GET
+            # /m/lookup goes straight on to the hot path).
+            big = False
         route = self.route_for(scope) if big or _is_multipart(scope) else None
         limit = self.limit_for(scope, route) if route is not None else self.limits.json
         if big and route is not None and (needed := self._scope_of(route)) is not None:
