@@ -79,7 +79,7 @@ class ListSource(BankSource):
             return
         body, etag, modified = got
         digest = hashlib.sha256(body).hexdigest()
-        if digest == last.get("sha256"):
+        if digest == last.get("body_digest"):
             return
         try:
             result = parse(
@@ -108,7 +108,7 @@ class ListSource(BankSource):
             checkpoint={
                 "etag": etag,
                 "last_modified": modified,
-                "sha256": digest,
+                "body_digest": digest,
                 "entries": len(upserts),
                 "rejected": len(result.rejects),
             },
