@@ -25,7 +25,6 @@ from safespace.errors import InvalidInput
 from safespace.signals import TextSource, signal_types_in_text
 
 if TYPE_CHECKING:
-    from safespace.banks._matching import Matcher
     from safespace.text import KeywordMatcher
 
 __all__ = ["MAX_TEXT_CHARS", "TextMatch", "TextMatchResult", "WordIndex", "match_text"]
@@ -130,8 +129,9 @@ class WordIndex:
         return KeywordMatcher([words]), owners
 
 
-def match_text(matcher: Matcher, text: str, banks: Sequence[str] | None = None) -> TextMatchResult:
-    """Every listed link and keyword in ``text``, with spans; see :meth:`Matcher.match_text`."""
+def match_text(matcher: Any, text: str, banks: Sequence[str] | None = None) -> TextMatchResult:
+    """Every listed link and keyword in ``text``, with spans; see :meth:`Matcher.match_text`
+    (``matcher`` is that Matcher, untyped here so this module does not import its caller)."""
     from safespace.text._canonical import expression_hash, lookup_expressions
     from safespace.text._extract import extract_urls
 
