@@ -1,7 +1,7 @@
 """Bank sources (exchanges): ``exchange_sources`` and ``exchange_entries`` (issue 14).
 
 Revision ID: 0018
-Revises: 0017
+Revises: 0016
 Create Date: 2026-12-05
 
 A source row holds a source's settings, its sealed credentials, its checkpoint and how its
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018"
-down_revision: str | None = "0017"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,7 @@
 queued (``retro_hits``), and ``review_items.source`` may be ``retro``.
 
 Revision ID: 0020
-Revises: 0019
+Revises: 0018
 Create Date: 2026-12-05
 
 Written out in full (not importing the models), so it keeps meaning what it meant. The
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0020"
-down_revision: str | None = "0019"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
