@@ -71,9 +71,9 @@ def run(size: int, page: int, database_url: str | None, folder: Path) -> None:
     peer_url = f"sqlite:///{peer_dir / 'safespace.db'}"
     peer_dir.mkdir(parents=True)
     peer_db = open_database(peer_url)
-    BankService(peer_db).create_bank("shared")
+    BankService(peer_db).create_bank("common")
     for start in range(0, size, 200_000):
-        BankService(peer_db).add_entries("shared", _records(start, min(200_000, size - start)))
+        BankService(peer_db).add_entries("common", _records(start, min(200_000, size - start)))
     key = KeyService(peer_db).create("exchange", name="bench")[1]
     app = create_app(Settings(data_dir=peer_dir, database_url=peer_url))
     base, server, thread = _serve(app)
@@ -83,7 +83,7 @@ def run(size: int, page: int, database_url: str | None, folder: Path) -> None:
         BankService(local).create_bank("mirror")
         exchanges = ExchangeService(local, master_key=os.urandom(32))
         exchanges.add("peer", type="safespace", bank="mirror", credentials={"api_key": key},
-                      config={"url": base, "remote_bank": "shared", "page_size": page})  # fmt: skip
+                      config={"url": base, "remote_bank": "common", "page_size": page})  # fmt: skip
         began = time.perf_counter()
         report = exchanges.fetch_once("peer")
         took = time.perf_counter() - began
@@ -93,7 +93,7 @@ def run(size: int, page: int, database_url: str | None, folder: Path) -> None:
               f"{report.added / took:,.0f} entries/s, {report.pages} pages")  # fmt: skip
         matcher = Matcher.from_database(local)
         delta = min(10_000, max(1, size // 10))
-        BankService(peer_db).add_entries("shared", _records(size, delta))
+        BankService(peer_db).add_entries("common", _records(size, delta))
         began = time.perf_counter()
         report = exchanges.fetch_once("peer")
         committed = time.perf_counter()

@@ -16,9 +16,9 @@ from safespace.store._models import ChangeLogPruned
 def _with_source(api: Api, tmp_path: Path) -> None:
     listing = tmp_path / "list.txt"
     listing.write_text("video_md5 " + "a" * 32 + "\n")
-    api.post("/v1/banks", "curate", json={"name": "shared"})
+    api.post("/v1/banks", "curate", json={"name": "common"})
     ExchangeService(api.state.db).add(
-        "feed", type="list", bank="shared", config={"url": str(listing)}
+        "feed", type="list", bank="common", config={"url": str(listing)}
     )
 
 
@@ -54,21 +54,21 @@ def test_hma_exchange_routes(api: Api, tmp_path: Path) -> None:
     assert schema["credentials"] == ["api_key"]
     assert api.get("/c/exchanges/api/ftp/schema", "curate").status_code == 400
     one = api.get("/c/exchange/feed", "curate").json()
-    assert (one["api"], one["bank"], one["enabled"]) == ("list", "shared", True)
+    assert (one["api"], one["bank"], one["enabled"]) == ("list", "common", True)
 
 
 def test_the_feed_needs_the_exchange_scope_and_answers_410_past_pruning(api: Api) -> None:
-    api.post("/v1/banks", "curate", json={"name": "shared"})
-    api.post("/v1/banks/shared/entries", "curate",
+    api.post("/v1/banks", "curate", json={"name": "common"})
+    api.post("/v1/banks/common/entries", "curate",
              json={"entries": [{"signal_type": "md5", "value": "b" * 32}]})  # fmt: skip
     api.keys["exchange"] = api.state.keys.create("exchange", name="peer")[1]
-    assert api.get("/v1/exchange/banks/shared/feed", "curate").status_code == 403
-    first = api.get("/v1/exchange/banks/shared/feed", "exchange").json()
+    assert api.get("/v1/exchange/banks/common/feed", "curate").status_code == 403
+    first = api.get("/v1/exchange/banks/common/feed", "exchange").json()
     assert [e["value"] for e in first["entries"]] == ["b" * 32]
     assert first["more"] is True  # the log follows
     with api.state.db.transaction() as s:
         s.add(ChangeLogPruned(id=1, through_seq=10**6, deleted=0))
-    gone = api.get("/v1/exchange/banks/shared/feed", "exchange", params={"seq": 1})
+    gone = api.get("/v1/exchange/banks/common/feed", "exchange", params={"seq": 1})
     assert gone.status_code == 410
     assert gone.json()["type"] == "/problems/stale-checkpoint"
 

@@ -46,7 +46,7 @@ def test_concurrent_takes_never_exceed_the_burst(pg: Database) -> None:
 
     def take_all(limiter: RateLimiter) -> None:
         start.wait()
-        allowed.append(sum(limiter.wait_time("shared") == 0 for _ in range(30)))
+        allowed.append(sum(limiter.wait_time("common") == 0 for _ in range(30)))
 
     threads = [threading.Thread(target=take_all, args=(limiter,)) for limiter in limiters]
     for thread in threads:

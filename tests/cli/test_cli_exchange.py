@@ -14,8 +14,8 @@ from conftest import RunCli
 def test_a_list_source_through_the_command_line(run_cli: RunCli, tmp_path: Path) -> None:
     listing = tmp_path / "list.txt"
     listing.write_text("video_md5 " + "a" * 32 + "\nvideo_md5 " + "b" * 32 + "\n")
-    assert run_cli("bank", "create", "shared").exit_code == 0
-    added = run_cli("exchange", "add", "feed", "--type", "list", "--bank", "shared",
+    assert run_cli("bank", "create", "common").exit_code == 0
+    added = run_cli("exchange", "add", "feed", "--type", "list", "--bank", "common",
                     "--url", str(listing))  # fmt: skip
     assert added.exit_code == 0, added.stderr
     assert added.rows[0]["status"] == "new"
@@ -34,8 +34,8 @@ def test_a_list_source_through_the_command_line(run_cli: RunCli, tmp_path: Path)
 
 
 def test_a_failed_fetch_exits_1_and_a_missing_source_3(run_cli: RunCli, tmp_path: Path) -> None:
-    assert run_cli("bank", "create", "shared").exit_code == 0
-    run_cli("exchange", "add", "feed", "--type", "list", "--bank", "shared",
+    assert run_cli("bank", "create", "common").exit_code == 0
+    run_cli("exchange", "add", "feed", "--type", "list", "--bank", "common",
             "--url", str(tmp_path / "missing.txt"))  # fmt: skip
     failed = run_cli("exchange", "fetch", "feed")
     assert failed.exit_code == 1
@@ -49,10 +49,10 @@ def test_a_peer_key_is_read_from_a_file_and_sealed(
     monkeypatch.setenv("SAFESPACE_EVIDENCE_KEY", base64.b64encode(os.urandom(32)).decode())
     key = tmp_path / "peer.key"
     key.write_text("ss_live_peer_key\n")
-    assert run_cli("bank", "create", "shared").exit_code == 0
+    assert run_cli("bank", "create", "common").exit_code == 0
     added = run_cli("exchange", "add", "peer", "--type", "safespace", "--url",
                     "http://127.0.0.1:9", "--key-file", str(key), "--remote-bank", "theirs",
-                    "--bank", "shared")  # fmt: skip
+                    "--bank", "common")  # fmt: skip
     assert added.exit_code == 0, added.stderr
     assert added.rows[0]["credentials"] == ["api_key"]
     assert "ss_live_peer_key" not in added.stdout

@@ -39,7 +39,7 @@ class Side:
         self.url = f"http://127.0.0.1:{self.port}"
         self.db: Database = open_database(f"sqlite:///{folder / 'safespace.db'}")
         self.banks = BankService(self.db)
-        self.banks.create_bank("shared")
+        self.banks.create_bank("common")
         self.key = KeyService(self.db).create("exchange", name="peer")[1]
         self.exchanges = ExchangeService(self.db, master_key=base64.b64decode(EVIDENCE_KEY))
         self.proc: subprocess.Popen[Any] | None = None
@@ -65,7 +65,7 @@ class Side:
         self.proc.wait(timeout=20)
 
     def values(self) -> list[str]:
-        return sorted(e.value for e in self.banks.list_entries("shared", limit=10_000))
+        return sorted(e.value for e in self.banks.list_entries("common", limit=10_000))
 
     def mapped(self) -> int:
         with self.db.session() as s:
@@ -80,11 +80,11 @@ def records(start: int, count: int) -> list[HashRecord]:
 @contextmanager
 def two_sides(tmp_path: Path) -> Iterator[tuple[Side, Side]]:
     a, b = Side(tmp_path / "a"), Side(tmp_path / "b")
-    a.exchanges.add("from-b", type="safespace", bank="shared", interval_seconds=1,
-                    config={"url": b.url, "remote_bank": "shared", "page_size": 500},
+    a.exchanges.add("from-b", type="safespace", bank="common", interval_seconds=1,
+                    config={"url": b.url, "remote_bank": "common", "page_size": 500},
                     credentials={"api_key": b.key})  # fmt: skip
-    b.exchanges.add("from-a", type="safespace", bank="shared", interval_seconds=1,
-                    config={"url": a.url, "remote_bank": "shared", "page_size": 500},
+    b.exchanges.add("from-a", type="safespace", bank="common", interval_seconds=1,
+                    config={"url": a.url, "remote_bank": "common", "page_size": 500},
                     credentials={"api_key": a.key})  # fmt: skip
     try:
         a.start()
@@ -100,8 +100,8 @@ def two_sides(tmp_path: Path) -> Iterator[tuple[Side, Side]]:
 @pytest.mark.slow
 def test_two_servers_federate_across_kill_9(tmp_path: Path) -> None:
     with two_sides(tmp_path) as (a, b):
-        a.banks.add_entries("shared", records(0, 50))
-        b.banks.add_entries("shared", records(1000, 20))
+        a.banks.add_entries("common", records(0, 50))
+        b.banks.add_entries("common", records(1000, 20))
 
         def same(n: int) -> bool:
             return len(a.values()) == n and a.values() == b.values()
@@ -109,20 +109,20 @@ def test_two_servers_federate_across_kill_9(tmp_path: Path) -> None:
         assert poll(lambda: same(70), START_SECONDS), (len(a.values()), len(b.values()))
 
         b.kill()  # while nothing is fetching
-        a.banks.add_entries("shared", records(50, 30))
-        doomed = [e.id for e in a.banks.list_entries("shared", limit=5)]
+        a.banks.add_entries("common", records(50, 30))
+        doomed = [e.id for e in a.banks.list_entries("common", limit=5)]
         a.banks.remove_entries(doomed)
         b.start()
         assert poll(lambda: same(95), START_SECONDS), (len(a.values()), len(b.values()))
 
-        a.banks.add_entries("shared", records(10_000, 6000))  # several pages for b to fetch
+        a.banks.add_entries("common", records(10_000, 6000))  # several pages for b to fetch
         assert poll(lambda: len(b.values()) > 95, START_SECONDS)
         b.kill()  # mid-fetch: pages committed so far stay, the rest come after the restart
         b.start()
         assert poll(lambda: same(6095), START_SECONDS), (len(a.values()), len(b.values()))
         assert b.mapped() == 6095  # each of a's entries mapped once, none twice
 
-        (copy,) = [e for e in b.banks.list_entries("shared") if e.value == f"{5:032x}"]
+        (copy,) = [e for e in b.banks.list_entries("common") if e.value == f"{5:032x}"]
         upstream = copy.extra["upstream_id"]
         opinion = Opinion(upstream, "md5", copy.value, Verdict.CONFIRMED, None, datetime.now(UTC))
         b.exchanges.send_opinion("from-a", opinion)

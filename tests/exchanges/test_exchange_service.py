@@ -67,12 +67,12 @@ def clock() -> Clock:
 
 @pytest.fixture
 def exchanges(database: Database, clock: Clock) -> ExchangeService:
-    BankService(database).create_bank("shared")
+    BankService(database).create_bank("common")
     return ExchangeService(database, master_key=os.urandom(32), clock=clock)
 
 
 def bank_values(database: Database) -> list[tuple[str, str]]:
-    entries = BankService(database).list_entries("shared", limit=1000)
+    entries = BankService(database).list_entries("common", limit=1000)
     return sorted((e.signal_type, e.value) for e in entries)
 
 
@@ -84,7 +84,7 @@ def test_a_fetch_fills_the_bank_and_a_later_one_applies_the_changes(
     exchanges: ExchangeService, upstream: MemoryUpstream, database: Database
 ) -> None:
     upstream.publish(25)
-    exchanges.add("peer", type="memory", bank="shared", credentials=KEY)
+    exchanges.add("peer", type="memory", bank="common", credentials=KEY)
     report = exchanges.fetch_once("peer")
     assert (report.ok, report.pages, report.added) == (True, 3, 25)
     assert bank_values(database) == live_values(upstream)
@@ -103,9 +103,9 @@ def test_entries_keep_their_source_upstream_id_and_match_with_them(
     exchanges: ExchangeService, upstream: MemoryUpstream, database: Database
 ) -> None:
     upstream.publish(1)
-    exchanges.add("peer", type="memory", bank="shared", credentials=KEY)
+    exchanges.add("peer", type="memory", bank="common", credentials=KEY)
     exchanges.fetch_once("peer")
-    (entry,) = BankService(database).list_entries("shared")
+    (entry,) = BankService(database).list_entries("common")
     assert entry.source == "peer"
     assert entry.extra["upstream_id"] == "u1"
     assert entry.extra["exchange"] == "peer"
@@ -123,7 +123,7 @@ def test_a_crash_mid_fetch_resumes_with_nothing_lost_or_doubled(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     upstream.publish(25)
-    exchanges.add("peer", type="memory", bank="shared", credentials=KEY)
+    exchanges.add("peer", type="memory", bank="common", credentials=KEY)
     real = service_module._apply
     calls = {"n": 0}
 
@@ -147,7 +147,7 @@ def test_a_fault_is_recorded_with_backoff_and_cleared_by_success(
     exchanges: ExchangeService, upstream: MemoryUpstream, clock: Clock
 ) -> None:
     upstream.publish(15)
-    exchanges.add("peer", type="memory", bank="shared", credentials=KEY, interval_seconds=600)
+    exchanges.add("peer", type="memory", bank="common", credentials=KEY, interval_seconds=600)
     upstream.break_next_page()
     report = exchanges.fetch_once("peer")
     assert (report.ok, report.error_code) == (False, "source-unavailable")
@@ -168,7 +168,7 @@ def test_a_page_that_follows_another_checkpoint_is_refused(
     exchanges: ExchangeService, upstream: MemoryUpstream, database: Database
 ) -> None:
     upstream.publish(3)
-    exchanges.add("peer", type="memory", bank="shared", credentials=KEY)
+    exchanges.add("peer", type="memory", bank="common", credentials=KEY)
     exchanges.fetch_once("peer")
     with database.session() as s:
         source_id = s.query(ExchangeSource.id).scalar()
@@ -181,7 +181,7 @@ def test_a_stale_checkpoint_starts_over(
     exchanges: ExchangeService, upstream: MemoryUpstream, clock: Clock, database: Database
 ) -> None:
     upstream.publish(5)
-    exchanges.add("peer", type="memory", bank="shared", credentials=KEY)
+    exchanges.add("peer", type="memory", bank="common", credentials=KEY)
     exchanges.fetch_once("peer")
     clock.now += timedelta(days=2)  # Memory's checkpoints are stale after a day
     report = exchanges.fetch_once("peer")
@@ -194,17 +194,17 @@ def test_sources_are_added_paused_resumed_and_removed(
     exchanges: ExchangeService, upstream: MemoryUpstream, database: Database, clock: Clock
 ) -> None:
     upstream.publish(3)
-    exchanges.add("peer", type="memory", bank="shared", credentials=KEY)
+    exchanges.add("peer", type="memory", bank="common", credentials=KEY)
     with pytest.raises(SourceExists):
-        exchanges.add("peer", type="memory", bank="shared", credentials=KEY)
+        exchanges.add("peer", type="memory", bank="common", credentials=KEY)
     with pytest.raises(BankNotFound):
         exchanges.add("other", type="memory", bank="nope", credentials=KEY)
     with pytest.raises(InvalidInput):
-        exchanges.add("Bad Name", type="memory", bank="shared", credentials=KEY)
+        exchanges.add("Bad Name", type="memory", bank="common", credentials=KEY)
     with pytest.raises(InvalidInput):
-        exchanges.add("x", type="ftp", bank="shared")
+        exchanges.add("x", type="ftp", bank="common")
     with pytest.raises(InvalidInput):  # its credential is missing
-        exchanges.add("x", type="memory", bank="shared")
+        exchanges.add("x", type="memory", bank="common")
     exchanges.fetch_once("peer")
     assert exchanges.pause("peer").status == "paused"
     assert exchanges.due(clock.now + timedelta(days=1)) == []
@@ -219,7 +219,7 @@ def test_sources_are_added_paused_resumed_and_removed(
 def test_credentials_are_sealed_at_rest(
     exchanges: ExchangeService, upstream: MemoryUpstream, database: Database
 ) -> None:
-    exchanges.add("peer", type="memory", bank="shared", credentials={"api_key": "s3cret-k3y"})
+    exchanges.add("peer", type="memory", bank="common", credentials={"api_key": "s3cret-k3y"})
     with database.session() as s:
         row = s.query(ExchangeSource).one()
         assert row.credentials is not None
@@ -228,7 +228,7 @@ def test_credentials_are_sealed_at_rest(
     assert source.credentials == {"api_key": "s3cret-k3y"}
     keyless = ExchangeService(database)
     with pytest.raises(ConfigError):
-        keyless.add("peer2", type="memory", bank="shared", credentials={"api_key": "x"})
+        keyless.add("peer2", type="memory", bank="common", credentials={"api_key": "x"})
 
 
 def test_a_list_source_applies_each_copy_as_a_diff(
@@ -238,7 +238,7 @@ def test_a_list_source_applies_each_copy_as_a_diff(
     path.write_text(
         "signal_type,value,category\nmd5," + "a" * 32 + ",spam\nmd5," + "b" * 32 + ",\n"
     )
-    exchanges.add("feed", type="list", bank="shared", config={"url": str(path)})
+    exchanges.add("feed", type="list", bank="common", config={"url": str(path)})
     assert exchanges.fetch_once("feed").added == 2
     path.write_text(
         "signal_type,value,category\nmd5," + "a" * 32 + ",spam\nmd5," + "c" * 32 + ",\n"
@@ -246,6 +246,6 @@ def test_a_list_source_applies_each_copy_as_a_diff(
     report = exchanges.fetch_once("feed")
     assert (report.added, report.removed) == (1, 1)
     assert bank_values(database) == [("md5", "a" * 32), ("md5", "c" * 32)]
-    spam = [e for e in BankService(database).list_entries("shared") if e.category]
+    spam = [e for e in BankService(database).list_entries("common") if e.category]
     assert [e.category for e in spam] == ["spam"]
     assert exchanges.fetch_once("feed").pages == 0  # the same copy: nothing to apply

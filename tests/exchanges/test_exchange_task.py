@@ -19,12 +19,12 @@ def test_the_task_is_registered_once_per_cluster() -> None:
 
 
 def test_a_run_fetches_the_due_sources_only(database: Database, tmp_path: Path) -> None:
-    BankService(database).create_bank("shared")
+    BankService(database).create_bank("common")
     path = tmp_path / "list.txt"
     path.write_text("video_md5 " + "a" * 32 + "\n")
     exchanges = ExchangeService(database)
-    exchanges.add("feed", type="list", bank="shared", config={"url": str(path)})
-    exchanges.add("later", type="list", bank="shared", config={"url": str(path)}, paused=True)
+    exchanges.add("feed", type="list", bank="common", config={"url": str(path)})
+    exchanges.add("later", type="list", bank="common", config={"url": str(path)}, paused=True)
     ctx: Any = SimpleNamespace(
         state=SimpleNamespace(settings=SimpleNamespace(evidence_key=None), db=database),
         stopping=lambda: False,
@@ -32,5 +32,5 @@ def test_a_run_fetches_the_due_sources_only(database: Database, tmp_path: Path) 
     _task_exchanges.run(ctx)
     assert exchanges.get("feed").status == "ok"
     assert exchanges.get("later").status == "paused"
-    assert [e.value for e in BankService(database).list_entries("shared")] == ["a" * 32]
+    assert [e.value for e in BankService(database).list_entries("common")] == ["a" * 32]
     assert exchanges.due() == []  # not due again until its interval has passed

@@ -77,7 +77,7 @@ class World:
             else:
                 raise SourceNotFound(name)
 
-    def item_for(self, content_id: str, value: str, bank: str = "shared") -> int:
+    def item_for(self, content_id: str, value: str, bank: str = "common") -> int:
         match = Match(bank, "normal", self.entries[value], "md5", value, 0)
         record_matches(self.db, content_id, [match], None)
         self.queue.sync()
@@ -109,10 +109,10 @@ def world(database: Database) -> Iterator[World]:
     ncmec.put("e1", {"md5": MD5}, timestamp=clock.now - timedelta(days=1))
     stopncii.put(MD5, "VideoMD5", last_mod=1_700_000_000)
     banks = BankService(database)
-    banks.create_bank("shared")
-    banks.add_entries("shared", [HashRecord("md5", MD5), HashRecord("md5", MD5_B)])
-    entries = {e.value: e.id for e in banks.list_entries("shared")}
-    bank_id = banks.get_bank("shared").id
+    banks.create_bank("common")
+    banks.add_entries("common", [HashRecord("md5", MD5), HashRecord("md5", MD5_B)])
+    entries = {e.value: e.id for e in banks.list_entries("common")}
+    bank_id = banks.get_bank("common").id
     ids = {
         "ncmec": _source_row(database, "ncmec", "ncmec", bank_id),
         "stopncii": _source_row(database, "stopncii", "stopncii", bank_id),

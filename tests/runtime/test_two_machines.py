@@ -117,14 +117,14 @@ def test_two_machines_share_banks_and_run_each_cluster_task_once(
         httpx.Client(base_url=b.base, headers=headers, timeout=30) as on_b,
     ):
         assert not on_b.post("/v1/match", files=files).json()["matched"]
-        assert on_a.post("/v1/banks", json={"name": "shared"}).status_code == 201
+        assert on_a.post("/v1/banks", json={"name": "common"}).status_code == 201
         entry = {"signal_type": "md5", "value": hash_bytes(bridge_jpeg).md5}
-        assert on_a.post("/v1/banks/shared/entries", json={"entries": [entry]}).status_code == 201
+        assert on_a.post("/v1/banks/common/entries", json={"entries": [entry]}).status_code == 201
         # Added on machine A, matched on machine B (its worker follows the change log).
         assert poll(lambda: on_b.post("/v1/match", files=files).json()["matched"])
 
         # And the other way round: disabled on B, no longer matched on A.
-        listed = on_b.get("/v1/banks/shared/entries").json()
+        listed = on_b.get("/v1/banks/common/entries").json()
         entry_id = listed["entries"][0]["id"]
         disabled = on_b.patch(f"/v1/entries/{entry_id}", json={"enabled": False})
         assert disabled.status_code == 200, disabled.text
