@@ -17,14 +17,18 @@ MD5_A = "0123456789abcdef" * 2
 def test_thresholds_from_the_command_line(run_cli: RunCli) -> None:
     made = run_cli("bank", "create", "a", "--threshold", "pdq_distance=4")
     assert made.exit_code == 0, made.stderr
-    assert made.rows[0]["thresholds"] == {"pdq": {"distance": 4}}
-    assert run_cli("bank", "create", "b").rows[0]["thresholds"] == {"pdq": {"distance": 31}}
+    assert made.rows[0]["thresholds"]["pdq"] == {"distance": 4}
+    assert run_cli("bank", "create", "b").rows[0]["thresholds"]["pdq"] == {"distance": 31}
     changed = run_cli("bank", "update", "a", "--threshold", "photo_pdq_distance=8")
-    assert changed.rows[0]["thresholds"] == {"pdq": {"distance": 8}}
+    assert changed.rows[0]["thresholds"]["pdq"] == {"distance": 8}
+    # Each other type keeps its own defaults (a video type's distance and match percentages).
+    assert changed.rows[0]["thresholds"]["vpdq"] == {
+        "distance": 31, "query_match_percent": 80, "compared_match_percent": 0,
+    }  # fmt: skip
     for bad in ("pdq_distance=x", "pdq_distance", "pdq_radius=3", "pdq_distance=200"):
         refused = run_cli("bank", "update", "a", "--threshold", bad)
         assert refused.exit_code == 2, (bad, refused.stdout)
-    assert run_cli("bank", "list", "--json").rows[0]["thresholds"] == {"pdq": {"distance": 8}}
+    assert run_cli("bank", "list", "--json").rows[0]["thresholds"]["pdq"] == {"distance": 8}
 
 
 def test_match_takes_any_signal_type(run_cli: RunCli, tmp_path: Path) -> None:

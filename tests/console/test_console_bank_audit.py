@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from console_helpers import Console
 from sqlalchemy import select
 
@@ -48,30 +47,6 @@ def test_a_refused_toggle_writes_no_record(console: Console) -> None:
     console.app.state.safespace.banks.create_bank("demo")
     reviewer = console.signed_in("rita", "reviewer")
     assert _toggle(console, reviewer, "false").status_code == 403
-    assert _bank_records(console) == [
-        (
-            "system",
-            "bank.create",
-            "bank:demo",
-            {"kind": "normal", "pdq_distance": 31, "enabled": True},
-        )
-    ]
-
-
-def test_an_audit_failure_leaves_the_bank_as_it_was(
-    console: Console, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    banks = console.app.state.safespace.banks
-    banks.create_bank("demo")
-    lead = console.signed_in("leo", "lead")
-    form = {"enabled": "false", "confirm": "yes", "csrf_token": console.csrf(lead)}
-
-    def fail(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("the audit log cannot be written")
-
-    monkeypatch.setattr(audit, "append", fail)
-    with pytest.raises(RuntimeError, match="audit log"):
-        lead.post("/console/banks/demo/enabled", data=form)
-    monkeypatch.undo()
-    assert banks.get_bank("demo").enabled
-    assert len(_bank_records(console)) == 1
+    records = _bank_records(console)
+    assert [r[:3] for r in records] == [("system", "bank.create", "bank:demo")]
+    assert records[0][3]["enabled"] is True

@@ -60,7 +60,7 @@ def test_report_rematch_review_confirm_webhook_referral(
     _referrals(page, item, image, tmp_path)
     # Confirming the re-upload is enough: the match knows which self-report it answers.
     _status_shows_outcome(server, phone, case_number, pin)
-    _confirm_self_report_case(server, page, image)
+    _case_confirmed_with_its_reupload(server, page, image, item, case_number)
 
 
 # --- 1. the self-report, on a phone ----------------------------------------------------------
@@ -273,20 +273,24 @@ def _referrals(page: Any, item: int, image: bytes, folder: Path) -> None:
 # --- 7. the self-report's own item -----------------------------------------------------------
 
 
-def _confirm_self_report_case(server: DemoServer, page: Any, image: bytes) -> None:
-    """The case itself is an item too (hashes only); confirming it marks the case actioned."""
+def _case_confirmed_with_its_reupload(
+    server: DemoServer, page: Any, image: bytes, item: int, case_number: str
+) -> None:
+    """The case itself is an item too (hashes only). A self-report and its re-uploads are one
+    case, so confirming the re-upload confirmed the case's own item as well."""
     page.goto(f"{server.url}/console/queue")
-    source = page.locator("td", has_text=re.compile(r"^\s*self-report\s*$"))
-    row = page.locator("#queue tbody tr", has=source)
-    assert row.count() == 1, page.locator("main").inner_text()
-    row.get_by_role("link").click()
+    waiting = page.locator("#queue tbody tr")
+    assert waiting.count() == 0, page.locator("main").inner_text()
+    others = page.locator("#decided tbody tr").filter(has_not_text=f"#{item}")
+    assert others.count() == 1, page.locator("main").inner_text()
+    assert "confirmed" in others.inner_text()
+    others.get_by_role("link").click()
     page.wait_for_url(re.compile(r".*/console/items/\d+$"))
-    facts = page.locator("#facts").inner_text()
-    assert "Self-report case" in facts
-    assert hashlib.md5(image).hexdigest() in facts
+    assert hashlib.md5(image).hexdigest() in page.locator("#facts").inner_text()
+    case = page.locator("#case").inner_text()
+    assert case_number in case, case
+    assert f"#{item}" in page.locator("#case-items").inner_text()
     _media_is_protected(page)
-    item = int(page.url.rsplit("/", 1)[1])
-    _confirm(page, item, "The reporter's picture; re-uploads are blocked.")
     assert "confirmed" in page.locator("main p").first.inner_text()
 
 
