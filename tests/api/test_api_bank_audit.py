@@ -14,8 +14,8 @@ from api_helpers import Api, problem
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from bank_audit_helpers import created_with_defaults
 from safespace.reports import _audit as audit
-from safespace.signals import SIGNAL_TYPES, IndexKind
 from safespace.store._models_reports import AuditRecord
 
 MD5 = ["0123456789abcdef" * 2, "fedcba9876543210" * 2]
@@ -52,17 +52,6 @@ def _actor(api: Api) -> str:
     return f"api-key:{key.id}"
 
 
-def _with_defaults(details: dict[str, object]) -> dict[str, object]:
-    """What the test set, and every other type's default thresholds, as creation records."""
-    defaults = {
-        f"{t.name}_{th.name}": th.default
-        for t in SIGNAL_TYPES.values()
-        if t.index is not IndexKind.PDQ_MIH
-        for th in t.thresholds
-    }
-    return {**defaults, **details}
-
-
 def test_v1_bank_changes_are_audited_with_the_key(api: Api) -> None:
     me, log = _actor(api), _Recorder(api)
     created = api.post("/v1/banks", "curate", json={"name": "b", "pdq_distance": 20})
@@ -70,7 +59,7 @@ def test_v1_bank_changes_are_audited_with_the_key(api: Api) -> None:
         me,
         "bank.create",
         "bank:b",
-        _with_defaults({"kind": "normal", "pdq_distance": 20, "enabled": True}),
+        created_with_defaults({"kind": "normal", "pdq_distance": 20, "enabled": True}),
     )
 
     changed = api.patch("/v1/banks/b", "curate", json={"enabled": False})
@@ -126,7 +115,7 @@ def test_hma_bank_changes_are_audited_with_the_key(api: Api) -> None:
         me,
         "bank.create",
         "bank:H",
-        _with_defaults({"kind": "normal", "pdq_distance": 31, "enabled": False}),
+        created_with_defaults({"kind": "normal", "pdq_distance": 31, "enabled": False}),
     )
 
     on = api.client.put("/c/bank/H", headers=api.as_("curate"), json={"enabled_ratio": 1})

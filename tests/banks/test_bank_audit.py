@@ -14,27 +14,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bank_audit_helpers import created_with_defaults
 from safespace.banks import BankService
 from safespace.banks._jobs import ImportJobs
 from safespace.banks.formats import HashRecord
 from safespace.errors import BankExists, BankNotFound, ImportFormatError, InvalidInput
 from safespace.reports import _audit as audit
-from safespace.signals import SIGNAL_TYPES, IndexKind
 from safespace.store import Bank, BankEntry, BankThreshold, Change, Database
 from safespace.store._models_reports import AuditRecord
-
-
-def _with_defaults(details: dict[str, object]) -> dict[str, object]:
-    """A bank's audited creation: what the test set, and every other type's default
-    thresholds (a video type's distance and match percentages), as the service records."""
-    defaults = {
-        f"{t.name}_{th.name}": th.default
-        for t in SIGNAL_TYPES.values()
-        if t.index is not IndexKind.PDQ_MIH
-        for th in t.thresholds
-    }
-    return {**defaults, **details}
-
 
 CLI = "cli:ops"
 MD5 = [f"{i:032x}" for i in range(1, 4)]
@@ -83,7 +70,7 @@ def test_each_change_through_the_service_writes_one_record(
         CLI,
         "bank.create",
         "bank:b",
-        _with_defaults({"kind": "normal", "pdq_distance": 20, "enabled": True}),
+        created_with_defaults({"kind": "normal", "pdq_distance": 20, "enabled": True}),
     )
 
     svc.update_bank("b", pdq_distance=25, enabled=False, description="x", actor=cli_user)
@@ -141,7 +128,7 @@ def test_without_an_actor_the_change_is_the_systems(database: Database) -> None:
             "system",
             "bank.create",
             "bank:b",
-            _with_defaults({"kind": "normal", "pdq_distance": 31, "enabled": False}),
+            created_with_defaults({"kind": "normal", "pdq_distance": 31, "enabled": False}),
         )
     ]
     assert not svc.get_bank("b").enabled
@@ -279,7 +266,7 @@ def test_an_import_job_whose_audit_fails_imports_nothing(
             "system",
             "bank.create",
             "bank:b",
-            _with_defaults({"kind": "normal", "pdq_distance": 31, "enabled": True}),
+            created_with_defaults({"kind": "normal", "pdq_distance": 31, "enabled": True}),
         )
     ]
 
