@@ -36,6 +36,7 @@ from safespace.reports._queue_feeds import (
     UserReport,
     priority_for,
 )
+from safespace.reports._queue_video import VideoInfo, split_hashes
 from safespace.reports._referrals import (
     INDUSTRY_CLASSIFICATIONS as INDUSTRY,
 )
@@ -141,6 +142,7 @@ class QueueItem:
     final_at: datetime | None
     created_at: datetime
     media_type: str | None
+    video: VideoInfo | None = None  # a matched video: ranges, percentages, thumbnail times
 
     def claimed(self, now: datetime) -> str | None:
         """Who holds the item now (None when free or the claim ran out)."""
@@ -151,6 +153,7 @@ class QueueItem:
     def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
         out["urls"], out["hashes"] = list(self.urls), dict(self.hashes)
+        out["video"] = self.video.to_dict() if self.video is not None else None
         for k in ("claim_expires_at", "final_at", "created_at"):
             out[k] = None if out[k] is None else out[k].isoformat().replace("+00:00", "Z")
         return out
@@ -181,12 +184,13 @@ class CaseInfo:
 
 
 def _info(row: ReviewItem, media_type: str | None) -> QueueItem:
+    hashes, video = split_hashes(row.hashes)  # a matched video's details sit beside them
     return QueueItem(
         row.id, row.source, row.status, row.priority, row.content_id, row.account_id,
         tuple(row.urls or ()), row.reason, row.reports, row.bank, row.entry_id, row.signal_type,
-        row.matched_value, row.distance, row.category, dict(row.hashes or {}),
+        row.matched_value, row.distance, row.category, hashes,
         row.self_report_case_id, row.claimed_by, row.claim_expires_at, row.decision,
-        row.decision_category, row.decided_by, row.final_at, row.created_at, media_type,
+        row.decision_category, row.decided_by, row.final_at, row.created_at, media_type, video,
     )  # fmt: skip
 
 

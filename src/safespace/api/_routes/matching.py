@@ -29,6 +29,7 @@ from safespace.banks import Matcher
 from safespace.banks._match_results import Match, MatchResult
 from safespace.banks._text_match import TextMatch, TextMatchResult
 from safespace.errors import InvalidInput, InvalidSignal
+from safespace.reports._queue_video import note_video
 from safespace.retro import ContentStore
 from safespace.signals import (
     SIGNAL_TYPES,
@@ -200,6 +201,7 @@ async def match(request: Request, state: State, key: MatchKey) -> dict[str, Any]
     dihedral = form_bool(upload.get("dihedral"), "dihedral")
     seconds = form_seconds(upload.get("seconds_per_hash"), "seconds_per_hash", 1.0)
     crop = form_bool(upload.get("crop_borders"), "crop_borders")
+    video: bytes | None = None  # a video upload: kept for its review item's thumbnails
     banks = _banks_field(upload.fields.get("banks", []))
     content_id = upload.get("content_id")
     if content_id is not None:
@@ -213,7 +215,8 @@ async def match(request: Request, state: State, key: MatchKey) -> dict[str, Any]
         )  # fmt: skip
         asked = _Video(signals, frames)
         echo[f"{_VIDEO_FRAMES}_frames"] = len(frames)
-    query = _Asked(asked, echo, dihedral, banks, content_id, upload.get("text"))
+        video = bytes(upload.data)
+    query = _Asked(asked, echo, dihedral, banks, content_id, upload.get("text"), video)
     return await _answer(request, key, matcher, query)
 
 
@@ -249,6 +252,7 @@ class _Asked:
     banks: list[str] | None
     content_id: str | None
     text: str | None = None  # a post's text: matched for links and keywords, never stored
+    video: bytes | None = None  # an uploaded video (its review item's thumbnails)
 
 
 async def _answer(
@@ -276,11 +280,24 @@ async def _answer(
         recorded = await run_in_threadpool(
             record_matches, state.db, content_id, found, key.id, echo, dihedral=dihedral
         )
+    if recorded and any(m.frames for m in result.matches):  # a video's ranges, on its item
+        await run_in_threadpool(_note_video, request, str(content_id), result, asked)
     out = {"content_id": content_id, "signals": echo, **_render(state, result)}
     if text is not None:
         out["matched"] = result.matched or text.matched
         out["text"] = _render_text(state, text)
     return {**out, "events_recorded": recorded}
+
+
+def _note_video(request: Request, content_id: str, result: MatchResult, asked: _Asked) -> None:
+    """The matched ranges, the upload's exact hashes (its MD5: what a referral names) and,
+    with media storage on, thumbnails of the matched frames go onto the review item."""
+    review = getattr(request.app.state, "review", None)
+    if review is None:
+        return
+    exact = {t.name for t in signal_types_with_index(IndexKind.EXACT)}
+    hashes = {k: v for k, v in asked.echo.items() if k in exact and isinstance(v, str) and v}
+    note_video(review.queue, content_id, result.matches, hashes, asked.video)
 
 
 def _text_entry(t: TextMatch) -> dict[str, Any]:
