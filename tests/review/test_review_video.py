@@ -8,7 +8,7 @@ import hashlib
 from typing import Any
 
 from review_helpers import EVIDENCE_KEY, csrf
-from video_helpers import video, video_banks
+from video_helpers import video_banks
 
 from safespace.banks._match_results import Match
 from safespace.reports._queue_video import (
@@ -20,6 +20,7 @@ from safespace.reports._queue_video import (
     video_details,
 )
 from safespace.reports._referrals import validate_cybertip
+from video_clips import video
 
 
 def test_clock_text_and_the_thumbnail_times() -> None:
