@@ -74,6 +74,7 @@ AuditAction = Literal[
     "bank.import",
     "bank.update",
     "case.decision",
+    "case.release",
     "case.report",
     "case.reveal",
     "case.withdrawn",

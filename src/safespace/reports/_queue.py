@@ -642,3 +642,395 @@ class ReviewQueue:
         with self.db.session() as s:
             rows = s.execute(select(ReviewItem.status, func.count()).group_by(ReviewItem.status))
             return {row[0]: int(row[1]) for row in rows}
+
+
+# --- a queue of thousands: filters, search, sorting, adjacent items, bulk actions ---------
+# Module functions over a ReviewQueue (the console's queue page calls them); appended here
+# so the class above keeps its shape.
+
+QUEUE_SORTS = ("priority", "oldest", "newest", "bank")
+QUEUE_VIEWS = ("escalations", "retro")
+MAX_OLDER_THAN_HOURS = 24 * 366
+_FILTER_KEYS = ("source", "bank", "category", "status", "claimed", "older", "q", "sort")
+_NAME_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@+:")
+
+
+def _text_param(params: Mapping[str, str], key: str, limit: int) -> str | None:
+    value = (params.get(key) or "").strip()
+    if not value:
+        return None
+    if len(value) > limit or not value.isprintable():
+        raise InvalidInput(f"filter {key!r} must be printable text of at most {limit} characters")
+    return value
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the queue page shows: open items narrowed by ``source``, ``bank``, ``category``
+    (the bank's), ``status`` (one of the open statuses), ``claimed`` (a reviewer's name,
+    ``nobody`` or ``anyone``), ``older`` (queued at least this many hours ago) and ``q`` (an
+    exact content id, account id or hash), in ``sort`` order. Every field is a GET query
+    parameter of the same name; :meth:`from_query` refuses a bad one with InvalidInput."""
+
+    source: str | None = None
+    bank: str | None = None
+    category: str | None = None
+    status: str | None = None
+    claimed: str | None = None
+    older: int | None = None
+    q: str | None = None
+    sort: str = "priority"
+
+    @classmethod
+    def from_query(cls, params: Mapping[str, str]) -> QueueFilter:
+        from safespace.store._models_queue import ITEM_SOURCES
+
+        view = _text_param(params, "view", 32)
+        source = _text_param(params, "source", 32)
+        status = _text_param(params, "status", 32)
+        if view is not None:
+            if view not in QUEUE_VIEWS:
+                raise InvalidInput(f"view must be one of {', '.join(QUEUE_VIEWS)}")
+            if view == "escalations":
+                status = status or "escalated"
+            else:
+                source = source or "retro"
+        if source is not None and source not in ITEM_SOURCES:
+            raise InvalidInput(f"source must be one of {', '.join(ITEM_SOURCES)}")
+        if status is not None and status not in OPEN_STATUSES:
+            raise InvalidInput(f"status must be one of {', '.join(OPEN_STATUSES)}")
+        category = _text_param(params, "category", 32)
+        claimed = _text_param(params, "claimed", 64)
+        if claimed is not None and not set(claimed) <= _NAME_OK:
+            raise InvalidInput("claimed must be a reviewer's name, 'nobody' or 'anyone'")
+        if claimed == "anyone":
+            claimed = None
+        older_text = _text_param(params, "older", 8)
+        older: int | None = None
+        if older_text is not None:
+            if not older_text.isascii() or not older_text.isdigit():
+                raise InvalidInput("older must be a whole number of hours")
+            older = int(older_text)
+            if older > MAX_OLDER_THAN_HOURS:
+                raise InvalidInput(f"older must be at most {MAX_OLDER_THAN_HOURS} hours")
+        sort = _text_param(params, "sort", 16) or "priority"
+        if sort not in QUEUE_SORTS:
+            raise InvalidInput(f"sort must be one of {', '.join(QUEUE_SORTS)}")
+        return cls(
+            source=source,
+            bank=_text_param(params, "bank", 64),
+            category=category,
+            status=status,
+            claimed=claimed,
+            older=older,
+            q=_text_param(params, "q", 256),
+            sort=sort,
+        )
+
+    @classmethod
+    def from_query_string(cls, text: str) -> QueueFilter:
+        """The filter a hidden form field carries; a bad or empty one is the whole queue."""
+        from urllib.parse import parse_qsl
+
+        try:
+            return cls.from_query(dict(parse_qsl(text[:2000])))
+        except InvalidInput:
+            return cls()
+
+    def params(self, **changes: str | int | None) -> dict[str, str]:
+        """The non-default fields as query parameters (``changes`` replace some)."""
+        values: dict[str, Any] = {k: getattr(self, k) for k in _FILTER_KEYS} | changes
+        if values.get("sort") == "priority":
+            values["sort"] = None
+        return {k: str(v) for k, v in values.items() if v not in (None, "")}
+
+    def query(self, **changes: str | int | None) -> str:
+        from urllib.parse import urlencode
+
+        return urlencode(self.params(**changes))
+
+    @property
+    def active(self) -> bool:
+        return any(getattr(self, k) is not None for k in _FILTER_KEYS if k != "sort")
+
+    def where(self, now: datetime) -> list[ColumnElement[bool]]:
+        from sqlalchemy import Text
+        from sqlalchemy import cast as sql_cast
+
+        where: list[ColumnElement[bool]] = [ReviewItem.status.in_(OPEN_STATUSES)]
+        if self.status is not None:
+            where.append(ReviewItem.status == self.status)
+        if self.source is not None:
+            where.append(ReviewItem.source == self.source)
+        if self.bank is not None:
+            where.append(ReviewItem.bank == self.bank)
+        if self.category is not None:
+            where.append(ReviewItem.category == self.category)
+        live = ReviewItem.claim_expires_at > now
+        if self.claimed == "nobody":
+            where.append(or_(ReviewItem.claimed_by.is_(None), ReviewItem.claim_expires_at <= now))
+        elif self.claimed is not None:
+            where.append(ReviewItem.claimed_by == self.claimed)
+            where.append(live)
+        if self.older is not None:
+            where.append(ReviewItem.created_at <= now - timedelta(hours=self.older))
+        if self.q is not None:
+            quoted = json.dumps(self.q)  # as the JSON column stores a hash value
+            pattern = "%" + quoted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append(
+                or_(
+                    ReviewItem.content_id == self.q,
+                    ReviewItem.account_id == self.q,
+                    ReviewItem.matched_value == self.q,
+                    sql_cast(ReviewItem.hashes, Text).like(pattern + "%", escape="\\"),
+                )
+            )
+        return where
+
+    def order(self) -> tuple[Any, ...]:
+        age = (ReviewItem.created_at, ReviewItem.id)
+        if self.sort == "oldest":
+            return age
+        if self.sort == "newest":
+            return (ReviewItem.created_at.desc(), ReviewItem.id.desc())
+        if self.sort == "bank":
+            return (func.coalesce(ReviewItem.bank, ""), ReviewItem.priority, *age)
+        return (ReviewItem.priority, *age)
+
+
+def count_filtered(queue: ReviewQueue, flt: QueueFilter) -> int:
+    """How many open items the filter lets through (the page's total)."""
+    with queue.db.session() as s:
+        query = select(func.count()).select_from(ReviewItem).where(*flt.where(queue.clock()))
+        return int(s.scalar(query) or 0)
+
+
+def list_filtered(
+    queue: ReviewQueue, flt: QueueFilter, *, limit: int = 100, offset: int = 0
+) -> list[QueueItem]:
+    with queue.db.session() as s:
+        query = (
+            select(ReviewItem)
+            .where(*flt.where(queue.clock()))
+            .order_by(*flt.order())
+            .limit(limit)
+            .offset(offset)
+        )
+        return [_info(r, None) for r in s.scalars(query)]
+
+
+def filter_choices(queue: ReviewQueue) -> dict[str, list[str]]:
+    """The banks, categories and claim holders open items have now (the filter's lists)."""
+    now = queue.clock()
+    with queue.db.session() as s:
+        open_ = ReviewItem.status.in_(OPEN_STATUSES)
+
+        def distinct(column: Any, *extra: ColumnElement[bool]) -> list[str]:
+            query = select(column).where(open_, column.is_not(None), *extra).distinct()
+            return sorted(str(v) for v in s.scalars(query.limit(500)))
+
+        return {
+            "banks": distinct(ReviewItem.bank),
+            "categories": distinct(ReviewItem.category),
+            "claimed": distinct(ReviewItem.claimed_by, ReviewItem.claim_expires_at > now),
+        }
+
+
+def view_counts(queue: ReviewQueue) -> dict[str, int]:
+    """Open escalations and open retro-matches: the queue page's separate views."""
+    with queue.db.session() as s:
+        open_ = ReviewItem.status.in_(OPEN_STATUSES)
+        count = select(func.count()).select_from(ReviewItem)
+        esc = s.scalar(count.where(ReviewItem.status == "escalated"))
+        retro = s.scalar(count.where(open_, ReviewItem.source == "retro"))
+        return {"escalations": int(esc or 0), "retro": int(retro or 0)}
+
+
+MAX_ADJACENT_SCAN = 20_000
+
+
+def adjacent_items(
+    queue: ReviewQueue, flt: QueueFilter, item_id: int
+) -> tuple[int | None, int | None]:
+    """The items before and after ``item_id`` in the filter's order (None at either end, or
+    when the item is not in the filtered queue, or past the first 20,000 of it)."""
+    with queue.db.session() as s:
+        query = (
+            select(ReviewItem.id)
+            .where(*flt.where(queue.clock()))
+            .order_by(*flt.order())
+            .limit(MAX_ADJACENT_SCAN)
+        )
+        ids = list(s.scalars(query))
+    if item_id not in ids:
+        return None, ids[0] if ids else None
+    at = ids.index(item_id)
+    return (ids[at - 1] if at > 0 else None), (ids[at + 1] if at + 1 < len(ids) else None)
+
+
+def claim_next_filtered(
+    queue: ReviewQueue, flt: QueueFilter, actor: str, role: str
+) -> QueueItem | None:
+    """The first item in the filter's order this person may take, claimed; None if none."""
+    now = queue.clock()
+    free = or_(ReviewItem.claimed_by.is_(None), ReviewItem.claim_expires_at <= now)
+    with queue.db.session() as s:
+        ids = s.scalars(
+            select(ReviewItem.id).where(*flt.where(now), free).order_by(*flt.order()).limit(50)
+        ).all()
+    for item_id in ids:
+        with suppress(Conflict, AccessDenied):
+            return queue.claim(item_id, actor, role)
+    return None
+
+
+def item_stamp(item: QueueItem) -> str:
+    """A short digest of what a row showed (status, claim): a bulk action skips an item
+    whose stamp changed since the page was drawn."""
+    import hashlib
+
+    expires = item.claim_expires_at.isoformat() if item.claim_expires_at else ""
+    text = f"{item.id}|{item.status}|{item.claimed_by or ''}|{expires}|{item.decided_by or ''}"
+    return hashlib.blake2s(text.encode(), digest_size=6).hexdigest()
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """What a bulk action did: the items changed, and those skipped with why."""
+
+    action: str
+    done: tuple[int, ...]
+    skipped: tuple[tuple[int, str], ...]
+
+
+MAX_BULK = 500
+BULK_ACTIONS = ("false-positive", "release")
+
+
+def parse_selection(values: list[str]) -> dict[int, str]:
+    """``ID:STAMP`` checkbox values; InvalidInput when none, too many or malformed."""
+    picked: dict[int, str] = {}
+    for value in values:
+        item_text, _, stamp = value.partition(":")
+        if not item_text.isascii() or not item_text.isdigit() or len(item_text) > 18:
+            raise InvalidInput("a selected row is not an item of this queue")
+        if len(stamp) != 12 or not all(c in "0123456789abcdef" for c in stamp):
+            raise InvalidInput("a selected row is not an item of this queue")
+        picked[int(item_text)] = stamp
+    if not picked:
+        raise InvalidInput("select at least one item")
+    if len(picked) > MAX_BULK:
+        raise InvalidInput(f"select at most {MAX_BULK} items at once")
+    return picked
+
+
+def bulk_action(
+    queue: ReviewQueue,
+    action: str,
+    selected: Mapping[int, str],
+    actor: str,
+    role: str,
+    reason: str,
+) -> BulkResult:
+    """A false positive (leads and admins) or a release (unclaim: yours, or anyone's for a
+    lead) of the selected items, in one transaction, with one audit record per item as a
+    single decision has. An item whose stamp (:func:`item_stamp`) changed since the page
+    was drawn, or that this person may not change, is skipped and reported."""
+    if action not in BULK_ACTIONS:
+        raise InvalidInput(f"bulk action must be one of {', '.join(BULK_ACTIONS)}")
+    if action == "false-positive" and not role_allows(role, "lead"):
+        raise AccessDenied("a bulk false positive needs the lead role")
+    reason = (reason or "").strip()
+    if not 3 <= len(reason) <= MAX_REASON:
+        raise InvalidInput(f"a bulk action needs a reason (3..{MAX_REASON} characters)")
+    if not selected or len(selected) > MAX_BULK:
+        raise InvalidInput(f"select 1 to {MAX_BULK} items")
+    if action == "false-positive":
+        queue._ensure_allow_bank()
+    now = queue.clock()
+    done: list[int] = []
+    skipped: list[tuple[int, str]] = []
+    lead = role_allows(role, "lead")
+    with queue.db.transaction() as s:
+        rows = {
+            r.id: r
+            for r in s.scalars(
+                select(ReviewItem)
+                .where(ReviewItem.id.in_(sorted(selected)))
+                .with_for_update()
+                .order_by(ReviewItem.id)
+            )
+        }
+        for item_id in sorted(selected):
+            row = rows.get(item_id)
+            if row is None:
+                skipped.append((item_id, "no such item"))
+                continue
+            item = _info(row, None)
+            if item_stamp(item) != selected[item_id]:
+                skipped.append((item_id, "changed by someone else since the page was drawn"))
+                continue
+            if item.status not in OPEN_STATUSES:
+                skipped.append((item_id, f"already decided ({item.status})"))
+                continue
+            holder = item.claimed(now)
+            if action == "release":
+                if holder is None:
+                    skipped.append((item_id, "not claimed"))
+                    continue
+                if holder != actor and not lead:
+                    skipped.append((item_id, f"claimed by {holder}: only a lead releases it"))
+                    continue
+                row.claimed_by, row.claim_expires_at, row.updated_at = None, None, now
+                details = {"released": holder, "reason": reason, "bulk": True}
+                audit.append(
+                    s, f"user:{actor}", "case.release", f"review:{item_id}", details, at=now
+                )
+                done.append(item_id)
+                continue
+            if holder is not None and holder != actor:
+                skipped.append((item_id, f"claimed by {holder}"))
+                continue
+            if item.status == "second-look" and item.decided_by == actor:
+                skipped.append((item_id, "a second look must be taken by someone else"))
+                continue
+            _bulk_false_positive(queue, s, row, item, actor, role, reason, now)
+            done.append(item_id)
+        s.flush()
+    return BulkResult(action, tuple(done), tuple(skipped))
+
+
+def _bulk_false_positive(
+    queue: ReviewQueue,
+    s: Session,
+    row: ReviewItem,
+    item: QueueItem,
+    actor: str,
+    role: str,
+    reason: str,
+    now: datetime,
+) -> None:
+    """One item of a bulk false positive: what :meth:`ReviewQueue.decide` records for it."""
+    final = not queue.policy.second_look or item.status == "second-look"
+    s.add(
+        ReviewDecision(
+            item_id=item.id, actor=actor, role=role, kind="false-positive", category=None,
+            reason=reason, final=final, at=now,
+        )
+    )  # fmt: skip
+    details: dict[str, Any] = {"decision": "false-positive", "category": None, "final": final}
+    details["stage"] = "second-look" if item.status == "second-look" else "first"
+    details["reason"], details["bulk"] = reason, True
+    row.claimed_by, row.claim_expires_at, row.updated_at = None, None, now
+    if not final:
+        row.status, row.decision, row.decision_category = "second-look", "false-positive", None
+        row.decided_by = actor
+    else:
+        row.status, row.decision, row.decision_category = "false-positive", "false-positive", None
+        row.decided_by, row.final_at = actor, now
+        s.execute(delete(ReviewMedia).where(ReviewMedia.item_id == item.id))
+        details["allowed_hashes"] = queue._allow(s, item, actor, now)
+        opinions = _queue_opinions(s, item, "false-positive", reason, now)
+        if opinions:
+            details["opinions"] = opinions
+    audit.append(s, f"user:{actor}", "case.decision", f"review:{item.id}", details, at=now)
