@@ -386,6 +386,8 @@ class ReviewQueue:
             if cast(CursorResult[Any], result).rowcount != 1:
                 holder = item.claimed(now) or "another reviewer"
                 raise Conflict(f"item {item_id} is being reviewed by {holder}")
+            if item.claimed(now) != actor:  # a new claim, not the holder's renewal
+                audit.append(s, f"user:{actor}", "case.claim", f"review:{item_id}", {}, at=now)
             s.expire_all()
             return self._load(s, item_id)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import _models_contact as models_contact  # noqa: F401  (registers the contact tables)
 from . import _models_exchanges as models_exchanges  # noqa: F401  (registers the exchange tables)
+from . import _models_notes as models_notes  # noqa: F401  (registers review_notes)
 from . import _models_opinions as models_opinions  # noqa: F401  (registers exchange_opinions)
 from . import _models_reports as models_reports  # noqa: F401  (registers the report tables on Base.metadata)
 from . import _models_retro as models_retro  # noqa: F401  (registers the retro-matching tables)
