@@ -298,6 +298,13 @@ class Settings(BaseSettings):
         description="Review queue: how often the server's review thread reads new match "
         "events and self-reports and delivers due webhook actions.",
     )
+    review_preset_reasons: str = Field(
+        default="Matches the listed content; Not the listed content; Different image, "
+        "same layout; Text or logo only, nothing to act on; Unclear: needs a lead's look",
+        max_length=2000,
+        description="Review console: the quick reasons a reviewer may pick for a decision, "
+        "separated by semicolons (each 3 to 200 characters; empty: none offered).",
+    )
     flood_guard_matches: int = Field(
         default=100,
         ge=0,
@@ -372,6 +379,15 @@ class Settings(BaseSettings):
         le=86400,
         description="Deter: how long the widget token returned with a decision stays valid.",
     )
+
+    def review_reasons(self) -> list[str]:
+        """The preset reasons, in order, blanks and duplicates dropped."""
+        found: list[str] = []
+        for part in self.review_preset_reasons.split(";"):
+            text = " ".join(part.split())
+            if 3 <= len(text) <= 200 and text not in found:
+                found.append(text)
+        return found
 
     def deter_origins(self) -> list[str]:
         return [o.rstrip("/") for o in self.deter_allowed_origins.replace(",", " ").split() if o]

@@ -8,7 +8,9 @@ Pages, forms, CSRF and errors are the console's own (:mod:`safespace.web._consol
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi import Path as PathParam
@@ -16,12 +18,29 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from safespace.accounts import SessionInfo, role_allows, tokens_match
-from safespace.errors import InvalidInput
+from safespace.errors import InvalidInput, NotFound
 from safespace.exchanges._flood import FloodGuard, FloodPolicy, quarantine_of
 from safespace.exchanges._opinions import opinions_of_item
 from safespace.reports._exposure import ExposureCounter
-from safespace.reports._queue import CATEGORIES, ReviewQueue
+from safespace.reports._queue import (
+    BULK_ACTIONS,
+    CATEGORIES,
+    QUEUE_SORTS,
+    QueueFilter,
+    ReviewQueue,
+    adjacent_items,
+    bulk_action,
+    claim_next_filtered,
+    count_filtered,
+    filter_choices,
+    item_stamp,
+    list_filtered,
+    parse_selection,
+    view_counts,
+)
+from safespace.reports._queue_feeds import OPEN_STATUSES
 from safespace.reports._referrals import Reporter
+from safespace.store._models_queue import ITEM_SOURCES
 from safespace.web._console import (
     _SECURITY_HEADERS,
     ConsoleRoute,
@@ -71,16 +90,14 @@ def _page_number(text: str | None) -> int:
 async def queue_page(request: Request) -> Response:
     session = _signed_in(request)
     queue = _queue(request)
+    flt = QueueFilter.from_query(request.query_params)  # InvalidInput: the 400 page
     await run_in_threadpool(queue.sync)
     page = _page_number(request.query_params.get("page"))
-    waiting = await run_in_threadpool(queue.count_items, open_only=True)
+    waiting = await run_in_threadpool(count_filtered, queue, flt)
     pages = max(1, -(-waiting // QUEUE_PAGE_SIZE))
     page = min(page, pages)
     items = await run_in_threadpool(
-        queue.list_items,
-        open_only=True,
-        limit=QUEUE_PAGE_SIZE,
-        offset=(page - 1) * QUEUE_PAGE_SIZE,
+        list_filtered, queue, flt, limit=QUEUE_PAGE_SIZE, offset=(page - 1) * QUEUE_PAGE_SIZE
     )
     decided = await run_in_threadpool(queue.list_items, open_only=False, limit=25)
     return _render(
@@ -97,22 +114,140 @@ async def queue_page(request: Request) -> Response:
         decided=decided,
         now=queue.clock(),
         notice=request.query_params.get("notice", "")[:200],
+        flt=flt,
+        filter_query=flt.query(),
+        view=_view_of(flt),
+        views=await run_in_threadpool(view_counts, queue),
+        choices=await run_in_threadpool(filter_choices, queue),
+        sources=ITEM_SOURCES,
+        statuses=OPEN_STATUSES,
+        sorts=QUEUE_SORTS,
+        stamps={i.id: item_stamp(i) for i in items},
+        may_bulk_fp=role_allows(session.user.role, "lead"),
+        presets=_presets(request),
     )
 
 
+def _view_of(flt: QueueFilter) -> str:
+    """Which of the queue's tabs the filter is: escalations, retro-matches, or all."""
+    if flt == QueueFilter(status="escalated", sort=flt.sort):
+        return "escalations"
+    if flt == QueueFilter(source="retro", sort=flt.sort):
+        return "retro"
+    return "" if flt.active else "all"
+
+
+def _presets(request: Request) -> list[str]:
+    reasons: list[str] = request.app.state.safespace.settings.review_reasons()
+    return reasons
+
+
+def _with_filter(url: str, filter_query: str) -> str:
+    """``url`` carrying the queue filter (checked again: it may come from a form)."""
+    query = QueueFilter.from_query_string(filter_query).query() if filter_query else ""
+    return f"{url}?filter={quote(query, safe='')}" if query else url
+
+
+FilterField = Annotated[str, Form(max_length=2000)]
+
+
 @router.post("/queue/next")
-def claim_next(request: Request, csrf_token: CsrfField = None) -> Response:
+def claim_next(
+    request: Request, csrf_token: CsrfField = None, filter: FilterField = ""
+) -> Response:
+    """Claim the most urgent free item, within the queue page's filter when one is sent."""
     session = _signed_in(request)
     _check_post(request, session.csrf_token, csrf_token)
-    item = _queue(request).claim_next(_actor(session), session.user.role)
+    return _claim_next_response(request, session, filter)
+
+
+def _claim_next_response(request: Request, session: SessionInfo, filter_query: str) -> Response:
+    flt = QueueFilter.from_query_string(filter_query)
+    item = claim_next_filtered(_queue(request), flt, _actor(session), session.user.role)
     if item is None:
-        return _redirect("/console/queue?notice=Nothing+to+claim")
-    return _redirect(f"/console/items/{item.id}")
+        back = f"/console/queue?{flt.query(notice='Nothing to claim')}"
+        return _redirect(back)
+    return _redirect(_with_filter(f"/console/items/{item.id}", flt.query()))
+
+
+@router.post("/queue/bulk")
+def bulk(
+    request: Request,
+    action: Annotated[str, Form(max_length=32)] = "",
+    reason: Annotated[str, Form(max_length=4000)] = "",
+    preset: Annotated[str, Form(max_length=400)] = "",
+    items: Annotated[list[str], Form(max_length=600)] = [],  # noqa: B006 (FastAPI copies it)
+    confirmed: Annotated[str, Form(max_length=8)] = "",
+    filter: FilterField = "",
+    csrf_token: CsrfField = None,
+) -> Response:
+    """Bulk false positive (leads) or release of the rows ticked on the queue page: first a
+    page that lists them and asks to confirm, then the action, then what was done."""
+    session = _signed_in(request)
+    _check_post(request, session.csrf_token, csrf_token)
+    if action not in BULK_ACTIONS:
+        raise InvalidInput(f"choose what to do with the selected items: {', '.join(BULK_ACTIONS)}")
+    selected = parse_selection(items)
+    reason = reason.strip() or (preset if preset in _presets(request) else "")
+    flt = QueueFilter.from_query_string(filter)
+    if confirmed != "yes":
+        queue = _queue(request)
+        rows = []
+        for item_id in sorted(selected):
+            with suppress(NotFound):  # gone: the action reports it as skipped
+                rows.append(queue.get(item_id))
+        return _render(
+            request,
+            "review/bulk.html",
+            session=session,
+            title="Confirm a bulk action",
+            section="queue",
+            action=action,
+            rows=rows,
+            selection=[f"{i}:{s}" for i, s in sorted(selected.items())],
+            reason=reason,
+            filter_query=flt.query(),
+            now=queue.clock(),
+        )
+    result = bulk_action(
+        _queue(request), action, selected, _actor(session), session.user.role, reason
+    )
+    return _render(
+        request,
+        "review/bulk.html",
+        session=session,
+        title="Bulk action done",
+        section="queue",
+        action=action,
+        result=result,
+        filter_query=flt.query(),
+    )
 
 
 @router.get("/items/{item_id}")
 def item_page(request: Request, item_id: ItemId) -> Response:
     return _item_response(request, _signed_in(request), item_id)
+
+
+def _queue_nav(request: Request, item_id: int, filter_query: str) -> dict[str, object]:
+    """Where the item sits in the queue it was opened from: previous and next items (the
+    keyboard's k and j) and the filter they keep."""
+    flt = QueueFilter.from_query_string(filter_query)
+    before, after = adjacent_items(_queue(request), flt, item_id)
+    query = flt.query()
+    return {
+        "filter_query": query,
+        "prev_url": _with_filter(f"/console/items/{before}", query) if before else "",
+        "next_url": _with_filter(f"/console/items/{after}", query) if after else "",
+        "queue_url": f"/console/queue?{query}" if query else "/console/queue",
+    }
+
+
+def _filter_of(request: Request) -> str:
+    """The queue filter the item page was opened with (``?filter=``, or a refused form's)."""
+    kept = getattr(request.state, "queue_filter", None)
+    text = kept if isinstance(kept, str) else request.query_params.get("filter", "")
+    return text[:2000]
 
 
 def _item_response(
@@ -156,6 +291,8 @@ def _item_response(
         referral_ready=bool(request.app.state.safespace.settings.reporter_email.strip()),
         form_error=form_error,
         typed={"decision": "", "category": "", "reason": "", **(typed or {})},
+        presets=_presets(request),
+        nav=_queue_nav(request, item_id, _filter_of(request)),
     )
     response.status_code = status_code
     # The reveal script POSTs with fetch, and videos load as media: same origin only.
@@ -165,11 +302,13 @@ def _item_response(
 
 
 @router.post("/items/{item_id}/claim")
-def claim(request: Request, item_id: ItemId, csrf_token: CsrfField = None) -> Response:
+def claim(
+    request: Request, item_id: ItemId, csrf_token: CsrfField = None, filter: FilterField = ""
+) -> Response:
     session = _signed_in(request)
     _check_post(request, session.csrf_token, csrf_token)
     _queue(request).claim(item_id, _actor(session), session.user.role)
-    return _redirect(f"/console/items/{item_id}")
+    return _redirect(_with_filter(f"/console/items/{item_id}", filter))
 
 
 @router.post("/items/{item_id}/release")
@@ -187,20 +326,29 @@ def decide(
     decision: Annotated[str, Form(max_length=32)],
     reason: Annotated[str, Form(max_length=4000)] = "",
     category: Annotated[str, Form(max_length=8)] = "",
+    preset: Annotated[str, Form(max_length=400)] = "",
+    next: Annotated[str, Form(max_length=8)] = "",
+    filter: FilterField = "",
     csrf_token: CsrfField = None,
 ) -> Response:
+    """Record a decision; with ``next``, claim and open the next item of the same filter.
+    An empty reason takes the preset reason picked (one of the configured ones)."""
     session = _signed_in(request)
     _check_post(request, session.csrf_token, csrf_token)
+    given = reason.strip() or (preset if preset in _presets(request) else "")
     try:
         _queue(request).decide(
-            item_id, _actor(session), session.user.role, decision, reason, category or None
+            item_id, _actor(session), session.user.role, decision, given, category or None
         )
     except InvalidInput as exc:  # say what to fix on the same page, keeping what was typed
         typed = {"decision": decision, "category": category, "reason": reason}
+        request.state.queue_filter = filter
         return _item_response(
             request, session, item_id, status_code=400, form_error=exc.message, typed=typed
         )
-    return _redirect(f"/console/items/{item_id}")
+    if next == "yes":
+        return _claim_next_response(request, session, filter)
+    return _redirect(_with_filter(f"/console/items/{item_id}", filter))
 
 
 @router.post("/items/{item_id}/release-entry")
