@@ -155,22 +155,22 @@ class FrameEntries:
         for signal_type, a in arrays.items():
             if signal_type not in out.indexes:
                 continue
-            videos: list[tuple[int, list[Frame]]] = []
-            ids = np.asarray(a.ids)
+            ids = np.asarray(a.ids, dtype=np.int64)
             if not len(ids):
                 continue
+            # Arrays straight into the index, and one slice per entry: no object per frame.
+            order = np.argsort(ids, kind="stable")
+            ids = ids[order]
+            raw = np.ascontiguousarray(np.asarray(a.pdq, dtype=np.uint8)[order])
+            times = np.asarray(a.times, dtype=np.float64)[order]
+            quality = np.asarray(a.quality, dtype=np.uint8)[order]
             starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
             ends = np.r_[starts[1:], len(ids)]
-            raw = np.asarray(a.pdq)
             for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
-                frames = [
-                    Frame(raw[i].tobytes().hex(), int(a.quality[i]), float(a.times[i]))
-                    for i in range(lo, hi)
-                ]
-                entry_id = int(ids[lo])
-                out._hold(entry_id, signal_type, frames)
-                videos.append((entry_id, frames))
-            out.indexes[signal_type].add_many(videos)
+                out._held[int(ids[lo])] = _Held(
+                    signal_type, raw[lo:hi].tobytes(), times[lo:hi].copy(), quality[lo:hi].copy()
+                )
+            out.indexes[signal_type].add_arrays(ids, raw, times, quality)
         return out
 
     def search(

@@ -99,11 +99,31 @@ class PDQIndex:
 
     def search(self, hashes: HashesLike, radius: int = 31) -> list[list[tuple[int, int]]]:
         """Per query, every ``(id, distance)`` within ``radius``, by distance then id."""
+        h = as_hashes(hashes)
+        qidx, ids, dist = self.search_arrays(h, radius)
+        nq = len(h)
+        if nq == 0:
+            return []
+        bounds = np.searchsorted(qidx, np.arange(nq + 1)).tolist()
+        pairs = list(zip(ids.tolist(), dist.tolist(), strict=True))
+        return [pairs[bounds[k] : bounds[k + 1]] for k in range(nq)]
+
+    def search_arrays(
+        self, hashes: HashesLike, radius: int = 31
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """:meth:`search` for a batch, as three int64 arrays (query number, id, distance),
+        one element per hit, sorted by query, then distance, then id.
+
+        Every query of the batch is answered by one pass over each segment, and no Python
+        object is made per hit, so a large batch (a video's frames) costs little more than
+        its kernels. ``search`` is this, cut per query.
+        """
         r = as_radius(radius)
         qs = words(as_hashes(hashes))
         nq = qs.shape[0]
+        none = np.zeros(0, dtype=np.int64)
         if nq == 0:
-            return []
+            return none, none, none
         s = self._state
         parts: list[Hits] = [seg.search(qs, r, self._mode) for seg in s.segments if seg.live]
         if s.buf_count:
@@ -112,7 +132,7 @@ class PDQIndex:
             parts.append((qi, s.buf_ids[rows], dist))
         parts = [p for p in parts if len(p[0])]
         if not parts:
-            return [[] for _ in range(nq)]
+            return none, none, none
         if len(parts) == 1:
             qidx, ids, dist = parts[0]
         else:
@@ -120,9 +140,11 @@ class PDQIndex:
             ids = np.concatenate([p[1] for p in parts])
             dist = np.concatenate([p[2] for p in parts])
         order = np.lexsort((ids, dist, qidx))
-        bounds = np.searchsorted(qidx[order], np.arange(nq + 1)).tolist()
-        pairs = list(zip(ids[order].tolist(), dist[order].tolist(), strict=True))
-        return [pairs[bounds[k] : bounds[k + 1]] for k in range(nq)]
+        return (
+            np.asarray(qidx[order], dtype=np.int64),
+            np.asarray(ids[order], dtype=np.int64),
+            np.asarray(dist[order], dtype=np.int64),
+        )
 
     def compact(self) -> None:
         """Merge every segment and the buffer into one segment, dropping removed rows."""

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -93,13 +93,7 @@ class VideoMatch:
 class _Video:
     rows: npt.NDArray[np.int64]  # the index row of each good frame, in time order
     times: npt.NDArray[np.float64]  # the time of each good frame
-    hashes: tuple[str, ...]  # its distinct good hashes
-
-
-@dataclass
-class _Query:
-    hashes: list[str]  # distinct good query hashes
-    times: list[list[float]]  # the times each one was seen at
+    distinct: npt.NDArray[np.int64]  # the rows of its distinct good hashes
 
 
 def good_frames(
@@ -147,10 +141,12 @@ class FrameIndex:
 
         self.quality = quality
         self._pdq = PDQIndex()
-        self._row_of: dict[str, int] = {}  # distinct hash -> index row
-        # The video holding each row (FREE, or SHARED: then _shared says which): an array,
-        # not a dict of sets, because a bank of 10M frames would spend gigabytes on those.
+        self._row_of: dict[bytes, int] = {}  # distinct hash (32 bytes) -> index row
+        # Per row: the video holding it (FREE, or SHARED: then _shared says which) and its
+        # hash. Arrays, not a dict of sets, because a bank of 10M frames would spend
+        # gigabytes on those, and because a search maps its hits to videos in one step.
         self._owner = np.full(1024, _FREE, dtype=np.int64)
+        self._keys = np.zeros((1024, 32), dtype=np.uint8)
         self._shared: dict[int, set[int]] = {}
         self._videos: dict[int, _Video] = {}
         self._next_row = 0
@@ -174,95 +170,157 @@ class FrameIndex:
 
     def add_many(self, videos: Iterable[tuple[int, Sequence[FrameLike]]]) -> list[int]:
         """:meth:`add` for many videos with one index update (how a bank is loaded)."""
-        counts: list[int] = []
-        new_rows: list[int] = []
-        new_hashes: list[str] = []
-        with self._lock:
-            for video_id, frames in videos:
-                hashes, times = good_frames(frames, self.quality)
-                self._remove(video_id)
-                counts.append(len(hashes))
-                if hashes:
-                    self._videos[video_id] = self._place(
-                        video_id, hashes, times, new_rows, new_hashes
-                    )
-            if new_rows:
-                self._pdq.add(new_rows, new_hashes)
-        return counts
-
-    def _place(
-        self,
-        video_id: int,
-        hashes: list[str],
-        times: list[list[float]],
-        new_rows: list[int],
-        new_hashes: list[str],
-    ) -> _Video:
-        rows_in_order: list[int] = []
-        times_in_order: list[float] = []
-        for h, seen in zip(hashes, times, strict=True):
-            row = self._row_of.get(h)
-            if row is None:
-                row = self._new_row()
-                self._row_of[h] = row
-                self._owner[row] = video_id
-                new_rows.append(row)
-                new_hashes.append(h)
-            else:
-                current = int(self._owner[row])
-                if current == _SHARED:
-                    self._shared[row].add(video_id)
-                elif current != video_id:
-                    self._shared[row] = {current, video_id}
-                    self._owner[row] = _SHARED
-            rows_in_order.extend([row] * len(seen))
-            times_in_order.extend(seen)
-        order = np.argsort(np.asarray(times_in_order), kind="stable")
-        return _Video(
-            np.asarray(rows_in_order, dtype=np.int64)[order],
-            np.asarray(times_in_order, dtype=np.float64)[order],
-            tuple(hashes),
+        items = [(int(video_id), frames) for video_id, frames in videos]
+        last = {video_id: k for k, (video_id, _) in enumerate(items)}
+        ids: list[int] = []
+        hexes: list[str] = []
+        times: list[float] = []
+        quality: list[int] = []
+        for k, (video_id, frames) in enumerate(items):
+            if last[video_id] != k:
+                continue  # replaced by a later item of this call
+            for f in frames:
+                ids.append(video_id)
+                hexes.append(f.pdq)
+                times.append(float(f.timestamp))
+                quality.append(int(f.quality))
+        try:
+            raw = bytes.fromhex("".join(hexes))
+        except ValueError as exc:
+            raise InvalidInput(f"a frame hash is not 64 hex digits: {exc}") from None
+        if len(raw) != 32 * len(hexes) or any(len(h) != 64 for h in hexes):
+            raise InvalidInput("a frame hash is not 64 hex digits")
+        counts = self.add_arrays(
+            np.asarray(ids, dtype=np.int64),
+            np.frombuffer(raw, dtype=np.uint8).reshape(-1, 32),
+            np.asarray(times, dtype=np.float64),
+            np.asarray(quality, dtype=np.int64),
+            video_ids=list(last),
         )
+        return [
+            counts[video_id] if last[video_id] == k else len(good_frames(frames, self.quality)[0])
+            for k, (video_id, frames) in enumerate(items)
+        ]
 
-    def _new_row(self) -> int:
-        row = self._next_row
-        self._next_row += 1
-        if row >= len(self._owner):
-            grown = np.full(2 * len(self._owner), _FREE, dtype=np.int64)
-            grown[: len(self._owner)] = self._owner
-            self._owner = grown
-        return row
+    def add_arrays(
+        self,
+        ids: npt.NDArray[np.int64],
+        pdq: npt.NDArray[np.uint8],
+        times: npt.NDArray[np.float64],
+        quality: npt.NDArray[np.integer],
+        video_ids: Iterable[int] | None = None,
+    ) -> dict[int, int]:
+        """Index videos given as frame arrays, with no Python object per frame (how a
+        snapshot is loaded): frame ``k`` of video ``ids[k]`` has hash ``pdq[k]`` (32 bytes),
+        time ``times[k]`` and quality ``quality[k]``. The frames of one id form one video,
+        which replaces any video of that id; ``video_ids`` names more ids to replace (or
+        empty). Returns each id's number of distinct good hashes (0: not indexed)."""
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        pdq = np.ascontiguousarray(pdq, dtype=np.uint8).reshape(-1, 32)
+        times = np.asarray(times, dtype=np.float64).reshape(-1)
+        quality = np.asarray(quality).reshape(-1)
+        if not len(ids) == len(pdq) == len(times) == len(quality):
+            raise InvalidInput("ids, hashes, times and qualities differ in length")
+        named = _distinct(np.concatenate([ids, np.fromiter(video_ids or (), dtype=np.int64)]))
+        good = quality >= self.quality
+        ids, pdq, times = ids[good], pdq[good], times[good]
+        batch = _Batch.of(named, ids, pdq, times)
+        with self._lock:
+            gone: list[int] = []
+            for video_id in named.tolist():
+                self._remove(video_id, gone)
+            if gone:
+                self._pdq.remove(gone)
+            rows = self._rows_for(batch)
+            self._own(batch, rows)
+            counts = batch.counts()
+            for p, (lo, hi), (dlo, dhi) in batch.spans():
+                self._videos[int(named[p])] = _Video(
+                    rows[batch.frame_key[lo:hi]],
+                    batch.frame_time[lo:hi],
+                    rows[batch.pair_key[dlo:dhi]],
+                )
+        return dict(zip(named.tolist(), counts.tolist(), strict=True))
 
-    def _owners(self, row: int) -> Iterable[int]:
-        current = int(self._owner[row])
-        if current >= 0:
-            return (current,)
-        return self._shared.get(row, ()) if current == _SHARED else ()
+    def _rows_for(self, batch: _Batch) -> npt.NDArray[np.int64]:
+        """The index row of each distinct hash of ``batch``, adding the new ones."""
+        n = len(batch.uniq)
+        if self._row_of:
+            get = self._row_of.get
+            keys = _as_keys(batch.uniq)
+            rows = np.fromiter((get(k, -1) for k in keys), dtype=np.int64, count=n)
+        else:
+            rows = np.full(n, -1, dtype=np.int64)
+        fresh = np.flatnonzero(rows < 0)
+        if len(fresh):
+            new = self._new_rows(len(fresh))
+            rows[fresh] = new
+            hashes = batch.uniq[fresh]
+            self._keys[new] = hashes
+            self._row_of.update(zip(_as_keys(hashes), new.tolist(), strict=True))
+            self._pdq.add(new, hashes)
+        return rows
+
+    def _own(self, batch: _Batch, rows: npt.NDArray[np.int64]) -> None:
+        """Record which video holds each row: one array write when a row has one holder."""
+        pair_rows = rows[batch.pair_key]
+        pair_videos = batch.named[batch.pair_video]
+        holders = np.bincount(batch.pair_key, minlength=len(rows))[batch.pair_key]
+        alone = (holders == 1) & (self._owner[pair_rows] == _FREE)
+        self._owner[pair_rows[alone]] = pair_videos[alone]
+        rest = np.flatnonzero(~alone)
+        for row, video_id in zip(pair_rows[rest].tolist(), pair_videos[rest].tolist(), strict=True):
+            current = int(self._owner[row])
+            if current == _FREE:
+                self._owner[row] = video_id
+            elif current == _SHARED:
+                self._shared[row].add(video_id)
+            elif current != video_id:
+                self._shared[row] = {current, video_id}
+                self._owner[row] = _SHARED
+
+    def _new_rows(self, count: int) -> npt.NDArray[np.int64]:
+        first = self._next_row
+        self._next_row += count
+        size = len(self._owner)
+        if self._next_row > size:
+            while size < self._next_row:
+                size *= 2
+            owner = np.full(size, _FREE, dtype=np.int64)
+            owner[: len(self._owner)] = self._owner
+            keys = np.zeros((size, 32), dtype=np.uint8)
+            keys[: len(self._keys)] = self._keys
+            self._owner, self._keys = owner, keys
+        return np.arange(first, self._next_row, dtype=np.int64)
 
     def remove(self, video_id: int) -> bool:
         """Forget a video; its hashes leave the index unless another video holds them."""
         with self._lock:
-            return self._remove(video_id)
+            gone: list[int] = []
+            found = self._remove(video_id, gone)
+            if gone:
+                self._pdq.remove(gone)
+            return found
 
-    def _remove(self, video_id: int) -> bool:
+    def _remove(self, video_id: int, gone: list[int]) -> bool:
+        """Forget a video; rows no video holds any more are added to ``gone`` (the caller
+        removes them from the PDQ index)."""
         video = self._videos.pop(video_id, None)
         if video is None:
             return False
-        gone: list[int] = []
-        for h in video.hashes:
-            row = self._row_of[h]
-            if int(self._owner[row]) == _SHARED:
-                holders = self._shared[row]
-                holders.discard(video_id)
-                if len(holders) == 1:
-                    self._owner[row] = holders.pop()
-                    del self._shared[row]
-            else:
-                self._owner[row] = _FREE
-                del self._row_of[h]
-                gone.append(row)
-        if gone:
-            self._pdq.remove(gone)
+        rows = video.distinct
+        shared = self._owner[rows] == _SHARED
+        own = rows[~shared]
+        self._owner[own] = _FREE
+        for key in _as_keys(self._keys[own]):
+            del self._row_of[key]
+        gone.extend(own.tolist())
+        for row in rows[shared].tolist():
+            holders = self._shared[row]
+            holders.discard(video_id)
+            if len(holders) == 1:
+                self._owner[row] = holders.pop()
+                del self._shared[row]
         return True
 
     def search(
@@ -279,74 +337,188 @@ class FrameIndex:
         thresholds); then ``max_distance`` must bound every distance it returns. With
         ``dihedral``, each query frame also matches in its 8 rotations and mirrors (derived
         from the hash), so a mirrored or rotated upload matches its original.
+
+        All query frames (and their variants) go to the PDQ index in one batch, and the hits
+        are counted per video with array operations: Python work grows with the videos that
+        match, not with the hits.
         """
         fixed = thresholds if isinstance(thresholds, VideoThresholds) else None
         radius = fixed.distance if fixed is not None else max_distance
         if radius is None:
             raise InvalidInput("max_distance is needed when thresholds vary by video")
         hashes, times = good_frames(frames, self.quality)
-        if not hashes or not self._videos:
-            return []
-        query = _Query(hashes, times)
-        probes, owner = self._probes(query, dihedral)
-        hits = self._pdq.search(probes, radius=radius)
-        # video -> (matched query hashes, matched rows, best distance)
-        found: dict[int, tuple[set[int], set[int], list[int]]] = {}
         videos = self._videos
-        for probe, pairs in enumerate(hits):
-            q = owner[probe]
-            for row, dist in pairs:
-                for video_id in self._owners(row):
-                    if video_id not in videos:
-                        continue
-                    limit = fixed.distance if fixed is not None else _call(thresholds, video_id)
-                    if dist > limit:
-                        continue
-                    entry = found.setdefault(video_id, (set(), set(), [dist]))
-                    entry[0].add(q)
-                    entry[1].add(row)
-                    entry[2][0] = min(entry[2][0], dist)
+        if not hashes or not videos:
+            return []
+        probes, probe_of = _probes(hashes, dihedral)
+        qi, rows, dist = self._pdq.search_arrays(probes, radius=radius)
+        q = probe_of[qi]
+        owner = self._owner[rows]
+        if bool((owner < 0).any()):
+            q, rows, dist, owner = self._expand_shared(q, rows, dist, owner)
+        if not len(owner):
+            return []
+        video_ids, at = np.unique(owner, return_inverse=True)
+        limits: list[VideoThresholds | None] = [
+            (fixed or _thresholds(thresholds, v)) if v in videos else None
+            for v in video_ids.tolist()
+        ]
+        cut = np.array([-1 if t is None else t.distance for t in limits], dtype=np.int64)
+        keep = dist <= cut[at]
+        if not bool(keep.all()):
+            q, rows, dist, at = q[keep], rows[keep], dist[keep], at[keep]
+        if not len(at):
+            return []
+        n_query = len(hashes)
+        n_rows = max(self._next_row, 1)
+        # Distinct (video, query hash) and (video, row) pairs, grouped by video.
+        q_pairs = np.unique(at * n_query + q)
+        r_pairs = np.unique(at * n_rows + rows)
+        n_videos = len(video_ids)
+        q_bounds = np.searchsorted(q_pairs // n_query, np.arange(n_videos + 1))
+        r_bounds = np.searchsorted(r_pairs // n_rows, np.arange(n_videos + 1))
+        best = np.full(n_videos, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(best, at, dist)
         matches: list[VideoMatch] = []
-        n_query = len(query.hashes)
-        query_step = _step([t for seen in query.times for t in seen])  # once, not per match
-        for video_id, (qs, rows, best) in found.items():
+        query_step: float | None = None
+        for j in np.flatnonzero(np.diff(q_bounds)).tolist():
+            video_id = int(video_ids[j])
             video = videos[video_id]
-            t = fixed if fixed is not None else _thresholds(thresholds, video_id)
-            query_percent = 100.0 * len(qs) / n_query
-            compared_percent = 100.0 * len(rows) / len(video.hashes)
+            t = limits[j]
+            assert t is not None  # videos without limits kept no hit
+            query_percent = 100.0 * int(q_bounds[j + 1] - q_bounds[j]) / n_query
+            compared_percent = 100.0 * int(r_bounds[j + 1] - r_bounds[j]) / len(video.distinct)
             if query_percent + 1e-9 < t.query_percent:
                 continue
             if compared_percent + 1e-9 < t.compared_percent:
                 continue
-            q_times = [ts for i in qs for ts in query.times[i]]
-            mask = np.isin(video.rows, np.fromiter(rows, dtype=np.int64, count=len(rows)))
+            if query_step is None:  # once, not per match
+                query_step = _step([ts for seen in times for ts in seen])
+            matched_q = (q_pairs[q_bounds[j] : q_bounds[j + 1]] % n_query).tolist()
+            matched_rows = r_pairs[r_bounds[j] : r_bounds[j + 1]] % n_rows
+            mask = np.isin(video.rows, matched_rows)
             matches.append(
                 VideoMatch(
                     video_id,
                     round(query_percent, 3),
                     round(compared_percent, 3),
-                    best[0],
-                    time_ranges(q_times, query_step),
+                    int(best[j]),
+                    time_ranges([ts for i in matched_q for ts in times[i]], query_step),
                     time_ranges(video.times[mask].tolist(), _step(video.times.tolist())),
                 )
             )
         matches.sort(key=lambda m: (-m.query_match_percent, -m.compared_match_percent, m.video_id))
         return matches
 
-    def _probes(self, query: _Query, dihedral: bool) -> tuple[list[str], list[int]]:
-        if not dihedral:
-            return query.hashes, list(range(len(query.hashes)))
-        probes: list[str] = []
-        owner: list[int] = []
-        for i, h in enumerate(query.hashes):
-            for variant in dict.fromkeys(dihedral_variants(h)):
-                probes.append(variant)
-                owner.append(i)
-        return probes, owner
+    def _expand_shared(
+        self, q: _I64, rows: _I64, dist: _I64, owner: _I64
+    ) -> tuple[_I64, _I64, _I64, _I64]:
+        """Hits on rows several videos hold become one hit per holder; rows no video holds
+        (none, unless a write is under way) are dropped."""
+        plain = np.flatnonzero(owner >= 0)
+        at: list[int] = []
+        holder: list[int] = []
+        for k in np.flatnonzero(owner == _SHARED).tolist():
+            for video_id in self._shared.get(int(rows[k]), ()):
+                at.append(k)
+                holder.append(video_id)
+        sel = np.concatenate([plain, np.asarray(at, dtype=np.int64)])
+        owners = np.concatenate([owner[plain], np.asarray(holder, dtype=np.int64)])
+        return q[sel], rows[sel], dist[sel], owners
 
 
-def _call(thresholds: VideoThresholds | Callable[[int], VideoThresholds], video_id: int) -> int:
-    return _thresholds(thresholds, video_id).distance
+_I64 = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Videos to add, as arrays: their frames sorted by video then time, and the distinct
+    hashes and (video, hash) pairs among them."""
+
+    named: _I64  # the ids being replaced, sorted; videos are numbered by position here
+    frame_video: _I64  # per frame (sorted by video, then time): its video's position
+    frame_key: _I64  # ... and the number of its hash in ``uniq``
+    frame_time: npt.NDArray[np.float64]
+    uniq: npt.NDArray[np.uint8]  # (k, 32): the distinct hashes
+    pair_video: _I64  # distinct (video, hash) pairs, sorted by video
+    pair_key: _I64
+
+    @classmethod
+    def of(
+        cls, named: _I64, ids: _I64, pdq: npt.NDArray[np.uint8], times: npt.NDArray[np.float64]
+    ) -> _Batch:
+        words = pdq.view(np.uint64)
+        n = len(ids)
+        # Sort by the first word, then fully only where first words tie (repeats, mostly).
+        order = np.argsort(words[:, 0], kind="stable")
+        first = words[order, 0]
+        tie = np.zeros(n, dtype=np.bool_)
+        tie[1:] = first[1:] == first[:-1]
+        tie[:-1] |= tie[1:]
+        if bool(tie.any()):
+            sub = order[tie]
+            w = words[sub]
+            order[tie] = sub[np.lexsort((w[:, 3], w[:, 2], w[:, 1], w[:, 0]))]
+        sorted_words = words[order]
+        starts = np.ones(n, dtype=np.bool_)
+        starts[1:] = np.any(sorted_words[1:] != sorted_words[:-1], axis=1)
+        key = np.empty(n, dtype=np.int64)
+        key[order] = np.cumsum(starts) - 1
+        uniq = pdq[order[starts]]
+        video = np.searchsorted(named, ids).astype(np.int64)
+        by_time = np.lexsort((times, video))
+        pairs = _distinct(video * max(len(uniq), 1) + key)
+        return cls(
+            named,
+            video[by_time],
+            key[by_time],
+            times[by_time],
+            uniq,
+            pairs // max(len(uniq), 1),
+            pairs % max(len(uniq), 1),
+        )
+
+    def counts(self) -> _I64:
+        """Distinct good hashes per named video."""
+        return np.bincount(self.pair_video, minlength=len(self.named)).astype(np.int64)
+
+    def spans(self) -> Iterator[tuple[int, tuple[int, int], tuple[int, int]]]:
+        """Per video with good frames: its position, its frames' span and its pairs' span."""
+        positions = np.arange(len(self.named) + 1)
+        f = np.searchsorted(self.frame_video, positions).tolist()
+        p = np.searchsorted(self.pair_video, positions).tolist()
+        for k in range(len(self.named)):
+            if f[k + 1] > f[k]:
+                yield k, (f[k], f[k + 1]), (p[k], p[k + 1])
+
+
+def _distinct(values: _I64) -> _I64:
+    """The distinct values, sorted (``np.unique`` without its overheads)."""
+    out = np.sort(values)
+    if len(out) > 1:
+        out = out[np.r_[True, out[1:] != out[:-1]]]
+    return out
+
+
+def _as_keys(hashes: npt.NDArray[np.uint8]) -> list[bytes]:
+    """Rows of 32 bytes as ``bytes`` (the keys of the hash -> row map)."""
+    if not len(hashes):
+        return []
+    flat = np.ascontiguousarray(hashes, dtype=np.uint8).view(np.dtype((np.void, 32)))
+    return cast(list[bytes], flat.ravel().tolist())
+
+
+def _probes(hashes: list[str], dihedral: bool) -> tuple[list[str], _I64]:
+    """The hashes to search for, and the query hash each one stands for."""
+    if not dihedral:
+        return hashes, np.arange(len(hashes), dtype=np.int64)
+    probes: list[str] = []
+    owner: list[int] = []
+    for i, h in enumerate(hashes):
+        for variant in dict.fromkeys(dihedral_variants(h)):
+            probes.append(variant)
+            owner.append(i)
+    return probes, np.asarray(owner, dtype=np.int64)
 
 
 def _thresholds(
