@@ -368,7 +368,15 @@ def overview(request: Request) -> Response:
         banks=_banks(request).list_banks(),
         events=list_events(state.db, limit=25),
         jobs=_jobs(request).list_jobs(limit=10),
+        charts=_overview_charts(request),
     )
+
+
+def _overview_charts(request: Request) -> Any:
+    """The overview's charts, from figures recomputed at most once a minute."""
+    from safespace.web._charts import charts_of, draw
+
+    return draw(charts_of(request).figures())
 
 
 Page = Annotated[int, Query(ge=1, le=1_000_000)]

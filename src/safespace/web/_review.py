@@ -9,7 +9,7 @@ Pages, forms, CSRF and errors are the console's own (:mod:`safespace.web._consol
 from __future__ import annotations
 
 from contextlib import suppress
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request, Response
@@ -22,6 +22,13 @@ from safespace.errors import InvalidInput, NotFound
 from safespace.exchanges._flood import FloodGuard, FloodPolicy, quarantine_of
 from safespace.exchanges._opinions import opinions_of_item
 from safespace.reports._exposure import ExposureCounter
+from safespace.reports._item_context import (
+    MAX_NOTE,
+    add_note,
+    entry_provenance,
+    item_history,
+    item_neighbours,
+)
 from safespace.reports._queue import (
     BULK_ACTIONS,
     CATEGORIES,
@@ -289,6 +296,7 @@ def _item_response(
         second_look=queue.policy.second_look,
         evidence=evidence_panel(request, session, item),
         referral_ready=bool(request.app.state.safespace.settings.reporter_email.strip()),
+        **_item_context(request, queue, item_id),
         form_error=form_error,
         typed={"decision": "", "category": "", "reason": "", **(typed or {})},
         presets=_presets(request),
@@ -407,3 +415,38 @@ def referral(request: Request, item_id: ItemId, format: str = "xml") -> Response
         "Content-Disposition": f'attachment; filename="referral-review-{item_id}.{format}"',
     }
     return Response(body, media_type=media_type, headers=headers)
+
+
+# --- the item's history, neighbours, provenance and notes (issue 11) ------------------------
+
+
+def _item_context(request: Request, queue: ReviewQueue, item_id: int) -> dict[str, Any]:
+    """What the item page shows around the item; a refused note is kept to fix."""
+    item = queue.get(item_id)
+    return {
+        "history": item_history(queue.db, item_id),
+        "neighbours": item_neighbours(queue.db, item_id),
+        "provenance": entry_provenance(queue.db, item.entry_id),
+        "note_max": MAX_NOTE,
+        "note_error": getattr(request.state, "note_error", ""),
+        "note_text": getattr(request.state, "note_text", ""),
+    }
+
+
+@router.post("/items/{item_id}/notes")
+def add_item_note(
+    request: Request,
+    item_id: ItemId,
+    text: Annotated[str, Form(max_length=4 * MAX_NOTE)] = "",
+    csrf_token: CsrfField = None,
+) -> Response:
+    """A reviewer's note on the item (anyone signed in may add one, claimed or not)."""
+    session = _signed_in(request)
+    _check_post(request, session.csrf_token, csrf_token)
+    queue = _queue(request)
+    try:
+        add_note(queue.db, item_id, _actor(session), text, clock=queue.clock)
+    except InvalidInput as exc:  # say what to fix on the same page, keeping the text
+        request.state.note_error, request.state.note_text = exc.message, text
+        return _item_response(request, session, item_id, status_code=400)
+    return _redirect(f"/console/items/{item_id}#history-heading")
