@@ -278,7 +278,7 @@ async def _answer(
     recorded = 0
     if content_id is not None and found:
         recorded = await run_in_threadpool(
-            record_matches, state.db, content_id, found, key.id, echo, dihedral=dihedral
+            record_matches, state.db, content_id, found, key.id, _own(echo), dihedral=dihedral
         )
     if recorded and any(m.frames for m in result.matches):  # a video's ranges, on its item
         await run_in_threadpool(_note_video, request, str(content_id), result, asked)
@@ -287,6 +287,13 @@ async def _answer(
         out["matched"] = result.matched or text.matched
         out["text"] = _render_text(state, text)
     return {**out, "events_recorded": recorded}
+
+
+def _own(echo: dict[str, Any]) -> dict[str, Any]:
+    """The caller's hashes an event can keep: a ``digest_stored`` type's value (a video's
+    vPDQ signal string) is longer than ``match_events.query_value``, so it is left out."""
+    long = {name for name, kind in SIGNAL_TYPES.items() if kind.digest_stored}
+    return {k: v for k, v in echo.items() if k not in long}
 
 
 def _note_video(request: Request, content_id: str, result: MatchResult, asked: _Asked) -> None:
