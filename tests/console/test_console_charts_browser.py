@@ -73,5 +73,10 @@ def test_charts_render_and_the_item_page_shows_history_neighbours_notes(
     page.get_by_role("button", name="Add note").click()
     page.wait_for_load_state()
     assert "Second note, from the browser." in page.locator("#history").inner_text()
+    page.set_viewport_size({"width": 320, "height": 700})  # a small phone: nothing sideways
+    for path in ("/console", f"/console/items/{first.id}"):
+        page.goto(f"{live_server.url}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 320, (path, width)
     assert not [p for p in problems if "Content Security Policy" in p], problems
     assert outside == []
