@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -190,7 +190,7 @@ def thumbnail_sheet(
 ) -> tuple[bytes, list[float]] | None:
     """The frames shown at ``times`` (seconds), scaled to ``width`` and put side by side in
     one JPEG, with the times found; None when none could be decoded. Decoded with PyAV, as
-    the hashing code decodes (:mod:`safespace.signals._video`); stops after the last time."""
+    the hashing code decodes (:mod:`safespace.signals._video`), seeking to each time."""
     import av  # lazy: the review queue does not need the video stack otherwise
     from PIL import Image
 
@@ -204,15 +204,7 @@ def thumbnail_sheet(
                 return None
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
-            decoded: Iterable[Any] = container.decode(stream)
-            for frame in decoded:
-                at = frame.time if frame.time is not None else 0.0
-                while wanted and at + 1e-6 >= wanted[0]:
-                    t = wanted.pop(0)
-                    if not shots or shots[-1][0] != t:
-                        shots.append((t, frame.to_image()))
-                if not wanted:
-                    break
+            shots = _frames_at(container, stream, wanted)
     except (av.FFmpegError, ValueError, OSError) as exc:
         log.warning("video thumbnails: cannot decode: %s", exc)
     if not shots:
@@ -245,6 +237,31 @@ class _Queue(Protocol):
     def sync(self) -> int: ...
 
     def clock(self) -> datetime: ...
+
+
+_SEEK_GAP = 2.0  # seconds: a later time is reached by seeking, a nearer one by decoding on
+
+
+def _frames_at(container: Any, stream: Any, times: Sequence[float]) -> list[tuple[float, Any]]:
+    """The picture shown at each of ``times`` (sorted; the first frame at or after each),
+    seeking to the key frame before a time that is far ahead; times past the end are left."""
+    length = container.duration / 1_000_000 if container.duration else None  # AV_TIME_BASE
+    shots: list[tuple[float, Any]] = []
+    frames: Iterator[Any] | None = None
+    position = 0.0
+    for t in times:
+        if length is not None and t > length:
+            break
+        if frames is None or t - position > _SEEK_GAP:
+            if t > 0 and stream.time_base:
+                container.seek(int(t / stream.time_base), stream=stream, backward=True)
+            frames = iter(container.decode(stream))
+        for frame in frames:
+            position = float(frame.time or 0.0)
+            if position + 1e-6 >= t:
+                shots.append((t, frame.to_image()))
+                break
+    return shots
 
 
 def note_video(
