@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from index_helpers import flip, oracle, tight_buffers
 
 from safespace.index import FrameIndex, PDQIndex, VideoThresholds
+from safespace.index._frames import _probes
+from safespace.signals import dihedral_variants
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -129,3 +131,18 @@ def test_loading_frame_arrays_equals_adding_videos_one_by_one(seed: int, dihedra
     assert loaded.frame_count == one_by_one.frame_count
     for frames in videos.values():
         assert loaded.search(frames, loose) == one_by_one.search(frames, loose)
+
+
+@settings(max_examples=30, deadline=None)
+@given(hashes=st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=20))
+def test_a_query_s_dihedral_probes_are_dihedral_variants_of_each_frame(
+    hashes: list[bytes],
+) -> None:
+    hexes = [h.hex() for h in hashes]
+    probes, probe_of = _probes(hexes, dihedral=True)
+    want = [(i, v) for i, h in enumerate(hexes) for v in dihedral_variants(h)]
+    got = [(int(i), row.tobytes().hex()) for i, row in zip(probe_of, probes, strict=True)]
+    assert got == want
+    plain, plain_of = _probes(hexes, dihedral=False)
+    assert [row.tobytes().hex() for row in plain] == hexes
+    assert plain_of.tolist() == list(range(len(hexes)))

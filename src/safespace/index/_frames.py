@@ -14,6 +14,7 @@ time ranges of the matched frames in both videos.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -508,17 +509,45 @@ def _as_keys(hashes: npt.NDArray[np.uint8]) -> list[bytes]:
     return cast(list[bytes], flat.ravel().tolist())
 
 
-def _probes(hashes: list[str], dihedral: bool) -> tuple[list[str], _I64]:
-    """The hashes to search for, and the query hash each one stands for."""
+def _probes(hashes: list[str], dihedral: bool) -> tuple[npt.NDArray[np.uint8], _I64]:
+    """The hashes to search for (32 bytes each), and the query hash each one stands for."""
+    raw = np.frombuffer(bytes.fromhex("".join(hashes)), dtype=np.uint8).reshape(-1, 32)
+    n = len(hashes)
     if not dihedral:
-        return hashes, np.arange(len(hashes), dtype=np.int64)
-    probes: list[str] = []
-    owner: list[int] = []
-    for i, h in enumerate(hashes):
-        for variant in dict.fromkeys(dihedral_variants(h)):
-            probes.append(variant)
-            owner.append(i)
-    return probes, np.asarray(owner, dtype=np.int64)
+        return raw, np.arange(n, dtype=np.int64)
+    perm, masks = _dihedral_maps()
+    bits = np.unpackbits(raw, axis=1)[:, perm] ^ masks  # (n, 8, 256)
+    probes = np.packbits(bits, axis=2).reshape(-1, 32)
+    return probes, np.repeat(np.arange(n, dtype=np.int64), len(masks))
+
+
+@functools.lru_cache(maxsize=1)
+def _dihedral_maps() -> tuple[_I64, npt.NDArray[np.uint8]]:
+    """:func:`~safespace.signals.dihedral_variants` as arrays, for a whole query at once.
+
+    Each variant moves the hash's bits to fixed places and flips a fixed set: bit ``j`` of
+    variant ``k`` is ``bits[perm[k, j]] ^ masks[k, j]``. Both are read off the function
+    itself (the zero hash gives the flips, each one-bit hash a place), so they cannot drift
+    from it; a test compares the two on random hashes.
+    """
+
+    def bits_of(variants: list[str]) -> npt.NDArray[np.uint8]:
+        raw = np.frombuffer(bytes.fromhex("".join(variants)), dtype=np.uint8)
+        return np.unpackbits(raw.reshape(-1, 32), axis=1)
+
+    masks = bits_of(dihedral_variants("0" * 64))
+    perm = np.full(masks.shape, -1, dtype=np.int64)
+    for i in range(256):
+        one = np.zeros(256, dtype=np.uint8)
+        one[i] = 1
+        moved = bits_of(dihedral_variants(np.packbits(one).tobytes().hex())) ^ masks
+        k, j = np.nonzero(moved)
+        if len(k) != len(masks) or sorted(k.tolist()) != list(range(len(masks))):
+            raise AssertionError("dihedral variants are not bit moves and flips")
+        perm[k, j] = i
+    if bool((perm < 0).any()):
+        raise AssertionError("dihedral variants are not bit moves and flips")
+    return perm, masks
 
 
 def _thresholds(
