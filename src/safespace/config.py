@@ -261,6 +261,14 @@ class Settings(BaseSettings):
         description="Review queue: keep the file of a user report for reviewers (deleted when "
         "the item is decided for good); off: only its hashes are kept.",
     )
+    review_text_context_chars: int = Field(
+        default=0,
+        ge=0,
+        le=500,
+        description="Review queue: for a text match (a listed URL or keyword in a post), keep "
+        "the matched span and this many characters either side for reviewers, sealed under "
+        "SAFESPACE_EVIDENCE_KEY; 0: no text at all, only the expression and the span offsets.",
+    )
     review_claim_minutes: int = Field(
         default=30,
         ge=1,

@@ -7,7 +7,7 @@ the allow bank; the entry's hash would only allow content at distance 0 from the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from safespace.banks._match_results import Match
+from safespace.banks._text_match import TextMatch
 from safespace.errors import InvalidInput, InvalidSignal
 from safespace.signals import IndexKind, get_signal_type
 from safespace.store import Database, MatchEvent
@@ -51,6 +52,9 @@ class MatchEventInfo:
     created_at: datetime
     api_key_id: int | None
     query_value: str | None = None
+    expression: str | None = None  # a text match: the listed expression, and its span
+    span_start: int | None = None
+    span_end: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +67,9 @@ class MatchEventInfo:
             "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
             "api_key_id": self.api_key_id,
             "query_value": self.query_value,
+            "expression": self.expression,
+            "span_start": self.span_start,
+            "span_end": self.span_end,
         }
 
 
@@ -104,30 +111,48 @@ def _query_value(
         return value
 
 
+# Seals a text match's excerpt: (ciphertext, master key id, wrapped data key), or None.
+ExcerptSeal = Callable[[TextMatch], "tuple[bytes, str, bytes] | None"]
+
+
 def record_matches(
     db: Database,
     content_id: str,
-    matches: Iterable[Match],
+    matches: Iterable[Match | TextMatch],
     api_key_id: int | None,
     query: Mapping[str, object] | None = None,
     *,
     dihedral: bool = False,
+    excerpt: ExcerptSeal | None = None,
 ) -> int:
     """Write one event per match in one transaction; returns how many were written.
 
     ``query`` (the caller's hashes by signal type) fills each event's ``query_value``; see
-    :func:`_query_value` for what is stored when ``dihedral`` matching was used.
+    :func:`_query_value` for what is stored when ``dihedral`` matching was used. A
+    :class:`TextMatch` records its listed expression and span, never the text; ``excerpt``
+    (only when the operator keeps excerpts) seals the bounded text around the span.
     """
     check_content_id(content_id)
     now = utcnow()
     variants: dict[str, list[str]] = {}  # one dihedral computation per call, not per match
     rows = []
-    for m in matches:
+    for found in matches:
+        text: dict[str, Any] = {}
+        if isinstance(found, TextMatch):
+            m, sealed = found.match, excerpt(found) if excerpt is not None else None
+            text = {"expression": m.value, "span_start": found.start, "span_end": found.end}
+            if sealed is not None:
+                names = ("excerpt", "excerpt_key_id", "excerpt_wrapped_key")
+                text.update(zip(names, sealed, strict=True))
+        else:
+            m = found
         own = None
-        if query is not None:
+        if query is not None and not text:
             own = _query_value(m, query, dihedral, variants)
         rows.append(
             {
+                **dict.fromkeys(_TEXT_COLUMNS),
+                **text,
                 "content_id": content_id,
                 "bank": m.bank,
                 "entry_id": m.entry_id,
@@ -142,6 +167,16 @@ def record_matches(
         with db.transaction() as s:
             s.execute(insert(MatchEvent), rows)
     return len(rows)
+
+
+_TEXT_COLUMNS = (
+    "expression",
+    "span_start",
+    "span_end",
+    "excerpt",
+    "excerpt_key_id",
+    "excerpt_wrapped_key",
+)
 
 
 def list_events(
@@ -163,6 +198,9 @@ def list_events(
                 e.created_at,
                 e.api_key_id,
                 e.query_value,
+                e.expression,
+                e.span_start,
+                e.span_end,
             )
             for e in s.scalars(query)
         ]

@@ -143,6 +143,8 @@ class QueueItem:
     created_at: datetime
     media_type: str | None
     video: VideoInfo | None = None  # a matched video: ranges, percentages, thumbnail times
+    # Text matches: event id, signal type, listed expression, start, end (never the text).
+    text_spans: tuple[Mapping[str, Any], ...] = ()
 
     def claimed(self, now: datetime) -> str | None:
         """Who holds the item now (None when free or the claim ran out)."""
@@ -153,6 +155,7 @@ class QueueItem:
     def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
         out["urls"], out["hashes"] = list(self.urls), dict(self.hashes)
+        out["text_spans"] = [dict(span) for span in self.text_spans]
         out["video"] = self.video.to_dict() if self.video is not None else None
         for k in ("claim_expires_at", "final_at", "created_at"):
             out[k] = None if out[k] is None else out[k].isoformat().replace("+00:00", "Z")
@@ -191,7 +194,23 @@ def _info(row: ReviewItem, media_type: str | None) -> QueueItem:
         row.matched_value, row.distance, row.category, hashes,
         row.self_report_case_id, row.claimed_by, row.claim_expires_at, row.decision,
         row.decision_category, row.decided_by, row.final_at, row.created_at, media_type, video,
+        tuple(row.text_spans or ()),
     )  # fmt: skip
+
+
+def text_matches(item: QueueItem) -> list[dict[str, Any]]:
+    """An item's text matches for a webhook or a referral: the signal type, the listed
+    expression and the span offsets; never the text, never an excerpt."""
+    keys = ("signal_type", "expression", "start", "end")
+    return [{k: span.get(k) for k in keys} for span in item.text_spans]
+
+
+def _span_notes(item: QueueItem) -> str:
+    found = [
+        f" {t['signal_type']} {t['expression']} at characters {t['start']}-{t['end']}."
+        for t in text_matches(item)
+    ]
+    return (" Text matches (the post's text is not kept):" + "".join(found)) if found else ""
 
 
 def _queue_opinions(s: Session, item: QueueItem, kind: str, reason: str, now: datetime) -> int:
@@ -586,7 +605,11 @@ class ReviewQueue:
         base = {"review_item": item.id, "category": category}
         wanted: list[tuple[str, dict[str, Any]]] = []
         if item.content_id:
-            target = {"content_id": item.content_id, **base, "urls": list(item.urls)}
+            target: dict[str, Any] = {
+                "content_id": item.content_id, **base, "urls": list(item.urls)
+            }  # fmt: skip
+            if item.text_spans:  # where the post matched: expression and span, no text
+                target["text_matches"] = text_matches(item)
             wanted += [("take_down_content", target), ("preserve_evidence", target)]
         if item.account_id:
             wanted.append(("restrict_account", {"account_id": item.account_id, **base}))
@@ -604,7 +627,7 @@ class ReviewQueue:
         if item.status != "confirmed" or item.final_at is None:
             raise Conflict(f"item {item_id} is not confirmed: there is nothing to refer")
         hashes = {k: v for k, v in item.hashes.items() if k in SIGNAL_TYPES}
-        if item.signal_type and item.matched_value:
+        if item.signal_type and item.matched_value and not item.text_spans:
             hashes.setdefault(item.signal_type, item.matched_value)
         notes = f"SafeSpace review item {item.id} ({item.source})."
         if item.bank:
@@ -621,7 +644,8 @@ class ReviewQueue:
             urls=item.urls,
             **{k: v for k, v in hashes.items() if k in _CASE_HASH_FIELDS},  # type: ignore[arg-type]
             reported_user=ReportedUser(esp_identifier=item.account_id) if item.account_id else None,
-            notes=notes,
+            notes=notes + _span_notes(item),
+            text_matches=tuple(text_matches(item)),
         )
 
     def export_referral(

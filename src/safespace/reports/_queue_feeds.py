@@ -45,6 +45,7 @@ __all__ = [
 
 OPEN_STATUSES = OPEN_ITEM_STATUSES
 MAX_REASON = 2000
+MAX_SPANS = 50  # text-match spans kept on one item (the latest)
 _BATCH = 500
 _Fed = TypeVar("_Fed", MatchEvent, SelfReportCase)
 _Item = TypeVar("_Item")
@@ -152,6 +153,8 @@ class QueueFeeds:
                     # The caller's own hash: what a false positive on a near match allows.
                     own = {e.signal_type: e.query_value} if e.query_value else None
                     made += self._add(s, "match", e.content_id, [match], e.created_at, own)
+                    if e.span_start is not None:  # a text match: where, never the text
+                        self._add_span(s, e)
                     case_id = made_for_case(entry) if entry is not None else None
                     if case_id is not None:
                         # A re-upload of self-reported content: its decision is the case's.
@@ -198,6 +201,17 @@ class QueueFeeds:
             distance=match.distance if match else None, category=category,
             self_report_case_id=case_id, created_at=at, updated_at=at,
         )  # fmt: skip
+
+    def _add_span(self, s: Session, e: MatchEvent) -> None:
+        """Carry a text match's expression and span onto the content's open item."""
+        item = self._open_for(s, e.content_id)
+        if item is None:
+            return
+        span = {
+            "event_id": e.id, "signal_type": e.signal_type, "expression": e.expression,
+            "start": e.span_start, "end": e.span_end, "excerpt": e.excerpt is not None,
+        }  # fmt: skip
+        item.text_spans = [*(item.text_spans or []), span][-MAX_SPANS:]
 
     @staticmethod
     def _open_for(s: Session, content_id: str) -> ReviewItem | None:

@@ -12,6 +12,7 @@ person confirmed the file.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -117,6 +118,9 @@ class ConfirmedCase:
     publicly_available: bool | None = None
     reported_user: ReportedUser | None = None
     notes: str = ""
+    # Text matches (a listed URL or keyword in a post): signal type, listed expression, span
+    # offsets; never the post's text. A case with text matches needs no hash.
+    text_matches: tuple[Mapping[str, Any], ...] = ()
     hashes: dict[str, str] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -128,7 +132,7 @@ class ConfirmedCase:
                     found[kind.name] = kind.normalize(value)
                 except InvalidSignal as exc:
                     raise ReferralInvalid(f"case {self.case_id}: {exc}") from None
-        if not found:
+        if not found and not self.text_matches:
             names = ", ".join(k.name for k in _REFERRED if hasattr(self, k.name))
             raise ReferralInvalid(f"case {self.case_id}: no hash ({names}) to refer")
         object.__setattr__(self, "hashes", found)
@@ -303,6 +307,7 @@ def build_json_referral(
             "classification": case.category,
             "publicly_available": case.publicly_available,
             "hashes": [{"type": k, "value": v} for k, v in case.hashes.items()],
+            "text_matches": [dict(t) for t in case.text_matches],
         },
         "reported_user": None
         if user is None

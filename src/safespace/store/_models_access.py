@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ._models import Base, BigId, utcnow
@@ -56,3 +64,13 @@ class MatchEvent(Base):
     api_key_id: Mapped[int | None] = mapped_column(
         ForeignKey("api_keys.id", ondelete="SET NULL"), nullable=True
     )
+    # A text match (migration 0024): the listed expression it matched (the URL expression,
+    # the hash, the keyword) and the span of the submitted text; never the text itself. An
+    # excerpt (the span and SAFESPACE_REVIEW_TEXT_CONTEXT_CHARS either side) only when the
+    # operator allows it, sealed like reviewer media (AES-256-GCM, data key wrapped).
+    expression: Mapped[str | None] = mapped_column(String(2048))
+    span_start: Mapped[int | None] = mapped_column(Integer)
+    span_end: Mapped[int | None] = mapped_column(Integer)
+    excerpt: Mapped[bytes | None] = mapped_column(LargeBinary)
+    excerpt_key_id: Mapped[str | None] = mapped_column(String(16))
+    excerpt_wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)

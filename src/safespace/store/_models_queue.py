@@ -73,10 +73,12 @@ class ReviewItem(Base):
     bank: Mapped[str | None] = mapped_column(String(64))
     entry_id: Mapped[int | None] = mapped_column(BigInteger)
     signal_type: Mapped[str | None] = mapped_column(String(16))
-    matched_value: Mapped[str | None] = mapped_column(String(128))
+    matched_value: Mapped[str | None] = mapped_column(String(2048))  # URL expressions too
     distance: Mapped[int | None] = mapped_column(Integer)
     category: Mapped[str | None] = mapped_column(String(32))
     hashes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Text matches' spans (0024): event id, signal type, expression, start, end; no text.
+    text_spans: Mapped[list[Any] | None] = mapped_column(JSON)
     self_report_case_id: Mapped[int | None] = mapped_column(Integer)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claim_expires_at: Mapped[datetime | None]

@@ -47,6 +47,7 @@ from safespace.reports._queue import (
 )
 from safespace.reports._queue_feeds import OPEN_STATUSES
 from safespace.reports._referrals import Reporter
+from safespace.reports._text_excerpts import item_excerpts
 from safespace.store._models_queue import ITEM_SOURCES
 from safespace.web._console import (
     _SECURITY_HEADERS,
@@ -288,6 +289,7 @@ def _item_response(
         quarantine=quarantine_of(queue.db, item.entry_id),
         may_release=role_allows(session.user.role, "lead"),
         case=queue.case(item_id),
+        excerpts=item_excerpts(queue.db, request.app.state.safespace.settings, item.text_spans),
         actions=actions,
         categories=CATEGORIES,
         reveals=exposure.count_today(_actor(session)),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, cast
@@ -277,9 +277,14 @@ async def _answer(
         await run_in_threadpool(_remember, state, content_id, query)
     recorded = 0
     if content_id is not None and found:
+        # Text matches record their expression and span (and, only if the operator keeps
+        # excerpts, the sealed text around it); never the text itself.
+        events: list[Match | TextMatch] = [*result.matches, *(text.matches if text else ())]
+        seal = _excerpt_seal(state, content_id, asked.text) if text and text.matches else None
         recorded = await run_in_threadpool(
-            record_matches, state.db, content_id, found, key.id, _own(echo), dihedral=dihedral
-        )
+            record_matches, state.db, content_id, events, key.id, _own(echo), dihedral=dihedral,
+            excerpt=seal,
+        )  # fmt: skip
     if recorded and any(m.frames for m in result.matches):  # a video's ranges, on its item
         await run_in_threadpool(_note_video, request, str(content_id), result, asked)
     out = {"content_id": content_id, "signals": echo, **_render(state, result)}
@@ -305,6 +310,23 @@ def _note_video(request: Request, content_id: str, result: MatchResult, asked: _
     exact = {t.name for t in signal_types_with_index(IndexKind.EXACT)}
     hashes = {k: v for k, v in asked.echo.items() if k in exact and isinstance(v, str) and v}
     note_video(review.queue, content_id, result.matches, hashes, asked.video)
+
+
+def _excerpt_seal(
+    state: ServiceState, content_id: str, text: str | None
+) -> Callable[[TextMatch], tuple[bytes, str, bytes] | None] | None:
+    """Seals the text around each match, when SAFESPACE_REVIEW_TEXT_CONTEXT_CHARS allows."""
+    from safespace.reports._text_excerpts import ExcerptSealer
+
+    sealer = ExcerptSealer.from_settings(state.settings)
+    if sealer is None or text is None:
+        return None
+
+    def seal(t: TextMatch) -> tuple[bytes, str, bytes] | None:
+        sealed = sealer.seal(content_id, text, t.start, t.end)
+        return sealed.data, sealed.key_id, sealed.wrapped_key
+
+    return seal
 
 
 def _text_entry(t: TextMatch) -> dict[str, Any]:
