@@ -30,7 +30,7 @@ def _nice_max(value: float) -> float:
     power = 1.0
     while power * 10 <= value:
         power *= 10
-    for step in (1, 2, 5, 10):
+    for step in (1, 2, 2.5, 5, 10):
         if step * power >= value:
             return step * power
     return 10 * power  # pragma: no cover - the loop always returns
@@ -108,7 +108,7 @@ def columns_by_day(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" '
                 f'fill="{colour}"><title>{_e(day)}: {_e(name)} {value}</title></rect>'
             )
-        if i % 7 == 0 or i == n - 1:
+        if (n - 1 - i) % 7 == 0:  # the last day, and every seventh day back from it
             out.append(
                 f'<text x="{x0 + width / 2:.1f}" y="{base + 16}" font-size="11" '
                 f'text-anchor="middle" fill="#222">{_e(day[5:])}</text>'
