@@ -60,17 +60,32 @@ from safespace.store._models_queue import (
 )
 
 __all__ = [
+    "BULK_ACTIONS",
     "CATEGORIES",
     "FALSE_POSITIVE_BANK",
+    "MAX_BULK",
     "OPEN_STATUSES",
+    "QUEUE_SORTS",
+    "QUEUE_VIEWS",
     "WEBHOOK_ENDPOINT",
+    "BulkResult",
     "CaseInfo",
     "DecisionInfo",
+    "QueueFilter",
     "QueueItem",
     "ReviewPolicy",
     "ReviewQueue",
     "UserReport",
+    "adjacent_items",
+    "bulk_action",
+    "claim_next_filtered",
+    "count_filtered",
+    "filter_choices",
+    "item_stamp",
+    "list_filtered",
+    "parse_selection",
     "priority_for",
+    "view_counts",
 ]
 
 # ConfirmedCase's fields named after signal types (the hashes a referral carries).
