@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from safespace._scan import FileOutcome
     from safespace.signals import Signals
 
-__all__ = ["scan", "scan_folder"]
+__all__ = ["scan", "scan_folder", "scan_text"]
 
 
 def scan(
@@ -57,8 +57,19 @@ def scan(
             "it, --engine dask starts a local cluster of --workers processes."
         ),
     ] = None,
+    text: Annotated[
+        bool,
+        typer.Option(
+            "--text",
+            help="Treat the argument as UTF-8 text: a file, or a folder of files, one post per "
+            "line; JSON lines of listed links and keywords with file, line and span.",
+        ),
+    ] = False,
 ) -> None:
     """Scan a folder: JSON lines of every match, then a summary line. Resumable."""
+    if text:
+        scan_text(settings_of(ctx), Path(directory), banks=list(bank) if bank else None)
+        return
     scan_folder(
         settings_of(ctx),
         directory,
@@ -169,3 +180,49 @@ def scan_folder(
         + (f" ({summary.resumed} from an earlier run)" if summary.resumed else ""),
         markup=False,
     )
+
+
+def _text_files(root: Path) -> list[Path]:
+    if root.is_dir():
+        return sorted(p for p in root.rglob("*") if p.is_file())
+    if not root.is_file():
+        raise InvalidInput(f"cannot read {root}: no such file or folder")
+    return [root]
+
+
+def _posts(path: Path) -> list[str]:
+    """A text file's lines; a file that is not UTF-8 text (NUL bytes, bad encoding) is refused."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
+    if b"\x00" in raw[:65536]:
+        raise InvalidInput(f"{path} is not a text file (it holds NUL bytes): --text reads UTF-8")
+    try:
+        return raw.decode("utf-8-sig").splitlines()
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"{path} is not UTF-8 text (byte {exc.start}): --text reads UTF-8"
+        ) from None
+
+
+def scan_text(settings: Settings, root: Path, *, banks: list[str] | None = None) -> int:
+    """``scan --text``: every line of every file is one post, matched for listed links and
+    keywords. One JSON line per match (``file``, ``line`` from 1, ``signal_type``, the listed
+    ``value``, ``start``/``end`` in that line), then a summary on stderr; never the text.
+    Every file is checked before any is matched, so bad input prints nothing but its error."""
+    from safespace.cli._common import text_match_rows
+
+    files = [(path, _posts(path)) for path in _text_files(root)]
+    found_in = matcher(open_db(settings), settings)
+    found = lines = 0
+    for path, posts in files:
+        for number, post in enumerate(posts, 1):
+            if not post.strip():
+                continue
+            lines += 1
+            for row in text_match_rows(found_in.match_text(post, banks=banks)):
+                emit({"file": str(path), "line": number, **row})
+                found += 1
+    err.print(f"{found} matches in {lines} posts, {len(files)} files", markup=False)
+    return found
