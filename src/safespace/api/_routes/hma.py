@@ -45,6 +45,7 @@ from safespace.signals import (
     MediaKind,
     Signals,
     SignalType,
+    TextSource,
     exchange_type,
     get_signal_type,
     hash_bytes,
@@ -219,6 +220,8 @@ async def _lookup(
 
     As ``POST /v1/match`` does: a miss or a hit whose details are cached is answered on the
     event loop (no I/O); only a hit that needs the database goes to the thread pool."""
+    if isinstance(one, tuple) and _is_link(one[0]):
+        return await _link_lookup(request, matcher, one[1], banks)
     query: Any = [one] if isinstance(one, tuple) else one.query()
     result = matcher.match_cached(query, banks=banks)
     if result is None:
@@ -232,8 +235,46 @@ async def _lookup(
     return out
 
 
-def _checked(signal_type: str, signal: str) -> tuple[str, str]:
+def _is_link(name: str) -> bool:
+    """A URL signal (HMA's ``url``, python-threatexchange's URLSignal): a link, not a hash."""
+    kind = get_signal_type(name)
+    return kind.text_source is TextSource.LINKS and kind.exchange_name(_TE) is not None
+
+
+async def _link_lookup(
+    request: Request, matcher: Matcher, url: str, banks: list[str] | None
+) -> dict[str, list[dict[str, Any]]]:
+    """A URL looked up as a link in a post is: canonicalised, then its host-suffix and
+    path-prefix expressions looked up in every URL bank, plain or hashed (Safe Browsing's
+    rules), so a listed page matches with ``www.``, other query strings or a fragment."""
+    found = await run_in_threadpool(matcher.match_text, url, banks=banks)
+    links = [t.match for t in found.matches if _is_link_source(t.match.signal_type)]
+    observe_matches(request, links)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for m in links:
+        entries = out.setdefault(m.bank, [])
+        if all(e["bank_content_id"] != m.entry_id for e in entries):
+            entries.append({"bank_content_id": m.entry_id, "distance": str(m.distance)})
+    return out
+
+
+_MAX_EXPRESSION = 256  # what a listed URL expression may be; a longer link is looked up
+
+
+def _is_link_source(name: str) -> bool:
+    return get_signal_type(name).text_source is TextSource.LINKS
+
+
+def _checked(signal_type: str, signal: str, *, lookup: bool = False) -> tuple[str, str]:
+    """The type and normalised value; a URL to look up stays as given (see _link_lookup)."""
     kind = _kind(signal_type)
+    if lookup and _is_link(kind.name):  # a link, as a post has it: canonicalised when looked up
+        try:
+            kind.normalize(signal)  # refused here if it is not a URL with a host
+        except InvalidSignal:
+            if len(signal.strip()) <= _MAX_EXPRESSION:  # a long page is fine to look up
+                raise
+        return kind.name, signal.strip()
     return kind.name, kind.normalize(signal)
 
 
@@ -303,7 +344,7 @@ async def lookup_get(request: Request) -> dict[str, Any]:
     signal = params.get("signal")
     if not signal or not signal_type:
         raise InvalidSignal("Either url or both signal and signal_type are required")
-    return await _lookup(request, matcher, _checked(signal_type, signal), wanted)
+    return await _lookup(request, matcher, _checked(signal_type, signal, lookup=True), wanted)
 
 
 async def raw_lookup_get(request: Request) -> dict[str, Any]:
@@ -318,7 +359,7 @@ async def raw_lookup_get(request: Request) -> dict[str, Any]:
             [{"loc": ("query", missing), "msg": "Field required", "type": "missing"}]
         )
     found = await _lookup(
-        request, matcher, _checked(signal_type, signal), _banks(params.get("banks"))
+        request, matcher, _checked(signal_type, signal, lookup=True), _banks(params.get("banks"))
     )
     matches = [m for per_bank in found.values() for m in per_bank]
     matches.sort(key=lambda m: int(m["bank_content_id"]))
