@@ -18,7 +18,7 @@ from safespace.banks._match_results import Match
 from safespace.banks._text_match import TextMatch
 from safespace.reports._evidence import load_master_key
 from safespace.reports._queue import ReviewPolicy, ReviewQueue
-from safespace.reports._referrals import Reporter
+from safespace.reports._referrals import Reporter, validate_cybertip
 from safespace.reports._text_excerpts import ExcerptSealer, rewrap_excerpts
 from safespace.signals import KEYWORD, URL
 from safespace.store import Database, MatchEvent
@@ -96,6 +96,10 @@ def test_events_keep_expression_and_span_and_items_carry_them(database: Database
     reporter = Reporter(email="safety@example.org", platform="Example")
     body, _ = queue.export_referral(item.id, "json", "user:ann", reporter)
     referral = json.loads(body)
+    xml, _ = queue.export_referral(item.id, "xml", "user:ann", reporter)
+    validate_cybertip(xml, what="report")
+    assert b"example.org/listed/page.html" in xml
+    assert LINK.encode() not in xml
     assert referral["content"]["text_matches"] == [
         {"signal_type": s[0], "expression": s[1], "start": s[2], "end": s[3]} for s in spans
     ]
