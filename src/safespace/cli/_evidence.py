@@ -102,11 +102,12 @@ def evidence_rewrap(
         ),
     ] = False,
 ) -> None:
-    """Re-wrap every evidence, reviewer-media and webhook-secret key from the old master key
-    to the current SAFESPACE_EVIDENCE_KEY (data stays as it is; safe to run again)."""
+    """Re-wrap every evidence, reviewer-media, text-excerpt and webhook-secret key from the old
+    master key to the current SAFESPACE_EVIDENCE_KEY (data stays as it is; safe to run again)."""
     from safespace.reports import WebhookService
     from safespace.reports._evidence import key_id, load_master_key
     from safespace.reports._sealing import rewrap_media
+    from safespace.reports._text_excerpts import rewrap_excerpts
 
     if not old_key_stdin:
         raise InvalidInput("rewrap needs the old key: pipe it in with --old-key-stdin")
@@ -119,6 +120,7 @@ def evidence_rewrap(
     try:
         items = store.rewrap_all(old, new, actor=CLI_ACTOR)
         media = rewrap_media(store.db, old, new)
+        excerpts = rewrap_excerpts(store.db, old, new)
         hooks = WebhookService.from_settings(store.db, settings).rewrap(old)
     finally:
         store.db.close()
@@ -126,6 +128,7 @@ def evidence_rewrap(
         {
             "evidence": items,
             "review_media": media,
+            "text_excerpts": excerpts,
             "webhook_secrets": hooks,
             "old_key_id": key_id(old),
         }
