@@ -384,9 +384,10 @@ class FrameIndex:
         query_step: float | None = None
         for j in np.flatnonzero(np.diff(q_bounds)).tolist():
             video_id = int(video_ids[j])
-            video = videos[video_id]
+            video = videos.get(video_id)
             t = limits[j]
-            assert t is not None  # videos without limits kept no hit
+            if video is None or t is None:  # removed since (no lock), or kept no hit
+                continue
             query_percent = 100.0 * int(q_bounds[j + 1] - q_bounds[j]) / n_query
             compared_percent = 100.0 * int(r_bounds[j + 1] - r_bounds[j]) / len(video.distinct)
             if query_percent + 1e-9 < t.query_percent:
