@@ -84,6 +84,7 @@ AuditAction = Literal[
     "console.sign-in-failed",
     "console.sign-out",
     "contact.flag-clear",
+    "exchange.fetch",
     "evidence.hold",
     "evidence.open",
     "evidence.open_failed",

@@ -23,6 +23,7 @@ from safespace.api._routes import (
 from safespace.web import _console as console
 from safespace.web import _contact as console_contact
 from safespace.web import _evidence as console_evidence
+from safespace.web import _exchanges as console_exchanges
 from safespace.web import _review as review
 from safespace.web import _selfreport as selfreport
 
@@ -48,4 +49,5 @@ DEFAULT_ROUTERS: tuple[APIRouter, ...] = (
     evidence.router,
     console_evidence.router,
     console_contact.router,
+    console_exchanges.router,
 )
