@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, TypeVar
 
 from safespace._scan import STATE_VERSION, FileOutcome, ScanSummary, _load_state
 from safespace.batch._engines import Engine
@@ -28,6 +28,7 @@ from safespace.signals import DecodeLimits, Signals
 __all__ = ["BackfillSummary", "ContentSink", "run_backfill", "run_scan"]
 
 MatchFn = Callable[[Signals], list[dict[str, Any]]]
+T = TypeVar("T")
 
 
 class ContentSink(Protocol):
@@ -69,6 +70,40 @@ def _hashed(
         yield from results
 
 
+def _pending(
+    root: str,
+    state_path: Path,
+    load_done: Callable[[Path], dict[str, T]],
+    on_resumed: Callable[[T], None],
+    *,
+    engine: Engine,
+    exact: bool,
+    limits: DecodeLimits,
+    on_total: Callable[[int], None] | None,
+) -> Iterator[tuple[Hashed, Callable[[dict[str, Any]], None]]]:
+    """The resumable loop scans and backfills share: files already in the state file go to
+    ``on_resumed``; each other file is hashed on the engine and yielded with ``record``, which
+    appends its line to the state file (and flushes) once the caller has done its effect."""
+    files, read_local = list_inputs(root)
+    if on_total:
+        on_total(len(files))
+    with _state_file(state_path) as state:
+        done = load_done(state_path)
+        todo: list[str] = []
+        for path in files:
+            if path in done:
+                on_resumed(done[path])
+            else:
+                todo.append(path)
+
+        def record(line: dict[str, Any]) -> None:
+            state.write(json.dumps(line) + "\n")
+            state.flush()
+
+        for hashed in _hashed(engine, todo, read_local, exact, limits):
+            yield hashed, record
+
+
 def run_scan(
     root: str,
     match: MatchFn,
@@ -81,31 +116,27 @@ def run_scan(
     on_total: Callable[[int], None] | None = None,
 ) -> ScanSummary:
     """``safespace._scan.scan`` on any engine and for URLs; the same state file format."""
-    files, read_local = list_inputs(root)
-    if on_total:
-        on_total(len(files))
     summary = ScanSummary(root=root)
-    with _state_file(state_path) as state:
-        done = _load_state(state_path)
-        todo: list[str] = []
-        for path in files:
-            if path in done:
-                summary.add(done[path])
-                summary.resumed += 1
-                if on_outcome:
-                    on_outcome(done[path], True)
-            else:
-                todo.append(path)
-        for path, signals, error, code in _hashed(engine, todo, read_local, exact, limits):
-            outcome = FileOutcome(path=path, error=error, error_code=code)
-            if signals is not None:
-                outcome.signals = signals.as_dict()
-                outcome.matches = match(signals)
-            state.write(json.dumps({"version": STATE_VERSION, **outcome.to_json()}) + "\n")
-            state.flush()
-            summary.add(outcome)
-            if on_outcome:
-                on_outcome(outcome, False)
+
+    def resumed(outcome: FileOutcome) -> None:
+        summary.add(outcome)
+        summary.resumed += 1
+        if on_outcome:
+            on_outcome(outcome, True)
+
+    pending = _pending(
+        root, state_path, _load_state, resumed,
+        engine=engine, exact=exact, limits=limits, on_total=on_total,
+    )  # fmt: skip
+    for (path, signals, error, code), record in pending:
+        outcome = FileOutcome(path=path, error=error, error_code=code)
+        if signals is not None:
+            outcome.signals = signals.as_dict()
+            outcome.matches = match(signals)
+        record({"version": STATE_VERSION, **outcome.to_json()})
+        summary.add(outcome)
+        if on_outcome:
+            on_outcome(outcome, False)
     return summary
 
 
@@ -157,33 +188,29 @@ def run_backfill(
     on_total: Callable[[int], None] | None = None,
 ) -> BackfillSummary:
     """Hash every file below ``root`` into ``sink`` under ``content_id(path)``; resumable."""
-    files, read_local = list_inputs(root)
-    if on_total:
-        on_total(len(files))
     summary = BackfillSummary(root=root)
-    with _state_file(state_path) as state:
-        done = _load_backfill(state_path)
-        todo: list[str] = []
-        for path in files:
-            if path in done:
-                summary.add(done[path])
-                summary.resumed += 1
-                if on_item:
-                    on_item(done[path], True)
-            else:
-                todo.append(path)
-        for path, signals, error, code in _hashed(engine, todo, read_local, False, limits):
-            item: dict[str, Any] = {"version": STATE_VERSION, "path": path, "content_id": None}
-            item.update(rows_added=0, error=error, error_code=code)
-            if signals is not None:
-                try:
-                    item["content_id"] = cid = content_id(path)
-                    item["rows_added"] = sink.remember(cid, signals)
-                except SafeSpaceError as exc:  # an unusable content id, say
-                    item.update(error=str(exc), error_code=exc.code)
-            state.write(json.dumps(item) + "\n")
-            state.flush()
-            summary.add(item)
-            if on_item:
-                on_item(item, False)
+
+    def resumed(item: dict[str, Any]) -> None:
+        summary.add(item)
+        summary.resumed += 1
+        if on_item:
+            on_item(item, True)
+
+    pending = _pending(
+        root, state_path, _load_backfill, resumed,
+        engine=engine, exact=False, limits=limits, on_total=on_total,
+    )  # fmt: skip
+    for (path, signals, error, code), record in pending:
+        item: dict[str, Any] = {"version": STATE_VERSION, "path": path, "content_id": None}
+        item.update(rows_added=0, error=error, error_code=code)
+        if signals is not None:
+            try:
+                item["content_id"] = cid = content_id(path)
+                item["rows_added"] = sink.remember(cid, signals)
+            except SafeSpaceError as exc:  # an unusable content id, say
+                item.update(error=str(exc), error_code=exc.code)
+        record(item)
+        summary.add(item)
+        if on_item:
+            on_item(item, False)
     return summary
