@@ -19,6 +19,7 @@ characters: a listed URL expression is longer than a hash.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -31,36 +32,55 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("match_events") as batch:
-        batch.add_column(sa.Column("expression", sa.String(length=2048), nullable=True))
-        batch.add_column(sa.Column("span_start", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("span_end", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("excerpt", sa.LargeBinary(), nullable=True))
-        batch.add_column(sa.Column("excerpt_key_id", sa.String(length=16), nullable=True))
-        batch.add_column(sa.Column("excerpt_wrapped_key", sa.LargeBinary(), nullable=True))
-    with op.batch_alter_table("review_items") as batch:
-        batch.add_column(sa.Column("text_spans", sa.JSON(), nullable=True))
-        batch.alter_column(
+    # Plain ADD COLUMNs: a batch rebuild of review_items on SQLite would drop and recreate it,
+    # and the DROP cascades to review_decisions and every other table that refers to it.
+    for column in (
+        sa.Column("expression", sa.String(length=2048), nullable=True),
+        sa.Column("span_start", sa.Integer(), nullable=True),
+        sa.Column("span_end", sa.Integer(), nullable=True),
+        sa.Column("excerpt", sa.LargeBinary(), nullable=True),
+        sa.Column("excerpt_key_id", sa.String(length=16), nullable=True),
+        sa.Column("excerpt_wrapped_key", sa.LargeBinary(), nullable=True),
+    ):
+        op.add_column("match_events", column)
+    op.add_column("review_items", sa.Column("text_spans", sa.JSON(), nullable=True))
+    _matched_value_length(128, 2048)
+
+
+def _matched_value_length(old: int, new: int) -> None:
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        op.alter_column(
+            "review_items",
             "matched_value",
-            existing_type=sa.String(length=128),
-            type_=sa.String(length=2048),
+            existing_type=sa.String(length=old),
+            type_=sa.String(length=new),
             existing_nullable=True,
         )
+        return
+    # SQLite never enforces a VARCHAR's length; only the declared type changes, in place.
+    sql = bind.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'review_items'"
+    ).scalar_one()
+    changed, found = re.subn(rf"(matched_value\s+VARCHAR)\({old}\)", rf"\g<1>({new})", sql, count=1)
+    if not found:
+        raise RuntimeError("review_items has no matched_value VARCHAR to widen")
+    version = int(bind.exec_driver_sql("PRAGMA schema_version").scalar_one())
+    bind.exec_driver_sql("PRAGMA writable_schema = ON")
+    try:
+        bind.exec_driver_sql(
+            "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'review_items'",
+            (changed,),
+        )
+        bind.exec_driver_sql(f"PRAGMA schema_version = {version + 1}")
+    finally:
+        bind.exec_driver_sql("PRAGMA writable_schema = OFF")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("review_items") as batch:
-        batch.alter_column(
-            "matched_value",
-            existing_type=sa.String(length=2048),
-            type_=sa.String(length=128),
-            existing_nullable=True,
-        )
-        batch.drop_column("text_spans")
-    with op.batch_alter_table("match_events") as batch:
-        batch.drop_column("excerpt_wrapped_key")
-        batch.drop_column("excerpt_key_id")
-        batch.drop_column("excerpt")
-        batch.drop_column("span_end")
-        batch.drop_column("span_start")
-        batch.drop_column("expression")
+    _matched_value_length(2048, 128)
+    op.drop_column("review_items", "text_spans")
+    for name in (
+        "excerpt_wrapped_key", "excerpt_key_id", "excerpt", "span_end", "span_start", "expression",
+    ):  # fmt: skip
+        op.drop_column("match_events", name)
