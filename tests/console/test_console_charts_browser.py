@@ -36,6 +36,7 @@ def test_charts_render_and_the_item_page_shows_history_neighbours_notes(
         record_matches(state.db, f"post/{i}", [Match("chart-bank", "normal", entry, "md5", MD5, 0)],
                        None)  # fmt: skip
     queue = ReviewQueue(state.db)
+    queue.sync()  # the matched posts become items now, not when the review thread next wakes
     first, _ = queue.report(UserReport("post/a", "looks wrong", account_id="acct-1",
                                        hashes={"md5": MD5}))  # fmt: skip
     second, _ = queue.report(UserReport("post/b", "again", account_id="acct-1"))

@@ -180,7 +180,7 @@ def _confirm(page: Any, item: int, reason: str) -> None:
     _submit(page, "Claim this item", f"/console/items/{item}/claim")
     page.get_by_label("Confirm", exact=True).check()
     page.get_by_label("Category (for a confirmation)").select_option("A1")
-    page.get_by_label("Reason (required)").fill(reason)
+    page.get_by_label(re.compile(r"^Reason \(required")).fill(reason)
     _submit(page, "Record decision", f"/console/items/{item}/decide")
     page.wait_for_url(f"**/console/items/{item}")
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from safespace.access import KeyInfo, check_content_id, record_matches
-from safespace.api._deps import MatchKey, State
+from safespace.api._deps import MatchKey, State, review_runtime
 from safespace.api._freshness import MatcherHolder
 from safespace.api._metrics import observe_matches
 from safespace.api._problems import PROBLEM_RESPONSES
@@ -304,9 +304,7 @@ def _own(echo: dict[str, Any]) -> dict[str, Any]:
 def _note_video(request: Request, content_id: str, result: MatchResult, asked: _Asked) -> None:
     """The matched ranges, the upload's exact hashes (its MD5: what a referral names) and,
     with media storage on, thumbnails of the matched frames go onto the review item."""
-    review = getattr(request.app.state, "review", None)
-    if review is None:
-        return
+    review = review_runtime(request)
     exact = {t.name for t in signal_types_with_index(IndexKind.EXACT)}
     hashes = {k: v for k, v in asked.echo.items() if k in exact and isinstance(v, str) and v}
     note_video(review.queue, content_id, result.matches, hashes, asked.video)
