@@ -11,9 +11,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from safespace.cli._common import decode_limits, emit, err, open_db, settings_of
+from safespace.cli._common import (
+    EngineOption,
+    ProgressOption,
+    RestartOption,
+    SchedulerOption,
+    StateOption,
+    WorkersOption,
+    decode_limits,
+    emit,
+    engine_name,
+    err,
+    open_db,
+    progress_bar,
+    settings_of,
+)
 from safespace.errors import NotConfigured
 
 if TYPE_CHECKING:
@@ -30,26 +43,19 @@ def backfill(
     id_prefix: Annotated[
         str, typer.Option(help="Put before each file's path below ROOT to make its content id.")
     ] = "",
-    engine: Annotated[
-        str, typer.Option(help="Where hashing runs: local (a process pool) or dask.")
-    ] = "local",
-    scheduler: Annotated[
-        str | None,
-        typer.Option(help="Dask scheduler address (tcp://HOST:8786); implies --engine dask."),
-    ] = None,
-    workers: Annotated[int | None, typer.Option(help="Local processes (default: cores).")] = None,
-    state: Annotated[
-        Path | None, typer.Option(help="Resume file (default: in the data folder).")
-    ] = None,
-    restart: Annotated[bool, typer.Option(help="Forget earlier progress and start over.")] = False,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+    engine: EngineOption = "local",
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = None,
+    state: StateOption = None,
+    restart: RestartOption = False,
+    progress: ProgressOption = True,
 ) -> None:
     """Hash a media store into the content-hash store for retro-matching. Resumable."""
     backfill_store(
         settings_of(ctx),
         root,
         id_prefix=id_prefix,
-        engine="dask" if scheduler and engine == "local" else engine,
+        engine=engine_name(engine, scheduler),
         scheduler=scheduler,
         workers=workers,
         state=state,
@@ -98,15 +104,7 @@ def backfill_store(
     def content_id(path: str) -> str:
         return id_prefix + batch.relative_name(root, path)
 
-    bar = Progress(
-        TextColumn("backfilling"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        disable=not progress,
-        transient=True,
-    )
+    bar = progress_bar("backfilling", enabled=progress)
     task = bar.add_task("backfill", total=None)
 
     def on_item(item: dict[str, Any], resumed: bool) -> None:

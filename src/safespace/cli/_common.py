@@ -11,11 +11,12 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from typer.exceptions import TyperException
 
 from safespace.config import Settings
@@ -45,6 +46,50 @@ class CliState:
     """What the root callback puts on the Typer context for every command."""
 
     settings: Settings
+
+
+# Options that ``scan`` and ``backfill`` share: one definition, so they stay the same.
+WorkersOption = Annotated[
+    int | None, typer.Option("--workers", help="Hashing processes (default: cores).")
+]
+StateOption = Annotated[
+    Path | None, typer.Option("--state", help="Resume file (default: in the data folder).")
+]
+RestartOption = Annotated[
+    bool, typer.Option("--restart", help="Forget earlier progress and start over.")
+]
+ProgressOption = Annotated[
+    bool, typer.Option("--progress/--no-progress", help="Show a progress bar on stderr.")
+]
+EngineOption = Annotated[
+    str, typer.Option("--engine", help="Where hashing runs: local (a process pool) or dask.")
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Dask scheduler address (tcp://HOST:8786); implies --engine dask. Without it, "
+        "--engine dask starts a local cluster of --workers processes.",
+    ),
+]
+
+
+def engine_name(engine: str, scheduler: str | None) -> str:
+    """A scheduler address alone means Dask."""
+    return "dask" if scheduler and engine == "local" else engine
+
+
+def progress_bar(label: str, *, enabled: bool) -> Progress:
+    """The batch commands' bar on stderr: done of total and time left, gone when finished."""
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not enabled,
+        transient=True,
+    )
 
 
 def load_settings(data_dir: Path | None, database_url: str | None) -> Settings:

@@ -6,15 +6,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from safespace.cli._common import (
+    EngineOption,
+    ProgressOption,
+    RestartOption,
+    SchedulerOption,
+    StateOption,
+    WorkersOption,
     decode_limits,
     emit,
+    engine_name,
     err,
     match_rows,
     matcher,
     open_db,
+    progress_bar,
     settings_of,
 )
 from safespace.config import Settings
@@ -39,24 +46,14 @@ def scan(
     bank: Annotated[
         list[str] | None, typer.Option("--bank", help="Bank to match against (repeatable).")
     ] = None,
-    workers: Annotated[int | None, typer.Option(help="Hashing processes (default: cores).")] = None,
-    state: Annotated[
-        Path | None, typer.Option(help="Resume file (default: in the data folder).")
-    ] = None,
-    restart: Annotated[bool, typer.Option(help="Forget earlier progress and start over.")] = False,
+    workers: WorkersOption = None,
+    state: StateOption = None,
+    restart: RestartOption = False,
     dihedral: Annotated[bool, typer.Option(help="Also match rotated and flipped copies.")] = False,
     exact: Annotated[bool, typer.Option(help="Hash at full resolution.")] = False,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
-    engine: Annotated[
-        str, typer.Option(help="Where hashing runs: local (a process pool) or dask.")
-    ] = "local",
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            help="Dask scheduler address (tcp://HOST:8786); implies --engine dask. Without "
-            "it, --engine dask starts a local cluster of --workers processes."
-        ),
-    ] = None,
+    progress: ProgressOption = True,
+    engine: EngineOption = "local",
+    scheduler: SchedulerOption = None,
     text: Annotated[
         bool,
         typer.Option(
@@ -80,7 +77,7 @@ def scan(
         dihedral=dihedral,
         exact=exact,
         progress=progress,
-        engine="dask" if scheduler and engine == "local" else engine,
+        engine=engine_name(engine, scheduler),
         scheduler=scheduler,
     )
 
@@ -126,15 +123,7 @@ def scan_folder(
     def match_signals(signals: Signals) -> list[dict[str, Any]]:
         return match_rows(found_in.match(signals, dihedral=dihedral, banks=banks))
 
-    bar = Progress(
-        TextColumn("scanning"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        disable=not progress,
-        transient=True,
-    )
+    bar = progress_bar("scanning", enabled=progress)
     task = bar.add_task("scan", total=None)
 
     def on_outcome(outcome: FileOutcome, resumed: bool) -> None:
