@@ -231,8 +231,10 @@ class _Queue(Protocol):
     """What :func:`note_video` needs of a :class:`~safespace.reports.ReviewQueue`."""
 
     db: Database
-    policy: _Policy
     sealer: MediaSealer | None
+
+    @property
+    def policy(self) -> _Policy: ...
 
     def sync(self) -> int: ...
 
