@@ -57,7 +57,19 @@ def get_format(name: str) -> HashListFormat:
 
 
 def detect_format(data: bytes, filename: str | None = None) -> HashListFormat:
-    """Tell a document's format by its content first, then by its file extension."""
+    """Tell a document's format by its content first, then by its file extension.
+
+    A format that content cannot tell (the one-value-per-line lists: 64 hex digits per
+    line read as HMA PDQ, so ``x.urls-sha256`` would be taken for an HMA list) is chosen
+    by its own extension before any sniffing.
+    """
+    lowered = filename.lower() if filename else ""
+    if lowered:
+        for fmt in FORMATS.values():
+            if fmt.name in _SNIFF_ORDER:
+                continue
+            if any(lowered.endswith(ext) for ext in fmt.extensions):
+                return fmt
     head = data[:_SNIFF_BYTES]
     if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
         text = head.decode("utf-16", errors="replace")
@@ -67,8 +79,7 @@ def detect_format(data: bytes, filename: str | None = None) -> HashListFormat:
         fmt = FORMATS.get(name)
         if fmt is not None and fmt.sniff(text):
             return fmt
-    if filename:
-        lowered = filename.lower()
+    if lowered:
         for fmt in FORMATS.values():
             if any(lowered.endswith(ext) for ext in fmt.extensions):
                 return fmt
