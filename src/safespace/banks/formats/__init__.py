@@ -65,11 +65,11 @@ def detect_format(data: bytes, filename: str | None = None) -> HashListFormat:
     """
     lowered = filename.lower() if filename else ""
     if lowered:
-        for fmt in FORMATS.values():
-            if fmt.name in _SNIFF_ORDER:
+        for listed in FORMATS.values():
+            if listed.name in _SNIFF_ORDER:
                 continue
-            if any(lowered.endswith(ext) for ext in fmt.extensions):
-                return fmt
+            if any(lowered.endswith(ext) for ext in listed.extensions):
+                return listed
     head = data[:_SNIFF_BYTES]
     if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
         text = head.decode("utf-16", errors="replace")
