@@ -19,21 +19,19 @@ Feedback received is kept in :attr:`NcmecFake.feedback`.
 from __future__ import annotations
 
 import base64
-import threading
-import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import ClassVar
 from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape, quoteattr
 
+from _http_fake import FaultyFake, FaultyHandler, serve_fake
+
 NS = "https://hashsharing.ncmec.org/hashsharing/v2"
 _TIME = "%Y-%m-%dT%H:%M:%SZ"
-FAULTS = ("truncated", "malformed", "5xx", "401", "slow", "drop")
 REASONS = {
     "MD5": {"a0a0a0a0-0000-4000-8000-000000000001": "Not the reported content"},
     "PDQ": {
@@ -81,7 +79,7 @@ class Feedback:
     environment: str
 
 
-class NcmecFake:
+class NcmecFake(FaultyFake):
     """The server's state; :func:`serve` runs it. Thread-safe (one lock)."""
 
     def __init__(
@@ -93,16 +91,13 @@ class NcmecFake:
         page_size: int = 1000,
         slow_seconds: float = 2.0,
     ) -> None:
+        super().__init__(slow_seconds=slow_seconds)
         self.username, self.password = username, password
         self.member_id = member_id
         self.page_size = page_size
-        self.slow_seconds = slow_seconds
-        self.lock = threading.Lock()
         self.entries: dict[tuple[int, str], FakeEntry] = {}
         self.feedback: list[Feedback] = []
-        self.requests: list[tuple[str, str]] = []  # (method, path with query)
         self.environments: set[str] = set()
-        self._faults: list[str] = []
         self._seq = 0
 
     # --- data ----------------------------------------------------------------------------
@@ -137,19 +132,6 @@ class NcmecFake:
             entry = self.entries[(member_id, entry_id)]
             entry.deleted, entry.timestamp, entry.seq = True, timestamp, self._seq
             entry.fingerprints = {}
-
-    def fail(self, *faults: str) -> None:
-        """Queue faults; each is used by the next request that fetches entries or sends
-        feedback (``/v2/status`` and reasons are never faulted)."""
-        for fault in faults:
-            if fault not in FAULTS:
-                raise ValueError(f"unknown fault {fault!r}")
-        with self.lock:
-            self._faults.extend(faults)
-
-    def take_fault(self) -> str | None:
-        with self.lock:
-            return self._faults.pop(0) if self._faults else None
 
     # --- answers -------------------------------------------------------------------------
 
@@ -276,19 +258,16 @@ class NcmecFake:
         return 200
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+class _Handler(FaultyHandler):
+    content_type = "application/xml; charset=utf-8"
+    fault_answers: ClassVar[dict[str, tuple[int, bytes]]] = {
+        "malformed": (200, b"<html><body>Service temporarily unavailable</body></html>"),
+        "5xx": (503, b"<error>unavailable</error>"),
+        "401": (401, b"<error>unauthorized</error>"),
+    }
 
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def _send(self, status: int, body: bytes = b"", *, cut: bool = False) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/xml; charset=utf-8")
-        body = body[: len(body) // 2] if cut else body  # a whole response, half a document
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    def _send(self, status: int, body: bytes = b"") -> None:
+        self.send_body(status, body)
 
     def _authorized(self) -> bool:
         fake = self.server.fake
@@ -301,32 +280,9 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query).items()}
         return env or "/", [p for p in rest.split("/") if p], query
 
-    def _fault(self, body: bytes) -> bool:
-        """Apply a queued fault; True when the request was answered by it."""
-        fault = self.server.fake.take_fault()
-        if fault is None:
-            return False
-        if fault == "slow":
-            time.sleep(self.server.fake.slow_seconds)
-            return False
-        if fault == "drop":
-            self.close_connection = True
-            self.connection.shutdown(2)
-            return True
-        if fault == "truncated":
-            self._send(200, body, cut=True)
-        elif fault == "malformed":
-            self._send(200, b"<html><body>Service temporarily unavailable</body></html>")
-        elif fault == "5xx":
-            self._send(503, b"<error>unavailable</error>")
-        elif fault == "401":
-            self._send(401, b"<error>unauthorized</error>")
-        return True
-
     def do_GET(self) -> None:
         fake = self.server.fake
-        with fake.lock:
-            fake.requests.append(("GET", self.path))
+        fake.saw("GET", self.path)
         env, parts, query = self._route()
         if not self._authorized():
             self._send(401, b"<error>unauthorized</error>")
@@ -340,7 +296,7 @@ class _Handler(BaseHTTPRequestHandler):
             except (ValueError, KeyError):
                 self._send(400, b"<error>bad query</error>")
                 return
-            if not self._fault(body):
+            if not self.answer_fault(body):
                 self._send(200, body)
         elif len(parts) == 3 and parts[0] == "feedback" and parts[2] == "reasons":
             self._send(200, fake.reasons_xml(parts[1]))
@@ -349,8 +305,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_PUT(self) -> None:
         fake = self.server.fake
-        with fake.lock:
-            fake.requests.append(("PUT", self.path))
+        fake.saw("PUT", self.path)
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         env, parts, _ = self._route()
         if not self._authorized():
@@ -359,7 +314,7 @@ class _Handler(BaseHTTPRequestHandler):
         if len(parts) != 5 or parts[0] != "entries" or parts[4] != "feedback":
             self._send(404, b"<error>not found</error>")
             return
-        if self._fault(b""):
+        if self.answer_fault(b""):
             return
         try:
             esp_id = int(parts[1])
@@ -371,22 +326,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, result if status == 200 else b"<error>refused</error>")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, fake: NcmecFake) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.fake = fake
-
-
 @contextmanager
 def serve(fake: NcmecFake) -> Iterator[str]:
     """Serve ``fake`` on a free loopback port; yields the base URL (no environment path)."""
-    server = _Server(fake)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_fake(fake, _Handler) as url:
+        yield url

@@ -23,16 +23,14 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
-FAULTS = ("truncated", "malformed", "5xx", "401", "slow", "drop")
+from _http_fake import FaultyFake, FaultyHandler, serve_fake
+
 FEEDBACK_VALUES = (
     "None", "QualityUnknown", "PendingReview", "Blocked", "NotBlocked", "Withdrawn", "Deleted",
 )  # fmt: skip
@@ -66,7 +64,7 @@ class Feedback:
     tags: tuple[str, ...]
 
 
-class StopNciiFake:
+class StopNciiFake(FaultyFake):
     """The server's state; :func:`serve` runs it. Thread-safe (one lock)."""
 
     def __init__(
@@ -77,14 +75,11 @@ class StopNciiFake:
         *,
         slow_seconds: float = 2.0,
     ) -> None:
+        super().__init__(slow_seconds=slow_seconds)
         self.subscription_key = subscription_key
         self.function_keys = {"FetchHashes": fetch_key, "SubmitFeedback": feedback_key}
-        self.slow_seconds = slow_seconds
-        self.lock = threading.Lock()
         self.records: dict[str, FakeRecord] = {}
         self.feedback: list[Feedback] = []
-        self.requests: list[tuple[str, str]] = []
-        self._faults: list[str] = []
         self._seq = 0
 
     def put(
@@ -106,17 +101,6 @@ class StopNciiFake:
             )  # fmt: skip
             self.records[value] = record
             return record
-
-    def fail(self, *faults: str) -> None:
-        for fault in faults:
-            if fault not in FAULTS:
-                raise ValueError(f"unknown fault {fault!r}")
-        with self.lock:
-            self._faults.extend(faults)
-
-    def take_fault(self) -> str | None:
-        with self.lock:
-            return self._faults.pop(0) if self._faults else None
 
     def page(self, query: dict[str, str]) -> dict[str, Any]:
         """One FetchHashes page; raises ValueError on a bad query or token."""
@@ -178,20 +162,16 @@ class StopNciiFake:
         return 200
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+class _Handler(FaultyHandler):
+    content_type = "application/json"
+    fault_answers: ClassVar[dict[str, tuple[int, bytes]]] = {
+        "malformed": (200, b'{"message": "upstream busy", "hashRecords": "later"}'),
+        "5xx": (503, b'{"message": "service unavailable"}'),
+        "401": (401, b'{"statusCode": 401, "message": "Access denied"}'),
+    }
 
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def _send(self, status: int, doc: Any, *, cut: bool = False) -> None:
-        body = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        body = body[: len(body) // 2] if cut else body  # a whole response, half a document
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    def _send(self, status: int, doc: Any) -> None:
+        self.send_body(status, doc if isinstance(doc, bytes) else json.dumps(doc).encode())
 
     def _endpoint(self) -> tuple[str, dict[str, str]] | None:
         parsed = urllib.parse.urlsplit(self.path)
@@ -213,31 +193,9 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query).items()}
         return parts[1], query
 
-    def _fault(self, body: bytes) -> bool:
-        fault = self.server.fake.take_fault()
-        if fault is None:
-            return False
-        if fault == "slow":
-            time.sleep(self.server.fake.slow_seconds)
-            return False
-        if fault == "drop":
-            self.close_connection = True
-            self.connection.shutdown(2)
-            return True
-        if fault == "truncated":
-            self._send(200, body, cut=True)
-        elif fault == "malformed":
-            self._send(200, {"message": "upstream busy", "hashRecords": "later"})
-        elif fault == "5xx":
-            self._send(503, {"message": "service unavailable"})
-        elif fault == "401":
-            self._send(401, {"statusCode": 401, "message": "Access denied"})
-        return True
-
     def do_GET(self) -> None:
         fake = self.server.fake
-        with fake.lock:
-            fake.requests.append(("GET", self.path))
+        fake.saw("GET", self.path)
         route = self._endpoint()
         if route is None:
             return
@@ -250,13 +208,12 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, KeyError, TypeError):
             self._send(400, {"message": "bad request"})
             return
-        if not self._fault(body):
+        if not self.answer_fault(body):
             self._send(200, body)
 
     def do_POST(self) -> None:
         fake = self.server.fake
-        with fake.lock:
-            fake.requests.append(("POST", self.path))
+        fake.saw("POST", self.path)
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         route = self._endpoint()
         if route is None:
@@ -264,28 +221,14 @@ class _Handler(BaseHTTPRequestHandler):
         if route[0] != "SubmitFeedback":
             self._send(405, {"error": "method not allowed"})
             return
-        if self._fault(b'{"message": "ok"}'):
+        if self.answer_fault(b'{"message": "ok"}'):
             return
         status = fake.take_feedback(body)
         self._send(status, {"message": "ok" if status == 200 else "refused"})
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, fake: StopNciiFake) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.fake = fake
-
-
 @contextmanager
 def serve(fake: StopNciiFake) -> Iterator[str]:
     """Serve ``fake`` on a free loopback port; yields the base URL (``.../v1`` is the API)."""
-    server = _Server(fake)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_fake(fake, _Handler, "/v1") as url:
+        yield url
