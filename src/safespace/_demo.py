@@ -16,9 +16,45 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance
 
-__all__ = ["DEMO_KEY_FILE", "DemoSet", "demo_evidence_key", "make_demo_set", "pattern_image"]
+__all__ = [
+    "DEMO_DETER_DIR",
+    "DEMO_KEY_FILE",
+    "DEMO_PLACEHOLDER_TERMS",
+    "DEMO_REVIEW_ITEMS",
+    "DemoSet",
+    "demo_deter_secret",
+    "demo_evidence_key",
+    "make_demo_set",
+    "pattern_image",
+]
 
 DEMO_KEY_FILE = "evidence-demo.key"
+
+# Placeholder tokens only: the demo's Deter term list, so that a tester can see a warning
+# without typing anything real. Never put real search terms here (docs/deter.md).
+DEMO_PLACEHOLDER_TERMS = ("demo-blocked-term", "demo-placeholder-query")
+
+# The demo's review items: (content id, the demo image it sends, the reporting user's reason).
+# Each is a generated pattern image (known ones are edited copies that match the demo bank);
+# no photo of anyone.
+DEMO_REVIEW_ITEMS = (
+    (
+        "demo-post-1",
+        "upload-1-resized.jpg",
+        "Demo: a user reports this post (matches the demo bank)",
+    ),
+    (
+        "demo-post-2",
+        "upload-2-brighter.jpg",
+        "Demo: a user reports this post (matches the demo bank)",
+    ),
+    ("demo-post-3", "upload-3-rotated.jpg", "Demo: a rotated copy of a demo bank image"),
+    ("demo-post-4", "unrelated-1.jpg", "Demo: a user report that matches nothing"),
+)
+
+# The demo's Deter folder (package data): the placeholder term list above and an experiment
+# file that turns the support chatbot on for messages; the rest is the packaged vocabulary.
+DEMO_DETER_DIR = Path(__file__).resolve().parent / "web" / "demo_deter"
 
 
 def pattern_image(seed: int, size: tuple[int, int] = (960, 720)) -> Image.Image:
@@ -80,15 +116,25 @@ def make_demo_set(root: Path, *, known_count: int = 4, unrelated_count: int = 4)
     return DemoSet(known_dir, uploads_dir, known, expected, unrelated)
 
 
-def demo_evidence_key(root: Path) -> tuple[str, Path]:
-    """A random evidence master key for the demo only, kept in ``root`` (mode 0600) so that
-    evidence stored in one demo run still opens in the next. Never used outside ``demo``."""
-    path = root / DEMO_KEY_FILE
+def _demo_secret(path: Path, make: str) -> tuple[str, Path]:
+    """``make`` kept in ``path`` (mode 0600) unless a value is already there."""
     if path.exists():
         return path.read_text().strip(), path
-    root.mkdir(parents=True, exist_ok=True)
-    key = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
-        fh.write(key + "\n")
-    return key, path
+        fh.write(make + "\n")
+    return make, path
+
+
+def demo_evidence_key(root: Path) -> tuple[str, Path]:
+    """A random evidence master key for the demo only, kept in ``root`` (mode 0600) so that
+    evidence stored in one demo run still opens in the next. Never used outside ``demo``.
+    The served demo also seals its review media with it."""
+    return _demo_secret(root / DEMO_KEY_FILE, base64.b64encode(secrets.token_bytes(32)).decode())
+
+
+def demo_deter_secret() -> str:
+    """A random Deter secret for one served demo (widget tokens, arm assignment), never
+    written anywhere: tokens from an earlier run stop working, which a demo can afford."""
+    return secrets.token_urlsafe(32)

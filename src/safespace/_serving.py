@@ -19,6 +19,7 @@ keep dying), and on SIGINT or SIGTERM asks them all to finish their requests and
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import multiprocessing
 import os
@@ -80,8 +81,15 @@ def check_port(host: str, port: int) -> None:
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
-def _worker(host: str, port: int, options: Mapping[str, Any], settings: Settings) -> None:
-    """One worker process: its app is built from the supervisor's ``settings``, as given."""
+def _worker(
+    host: str,
+    port: int,
+    options: Mapping[str, Any],
+    settings: Settings,
+    extra_routers: tuple[str, ...] = (),
+) -> None:
+    """One worker process: its app is built from the supervisor's ``settings``, as given, with
+    the default routers and ``extra_routers`` ("module:attribute" names: the demo's page)."""
     # One search thread per worker unless told otherwise: the workers already use every
     # core, and numba's parallel kernels in each of them would fight for the same cores.
     # Set in this new process's own environment, before anything loads numba.
@@ -89,24 +97,35 @@ def _worker(host: str, port: int, options: Mapping[str, Any], settings: Settings
     import uvicorn
 
     from safespace.api import create_app
+    from safespace.api._routes import DEFAULT_ROUTERS
 
+    routers = list(DEFAULT_ROUTERS)
+    for name in extra_routers:
+        module, _, attribute = name.partition(":")
+        routers.append(getattr(importlib.import_module(module), attribute))
     sock = _socket(host, port)
-    app = create_app(settings, serving=True)
+    app = create_app(settings, serving=True, routers=routers)
     config = uvicorn.Config(app, host=host, port=port, **options)
     uvicorn.Server(config).run(sockets=[sock])
 
 
 def run_workers(
-    host: str, port: int, workers: int, options: Mapping[str, Any], *, settings: Settings
+    host: str,
+    port: int,
+    workers: int,
+    options: Mapping[str, Any],
+    *,
+    settings: Settings,
+    extra_routers: tuple[str, ...] = (),
 ) -> int:
-    """Run ``workers`` processes, each serving with ``settings``, until told to stop;
-    returns the exit status."""
+    """Run ``workers`` processes, each serving with ``settings`` (and ``extra_routers``, see
+    :func:`_worker`), until told to stop; returns the exit status."""
     check_port(host, port)
     ctx = multiprocessing.get_context("spawn")
     stopping = False
 
     def start() -> BaseProcess:
-        args = (host, port, dict(options), settings)
+        args = (host, port, dict(options), settings, extra_routers)
         proc = ctx.Process(target=_worker, args=args, daemon=False)
         proc.start()
         return proc

@@ -4,6 +4,7 @@ and with ``--serve`` the service with a console account and an API key (``make r
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -21,7 +22,10 @@ from safespace.cli._scan import scan_folder
 from safespace.cli._serve import serve_with
 from safespace.config import Settings
 
-__all__ = ["demo", "demo_credentials", "demo_settings"]
+__all__ = ["DEMO_ROUTER", "demo", "demo_credentials", "demo_review_items", "demo_settings"]
+
+# The demo's own page (/demo/search), served by `demo --serve` only.
+DEMO_ROUTER = "safespace.web._demo_search:router"
 
 # Placeholder reporter details, for the served demo only (never outside it).
 DEMO_REPORTER_EMAIL = "trust-and-safety@demo.invalid"
@@ -73,14 +77,17 @@ def demo(
             markup=False,
         )
         return
-    served, notes = demo_settings(settings)
+    served, notes = demo_settings(settings, port=port)
     password, key = demo_credentials(served)
+    items = demo_review_items(served, demo_set.uploads_dir)
     base = f"http://127.0.0.1:{port}"
     sample = demo_set.expected_matches[0]
     err.print(
         f"""
 SafeSpace is starting at {base}
   Web console:  {base}/console   (sign in as "admin", password: {password})
+  Review queue: {base}/console/queue   ({items} demo items, benign generated images, blurred)
+  Try Deter:    {base}/demo/search   (the warning widget and the support chatbot)
   Self-report:  {base}/report
   API docs:     {base}/docs
   Demo API key (scopes match, curate): {key}
@@ -90,18 +97,28 @@ SafeSpace is starting at {base}
         markup=False,
         highlight=False,
     )
-    serve_with(served, host="127.0.0.1", port=port, workers=1, access_log=False)
+    serve_with(
+        served,
+        host="127.0.0.1",
+        port=port,
+        workers=1,
+        access_log=False,
+        extra_routers=(DEMO_ROUTER,),
+    )
 
 
-def demo_settings(settings: Settings) -> tuple[Settings, str]:
+def demo_settings(settings: Settings, *, port: int = 8000) -> tuple[Settings, str]:
     """The settings the served demo runs with, and the lines its banner prints about them.
 
     Without SAFESPACE_EVIDENCE_KEY the demo uses a generated demo-only key (kept in the demo
-    folder, so evidence from one run opens in the next); without reporter details, referrals
-    get placeholder ones. ``settings`` itself is left as it is: the workers are given the
-    returned copy.
+    folder, so evidence from one run opens in the next); the demo keeps review media (sealed
+    with that key) so that its review items show their blurred images; without
+    SAFESPACE_DETER_SECRET, Deter gets a per-run demo-only secret (never written) and the
+    demo's Deter folder (placeholder tokens only), and the widget may be used from the demo's
+    own origins (/demo/search); without reporter details, referrals get placeholder ones.
+    ``settings`` itself is left as it is: the workers are given the returned copy.
     """
-    from safespace._demo import demo_evidence_key
+    from safespace._demo import DEMO_DETER_DIR, demo_deter_secret, demo_evidence_key
 
     update: dict[str, Any] = {}
     notes = ""
@@ -112,6 +129,23 @@ def demo_settings(settings: Settings) -> tuple[Settings, str]:
             f"  Evidence key: generated for this demo only ({path}); set your own\n"
             "    SAFESPACE_EVIDENCE_KEY (openssl rand -base64 32) for anything real.\n"
         )
+    if not settings.review_store_media:
+        update["review_store_media"] = True
+        notes += (
+            "  Review media: kept for this demo (sealed with the evidence key), so the demo\n"
+            "    items show their images; off unless SAFESPACE_REVIEW_STORE_MEDIA=true.\n"
+        )
+    if settings.deter_secret is None:
+        update["deter_secret"] = SecretStr(demo_deter_secret())
+        if settings.deter_dir is None:
+            update["deter_dir"] = DEMO_DETER_DIR
+        notes += (
+            "  Deter: a demo-only secret and placeholder words (see /demo/search); set\n"
+            "    SAFESPACE_DETER_SECRET and SAFESPACE_DETER_DIR for anything real.\n"
+        )
+    # /demo/search plays the platform's page: the widget there may report and chat.
+    origins = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
+    update["deter_allowed_origins"] = " ".join([settings.deter_allowed_origins, *origins]).strip()
     if not settings.reporter_email:
         update["reporter_email"] = DEMO_REPORTER_EMAIL
         if not settings.reporter_platform:
@@ -129,6 +163,41 @@ def demo_settings(settings: Settings) -> tuple[Settings, str]:
             "    SAFESPACE_REVIEW_WEBHOOK_SECRET (32+ characters) to receive signed take-downs.\n"
         )
     return settings.model_copy(update=update), notes
+
+
+def demo_review_items(settings: Settings, uploads: Path) -> int:
+    """Report the demo's few benign images (:data:`safespace._demo.DEMO_REVIEW_ITEMS`) as
+    user reports, matched against the banks, so the console's queue has items with media;
+    their media is kept only when ``settings`` keep review media (the served demo's do).
+    Idempotent: a second run finds the same content ids. Returns how many items there are."""
+    from safespace._demo import DEMO_REVIEW_ITEMS
+    from safespace.cli._common import matcher, open_db
+    from safespace.reports._queue import ReviewQueue, UserReport
+    from safespace.signals import SIGNAL_TYPES, hash_bytes
+
+    db = open_db(settings)
+    queue = ReviewQueue.from_settings(db, settings)
+    banks = matcher(db, settings)
+    limits = decode_limits(settings)
+    count = 0
+    for content_id, name, reason in DEMO_REVIEW_ITEMS:
+        path = uploads / name
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        signals = hash_bytes(data, limits=limits)
+        report = UserReport(
+            content_id=content_id,
+            reason=reason,
+            account_id="demo-account",
+            hashes={k.name: v for k in SIGNAL_TYPES.values() if (v := k.compute(signals))},
+            matches=banks.match(signals, dihedral=True).matches,
+            media=data,
+            media_type=f"image/{(signals.media_format or 'jpeg').lower()}",
+        )
+        queue.report(report)
+        count += 1
+    return count
 
 
 def demo_credentials(settings: Settings) -> tuple[str, str]:

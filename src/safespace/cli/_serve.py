@@ -28,9 +28,18 @@ def serve(
     serve_with(settings_of(ctx), host=host, port=port, workers=workers, access_log=access_log)
 
 
-def serve_with(settings: Settings, *, host: str, port: int, workers: int, access_log: bool) -> None:
+def serve_with(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    access_log: bool,
+    extra_routers: tuple[str, ...] = (),
+) -> None:
     """Serve with exactly these settings: the workers are given them, never the variables of
-    this process (so ``--data-dir`` and the demo's settings reach every worker as they are)."""
+    this process (so ``--data-dir`` and the demo's settings reach every worker as they are).
+    ``extra_routers`` ("module:attribute") are served too: only the demo names one."""
     from uvicorn.config import LOGGING_CONFIG
 
     from safespace._serving import check_settings, run_workers
@@ -46,4 +55,6 @@ def serve_with(settings: Settings, *, host: str, port: int, workers: int, access
         "server_header": False,
     }
     # One listening socket per worker, so connections spread over every core.
-    raise typer.Exit(run_workers(host, port, workers, options, settings=settings))
+    raise typer.Exit(
+        run_workers(host, port, workers, options, settings=settings, extra_routers=extra_routers)
+    )
