@@ -78,6 +78,13 @@ def _matched_value_length(old: int, new: int) -> None:
 
 
 def downgrade() -> None:
+    # A listed URL expression may be longer than the old 128 characters: PostgreSQL refuses
+    # to narrow the column over such a value, so cut it (on both backends, so they agree)
+    # and keep the row and its decisions.
+    op.execute(
+        "UPDATE review_items SET matched_value = substr(matched_value, 1, 128) "
+        "WHERE length(matched_value) > 128"
+    )
     _matched_value_length(2048, 128)
     op.drop_column("review_items", "text_spans")
     for name in (
