@@ -283,6 +283,26 @@ class Settings(BaseSettings):
         description="Review queue: media reveals per reviewer per UTC day; past it the "
         "console warns and asks for an extra confirmation before each reveal.",
     )
+    review_break_minutes: int = Field(
+        default=50,
+        ge=0,
+        le=480,
+        description="Review console: minutes of continuous review after which the queue and "
+        "item pages suggest a break (each reviewer may choose their own); 0 turns it off.",
+    )
+    review_support_url: str = Field(
+        default="",
+        max_length=2000,
+        description="Review console: where reviewers find support (an employee assistance "
+        "programme, a counselling service); shown with their exposure summary. Empty: a "
+        "generic suggestion to talk to their lead or someone they trust.",
+    )
+    review_support_text: str = Field(
+        default="",
+        max_length=500,
+        description="Review console: the words of the support link or, without a URL, the "
+        "support note itself (e.g. a phone number). Empty: generic wording.",
+    )
     review_second_look: bool = Field(
         default=False,
         description="Review queue: a decision is final only after a second look by a "

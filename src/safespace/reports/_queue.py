@@ -13,9 +13,9 @@ webhook actions.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -721,6 +721,8 @@ class QueueFilter:
     older: int | None = None
     q: str | None = None
     sort: str = "priority"
+    # Categories left out (a reviewer's opt-outs, in the default view): never a query field.
+    skip_categories: tuple[str, ...] = ()
 
     @classmethod
     def from_query(cls, params: Mapping[str, str]) -> QueueFilter:
@@ -807,6 +809,9 @@ class QueueFilter:
             where.append(ReviewItem.bank == self.bank)
         if self.category is not None:
             where.append(ReviewItem.category == self.category)
+        if self.skip_categories:
+            skip = ReviewItem.category.not_in(self.skip_categories)
+            where.append(or_(ReviewItem.category.is_(None), skip))
         live = ReviewItem.claim_expires_at > now
         if self.claimed == "nobody":
             where.append(or_(ReviewItem.claimed_by.is_(None), ReviewItem.claim_expires_at <= now))
@@ -910,11 +915,19 @@ def adjacent_items(
 
 
 def claim_next_filtered(
-    queue: ReviewQueue, flt: QueueFilter, actor: str, role: str
+    queue: ReviewQueue,
+    flt: QueueFilter,
+    actor: str,
+    role: str,
+    *,
+    skip_categories: Sequence[str] = (),
 ) -> QueueItem | None:
-    """The first item in the filter's order this person may take, claimed; None if none."""
+    """The first item in the filter's order this person may take, claimed; None if none.
+    Items in ``skip_categories`` (the categories the reviewer opted out of) are never taken."""
     now = queue.clock()
     free = or_(ReviewItem.claimed_by.is_(None), ReviewItem.claim_expires_at <= now)
+    if skip_categories:
+        flt = replace(flt, skip_categories=(*flt.skip_categories, *skip_categories))
     with queue.db.session() as s:
         ids = s.scalars(
             select(ReviewItem.id).where(*flt.where(now), free).order_by(*flt.order()).limit(50)

@@ -13,6 +13,7 @@ from . import _models_opinions as models_opinions  # noqa: F401  (registers exch
 from . import _models_reports as models_reports  # noqa: F401  (registers the report tables on Base.metadata)
 from . import _models_retro as models_retro  # noqa: F401  (registers the retro-matching tables)
 from . import _models_values as models_values  # noqa: F401  (registers bank_entry_values)
+from . import _models_wellbeing as models_wellbeing  # noqa: F401  (registers reviewer_settings)
 from ._database import Database, open_database, upgrade
 from ._models import (
     BANK_KINDS,
