@@ -404,10 +404,13 @@ class BankService:
                 audit_change(s, actor, action, bank_name, {"entry_id": entry.id})
             return _entry_info(entry, bank_name)
 
-    def remove_entries(self, ids: Iterable[int], *, actor: str = SYSTEM_ACTOR) -> int:
+    def remove_entries(
+        self, ids: Iterable[int], *, actor: str = SYSTEM_ACTOR, reason: str | None = None
+    ) -> int:
         """Delete entries by id; ids that do not exist are ignored. Returns how many went.
 
-        Each bank that loses entries gets one ``bank.entries.remove`` audit record.
+        Each bank that loses entries gets one ``bank.entries.remove`` audit record (with the
+        ``reason`` when one is given: the console's withdrawal asks for one).
         """
         wanted = sorted(set(ids))
         removed = 0
@@ -421,7 +424,12 @@ class BankService:
                     by_bank.setdefault(bank_name, []).append(int(entry_id))
                 removed += bulk.delete_where(s, BankEntry.id.in_(chunk))
             for bank_name, gone in sorted(by_bank.items()):
-                details = {"removed": len(gone), "entry_ids": gone[:_MAX_LISTED_IDS]}
+                details: dict[str, Any] = {
+                    "removed": len(gone),
+                    "entry_ids": gone[:_MAX_LISTED_IDS],
+                }
+                if reason is not None:
+                    details["reason"] = reason
                 audit_change(s, actor, "bank.entries.remove", bank_name, details)
         return removed
 

@@ -382,24 +382,7 @@ def _overview_charts(request: Request) -> Any:
 Page = Annotated[int, Query(ge=1, le=1_000_000)]
 
 
-@router.get("/banks/{name}")
-def bank_page(request: Request, name: str, page: Page = 1) -> Response:
-    session = _signed_in(request)
-    banks = _banks(request)
-    bank = banks.get_bank(name)
-    pages = max(1, math.ceil(bank.entry_count / ENTRIES_PER_PAGE))
-    offset = (page - 1) * ENTRIES_PER_PAGE
-    entries = banks.list_entries(name, offset=offset, limit=ENTRIES_PER_PAGE)
-    return _render(
-        request,
-        "bank.html",
-        session=session,
-        title=f"Bank {bank.name}",
-        bank=bank,
-        entries=entries,
-        page=page,
-        pages=pages,
-    )
+# GET /console/banks/{name} (search, provenance, add, withdraw, import, export): _banks_console
 
 
 @router.post("/banks/{name}/enabled")

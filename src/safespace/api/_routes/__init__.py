@@ -20,6 +20,7 @@ from safespace.api._routes import (
     reports,
     selfreports,
 )
+from safespace.web import _banks_console as console_banks
 from safespace.web import _console as console
 from safespace.web import _contact as console_contact
 from safespace.web import _evidence as console_evidence
@@ -50,4 +51,5 @@ DEFAULT_ROUTERS: tuple[APIRouter, ...] = (
     console_evidence.router,
     console_contact.router,
     console_exchanges.router,
+    console_banks.router,
 )
