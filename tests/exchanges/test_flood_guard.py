@@ -1,6 +1,7 @@
 """The flood guard: a new entry matching far more content than its bank's others is
 quarantined (disabled, recorded) until a lead releases it; old entries, banks where many
-entries match alike, allow banks and released entries are left alone."""
+entries match alike, allow banks and released entries are left alone. Retro-matches count as
+live matches do, and retro-matching leaves a quarantined entry alone until it is released."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from safespace.banks import BankService
 from safespace.banks.formats._base import HashRecord
 from safespace.errors import AccessDenied, Conflict
 from safespace.exchanges._flood import FloodGuard, FloodPolicy
+from safespace.reports._queue import ReviewQueue
+from safespace.retro import ContentStore, RetroMatcher
+from safespace.signals import HexSignalType, IndexKind, signal_types_with_index
 from safespace.store import BankEntry, Database
 from safespace.store._models import utcnow
 from safespace.store._models_access import MatchEvent
@@ -28,6 +32,8 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "review"))
 from review_helpers import ReviewApp, csrf, fast_passwords
 
 POLICY = FloodPolicy(min_matches=50, factor=10, window=timedelta(hours=1))
+# An exact-match type retro-matching searches (from the registry: no type named here).
+EXACT = next(t for t in signal_types_with_index(IndexKind.EXACT) if isinstance(t, HexSignalType))
 
 
 def _bank(db: Database, name: str = "list", kind: str = "normal", n: int = 4) -> list[int]:
@@ -176,3 +182,69 @@ def test_a_lead_releases_the_entry_from_the_review_item(start_app: AppStarter) -
     assert done.status_code == 303
     assert _enabled(db, flood)
     assert "Released by lea" in " ".join(lead.get(f"/console/items/{item}").text.split())
+
+
+# --- retro-matches ---------------------------------------------------------------------------
+
+
+def _value(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[: 2 * int(EXACT.width or 16)]
+
+
+def _retro_items(db: Database) -> list[tuple[str | None, int | None]]:
+    items = ReviewQueue(db).list_items()
+    return sorted((i.content_id, i.entry_id) for i in items if i.source == "retro")
+
+
+def test_a_quarantined_entry_is_not_retro_matched_until_a_lead_releases_it(
+    database: Database,
+) -> None:
+    ContentStore(database).remember("old-upload", {EXACT.name: _value("blank frame")})
+    banks = BankService(database)
+    banks.create_bank("list")
+    retro = RetroMatcher(database)
+    retro.sweep_changes()  # the checkpoint: nothing new yet
+    banks.add_entries(
+        "list", [HashRecord.of(EXACT.name, _value(f"x{i}")) for i in range(3)]
+        + [HashRecord.of(EXACT.name, _value("blank frame"))]
+    )  # fmt: skip
+    (flood,) = [e.id for e in banks.list_entries("list") if e.value == _value("blank frame")]
+    _matches(database, "list", flood, 120)  # live uploads flood before the sweep runs
+    guard = FloodGuard(database, POLICY)
+    assert [q.entry_id for q in guard.check()] == [flood]
+    # Quarantined: as a live match finds nothing, the retro sweeps find nothing either.
+    swept = retro.sweep_changes()
+    assert (swept.hits, swept.queued) == (0, 0)
+    assert retro.sweep_bank("list").hits == 0  # the on-demand sweep too
+    assert _retro_items(database) == []
+    # A lead releases it: the entry is enabled again, and the next sweep looks back.
+    guard.release(flood, "lea", "lead")
+    after = retro.sweep_changes()
+    assert after.queued == 1
+    assert _retro_items(database) == [("old-upload", flood)]
+
+
+def test_retro_matches_count_toward_the_flood_guard(database: Database) -> None:
+    store = ContentStore(database)
+    for i in range(60):  # a blank frame: every old upload of a blank video has it
+        store.remember(f"old-{i}", {EXACT.name: _value("blank frame")})
+    store.remember("old-real", {EXACT.name: _value("real")})
+    banks = BankService(database)
+    banks.create_bank("list")
+    retro = RetroMatcher(database)
+    retro.sweep_changes()
+    banks.add_entries(
+        "list",
+        [
+            HashRecord.of(EXACT.name, _value("blank frame")),
+            HashRecord.of(EXACT.name, _value("real")),
+        ],
+    )
+    by_value = {e.value: e.id for e in banks.list_entries("list")}
+    flood, real = by_value[_value("blank frame")], by_value[_value("real")]
+    _matches(database, "list", flood, 5)  # and a few live ones: both kinds count
+    assert retro.sweep_changes().queued == 61
+    (made,) = FloodGuard(database, POLICY).check()
+    assert (made.entry_id, made.matches, made.usual) == (flood, 65, 1)
+    assert not _enabled(database, flood)
+    assert _enabled(database, real)

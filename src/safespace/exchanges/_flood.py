@@ -3,7 +3,9 @@ arrived, is set aside until a lead looks.
 
 A list that ships a bad hash (the hash of a blank frame, of a logo, a wrong PDQ) makes one
 new entry match everything. Every ``check`` counts, per entry, the distinct content ids
-matched in the last ``window`` (from ``match_events``). An entry is quarantined when all of
+matched in the last ``window``: live matches (``match_events``) and retro-matches queued for
+review (``retro_hits``), so a bad hash that an import sweeps across the stored uploads is
+caught as one that live uploads keep hitting is. An entry is quarantined when all of
 these hold: it arrived less than ``new_for`` ago; it matched at least ``min_matches``
 contents in the window; that is at least ``factor`` times what is usual in its bank (the
 median count of the bank's other entries that matched in the window; with no others, the
@@ -12,8 +14,9 @@ minimum alone decides); it is in a bank of kind ``normal``; it was never quarant
 
 Quarantined means: an ``entry_quarantines`` row records the counts, and the entry is
 disabled through :class:`~safespace.banks.BankService` (change log and audit), so matchers
-drop it at their next refresh and it triggers nothing automatic; the matches it already
-made are review items like any other match event. :meth:`FloodGuard.release` (a lead or an
+drop it at their next refresh and it triggers nothing automatic, and retro-matching, which
+searches enabled entries only, leaves it alone; the matches it already made are review items
+like any other match. :meth:`FloodGuard.release` (a lead or an
 admin) enables it again. A row left by a crash between the two steps is completed by the
 next ``check``.
 """
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, union, update
 
 from safespace.accounts import role_allows
 from safespace.banks import BankService
@@ -36,6 +39,7 @@ from safespace.store import Bank, BankEntry, Database
 from safespace.store._models import utcnow
 from safespace.store._models_access import MatchEvent
 from safespace.store._models_opinions import EntryQuarantine
+from safespace.store._models_retro import RetroHit
 
 __all__ = ["FloodGuard", "FloodPolicy", "Quarantine", "quarantine_of"]
 
@@ -121,15 +125,23 @@ class FloodGuard:
             return []
         now = self.clock()
         since = now - self.policy.window
+        live = select(
+            MatchEvent.entry_id.label("entry_id"),
+            MatchEvent.bank.label("bank"),
+            MatchEvent.content_id.label("content_id"),
+        ).where(MatchEvent.created_at >= since)
+        retro = (
+            select(RetroHit.entry_id, Bank.name, RetroHit.content_id)
+            .join(BankEntry, BankEntry.id == RetroHit.entry_id)
+            .join(Bank, Bank.id == BankEntry.bank_id)
+            .where(RetroHit.found_at >= since, RetroHit.outcome == "queued")
+        )
+        hits = union(live, retro).subquery()  # a content matched both ways counts once
         with self.db.session() as s:
             counts = s.execute(
-                select(
-                    MatchEvent.entry_id,
-                    MatchEvent.bank,
-                    func.count(func.distinct(MatchEvent.content_id)),
+                select(hits.c.entry_id, hits.c.bank, func.count()).group_by(
+                    hits.c.entry_id, hits.c.bank
                 )
-                .where(MatchEvent.created_at >= since)
-                .group_by(MatchEvent.entry_id, MatchEvent.bank)
             ).all()
             known = set(s.scalars(select(EntryQuarantine.entry_id)))
             per_bank: dict[str, list[tuple[int, int]]] = {}
