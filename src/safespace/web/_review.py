@@ -9,6 +9,7 @@ Pages, forms, CSRF and errors are the console's own (:mod:`safespace.web._consol
 from __future__ import annotations
 
 from contextlib import suppress
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -60,6 +61,7 @@ from safespace.web._console import (
     _signed_in,
 )
 from safespace.web._evidence import evidence_panel
+from safespace.web._wellbeing import review_context, skip_categories
 
 __all__ = ["router"]
 
@@ -99,13 +101,18 @@ async def queue_page(request: Request) -> Response:
     session = _signed_in(request)
     queue = _queue(request)
     flt = QueueFilter.from_query(request.query_params)  # InvalidInput: the 400 page
+    if not flt.active:  # the default view leaves out the categories the reviewer opted out of
+        skip = await run_in_threadpool(skip_categories, request, session)
+        flt_shown = replace(flt, skip_categories=skip)
+    else:
+        flt_shown = flt
     await run_in_threadpool(queue.sync)
     page = _page_number(request.query_params.get("page"))
-    waiting = await run_in_threadpool(count_filtered, queue, flt)
+    waiting = await run_in_threadpool(count_filtered, queue, flt_shown)
     pages = max(1, -(-waiting // QUEUE_PAGE_SIZE))
     page = min(page, pages)
     items = await run_in_threadpool(
-        list_filtered, queue, flt, limit=QUEUE_PAGE_SIZE, offset=(page - 1) * QUEUE_PAGE_SIZE
+        list_filtered, queue, flt_shown, limit=QUEUE_PAGE_SIZE, offset=(page - 1) * QUEUE_PAGE_SIZE
     )
     decided = await run_in_threadpool(queue.list_items, open_only=False, limit=25)
     return _render(
@@ -133,6 +140,7 @@ async def queue_page(request: Request) -> Response:
         stamps={i.id: item_stamp(i) for i in items},
         may_bulk_fp=role_allows(session.user.role, "lead"),
         presets=_presets(request),
+        **await run_in_threadpool(review_context, request, session),
     )
 
 
@@ -171,7 +179,10 @@ def claim_next(
 
 def _claim_next_response(request: Request, session: SessionInfo, filter_query: str) -> Response:
     flt = QueueFilter.from_query_string(filter_query)
-    item = claim_next_filtered(_queue(request), flt, _actor(session), session.user.role)
+    skip = skip_categories(request, session)  # never hand a reviewer what they opted out of
+    item = claim_next_filtered(
+        _queue(request), flt, _actor(session), session.user.role, skip_categories=skip
+    )
     if item is None:
         back = f"/console/queue?{flt.query(notice='Nothing to claim')}"
         return _redirect(back)
@@ -303,6 +314,7 @@ def _item_response(
         typed={"decision": "", "category": "", "reason": "", **(typed or {})},
         presets=_presets(request),
         nav=_queue_nav(request, item_id, _filter_of(request)),
+        **review_context(request, session),
     )
     response.status_code = status_code
     # The reveal script POSTs with fetch, and videos load as media: same origin only.

@@ -27,6 +27,7 @@ from safespace.web import _evidence as console_evidence
 from safespace.web import _exchanges as console_exchanges
 from safespace.web import _review as review
 from safespace.web import _selfreport as selfreport
+from safespace.web import _wellbeing as console_wellbeing
 
 __all__ = ["DEFAULT_ROUTERS"]
 
@@ -51,5 +52,6 @@ DEFAULT_ROUTERS: tuple[APIRouter, ...] = (
     console_evidence.router,
     console_contact.router,
     console_exchanges.router,
+    console_wellbeing.router,
     console_banks.router,
 )
