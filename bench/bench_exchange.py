@@ -10,11 +10,18 @@ bank; a local database follows it with a ``safespace`` source. Printed per size:
   bank, with the same figures;
 - commit to matchable: from the delta's last page commit to a matcher (already loaded,
   refreshing from the change log) matching the last new hash;
-- peak memory of this process (the peer shares it, so it is an upper bound).
+- peak memory of this process (the peer shares it, so it is an upper bound);
+- the reference, in the same process: the same N entries, then the same delta, imported
+  with ``BankService.add_entries`` (the plain bulk import, no HTTP, no source) into an empty
+  bank of a fresh SQLite database; each fetch rate is also printed as a ratio of it.
 
-Usage: ``python bench/bench_exchange.py [--sizes 100000,1000000] [--page 5000]
-[--database-url URL]`` (SQLite files in a temporary folder by default; the local side on
-``--database-url`` when given, which is emptied first).
+The peer serves its feed in the ``columns`` encoding its own client asks for (one array per
+field); ``--format entries`` makes the client ask for the older one-object-per-entry pages.
+The machine's load average is printed first: on a shared machine, compare ratios.
+
+Usage: ``python bench/bench_exchange.py [--sizes 100000,1000000] [--page 10000]
+[--format columns|entries] [--database-url URL]`` (SQLite files in a temporary folder by
+default; the local side on ``--database-url`` when given, which is emptied first).
 """
 
 from __future__ import annotations
@@ -66,7 +73,31 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(size: int, page: int, database_url: str | None, folder: Path) -> None:
+def _reference(size: int, delta: int, folder: Path) -> tuple[float, float]:
+    """Entries/s of a plain bulk import of the N entries into an empty bank, then the delta."""
+    directory = folder / f"reference-{size}"
+    directory.mkdir(parents=True)
+    db = open_database(f"sqlite:///{directory / 'safespace.db'}")
+    try:
+        banks = BankService(db)
+        banks.create_bank("reference")
+        records = _records(0, size)
+        began = time.perf_counter()
+        banks.add_entries("reference", records)
+        full = size / (time.perf_counter() - began)
+        records = _records(size, delta)
+        began = time.perf_counter()
+        banks.add_entries("reference", records)
+        return full, delta / (time.perf_counter() - began)
+    finally:
+        db.close()
+
+
+def run(size: int, page: int, fmt: str, database_url: str | None, folder: Path) -> None:
+    delta = min(10_000, max(1, size // 10))
+    ref_full, ref_delta = _reference(size, delta, folder)
+    print(f"size {size:,}: reference bulk import {ref_full:,.0f} entries/s, "
+          f"delta {ref_delta:,.0f} entries/s")  # fmt: skip
     peer_dir = folder / f"peer-{size}"
     peer_url = f"sqlite:///{peer_dir / 'safespace.db'}"
     peer_dir.mkdir(parents=True)
@@ -84,15 +115,18 @@ def run(size: int, page: int, database_url: str | None, folder: Path) -> None:
         exchanges = ExchangeService(local, master_key=os.urandom(32))
         exchanges.add("peer", type="safespace", bank="mirror", credentials={"api_key": key},
                       config={"url": base, "remote_bank": "common", "page_size": page})  # fmt: skip
+        if fmt == "entries":  # the client of a SafeSpace before the columns encoding
+            _ask_for_entries()
         began = time.perf_counter()
         report = exchanges.fetch_once("peer")
         took = time.perf_counter() - began
         assert report.ok, report.error
         assert report.added == size, (report.added, size)
+        rate = report.added / took
         print(f"size {size:,}: full fetch {report.added:,} entries in {took:.2f} s, "
-              f"{report.added / took:,.0f} entries/s, {report.pages} pages")  # fmt: skip
+              f"{rate:,.0f} entries/s, {report.pages} pages, "
+              f"{rate / ref_full:.2f}x the reference")  # fmt: skip
         matcher = Matcher.from_database(local)
-        delta = min(10_000, max(1, size // 10))
         BankService(peer_db).add_entries("common", _records(size, delta))
         began = time.perf_counter()
         report = exchanges.fetch_once("peer")
@@ -106,7 +140,8 @@ def run(size: int, page: int, database_url: str | None, folder: Path) -> None:
         took = committed - began
         rate = delta / took
         print(f"size {size:,}: delta {delta:,} entries in {took:.2f} s, {rate:,.0f} entries/s; "
-              f"commit to matchable {matchable * 1000:.0f} ms")  # fmt: skip
+              f"commit to matchable {matchable * 1000:.0f} ms; "
+              f"{rate / ref_delta:.2f}x the reference")  # fmt: skip
         print(f"size {size:,}: peak memory {_peak_mib():,.0f} MiB (peer and local together)")
         local.close()
     finally:
@@ -115,16 +150,32 @@ def run(size: int, page: int, database_url: str | None, folder: Path) -> None:
         peer_db.close()
 
 
+def _ask_for_entries() -> None:
+    """Make the peer source leave out ``format=columns`` (an older client's requests)."""
+    from safespace.exchanges import _source_safespace as peer
+
+    get = peer.PeerSource._get
+
+    def _get(self: peer.PeerSource, params: dict[str, str | int]) -> object:
+        return get(self, {k: v for k, v in params.items() if k != "format"})
+
+    peer.PeerSource._get = _get  # type: ignore[method-assign,assignment]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000", help="comma-separated bank sizes")
-    parser.add_argument("--page", type=int, default=5000, help="entries per feed page")
+    parser.add_argument("--page", type=int, default=10_000, help="entries per feed page")
+    parser.add_argument("--format", default="columns", choices=("columns", "entries"),
+                        help="the feed encoding the client asks for")  # fmt: skip
     parser.add_argument("--database-url", default=None, help="the local side's database")
     args = parser.parse_args()
-    print(f"cores: {os.cpu_count()}, python {sys.version.split()[0]}")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"cores: {os.cpu_count()}, python {sys.version.split()[0]}, load average {load}, "
+          f"feed format {args.format}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
-            run(size, args.page, args.database_url, Path(tmp))
+            run(size, args.page, args.format, args.database_url, Path(tmp))
 
 
 if __name__ == "__main__":

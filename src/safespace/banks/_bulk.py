@@ -24,7 +24,9 @@ from safespace.store._models_values import BankEntryValue
 
 __all__ = [
     "CHUNK",
+    "StagedRow",
     "add_records",
+    "add_rows",
     "batched",
     "delete_where",
     "insert_chunk",
@@ -61,6 +63,9 @@ _MOVE_POSTGRES = (
 )
 
 T = TypeVar("T")
+StagedRow = tuple[str, str, str | None, str | None, str]
+"""A row for :func:`add_rows`: signal type, stored value (not a digest type's whole value),
+source, category, and ``extra`` already as JSON text."""
 
 
 def batched(items: Iterator[T], n: int) -> Iterator[list[T]]:
@@ -95,6 +100,58 @@ def add_records(s: Session, bank_id: int, records: Sequence[HashRecord]) -> AddR
     SELECT.
     """
     conn = s.connection()
+    when, json = _processor(conn, "created_at"), _processor(conn, "extra")
+    enabled = _processor(conn, "enabled")(True)
+    now = utcnow()
+    created, no_extra = when(now), json({})
+    whole: dict[tuple[str, str], str] = {}  # (type, stored digest) -> canonical value
+
+    def chunks() -> Iterator[list[tuple[Any, ...]]]:
+        for chunk in batched(iter(records), CHUNK):
+            yield [
+                (
+                    bank_id, r.signal_type, _stored(r, whole), enabled, r.source, r.category,
+                    r.note, None if r.added_at is None else when(r.added_at),
+                    json(dict(r.extra)) if r.extra else no_extra,
+                    created,
+                )
+                for r in chunk
+            ]  # fmt: skip
+
+    added = _stage_and_move(s, bank_id, now, chunks(), whole)
+    return AddResult(added, len(records) - added)
+
+
+def add_rows(s: Session, bank_id: int, rows: Sequence[StagedRow]) -> int:
+    """:func:`add_records` for rows already in the value column's form (a peer fetch's path:
+    no record objects, ``extra`` serialised by the caller); returns how many were added.
+
+    No type among ``rows`` may be ``digest_stored`` (their whole values need records)."""
+    conn = s.connection()
+    when = _processor(conn, "created_at")
+    enabled = _processor(conn, "enabled")(True)
+    now = utcnow()
+    created = when(now)
+
+    def chunks() -> Iterator[list[tuple[Any, ...]]]:
+        for start in range(0, len(rows), CHUNK):
+            yield [
+                (bank_id, t, v, enabled, src, cat, None, None, extra, created)
+                for t, v, src, cat, extra in rows[start : start + CHUNK]
+            ]
+
+    return _stage_and_move(s, bank_id, now, chunks(), {})
+
+
+def _stage_and_move(
+    s: Session,
+    bank_id: int,
+    now: Any,
+    chunks: Iterator[list[tuple[Any, ...]]],
+    whole: dict[tuple[str, str], str],
+) -> int:
+    """Stage rows of :data:`_COLUMNS`, move the new ones into the bank, log them; how many."""
+    conn = s.connection()
     before = s.scalar(select(func.coalesce(func.max(BankEntry.id), 0))) or 0
     postgres = conn.dialect.name == "postgresql"
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_STAGE}")
@@ -106,21 +163,7 @@ def add_records(s: Session, bank_id: int, records: Sequence[HashRecord]) -> AddR
         sql = f"COPY {_STAGE} ({_COLS}) FROM STDIN"
     else:
         sql = f"INSERT INTO {_STAGE} ({_COLS}) VALUES ({', '.join('?' * len(_COLUMNS))})"
-    when, json = _processor(conn, "created_at"), _processor(conn, "extra")
-    enabled = _processor(conn, "enabled")(True)
-    now = utcnow()
-    created, no_extra = when(now), json({})
-    whole: dict[tuple[str, str], str] = {}  # (type, stored digest) -> canonical value
-    for chunk in batched(iter(records), CHUNK):
-        rows = [
-            (
-                bank_id, r.signal_type, _stored(r, whole), enabled, r.source, r.category, r.note,
-                None if r.added_at is None else when(r.added_at),
-                json(dict(r.extra)) if r.extra else no_extra,
-                created,
-            )
-            for r in chunk
-        ]  # fmt: skip
+    for rows in chunks:  # whole fills as the chunks are built
         insert_chunk(conn, sql, rows)
     conn.exec_driver_sql(_MOVE_POSTGRES if postgres else _MOVE_SQLITE)
     conn.exec_driver_sql(f"DROP TABLE {_STAGE}")
@@ -133,8 +176,7 @@ def add_records(s: Session, bank_id: int, records: Sequence[HashRecord]) -> AddR
     )
     if whole:
         _keep_whole(s, mine, whole)
-    added = s.scalar(select(func.count()).select_from(BankEntry).where(mine)) or 0
-    return AddResult(added, len(records) - added)
+    return s.scalar(select(func.count()).select_from(BankEntry).where(mine)) or 0
 
 
 def _stored(record: HashRecord, whole: dict[tuple[str, str], str]) -> str:

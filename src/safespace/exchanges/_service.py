@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from json.encoder import encode_basestring_ascii
 from typing import Any, cast
 
 import httpx
@@ -593,7 +594,18 @@ def _apply(
             )
         )
     added = 0
-    if to_add:
+    if to_add and not any(get_signal_type(t).digest_stored for t in {e.signal_type
+                                                                     for e in to_add}):  # fmt: skip
+        # rows straight to the staging table: no record objects, ``extra`` written as text
+        staged = [
+            (e.signal_type, e.value, row.name, _category(e), _extra_json(row.name, e))
+            for e in to_add
+        ]
+        added = bulk.add_rows(s, row.bank_id, staged)
+        _map(s, row, to_add)
+        if report is not None:
+            report.added_values.extend((e.signal_type, e.value) for e in to_add)
+    elif to_add:
         records = [
             HashRecord(
                 e.signal_type,
@@ -612,8 +624,25 @@ def _apply(
 
 
 def _category(entry: SourceEntry) -> str | None:
+    if not entry.categories:
+        return None
     text = ",".join(entry.categories)
     return text[:256] or None
+
+
+_quote = encode_basestring_ascii  # json.dumps' own string writer
+
+
+def _extra_json(source: str, entry: SourceEntry) -> str:
+    """``json.dumps(entry_exchange_extra(source, entry))``, written directly for the common
+    entry with no categories, opinions or metadata (a page of thousands: several times
+    faster)."""
+    if entry.categories or entry.opinions or entry.metadata:
+        return json.dumps(entry_exchange_extra(source, entry))
+    return (
+        f'{{"exchange": {_quote(source)}, "upstream_id": {_quote(entry.upstream_id)}, '
+        '"categories": [], "opinions": {}, "metadata": {}}'
+    )
 
 
 def _map(s: Session, row: ExchangeSource, entries: Sequence[SourceEntry]) -> None:

@@ -92,6 +92,46 @@ class SourceEntry:
         object.__setattr__(self, "value", kind.normalize(self.value))
         object.__setattr__(self, "categories", tuple(self.categories))
 
+    @classmethod
+    def many(
+        cls,
+        upstream_ids: Sequence[str],
+        signal_types: Sequence[str],
+        values: Sequence[str],
+        categories: Sequence[Sequence[str] | None],
+        opinions: Sequence[Mapping[str, int] | None],
+        metadata: Sequence[Mapping[str, Any] | None],
+    ) -> list[SourceEntry]:
+        """Entries from columns of equal length, checked as the constructor checks one.
+
+        Each signal type is resolved once for the lot, not once per entry (a page of
+        thousands builds several times faster); raises what the constructor raises.
+        """
+        count = len(upstream_ids)
+        if not all(len(c) == count for c in (signal_types, values, categories, opinions,
+                                              metadata)):  # fmt: skip
+            raise ValueError("the columns differ in length")
+        kinds = {t: get_signal_type(t) for t in set(signal_types)}
+        out: list[SourceEntry] = []
+        add = out.append
+        new = object.__new__
+        for i in range(count):
+            upstream_id = upstream_ids[i]
+            if not isinstance(upstream_id, str) or not upstream_id:
+                raise InvalidSignal("an entry needs a non-empty upstream id")
+            kind = kinds[signal_types[i]]
+            entry = new(cls)
+            entry.__dict__.update(
+                upstream_id=upstream_id,
+                signal_type=kind.name,
+                value=kind.normalize(values[i]),
+                categories=tuple(categories[i] or ()),
+                opinions=opinions[i] or {},
+                metadata=metadata[i] or {},
+            )
+            add(entry)
+        return out
+
 
 @dataclass(frozen=True)
 class FetchPage:

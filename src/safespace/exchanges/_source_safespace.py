@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -37,6 +38,8 @@ from safespace.exchanges._source import (
 )
 
 __all__ = ["SOURCE", "PeerConfig", "PeerSource"]
+
+T = TypeVar("T")
 
 
 class PeerConfig(BaseModel):
@@ -74,18 +77,35 @@ class PeerSource(BankSource):
         return {"Authorization": f"Bearer {self.credentials.get('api_key', '')}"}
 
     def fetch(self, checkpoint: Mapping[str, Any] | None) -> Iterator[FetchPage]:
+        """Pages from ``checkpoint``; the next page is read and checked (in one helper
+        thread) while the caller applies this one, so the peer's answer, the transfer and
+        the checks overlap the database's work. Only whole, checked pages are yielded."""
         cursor = dict(checkpoint or {})
         seq = int(cursor.get("seq") or 0)
         after = cursor.get("after_id")
-        while True:
-            params: dict[str, str | int] = {"seq": seq, "limit": self.settings.page_size}
-            if after is not None:
-                params["after_id"] = int(after)
-            body = self._get(params)
-            page, seq, after = _page(body)
-            yield page
-            if not page.more:
-                return
+        with ThreadPoolExecutor(1, thread_name_prefix="safespace-peer-fetch") as pool:
+            pending = pool.submit(self._read, seq, after)
+            try:
+                while True:
+                    page, seq, after = pending.result()
+                    if page.more:
+                        pending = pool.submit(self._read, seq, after)
+                    yield page
+                    if not page.more:
+                        return
+            finally:
+                pending.cancel()  # a page read ahead and never asked for is dropped
+
+    def _read(self, seq: int, after: int | None) -> tuple[FetchPage, int, int | None]:
+        """One feed page from cursor (``seq``, ``after``), read and checked whole."""
+        params: dict[str, str | int] = {
+            "seq": seq,
+            "limit": self.settings.page_size,
+            "format": "columns",  # a peer too old to know it answers with entries
+        }
+        if after is not None:
+            params["after_id"] = int(after)
+        return _page(self._get(params))
 
     def _get(self, params: Mapping[str, str | int]) -> Any:
         try:
@@ -133,8 +153,8 @@ def _page(body: Any) -> tuple[FetchPage, int, int | None]:
         more = body["more"]
         if not isinstance(more, bool) or seq < 0:
             raise ValueError("bad cursor")
-        upserts = []
-        for item in body["entries"]:
+        upserts = _columns(body["columns"]) if "columns" in body else []
+        for item in () if "columns" in body else body["entries"]:
             kind = known_signal_type(str(item["signal_type"]))
             if kind is None:
                 continue  # a type this SafeSpace lacks
@@ -149,12 +169,38 @@ def _page(body: Any) -> tuple[FetchPage, int, int | None]:
                 )
             )
         removals = [str(r) for r in body["removals"]]
-    except (KeyError, TypeError, ValueError, AttributeError, SafeSpaceError) as exc:
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, SafeSpaceError) as exc:
         if isinstance(exc, SourceRejected):
             raise
         raise SourceUnavailable(f"the peer's feed page is malformed: {exc}") from None
     checkpoint = {"seq": seq, "after_id": after}
     return FetchPage(upserts, removals, checkpoint, more), seq, after
+
+
+def _columns(columns: Any) -> list[SourceEntry]:
+    """The entries of a page in the ``columns`` encoding (types SafeSpace lacks left out)."""
+    ids = [str(i) for i in columns["id"]]
+    types = [str(t) for t in columns["signal_type"]]
+    values = [str(v) for v in columns["value"]]
+    categories = [
+        None if c is None else tuple(str(x) for x in c) for c in columns["categories"]
+    ]  # fmt: skip
+    opinions = [
+        None if o is None else {str(k): int(v) for k, v in dict(o).items()}
+        for o in columns["opinions"]
+    ]
+    metadata = [None if m is None else dict(m) for m in columns["metadata"]]
+    known = {t: known_signal_type(t) for t in set(types)}
+    if None in known.values():  # a type this SafeSpace lacks: leave its entries out
+        keep = [i for i, t in enumerate(types) if known[t] is not None]
+        ids, types, values = _pick(ids, keep), _pick(types, keep), _pick(values, keep)
+        categories, opinions = _pick(categories, keep), _pick(opinions, keep)
+        metadata = _pick(metadata, keep)
+    return SourceEntry.many(ids, types, values, categories, opinions, metadata)
+
+
+def _pick(column: list[T], keep: list[int]) -> list[T]:
+    return [column[i] for i in keep]
 
 
 SOURCE = PeerSource

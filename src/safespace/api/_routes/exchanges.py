@@ -10,11 +10,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -69,9 +70,13 @@ def feed(
     seq: Annotated[int, Query(ge=0)] = 0,
     after_id: Annotated[int | None, Query(ge=0)] = None,
     limit: Annotated[int, Query(ge=1, le=FEED_MAX)] = 1000,
+    format: Annotated[Literal["entries", "columns"], Query()] = "entries",
 ) -> Any:
     try:
-        return Feed(state.db).page(bank, seq, after_id, limit).to_dict()
+        page = Feed(state.db).page(bank, seq, after_id, limit)
+        # plain JSON types already: written as they are, not walked by the encoder
+        body = json.dumps(page.to_dict(format), separators=(",", ":"), ensure_ascii=False)
+        return Response(body.encode(), media_type="application/json")
     except StaleCheckpoint as exc:
         response: JSONResponse = problem_response(exc)
         response.status_code = 410  # Gone: start over

@@ -1,0 +1,108 @@
+"""The feed's two encodings: ``entries`` (one object per entry, what older clients read) and
+``columns`` (one array per field, what this SafeSpace's client asks for) carry the same page;
+a columns page that does not fit is malformed and nothing of it is used."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from safespace.banks import BankService
+from safespace.banks.formats import HashRecord
+from safespace.errors import SourceUnavailable
+from safespace.exchanges._feed import Feed
+from safespace.exchanges._source import SourceEntry
+from safespace.exchanges._source_safespace import _page
+from safespace.store import Database, open_database
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    database = open_database(f"sqlite:///{tmp_path / 'safespace.db'}")
+    banks = BankService(database)
+    banks.create_bank("common")
+    banks.add_entries(
+        "common",
+        [
+            HashRecord("md5", f"{1:032x}"),
+            HashRecord("md5", f"{2:032x}", source="a list", category="csam,urgent", note="n"),
+            HashRecord("md5", f"{3:032x}", extra={"opinions": {"confirmed": 2}}),  # type: ignore[dict-item]
+        ],
+    )
+    (entry,) = [e for e in banks.list_entries("common") if e.value == f"{1:032x}"]
+    Feed(database).opinion("common", str(entry.id), "md5", entry.value, "false_positive",
+                           opinion_id="k:1")  # fmt: skip
+    return database
+
+
+def _wire(page: dict[str, Any]) -> Any:
+    return json.loads(json.dumps(page))  # as a client reads it
+
+
+def _key(entry: SourceEntry) -> tuple[Any, ...]:
+    return (entry.upstream_id, entry.signal_type, entry.value, entry.categories,
+            dict(entry.opinions), dict(entry.metadata))  # fmt: skip
+
+
+def test_both_encodings_carry_the_same_entries(db: Database) -> None:
+    page = Feed(db).page("common", 0, None, limit=10)
+    as_entries, seq, after = _page(_wire(page.to_dict("entries")))
+    as_columns, seq2, after2 = _page(_wire(page.to_dict("columns")))
+    assert (seq, after) == (seq2, after2)
+    assert as_entries.checkpoint == as_columns.checkpoint
+    assert as_entries.more == as_columns.more
+    assert [_key(e) for e in as_entries.upserts] == [_key(e) for e in as_columns.upserts]
+    by_value = {e.value: e for e in as_columns.upserts}
+    assert by_value[f"{1:032x}"].opinions == {"disputed": 1}
+    assert by_value[f"{2:032x}"].categories == ("csam", "urgent")
+    assert by_value[f"{2:032x}"].metadata == {"source": "a list", "note": "n"}
+    assert by_value[f"{3:032x}"].opinions == {"confirmed": 2}
+
+
+def test_a_columns_page_is_compact_and_nulls_what_is_empty(db: Database) -> None:
+    body = Feed(db).page("common", 0, None, limit=10).to_dict("columns")
+    columns = body["columns"]
+    assert "entries" not in body
+    assert len({len(c) for c in columns.values()}) == 1
+    assert None in columns["categories"]
+    assert None in columns["metadata"]
+    assert all(isinstance(i, int) for i in columns["id"])
+
+
+def test_the_change_log_pages_come_in_columns_too(db: Database) -> None:
+    feed = Feed(db)
+    first = feed.page("common", 0, None, limit=10)
+    BankService(db).add_entries("common", [HashRecord("md5", f"{4:032x}")])
+    seq = int(first.cursor["seq"] or 0)
+    later = feed.page("common", seq, None, limit=10)
+    parsed, _, _ = _page(_wire(later.to_dict("columns")))
+    assert [e.value for e in parsed.upserts] == [f"{4:032x}"]
+    assert [_key(e) for e in parsed.upserts] == [
+        _key(e) for e in _page(_wire(later.to_dict("entries")))[0].upserts
+    ]
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda c: c["value"].pop(),  # columns of different lengths
+        lambda c: c["value"].__setitem__(0, "not a hash"),
+        lambda c: c.pop("opinions"),
+        lambda c: c["id"].__setitem__(0, ""),
+    ],
+)
+def test_a_columns_page_that_does_not_fit_is_malformed(db: Database, spoil: Any) -> None:
+    body = _wire(Feed(db).page("common", 0, None, limit=10).to_dict("columns"))
+    spoil(body["columns"])
+    with pytest.raises(SourceUnavailable):
+        _page(body)
+
+
+def test_types_this_safespace_lacks_are_left_out(db: Database) -> None:
+    body = _wire(Feed(db).page("common", 0, None, limit=10).to_dict("columns"))
+    body["columns"]["signal_type"][0] = "no_such_type"
+    parsed, _, _ = _page(body)
+    assert len(parsed.upserts) == len(body["columns"]["id"]) - 1
