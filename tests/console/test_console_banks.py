@@ -329,6 +329,9 @@ def test_exports_download_in_every_format(console: Console) -> None:
     page = lead.get("/console/banks/demo").text
     for name in FORMATS:
         assert f'href="/console/banks/demo/export/{name}"' in page
+        download = lead.get(f"/console/banks/demo/export/{name}")
+        assert download.status_code == 200, (name, download.text)
+        assert download.headers["content-disposition"].startswith('attachment; filename="demo-')
     csv = lead.get("/console/banks/demo/export/csv")
     assert csv.status_code == 200
     assert csv.headers["content-disposition"] == 'attachment; filename="demo-csv.csv"'
