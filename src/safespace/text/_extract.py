@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import parse_qsl, urlsplit
@@ -67,16 +68,73 @@ def _hiding_pattern(parts: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(branches), re.IGNORECASE)
 
 
-# Any needle of any way of hiding: most posts hold none, and one search tells.
-_ANY_NEEDLE = re.compile(
-    "|".join(re.escape(n) for _, needles, _ in _HIDING_PARTS for n in needles), re.IGNORECASE
-)
+_PART_NEEDLES = tuple((name, needles) for name, needles, _ in _HIDING_PARTS)
 
 
 def _hiding_parts(lower: str) -> tuple[str, ...]:
-    if _ANY_NEEDLE.search(lower) is None:
-        return ()
-    return tuple(name for name, needles, _ in _HIDING_PARTS if any(n in lower for n in needles))
+    """The ways of hiding whose needles ``lower`` holds (plain ``in`` checks: most posts
+    hold none, and a few substring searches tell sooner than one regular expression)."""
+    out: tuple[str, ...] = ()
+    for name, needles in _PART_NEEDLES:
+        for needle in needles:
+            if needle in lower:
+                out += (name,)
+                break
+    return out
+
+
+def _find_all(text: str, needle: str, out: list[int], shift: int = 0) -> None:
+    at = text.find(needle)
+    while at >= 0:
+        out.append(at + shift)
+        at = text.find(needle, at + 1)
+
+
+def _hiding_matches(
+    clean: str, lower: str, parts: tuple[str, ...], pattern: re.Pattern[str]
+) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(clean)``, trying the pattern only where a match can start.
+
+    Every way of hiding starts at a needle or just before one: ``hxxp`` one character
+    before ``xx``/``**``, the bracket forms at their opening bracket, the word form at the
+    first space of the run before ``dot``, percent-encoding at ``%``. Those positions are
+    found with ``str.find`` and the pattern is matched there, in order, each try starting no
+    earlier than the last match's end: the matches ``finditer`` gives, without scanning
+    every character with the whole pattern. ``lower`` is ``clean.lower()``; when lower-casing
+    changed the length (a few non-ASCII letters), positions would not line up, and the
+    plain scan is used.
+    """
+    if len(lower) != len(clean):
+        yield from pattern.finditer(clean)
+        return
+    starts: list[int] = []
+    if "hxxp" in parts:
+        _find_all(lower, "xx", starts, -1)
+        _find_all(lower, "**", starts, -1)
+    if "brackets" in parts:
+        for opener in "[({<":
+            _find_all(lower, opener, starts)
+    if "word" in parts:
+        dots: list[int] = []
+        _find_all(lower, "dot", dots)
+        for at in dots:
+            run = at
+            while run and lower[run - 1] in " \t":
+                run -= 1
+            if run < at:
+                starts.append(run)
+    if "pct" in parts:
+        _find_all(lower, "%", starts)
+    starts.sort()
+    end = 0
+    match = pattern.match
+    for at in starts:
+        if at < end:
+            continue
+        m = match(clean, at)
+        if m is not None:
+            yield m
+            end = m.end()
 
 
 def _between_letters(m: re.Match[str]) -> bool:
@@ -138,6 +196,34 @@ _CANDIDATE = re.compile(
     re.IGNORECASE,
 )
 _NOT_BEFORE_HOST = frozenset(".@:/")
+
+
+def _candidates(clean: str) -> Iterator[re.Match[str]]:
+    """``_CANDIDATE.finditer(clean)``, searching only from the word that holds the next dot
+    or ``://``.
+
+    Every candidate holds a dot (a host without a scheme) or ``://`` (one with), and none
+    holds a space. So no candidate starts before the last space ahead of the next dot or
+    ``://``: the search starts there, not at every word of the post. It returns the
+    leftmost match from there on, which is the one ``finditer`` gives next.
+    """
+    pos = 0
+    dot = clean.find(".")
+    scheme = clean.find("://")
+    search = _CANDIDATE.search
+    while dot >= 0 or scheme >= 0:
+        at = dot if scheme < 0 or 0 <= dot < scheme else scheme
+        m = search(clean, clean.rfind(" ", pos, at) + 1 or pos)
+        if m is None:
+            return
+        yield m
+        pos = m.end()
+        if 0 <= dot < pos:
+            dot = clean.find(".", pos)
+        if 0 <= scheme < pos:
+            scheme = clean.find("://", pos)
+
+
 _CLOSERS = {")": "(", "]": "[", "}": "{", ">": "<"}
 _TRAILING = ".,;:!?'\"*"
 
@@ -211,9 +297,11 @@ def _view(text: str) -> View:
     ):
         view = rewrite(view, _NON_ASCII, _unicode_char)
     clean = view.text
-    parts = _hiding_parts(clean.lower())
+    lower = clean.lower()
+    parts = _hiding_parts(lower)
     if parts:
-        view = rewrite(view, _hiding_pattern(parts), _undo_hiding)
+        pattern = _hiding_pattern(parts)
+        view = rewrite(view, pattern, _undo_hiding, _hiding_matches(clean, lower, parts, pattern))
         clean = view.text
     if " ." in clean or ". " in clean or "\t" in clean or "\u3000" in clean:
         view = rewrite(view, _SPACED_DOT, _undo_spaced_dot)
@@ -315,7 +403,7 @@ def extract_urls(text: str, *, extra_tlds: frozenset[str] = frozenset()) -> list
     view = _view(text)
     clean = view.text
     out: list[ExtractedUrl] = []
-    for m in _CANDIDATE.finditer(clean):
+    for m in _candidates(clean):
         start = m.start()
         candidate = _trim(m.group()[:MAX_URL_CHARS])
         host = m.group("host")

@@ -57,6 +57,8 @@ _ASCII_TABLE = (
 _ASCII_DROP = bytes(b for b in range(256) if b not in _ASCII_WORD)
 _ASCII_TRAILING_BANGS = re.compile(rb"!+(?![A-Za-z0-9])")
 _ASCII_REPEAT = re.compile(rb"(?<=(.))\1", re.DOTALL)
+_ASCII_NOT_ALNUM = bytes(b for b in range(128) if not chr(b).isalnum())
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,15 +124,44 @@ def _skeleton(text: str) -> str | None:
             data = _ASCII_TRAILING_BANGS.sub(b"", data)
         data = _ASCII_REPEAT.sub(b"", data.translate(_ASCII_TABLE, _ASCII_DROP))
         return data.decode("ascii")
-    folded = fold(text)
+    folded = _fold_words(text)
     if "@" in folded or "$" in folded or "|" in folded:
         return None
     if "!" in folded:
         folded = _TRAILING_BANGS.sub("", folded).replace("!", "i")
-    words = _NOT_WORD.sub("", folded)
+    words = _drop_separators(folded)
     if words.isascii():  # the usual case once accents are gone: the bytes path again
         return _ASCII_REPEAT.sub(b"", words.encode("ascii").translate(_ASCII_TABLE)).decode()
     return _REPEAT.sub("", words.translate(_CLASSES))
+
+
+def _drop_separators(text: str) -> str:
+    """``_NOT_WORD.sub("", text)``: ASCII separators dropped by a byte table (UTF-8 keeps
+    every other character's bytes at 0x80 and above), the regular expression run only over
+    what is left that is not ASCII (an emoji, a letter fold kept)."""
+    kept = text.encode("utf-8", "surrogatepass").translate(None, _ASCII_NOT_ALNUM)
+    words = kept.decode("utf-8", "surrogatepass")
+    if words.isascii():
+        return words
+    return _NON_ASCII_RUN.sub(_drop_not_word, words)
+
+
+def _drop_not_word(m: re.Match[str]) -> str:
+    return _NOT_WORD.sub("", m.group())
+
+
+def _fold_words(text: str) -> str:
+    """``fold(text)``, folding only the words that are not ASCII (the others are lower-cased).
+
+    Deter's fold (NFKC, NFD, look-alikes, case folding, repeated until it settles) works
+    word by word across an ASCII space: a space never composes with a neighbour, and the
+    look-alike table and case folding map one character at a time. A post with one emoji or
+    accent used to be folded whole, twice; now only that word is (tests/text checks that the
+    two agree).
+    """
+    if " " not in text:
+        return fold(text)
+    return " ".join([word.lower() if word.isascii() else fold(word) for word in text.split(" ")])
 
 
 def _folded_chars(text: str) -> tuple[str, list[int]]:
