@@ -23,17 +23,29 @@ def test_exchange_benchmark_prints_rates_and_latency() -> None:
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout
-    entries, seconds, rate, pages = find(
-        r"size 300: full fetch {n} entries in {n} s, {n} entries/s, {n} pages", out
+    (load,) = find(r"load average {n}, [^,]+, [^,]+, feed format columns", out)
+    assert load >= 0
+    ref_full, ref_delta = find(
+        r"size 300: reference bulk import {n} entries/s, delta {n} entries/s", out
+    )
+    positive(ref_full, ref_delta)
+    entries, seconds, rate, pages, ratio = find(
+        r"size 300: full fetch {n} entries in {n} s, {n} entries/s, {n} pages, "
+        r"{n}x the reference",
+        out,
     )
     assert entries == 300
     assert pages >= 3  # the listing in pages of 100, then the change log
-    positive(seconds, rate)
-    delta, seconds, rate, latency = find(
-        r"size 300: delta {n} entries in {n} s, {n} entries/s; commit to matchable {n} ms", out
+    positive(seconds, rate, ratio)
+    assert ratio == pytest.approx(rate / ref_full, rel=0.05, abs=0.01)
+    delta, seconds, rate, latency, ratio = find(
+        r"size 300: delta {n} entries in {n} s, {n} entries/s; commit to matchable {n} ms; "
+        r"{n}x the reference",
+        out,
     )
     assert delta == 30
-    positive(seconds, rate)
+    positive(seconds, rate, ratio)
+    assert ratio == pytest.approx(rate / ref_delta, rel=0.05, abs=0.01)
     assert latency >= 0
     (memory,) = find(r"size 300: peak memory {n} MiB", out)
     positive(memory)
