@@ -6,7 +6,10 @@ of random tokens, random-token keywords, and benign posts of 5-40 words with 0-5
 on one core, the whole text pipeline (``UrlList.match_text`` + ``KeywordMatcher.match``) per
 message (p50, p99) and in a loop (messages/s), and the same for a baseline written here:
 one regular expression for ``http(s)://`` links, lower-cased ``host/path`` looked up in a set,
-and words looked up in a set. Prints rates, ratios and what each found of what was planted.
+and words looked up in a set. Prints rates, ratios and what each found of what was planted,
+and compares the two post by post: every listed expression and keyword the baseline finds in
+a post, the pipeline must find in that post too (where their semantics overlap: a plain
+``http(s)://`` link to a listed page or host, a keyword written as one plain word).
 
     python bench/bench_text.py              # 1,000,000 URL expressions, 100,000 keywords
     python bench/bench_text.py --quick      # 100,000 and 10,000
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import random
 import re
 import string
@@ -107,17 +111,42 @@ class Baseline:
 
     def __init__(self, expressions: list[str], keywords: list[str]) -> None:
         self.urls = set(expressions)
-        self.words = set(keywords)
+        #: each keyword and its place in the list (the pipeline's rule id is ``bench:N``)
+        self.words = {w: i for i, w in enumerate(keywords, start=1)}
 
-    def match(self, text: str) -> tuple[int, int]:
-        urls = 0
+    def match(self, text: str) -> tuple[list[str], list[int]]:
+        """The listed expressions and the keywords (by number) found in ``text``."""
+        urls = []
         for m in _BASELINE_URL.finditer(text):
             host = m.group(1).lower()
             path = m.group(2) or "/"
-            if host + path in self.urls or host + "/" in self.urls:
-                urls += 1
-        words = sum(1 for w in text.lower().split() if w in self.words)
-        return urls, words
+            if host + path in self.urls:
+                urls.append(host + path)
+            elif host + "/" in self.urls:
+                urls.append(host + "/")
+        words = self.words
+        return urls, [words[w] for w in text.lower().split() if w in words]
+
+
+def compare_posts(
+    posts: list[str], url_list: UrlList, kw_matcher: KeywordMatcher, baseline: Baseline
+) -> tuple[int, int, int, int]:
+    """Post by post, what the baseline finds that the pipeline does not (it must be nothing).
+
+    Returns, over all posts: the baseline's matches (listed expressions and keywords), the
+    pipeline's, how many of the baseline's the pipeline missed, and in how many posts.
+    """
+    base_found = pipe_found = missed = missed_posts = 0
+    for post in posts:
+        base_urls, base_words = baseline.match(post)
+        pipe_urls = {m.expression for m in url_list.match_text(post)}
+        pipe_words = {int(m.rule_id.rpartition(":")[2]) for m in kw_matcher.match(post)}
+        base_found += len(base_urls) + len(base_words)
+        pipe_found += len(pipe_urls) + len(pipe_words)
+        lost = len(set(base_urls) - pipe_urls) + len(set(base_words) - pipe_words)
+        missed += lost
+        missed_posts += lost > 0
+    return base_found, pipe_found, missed, missed_posts
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:
@@ -178,8 +207,11 @@ def main() -> None:
     for post in posts:
         found_words += len(kw_matcher.match(post))
         bu, bw = baseline.match(post)
-        base_urls += bu
-        base_words += bw
+        base_urls += len(bu)
+        base_words += len(bw)
+    base_found, pipe_found, missed, missed_posts = compare_posts(
+        posts, url_list, kw_matcher, baseline
+    )
     found_links = sum(_listed_links(url_list, post) for post in posts)
 
     gc.collect()
@@ -199,6 +231,9 @@ def main() -> None:
     print(f"listed: {len(url_list):,} URL expressions; keywords: {kw_matcher.size:,}")
     print(f"machine reference: 1,000,000 Python additions in {_reference_ms():.0f} ms "
           f"(an idle modern core: about 30-50 ms)")  # fmt: skip
+    load1, load5, _ = os.getloadavg()
+    print(f"machine load: load average {load1:.2f} (1 min), {load5:.2f} (5 min) "
+          f"on {os.cpu_count()} cores")  # fmt: skip
     print(f"posts: {len(posts):,} with {links:,} links ({planted_urls:,} to listed pages), "
           f"{planted_words:,} planted keywords")  # fmt: skip
     print(f"build: url list {url_s:.2f} s; keyword automaton {kw_s:.2f} s")
@@ -212,10 +247,14 @@ def main() -> None:
           f"keywords (Deter's normaliser, automaton) p50 {k50:.1f} us, "
           f"p99 {k99:.1f} us")  # fmt: skip
     print(f"pipeline vs baseline: {rate / brate:.2f}x messages/s, {b99 / p99:.2f}x at p99")
+    print(f"pipeline vs baseline, cpu time per message: {d50 / c50:.2f}x at p50, "
+          f"{d99 / c99:.2f}x at p99")  # fmt: skip
     print(f"listed links found: pipeline {found_links:,} of {planted_urls:,}, "
           f"baseline {base_urls:,} of {planted_urls:,}")  # fmt: skip
     print(f"keywords found: pipeline {found_words:,} of {planted_words:,}, "
           f"baseline {base_words:,} of {planted_words:,}")  # fmt: skip
+    print(f"post by post: baseline found {base_found:,} matches, pipeline {pipe_found:,}; "
+          f"pipeline missed {missed:,} of the baseline's, in {missed_posts:,} posts")  # fmt: skip
     print(f"targets: messages/s >= 20,000: {'yes' if rate >= 20_000 else 'NO'}; "
           f"p99 < 1000 us: {'yes' if p99 < 1000 else 'NO'}")  # fmt: skip
 

@@ -18,6 +18,11 @@ def check_text_output(out: str, urls: int, keywords: int, posts: int) -> None:
     (listed, n_keywords) = find(r"listed: {n} URL expressions; keywords: {n}", out)
     assert (listed, n_keywords) == (urls, keywords)
     positive(*find(r"machine reference: 1,000,000 Python additions in {n} ms", out))
+    load1, load5, cores = find(
+        r"machine load: load average {n} \(1 min\), {n} \(5 min\) on {n} cores", out
+    )
+    assert min(load1, load5) >= 0
+    assert cores >= 1
     (n_posts, links, planted) = find(r"posts: {n} with {n} links \({n} to listed pages\)", out)
     assert n_posts == posts
     assert 0 <= planted <= links
@@ -31,16 +36,29 @@ def check_text_output(out: str, urls: int, keywords: int, posts: int) -> None:
     rate_ratio, p99_ratio = find(r"pipeline vs baseline: {n}x messages/s, {n}x at p99", out)
     assert rate_ratio == pytest.approx(pipe_rate / base_rate, rel=0.1, abs=0.01)
     assert p99_ratio == pytest.approx(base_p99 / pipe_p99, rel=0.1, abs=0.01)
+    cpu50_ratio, cpu99_ratio = find(
+        r"pipeline vs baseline, cpu time per message: {n}x at p50, {n}x at p99", out
+    )
     c50, c99, d50, d99 = find(
         r"pipeline p50 {n} us, p99 {n} us; baseline p50 {n} us, p99 {n} us", out
     )
     positive(c50, c99, d50, d99)
+    assert cpu50_ratio == pytest.approx(d50 / c50, rel=0.1, abs=0.01)
+    assert cpu99_ratio == pytest.approx(d99 / c99, rel=0.1, abs=0.01)
     positive(*find(r"links p50 {n} us, p99 {n} us; keywords .* p50 {n} us, p99 {n} us", out))
     # every planted listed link and keyword is found: they are written so that they must be
     found, of = find(r"listed links found: pipeline {n} of {n}", out)
     assert found == of == planted
     found, of = find(r"keywords found: pipeline {n} of {n}", out)
     assert found == of
+    # post by post, the pipeline finds everything the baseline finds (and more: hidden links)
+    base_found, pipe_found, missed, missed_posts = find(
+        r"post by post: baseline found {n} matches, pipeline {n}; "
+        r"pipeline missed {n} of the baseline's, in {n} posts",
+        out,
+    )
+    assert missed == missed_posts == 0
+    assert pipe_found >= base_found > 0
     assert re.search(r"targets: messages/s >= 20,000: (yes|NO); p99 < 1000 us: (yes|NO)", out)
 
 

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from safespace.deter._normalize import fold
 from safespace.text import _extract, _keywords
+from safespace.text._canonical import _host_suffixes
 from safespace.text._extract import (
     _CANDIDATE,
     _HIDING_PARTS,
@@ -65,6 +66,21 @@ def slow_skeleton(text: str) -> str | None:
             b"", words.encode("ascii").translate(_keywords._ASCII_TABLE)
         ).decode()
     return _keywords._REPEAT.sub("", words.translate(_keywords._CLASSES))
+
+
+def slow_host_suffixes(host: str, is_ip: bool) -> list[str]:
+    if is_ip or not host:
+        return [host]
+    out = [host]
+    labels = host.split(".")
+    tail = labels[-5:]
+    for i in range(len(tail) - 1):
+        if len(labels) == len(tail) and i == 0:
+            continue  # the exact host, already first
+        suffix = ".".join(tail[i:])
+        if suffix not in out:
+            out.append(suffix)
+    return out[:5]
 
 
 def spans(matches: object) -> list[tuple[int, int, str | None]]:
@@ -168,3 +184,12 @@ def test_extract_uses_the_fast_paths_to_the_same_end(monkeypatch: object) -> Non
     mp.setattr(_extract, "_hiding_parts", slow_hiding_parts)  # type: ignore[attr-defined]
     assert [extract_urls(p) for p in posts] == fast
     assert any(fast)
+
+
+_LABELS = st.sampled_from(["", "a", "www", "example", "org", "co", "uk", "x-y", "1", "xn--e1a"])
+
+
+@FAST
+@given(st.lists(_LABELS, min_size=1, max_size=9).map(".".join), st.booleans())
+def test_host_suffixes_are_the_split_and_join_ones(host: str, is_ip: bool) -> None:
+    assert _host_suffixes(host, is_ip) == slow_host_suffixes(host, is_ip)

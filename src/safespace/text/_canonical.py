@@ -250,18 +250,27 @@ def _host_to_ascii(url: str) -> bytes:
 
 
 def _host_suffixes(host: str, is_ip: bool) -> list[str]:
+    """The exact host, then the suffixes made of its last five to two labels (never the
+    exact host twice, never the last label alone), cut out at its dots: every suffix is
+    shorter than the one before, so none repeats (tests/text checks the split-and-join
+    definition gives the same)."""
     if is_ip or not host:
         return [host]
+    dots = host.count(".")
     out = [host]
-    labels = host.split(".")
-    tail = labels[-5:]
-    for i in range(len(tail) - 1):
-        if len(labels) == len(tail) and i == 0:
-            continue  # the exact host, already first
-        suffix = ".".join(tail[i:])
-        if suffix not in out:
-            out.append(suffix)
-    return out[:5]
+    if dots <= 4:  # five labels or fewer: after each dot but the last
+        at = host.find(".")
+        for _ in range(dots - 1):
+            out.append(host[at + 1 :])
+            at = host.find(".", at + 1)
+        return out
+    at = len(host)
+    starts = []
+    for _ in range(5):  # the last five dots, from the end
+        at = host.rfind(".", 0, at)
+        starts.append(at + 1)
+    out.extend(host[i:] for i in reversed(starts[1:]))  # five labels, four, three, two
+    return out
 
 
 def _path_prefixes(path: str, query: str | None) -> list[str]:

@@ -342,12 +342,9 @@ def _bare_length(candidate: str, host: str, extra_tlds: frozenset[str]) -> int:
     return 0
 
 
-def _host_key(host: str) -> str:
-    return host[4:] if host.startswith("www.") else host
-
-
-def _wrapper_params(canon: CanonicalUrl) -> tuple[str, ...]:
-    host = _host_key(canon.host)
+def _wrapper_params(canon: CanonicalUrl, host: str) -> tuple[str, ...]:
+    """The query parameters that hold the target when ``canon`` is a redirect wrapper's
+    link (``host``: its host without ``www.``)."""
     tail = host[host.rfind(".", 0, host.rfind(".")) + 1 :]  # the last two labels
     if tail not in _WRAPPER_TAILS and not host.startswith("google."):
         return ()  # no wrapper host ends like this: the usual case, decided at once
@@ -369,10 +366,7 @@ def _wrapper_params(canon: CanonicalUrl) -> tuple[str, ...]:
     return ()
 
 
-def _targets(raw: str, canon: CanonicalUrl) -> list[str]:
-    params = _wrapper_params(canon)
-    if not params:
-        return []
+def _targets(raw: str, params: tuple[str, ...]) -> list[str]:
     try:
         query = urlsplit(raw if "://" in raw else "http://" + raw).query
     except ValueError:
@@ -388,12 +382,16 @@ def _found(
     raw: str, start: int, end: int, via: str | None, depth: int, out: list[ExtractedUrl]
 ) -> None:
     canon = canonicalize(raw)
-    if not canon.host:
+    host = canon.host
+    if not host:
         return
-    out.append(ExtractedUrl(canon, start, end, via, _host_key(canon.host) in SHORTENERS))
+    key = host[4:] if host.startswith("www.") else host
+    out.append(ExtractedUrl(canon, start, end, via, key in SHORTENERS))
     if depth < _MAX_UNWRAP:
-        for target in _targets(raw, canon):
-            _found(target, start, end, canon.host, depth + 1, out)
+        params = _wrapper_params(canon, key)
+        if params:
+            for target in _targets(raw, params):
+                _found(target, start, end, host, depth + 1, out)
 
 
 def extract_urls(text: str, *, extra_tlds: frozenset[str] = frozenset()) -> list[ExtractedUrl]:

@@ -134,7 +134,10 @@ class UrlList:
     def match_links(self, links: Iterable[ExtractedUrl]) -> list[UrlMatch]:
         out: list[UrlMatch] = []
         seen: set[tuple[str, str, int, int]] = set()
+        hosts = None if self._hashes else self._hosts
         for link in links:
+            if hosts is not None and hosts.isdisjoint(lookup_hosts(link.canonical)):
+                continue  # a plain list without this link's hosts: nothing to form
             for expression, digest, kind in self._match(link.canonical):
                 key = (expression, kind, link.start, link.end)
                 if key not in seen:
