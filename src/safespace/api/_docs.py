@@ -8,6 +8,12 @@ Swagger UI start-up is ``static/js/api-docs.js``, with the online validator off)
 Content-Security-Policy that allows only this origin. The two libraries write inline styles,
 so styles allow those. ReDoc's side menu always shows a logo from its vendor's CDN: served
 here, that one address reads ``data:,`` (an empty image, which ReDoc then leaves out).
+
+Accessibility (axe-core finds no serious or critical violation: tests/console/test_console_axe.py):
+``static/css/api-docs.css`` (both pages) corrects the libraries' low-contrast colours, ReDoc
+starts with a theme of its own (``static/js/api-redoc.js``, which also names ReDoc's unlabelled
+choosers), and Swagger UI runs without deep links, whose anchors sat inside its operation
+buttons (nested controls).
 """
 
 from __future__ import annotations
@@ -90,7 +96,8 @@ def swagger_ui() -> HTMLResponse:
     v = __version__
     return _page(
         "SafeSpace API",
-        f'<link rel="stylesheet" href="/docs/assets/swagger-ui.css?v={v}">',
+        f'<link rel="stylesheet" href="/docs/assets/swagger-ui.css?v={v}">\n'
+        f'<link rel="stylesheet" href="/static/css/api-docs.css?v={v}">',
         '<div id="swagger-ui" data-openapi="/openapi.json"></div>',
         [f"/docs/assets/swagger-ui-bundle.js?v={v}", f"/static/js/api-docs.js?v={v}"],
     )
@@ -100,9 +107,12 @@ def swagger_ui() -> HTMLResponse:
 def redoc() -> HTMLResponse:
     return _page(
         "SafeSpace API (ReDoc)",
-        "",
-        '<redoc spec-url="/openapi.json"></redoc>',
-        [f"/docs/assets/redoc.standalone.js?v={__version__}"],
+        f'<link rel="stylesheet" href="/static/css/api-docs.css?v={__version__}">',
+        '<div id="redoc" data-openapi="/openapi.json"></div>',
+        [
+            f"/docs/assets/redoc.standalone.js?v={__version__}",
+            f"/static/js/api-redoc.js?v={__version__}",
+        ],
     )
 
 

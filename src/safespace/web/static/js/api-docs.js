@@ -10,7 +10,8 @@
     url: node.getAttribute("data-openapi"),
     dom_id: "#swagger-ui",
     layout: "BaseLayout",
-    deepLinking: true,
+    // No deep links: their anchors sit inside the operation buttons (nested controls).
+    deepLinking: false,
     validatorUrl: null, // no badge from the online validator: nothing leaves for a third party
     presets: [SwaggerUIBundle.presets.apis],
   });
