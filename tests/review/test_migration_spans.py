@@ -2,7 +2,7 @@
 
 Down to 0023 the span columns are gone and every row survives: the match event, the review
 item (its ``matched_value`` cut to the old 128 characters, which PostgreSQL would otherwise
-refuse to narrow), its decisions and opinions. On SQLite the downgrade must not rebuild
+refuse to narrow) and its decisions. On SQLite the downgrade must not rebuild
 ``review_items`` in a batch: dropping the old table cascades deletes to ``review_decisions``.
 Every table's row count is compared before and after. Then up to head again works.
 """
@@ -20,7 +20,7 @@ from safespace.store._database import alembic_config
 
 NOW = "2026-01-01 00:00:00"
 LONG_EXPRESSION = "example.org/" + "listed/" * 40  # a URL expression over 128 characters
-SPANS = [{"event": 1, "signal_type": "t", "expression": "example.org/p", "start": 4, "end": 17}]
+SPANS = [{"event_id": 1, "signal_type": "t", "expression": "example.org/p", "start": 4, "end": 17}]
 
 
 def _columns(db: Database, table: str) -> set[str]:
