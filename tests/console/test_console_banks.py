@@ -12,6 +12,7 @@ from typing import Any
 from console_helpers import Console, form_token
 from sqlalchemy import select
 
+from safespace.api._limits import MULTIPART_SLACK
 from safespace.banks.formats import FORMATS, HashRecord
 from safespace.reports import _audit as audit
 from safespace.store._models_reports import AuditRecord
@@ -369,3 +370,33 @@ def test_the_allow_bank_shows_where_its_entries_came_from(console: Console) -> N
     assert f"import job #{job.id}" in entry
     assert "benign.csv" in entry
     assert "(allow)" in entry
+
+
+def test_only_a_signed_in_lead_gets_the_import_size_for_an_upload(make_console: Any) -> None:
+    """The body guard lets a lead's console upload past the media size up to the import size;
+    anyone else keeps the media size (and a reviewer is refused the upload anyway)."""
+    console = make_console(max_media_bytes=1024, max_import_bytes=1_000_000)
+    banks = _bank(console)
+    body = b"signal_type,value\n" + b"".join(f"md5,{_md5(i)}\n".encode() for i in range(2000))
+    assert 1024 + MULTIPART_SLACK < len(body) < 1_000_000  # over the media size, with its slack
+    files = {"file": ("list.csv", body, "text/csv")}
+    lead = console.signed_in("leo", "lead")
+    sent = lead.post(
+        "/console/banks/demo/import", files=files, data={"csrf_token": console.csrf(lead)}
+    )
+    assert sent.status_code == 303, sent.text
+    assert _wait_job(console, int(sent.headers["location"].rsplit("/", 1)[1])) == "succeeded"
+    assert sum(banks.get_bank("demo").entry_counts.values()) == 2000
+    reviewer = console.signed_in("rita", "reviewer")
+    refused = reviewer.post(
+        "/console/banks/demo/import", files=files, data={"csrf_token": console.csrf(reviewer)}
+    )
+    assert refused.status_code in (403, 413)  # the role check or the body guard, first
+    assert len(console.app.state.import_jobs.jobs.list_jobs(bank="demo")) == 1
+    anonymous = console.client().post(
+        "/console/banks/demo/import",
+        content=body,
+        headers={"Content-Type": "multipart/form-data; boundary=b"},
+    )
+    assert anonymous.status_code == 413  # refused by its declared length, body unread
+    assert "max_media_bytes" in anonymous.text

@@ -44,6 +44,9 @@ MULTIPART_SLACK = 64 * 1024
 AUTH_FIRST_BYTES = 64 * 1024
 # The routes (path templates, POST only) that take a hash-list file: the import limit.
 IMPORT_ROUTES = frozenset({"/v1/banks/{name}/import", "/v1/banks/{name}/imports"})
+# The console's import upload: the import size only for a signed-in lead (checked before the
+# body is read); anyone else gets the media size, as for any other console form.
+CONSOLE_IMPORT_ROUTES = frozenset({"/console/banks/{name}/import"})
 _UPLOAD_METHODS = frozenset({"POST", "PUT"})
 
 
@@ -130,6 +133,11 @@ class BodyLimitMiddleware:
             return self.limits.json
         if scope["method"] == "POST" and route.path in IMPORT_ROUTES:
             return self.limits.imports
+        if scope["method"] == "POST" and route.path in CONSOLE_IMPORT_ROUTES:
+            from safespace.web._console import signed_in_as
+
+            lead = signed_in_as(Request(scope), "lead")
+            return self.limits.imports if lead else self.limits.media
         if _is_multipart(scope):
             return self.limits.media
         return self.limits.json

@@ -235,6 +235,14 @@ def _signed_in(request: Request) -> SessionInfo:
     return session
 
 
+def signed_in_as(request: Request, role: str) -> bool:
+    """Whether ``request`` carries a live console session that allows ``role``: the body
+    guard asks before it lets a console upload past the media size to the import size."""
+    cookie = request.cookies.get(_cookie_name(request, _SESSION))
+    session = _accounts(request).session(cookie) if cookie else None
+    return session is not None and session.user.allows(role)
+
+
 def _need(session: SessionInfo, role: str) -> None:
     if not session.user.allows(role):
         raise AccessDenied(f"this page needs the {role} role; you are a {session.user.role}")
