@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from safespace.banks.formats import FORMATS
 from safespace.cli._common import bank_service, cli_actor, emit, err, settings_of
 from safespace.errors import ImportFormatError, InvalidInput
 from safespace.signals import DISTANCE, IndexKind, signal_types_with_index
@@ -128,9 +129,10 @@ def bank_update(
 def bank_import(
     ctx: typer.Context,
     name: str,
-    file: Annotated[Path, typer.Argument(help="Hash-list file (hma, csv, stopncii, ncmec).")],
+    file: Annotated[Path, typer.Argument(help=f"Hash-list file ({', '.join(FORMATS)}).")],
     fmt: Annotated[
-        str | None, typer.Option("--format", help="File format; default: detected.")
+        str | None,
+        typer.Option("--format", help="File format; default: from its extension or content."),
     ] = None,
     skip_invalid: Annotated[
         bool, typer.Option(help="Import the valid lines and write the rejects to a file.")
