@@ -17,10 +17,14 @@ from safespace.api._problems import MAX_LISTED_REJECTS, PROBLEM_RESPONSES
 from safespace.api._schemas import BankCreate, BankUpdate, EntriesAdd, bank_thresholds
 from safespace.api._state import ServiceState
 from safespace.api._uploads import form_bool, is_multipart, json_body, openapi_body, read_upload
-from safespace.banks.formats import HashRecord
+from safespace.banks.formats import FORMATS, HashRecord
 from safespace.errors import RequestTooLarge
 from safespace.reports._audit import api_key_actor
 from safespace.signals import SIGNAL_TYPES, get_signal_type, hash_bytes, normalize
+
+_FORMAT_HELP = (
+    f"{', '.join(FORMATS)}; default: from the file name's extension (a line list) or content."
+)
 
 __all__ = ["router"]
 
@@ -188,7 +192,7 @@ def _import(
     summary="Import a hash-list file (HMA, CSV, StopNCII, NCMEC)",
     openapi_extra=openapi_body(
         form={
-            "format": "hma, csv, stopncii or ncmec; default: detected from the content.",
+            "format": _FORMAT_HELP,
             "skip_invalid": "true: import the valid lines, list the rejected ones. "
             "Default: one bad line refuses the whole file (422, with every reject).",
         }
@@ -214,7 +218,7 @@ async def import_list(name: str, request: Request, state: State, key: CurateKey)
     summary="Queue an import of a hash-list file as a job",
     openapi_extra=openapi_body(
         form={
-            "format": "hma, csv, stopncii or ncmec; default: detected from the content.",
+            "format": _FORMAT_HELP,
             "skip_invalid": "true: import the valid lines, keep the rejected ones with the job. "
             "Default: one bad line fails the job and nothing is written.",
         }
