@@ -161,9 +161,10 @@ def _steps(browser: Any, url: str, item: int, receiver: Receiver) -> None:
         assert "blur" in blurred
         assert "grayscale" in blurred
         page.click("#media")
-        _until(page, "e => getComputedStyle(e).filter === 'none'")
+        # Revealed: unblurred, and still greyscale (each reviewer's default, /console/me).
+        _until(page, "e => getComputedStyle(e).filter === 'grayscale(1)'")
         page.mouse.move(0, 0)
-        _until(page, "e => getComputedStyle(e).filter !== 'none'")
+        _until(page, "e => getComputedStyle(e).filter.includes('blur')")
         assert "blur" in _filter(page)
         page.check("#d-confirm")
         page.select_option("#category", "A1")

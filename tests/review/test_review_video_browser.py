@@ -103,9 +103,10 @@ def _drive(chromium_path: Path, url: str, item: int, query_text: str) -> None:
             assert "blur" in shown
             assert "grayscale" in shown
             page.click("#media")
-            _until(page, "e => getComputedStyle(e).filter === 'none'")
+            # Revealed: unblurred, still greyscale by default (each reviewer may choose).
+            _until(page, "e => getComputedStyle(e).filter === 'grayscale(1)'")
             assert "revealed 1 item" in page.locator("#reveal-count").inner_text()
             page.mouse.move(0, 0)
-            _until(page, "e => getComputedStyle(e).filter !== 'none'")
+            _until(page, "e => getComputedStyle(e).filter.includes('blur')")
         finally:
             browser.close()
