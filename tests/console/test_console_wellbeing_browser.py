@@ -94,6 +94,13 @@ def test_settings_blur_break_notice_and_lead_view(chromium: Any, server: LiveSer
     with local_context(chromium, server.url, bypass_csp=True) as context:
         page = context.new_page()
         _sign_in(page, server, "lee")
+        # The defaults: strong blur, and greyscale kept once revealed.
+        page.goto(f"{server.url}/console/items/{item}")
+        assert "blur(24px)" in page.locator("#media").evaluate("e => getComputedStyle(e).filter")
+        page.get_by_role("button", name=re.compile("Reveal for")).click()
+        page.wait_for_function("document.querySelector('#media').classList.contains('revealed')")
+        assert page.locator("#media").evaluate("e => getComputedStyle(e).filter") == "grayscale(1)"
+        page.goto(f"{server.url}/console/me")
         # Settings: light blur, colour once revealed.
         page.get_by_label("Light").check()
         page.get_by_label("Keep media in greyscale when I reveal it (recommended)").uncheck()
