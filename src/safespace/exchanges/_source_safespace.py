@@ -47,7 +47,7 @@ class PeerConfig(BaseModel):
 
     url: str = Field(description="the peer's base URL, e.g. https://safespace.example.org")
     remote_bank: str = Field(description="the bank on the peer to follow")
-    page_size: int = Field(default=5000, ge=1, le=10_000)
+    page_size: int = Field(default=10_000, ge=1, le=10_000)  # the most a peer serves
 
     @field_validator("url")
     @classmethod
