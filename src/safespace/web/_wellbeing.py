@@ -60,8 +60,8 @@ def _support(request: Request) -> dict[str, str]:
     if url and not url.startswith(("https://", "http://", "/")):
         url = ""  # only a web address: never javascript: or the like
     if url:
-        return {"url": url, "text": text or "Support for reviewers"}
-    return {"url": "", "text": text or DEFAULT_SUPPORT_TEXT}
+        return {"href": url, "text": text or "Support for reviewers"}
+    return {"href": "", "text": text or DEFAULT_SUPPORT_TEXT}
 
 
 def review_context(request: Request, session: SessionInfo) -> dict[str, Any]:
