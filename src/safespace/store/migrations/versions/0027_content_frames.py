@@ -1,4 +1,4 @@
-"""Reserved for video frames in the content-hash store (issue 13); filled by the change that adds them.
+"""Reserved for video frames in the content-hash store (issue 13).
 
 Revision ID: 0027
 Revises: 0026
