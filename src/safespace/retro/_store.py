@@ -5,12 +5,15 @@ content was first and last seen and until when the row may be kept (``last_seen`
 retention period). Never media, never the caller's address. A content id is forgotten on
 request (:meth:`ContentStore.forget`), and :meth:`ContentStore.purge` deletes what is past
 its time; the retro-match task calls it. Which signals are kept comes from the signal type
-registry: those the matcher searches (the PDQ index type and the exact types).
+registry: those the matcher searches (the PDQ index type and the exact types). A video's
+frames (a ``FRAMES`` type's value: its frame list or signal string) are kept as rows of the
+PDQ index type with the frame's time in ``frame_seconds``: each distinct good frame once
+(quality at least the matcher's and the type's ``frame_quality``), at its first time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +28,7 @@ from safespace.store import Database
 from safespace.store._models import utcnow
 from safespace.store._models_retro import ContentSignal
 
-__all__ = ["STORED_KINDS", "ContentStore", "StoredSignal", "content_pairs"]
+__all__ = ["STORED_KINDS", "ContentStore", "StoredSignal", "content_frames", "content_pairs"]
 
 STORED_KINDS = (IndexKind.PDQ_MIH, IndexKind.EXACT)  # what retro-matching can search
 _PURGE_BATCH = 10_000
@@ -42,6 +45,7 @@ class StoredSignal:
     value: str
     first_seen_at: datetime
     last_seen_at: datetime
+    frame_seconds: float | None = None  # a video frame's time (a PDQ row); None otherwise
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -67,6 +71,42 @@ def content_pairs(signals: object, *, min_quality: int = 0) -> list[tuple[str, s
             continue
         out.append((name, get_signal_type(name).normalize(str(value))))
     return out
+
+
+def content_frames(signals: object, *, min_quality: int = 0) -> list[tuple[str, float]]:
+    """(PDQ hex, seconds) of a video's good frames in ``signals`` (a ``FRAMES`` type's value:
+    a list of frames, as ``/v1/match`` hashes an upload, or its signal string): each distinct
+    hash once, at its first time; frames below ``min_quality`` or the type's
+    ``frame_quality`` are left out. Empty when there is no PDQ index type to keep them as."""
+    if not any(k.index == IndexKind.PDQ_MIH for k in SIGNAL_TYPES.values()):
+        return []
+    first: dict[str, float] = {}
+    for name, kind in SIGNAL_TYPES.items():
+        if kind.index != IndexKind.FRAMES:
+            continue
+        value = signals.get(name) if isinstance(signals, Mapping) else getattr(signals, name, None)
+        if not value:
+            continue
+        signal_type = get_signal_type(name)
+        frames: Sequence[Any]
+        if isinstance(value, str):
+            frames = signal_type.frames(signal_type.normalize(value))
+        elif isinstance(value, list | tuple):
+            frames = value
+        else:
+            continue
+        floor = max(min_quality, signal_type.frame_quality)
+        for f in frames:
+            if int(f.quality) < floor:
+                continue
+            pdq, at = str(f.pdq).lower(), float(f.timestamp)
+            if pdq not in first or at < first[pdq]:
+                first[pdq] = at
+    return sorted(first.items(), key=lambda kv: (kv[1], kv[0]))
+
+
+def _frame_type() -> str | None:
+    return next((n for n, k in SIGNAL_TYPES.items() if k.index == IndexKind.PDQ_MIH), None)
 
 
 class ContentStore:
@@ -100,7 +140,12 @@ class ContentStore:
         """Keep (or refresh) the content's hashes; returns how many rows were added."""
         check_content_id(content_id)
         pairs = content_pairs(signals, min_quality=min_quality)
-        if not pairs:
+        rows_wanted: dict[tuple[str, str], float | None] = dict.fromkeys(pairs)
+        frame_type = _frame_type()
+        if frame_type is not None:
+            for pdq, at in content_frames(signals, min_quality=min_quality):
+                rows_wanted.setdefault((frame_type, pdq), at)  # a still's own PDQ row stays
+        if not rows_wanted:
             return 0
         now = seen_at or self.clock()
         until = now + self.retention
@@ -112,13 +157,14 @@ class ContentStore:
                     ).all()
                     have = {(r.signal_type, r.value): r for r in rows}
                     added = 0
-                    for signal_type, value in pairs:
+                    for (signal_type, value), seconds in rows_wanted.items():
                         row = have.get((signal_type, value))
                         if row is None:
                             s.add(
                                 ContentSignal(
                                     content_id=content_id, signal_type=signal_type, value=value,
                                     first_seen_at=now, last_seen_at=now, expires_at=until,
+                                    frame_seconds=seconds,
                                 )
                             )  # fmt: skip
                             added += 1
@@ -211,5 +257,6 @@ class ContentStore:
 
 def _stored(r: ContentSignal) -> StoredSignal:
     return StoredSignal(
-        int(r.id), r.content_id, r.signal_type, r.value, r.first_seen_at, r.last_seen_at
-    )
+        int(r.id), r.content_id, r.signal_type, r.value, r.first_seen_at, r.last_seen_at,
+        r.frame_seconds,
+    )  # fmt: skip

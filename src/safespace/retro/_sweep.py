@@ -9,6 +9,15 @@ forgotten or expired since drops out); content that an enabled allow bank lists 
 as ``allowed`` and not queued, as a live match would be suppressed; every other hit becomes a
 ``retro`` review item (or joins the content's open item) with the content id and when it was
 seen. ``retro_hits`` keeps each (content, entry) pair once, so a re-run queues nothing twice.
+
+Videos: a remembered video's good frames are PDQ rows with their time (``frame_seconds``), so
+a PDQ entry finds a still inside an old video like any stored PDQ (the item says the frame's
+time). An entry of a ``FRAMES`` type (vPDQ) has each distinct good frame searched in the
+content index within its bank's distance; the hits are grouped by content id, and a stored
+video matches when at least the bank's ``query_match_percent`` of the entry's frames and
+``compared_match_percent`` of the stored video's frames matched (python-threatexchange's vPDQ
+semantics, the entry as the query). Items carry these details as live video matches do
+(``hashes["video_matches"]``, the stored video as the item's "query" side).
 Which signal type goes where comes from the registry; nothing here names a type.
 """
 
@@ -30,12 +39,14 @@ from safespace.banks._match_results import Match
 from safespace.errors import BankNotFound
 from safespace.index import PDQIndex
 from safespace.reports._queue_feeds import QueueFeeds
+from safespace.reports._queue_video import MAX_MATCHES, VIDEO_KEY, VideoMatchInfo
 from safespace.retro._index import MIH_TYPE, ContentIndex
-from safespace.signals import DISTANCE, IndexKind, signal_types_with_index
+from safespace.signals import DISTANCE, IndexKind, SignalType, signal_types_with_index
 from safespace.store import Bank, BankEntry, Change, Database
 from safespace.store._models import utcnow
-from safespace.store._models_queue import ReviewCursor
+from safespace.store._models_queue import ReviewCursor, ReviewItem
 from safespace.store._models_retro import ContentSignal, RetroHit
+from safespace.store._models_values import BankEntryValue
 
 __all__ = ["CURSOR", "RetroMatcher", "SweepResult"]
 
@@ -43,6 +54,9 @@ log = logging.getLogger("safespace.retro")
 
 CURSOR = "retro_changes"  # the review_cursors row: how far the change log was swept
 _EXACT = frozenset(t.name for t in signal_types_with_index(IndexKind.EXACT))
+_FRAMES: dict[str, SignalType] = {t.name: t for t in signal_types_with_index(IndexKind.FRAMES)}
+QUERY_PERCENT = "query_match_percent"  # a FRAMES type's thresholds: share of the entry's frames
+COMPARED_PERCENT = "compared_match_percent"  # ... and of the stored video's frames
 _TRIGGERS = ("add", "enable")  # change-log ops that make an entry newly matchable
 _CHUNK = 5000
 _IN = 900  # values per IN (...) list
@@ -75,6 +89,7 @@ class _Entry:
     value: str
     category: str | None
     distance: int  # the bank's threshold for this type (0 for exact types)
+    percents: tuple[float, float] = (0.0, 0.0)  # a FRAMES type's: entry's %, stored video's %
 
 
 @dataclass(frozen=True)
@@ -82,6 +97,7 @@ class _Hit:
     entry: _Entry
     row: int  # content_signals id
     distance: int
+    video: dict[str, Any] | None = None  # a FRAMES entry's match: percentages and ranges
 
 
 class _Allow:
@@ -216,13 +232,31 @@ class RetroMatcher:
         thresholds = {b.id: bank_thresholds(b) for b in banks.values()}
         for part in s.execute(query).partitions():
             out = []
+            whole: dict[int, str] = {}  # a FRAMES entry's value (the column holds a digest)
+            videos = [int(r[0]) for r in part if r[2] in _FRAMES]
+            for k in range(0, len(videos), _IN):
+                whole |= {
+                    int(i): v
+                    for i, v in s.execute(
+                        select(BankEntryValue.entry_id, BankEntryValue.value).where(
+                            BankEntryValue.entry_id.in_(videos[k : k + _IN])
+                        )
+                    )
+                }
             for entry_id, bank_id, signal_type, value, category in part:
                 if signal_type != MIH_TYPE and signal_type not in _EXACT:
-                    continue  # a type retro-matching cannot search (yet)
-                dist = thresholds[bank_id].get(signal_type, {}).get(DISTANCE, 0)
+                    if signal_type not in _FRAMES or int(entry_id) not in whole:
+                        continue  # a type retro-matching cannot search
+                    value = whole[int(entry_id)]
+                limits = thresholds[bank_id].get(signal_type, {})
+                dist = limits.get(DISTANCE, 0)
+                percents = (
+                    float(limits.get(QUERY_PERCENT, 0) or 0),
+                    float(limits.get(COMPARED_PERCENT, 0) or 0),
+                )
                 out.append(
                     _Entry(int(entry_id), banks[bank_id].name, signal_type, value, category,
-                           int(dist or 0))
+                           int(dist or 0), percents)
                 )  # fmt: skip
             yield out
 
@@ -249,7 +283,73 @@ class RetroMatcher:
                 ).all()
                 for row_id, value in pairs:
                     hits += [_Hit(e, int(row_id), 0) for e in wanted[value]]
+        for e in entries:
+            if e.signal_type in _FRAMES:
+                hits += self._search_video(s, e)
         return hits
+
+    def _search_video(self, s: Session, entry: _Entry) -> list[_Hit]:
+        """A ``FRAMES`` entry against the stored videos' frames, with vPDQ semantics."""
+        kind = _FRAMES[entry.signal_type]
+        times: dict[str, float] = {}  # the entry's distinct good frames: hash -> first time
+        for f in kind.frames(entry.value):
+            if int(f.quality) >= kind.frame_quality:
+                pdq = str(f.pdq).lower()
+                times[pdq] = min(times.get(pdq, float(f.timestamp)), float(f.timestamp))
+        if not times or not len(self.index):
+            return []
+        pdqs = list(times)
+        found = self.index.search(pdqs, entry.distance)
+        rows = sorted({row for hits in found for row, d in hits if d <= entry.distance})
+        c = ContentSignal
+        frame_of: dict[int, tuple[str, float]] = {}  # row -> (content id, seconds)
+        for k in range(0, len(rows), _IN):
+            for row_id, content_id, at in s.execute(
+                select(c.id, c.content_id, c.frame_seconds).where(
+                    c.id.in_(rows[k : k + _IN]), c.frame_seconds.is_not(None)
+                )
+            ):
+                frame_of[int(row_id)] = (str(content_id), float(at or 0.0))
+        # per stored video: the entry frames matched, its frame rows matched, best distance
+        asked: dict[str, set[int]] = {}
+        stored: dict[str, dict[int, float]] = {}
+        nearest: dict[str, tuple[int, int]] = {}  # content -> (distance, row)
+        for q, hits in enumerate(found):
+            for row, d in hits:
+                if d > entry.distance or row not in frame_of:
+                    continue
+                content_id, at = frame_of[row]
+                asked.setdefault(content_id, set()).add(q)
+                stored.setdefault(content_id, {})[row] = at
+                nearest[content_id] = min(nearest.get(content_id, (d, row)), (d, row))
+        contents = sorted(asked)
+        totals: dict[str, int] = {}
+        for k in range(0, len(contents), _IN):
+            totals |= {
+                str(cid): int(n)
+                for cid, n in s.execute(
+                    select(c.content_id, func.count())
+                    .where(c.content_id.in_(contents[k : k + _IN]), c.frame_seconds.is_not(None))
+                    .group_by(c.content_id)
+                )
+            }
+        out = []
+        for content_id in contents:
+            entry_share = 100.0 * len(asked[content_id]) / len(pdqs)
+            stored_share = 100.0 * len(stored[content_id]) / max(1, totals.get(content_id, 0))
+            if entry_share < entry.percents[0] or stored_share < entry.percents[1]:
+                continue
+            mine = sorted(stored[content_id].values())
+            theirs = sorted(times[pdqs[q]] for q in asked[content_id])
+            video = {  # as a live match's: "query" is the stored video, "compared" the entry
+                "query_match_percent": round(stored_share, 2),
+                "compared_match_percent": round(entry_share, 2),
+                "query_ranges": [[mine[0], mine[-1]]],
+                "compared_ranges": [[theirs[0], theirs[-1]]],
+            }
+            distance, row = nearest[content_id]
+            out.append(_Hit(entry, row, distance, video))
+        return out
 
     def _sweep(
         self, where: ColumnElement[bool] | list[ColumnElement[bool]], result: SweepResult
@@ -274,13 +374,16 @@ class RetroMatcher:
                     rows[int(r.id)] = r
             live = [h for h in hits if h.row in rows]  # forgotten or expired: gone
             contents = sorted({rows[h.row].content_id for h in live})
-            signals: dict[str, list[tuple[str, str]]] = {}
+            signals: dict[str, list[tuple[str, str]]] = {}  # its hashes, frames left out
+            frames: dict[str, list[tuple[str, str]]] = {}  # a video's frame rows
             seen: dict[str, tuple[datetime, datetime]] = {}
             done: set[tuple[str, int]] = set()
             for k in range(0, len(contents), _IN):
                 part = contents[k : k + _IN]
                 for r in s.scalars(select(c).where(c.content_id.in_(part))):
-                    signals.setdefault(r.content_id, []).append((r.signal_type, r.value))
+                    signals.setdefault(r.content_id, [])
+                    kept = signals if r.frame_seconds is None else frames
+                    kept.setdefault(r.content_id, []).append((r.signal_type, r.value))
                     first, last = seen.get(r.content_id, (r.first_seen_at, r.last_seen_at))
                     seen[r.content_id] = (min(first, r.first_seen_at), max(last, r.last_seen_at))
                 old = s.execute(
@@ -297,6 +400,7 @@ class RetroMatcher:
             allow: _Allow | None = None
             queued: dict[str, tuple[list[Match], dict[str, str], str]] = {}
             hits_of: dict[str, list[RetroHit]] = {}
+            videos: dict[str, list[VideoMatchInfo]] = {}
             for (content_id, entry_id), h in sorted(best.items()):
                 result.hits += 1
                 if (content_id, entry_id) in done:
@@ -308,18 +412,23 @@ class RetroMatcher:
                 hit = RetroHit(content_id=content_id, entry_id=entry_id, seen_at=last,
                                found_at=now)  # fmt: skip
                 s.add(hit)
-                if allow.lists(signals[content_id]):
+                if allow.lists([*signals[content_id], *frames.get(content_id, ())]):
                     hit.outcome = "allowed"
                     result.allowed += 1
                     continue
                 e = h.entry
+                video, what = _video(h, rows[h.row])
                 match = Match(e.bank, "normal", e.id, e.signal_type, e.value, h.distance,
-                              {"category": e.category})  # fmt: skip
+                              {"category": e.category}, video)  # fmt: skip
                 reason = (
                     f"Retro-match: content first seen {_when(first)}, last seen {_when(last)}; "
-                    f"its {e.signal_type} hash is within {h.distance} of entry {e.id} added to "
-                    f"bank {e.bank} later."
+                    f"{what} within {h.distance} of entry {e.id} added to bank {e.bank} later."
                 )
+                if video is not None:
+                    info = {"bank": e.bank, "entry_id": e.id, "signal_type": e.signal_type}
+                    videos.setdefault(content_id, []).append(
+                        VideoMatchInfo.from_dict({**video, **info})
+                    )
                 if content_id in queued:
                     matches, hashes, text = queued[content_id]
                     queued[content_id] = ([*matches, match], hashes, f"{text}\n{reason}")
@@ -332,7 +441,42 @@ class RetroMatcher:
             for content_id, made in hits_of.items():
                 for hit in made:
                     hit.review_item_id = items[content_id]
+            for content_id, found in videos.items():
+                _note_videos(s, items[content_id], found)
             result.items += sorted(set(items.values()))
+
+
+def _video(h: _Hit, row: ContentSignal) -> tuple[dict[str, Any] | None, str]:
+    """A hit's video details for its item and the reason's words for what matched."""
+    kind = h.entry.signal_type
+    if h.video is not None:
+        v = h.video
+        return v, (
+            f"its video frames match the {kind} entry: {v['compared_match_percent']:g}% of "
+            f"the entry's frames, {v['query_match_percent']:g}% of the stored video's, each"
+        )
+    if row.frame_seconds is not None:
+        at = float(row.frame_seconds)
+        return {"query_timestamp": at, "query_ranges": [[at, at]]}, (
+            f"its video frame at {at:g} s is a {kind} hash"
+        )
+    return None, f"its {kind} hash is"
+
+
+def _note_videos(s: Session, item_id: int, found: list[VideoMatchInfo]) -> None:
+    """Add video details to an item's ``hashes`` as the live upload path keeps them."""
+    item = s.get(ReviewItem, item_id)
+    if item is None:  # pragma: no cover (the item was just written)
+        return
+    hashes = dict(item.hashes or {})
+    held = hashes.get(VIDEO_KEY) if isinstance(hashes.get(VIDEO_KEY), dict) else {}
+    old = [m for m in (held or {}).get("matches") or () if isinstance(m, dict)]
+    hashes[VIDEO_KEY] = {
+        **(held or {}),
+        "matches": [*old, *(m.to_dict() for m in found)][:MAX_MATCHES],
+        "frame_times": list((held or {}).get("frame_times") or ()),
+    }
+    item.hashes = hashes
 
 
 def _when(at: datetime) -> str:

@@ -2,7 +2,8 @@
 
 ``content_signals`` keeps, for each content id a platform sent with ``/v1/match`` (or a
 backfill stored) while retention was on, one row per signal: the hash (never the media, never
-an address), when it was first and last seen, and until when it may be kept. A row's id is
+an address; a video's good sampled frames are PDQ rows with their time, ``frame_seconds``),
+when it was first and last seen, and until when it may be kept. A row's id is
 its key in the in-memory PDQ index of stored content. ``retro_hits`` records every (content,
 bank entry) pair a sweep found, so a re-run never queues the same hit twice.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, Float, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ._models import Base, BigId, utcnow
@@ -37,6 +38,8 @@ class ContentSignal(Base):
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+    # A video's sampled frame (a PDQ row): its time in seconds (migration 0027); None otherwise.
+    frame_seconds: Mapped[float | None] = mapped_column(Float)
 
 
 class RetroHit(Base):
