@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -153,3 +154,26 @@ def test_an_allow_bank_listing_a_frame_keeps_the_video_out_of_the_queue(
     result = matcher.sweep_changes()
     assert (result.queued, result.allowed) == (0, 1)
     assert ReviewQueue(database).list_items() == []
+
+
+def test_backfill_keeps_a_videos_frames(
+    database: Database, db_url: str, tmp_path: Path, clip_frames: list[Any]
+) -> None:
+    from safespace.cli._backfill import backfill_store
+    from safespace.config import Settings
+
+    media = tmp_path / "media"
+    media.mkdir()
+    (media / "clip.mp4").write_bytes(video(seconds=8.0, seed=0))
+    png = io.BytesIO()
+    Image.fromarray(scene(1.0, seed=1)).save(png, "PNG")
+    (media / "still.png").write_bytes(png.getvalue())
+    settings = Settings(database_url=db_url, data_dir=tmp_path / "state", content_retention=True)
+    backfill_store(settings, str(media), id_prefix="up/", progress=False)
+    rows = ContentStore(database).signals_of("up/clip.mp4")
+    frames = {r.value: r.frame_seconds for r in rows if r.frame_seconds is not None}
+    floor = get_signal_type(VIDEO_TYPE).frame_quality
+    assert set(frames) == {f.pdq for f in clip_frames if f.quality >= floor}
+    still = ContentStore(database).signals_of("up/still.png")
+    assert still
+    assert all(r.frame_seconds is None for r in still)  # an image keeps no frame rows

@@ -97,12 +97,19 @@ def backfill_store(
     db = open_db(settings)
     store = ContentStore.from_settings(db, settings)
 
+    paths: dict[str, str] = {}  # content id -> its file, for a video's frames
+
     class Sink:  # as uploads are kept: a PDQ hash below the matcher's quality is left out
         def remember(self, content_id: str, signals: object) -> int:
+            path = paths.pop(content_id, None)
+            if getattr(signals, "media_kind", None) == "video" and path and not batch.is_url(path):
+                signals = _with_frames(signals, path)  # its sampled frames too (docs/retro.md)
             return store.remember(content_id, signals, min_quality=settings.min_pdq_quality)
 
     def content_id(path: str) -> str:
-        return id_prefix + batch.relative_name(root, path)
+        cid = id_prefix + batch.relative_name(root, path)
+        paths[cid] = path
+        return cid
 
     bar = progress_bar("backfilling", enabled=progress)
     task = bar.add_task("backfill", total=None)
@@ -138,3 +145,29 @@ def backfill_store(
         + (f" ({summary.resumed} from an earlier run)" if summary.resumed else ""),
         markup=False,
     )
+
+
+class _Frames:
+    """A video's signals plus its frame hashes under the frames type's name, as the
+    ``/v1/match`` upload path hands them to the content store."""
+
+    def __init__(self, signals: object, name: str, frames: list[Any]) -> None:
+        self._signals = signals
+        setattr(self, name, frames)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._signals, name)
+
+
+def _with_frames(signals: object, path: str) -> object:
+    """``signals`` with the video's frames (one a second, as ``/v1/match`` samples by
+    default), when a registered frames type hashes videos."""
+    from safespace.signals import IndexKind, MediaKind, hash_video, signal_types_with_index
+
+    kinds = [t for t in signal_types_with_index(IndexKind.FRAMES) if MediaKind.VIDEO in t.media]
+    if not kinds:
+        return signals
+    frames = list(hash_video(path, seconds_per_hash=1.0, threads=1))
+    return _Frames(signals, kinds[0].name, frames)
