@@ -29,9 +29,8 @@ from starlette.concurrency import run_in_threadpool
 
 from safespace.api._lookups import entries_for
 from safespace.api._uploads import form_bool, read_upload
-from safespace.banks import BankService, EntryInfo
+from safespace.banks import EntryInfo
 from safespace.banks._bulk import stored_pairs
-from safespace.banks._jobs import ImportJobs
 from safespace.banks.formats import FORMATS, HashRecord
 from safespace.errors import InvalidInput, InvalidSignal, NotFound, SafeSpaceError
 from safespace.reports._audit import user_actor
@@ -43,7 +42,9 @@ from safespace.web._console import (
     _SECURITY_HEADERS,
     ConsoleRoute,
     CsrfField,
+    _banks,
     _check_post,
+    _jobs,
     _need,
     _redirect,
     _render,
@@ -65,18 +66,6 @@ EntryId = Annotated[int, PathParam(ge=1, le=2**63 - 1)]
 Page = Annotated[int, Query(ge=1, le=1_000_000)]
 SearchText = Annotated[str, Query(max_length=2048)]
 FilterText = Annotated[str, Query(max_length=256)]
-
-
-def _banks(request: Request) -> BankService:
-    banks = request.app.state.safespace.banks
-    assert isinstance(banks, BankService)
-    return banks
-
-
-def _jobs(request: Request) -> ImportJobs:
-    jobs = request.app.state.import_jobs.jobs
-    assert isinstance(jobs, ImportJobs)
-    return jobs
 
 
 def _db(request: Request) -> Database:

@@ -36,7 +36,6 @@ __all__ = ["STATIC_DIR", "TEMPLATES_DIR", "router"]
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
-ENTRIES_PER_PAGE = 50
 REJECTS_PER_PAGE = 100
 SIGN_IN_COOKIE_SECONDS = 3600
 
