@@ -92,3 +92,28 @@ class LiveServer:
 
 
 MakeConsole = Callable[..., Console]
+
+
+def sign_in_as(page: Any, server: LiveServer, name: str, role: str) -> None:
+    """Make the console user ``name`` with ``role`` and sign in through the sign-in page in
+    the browser; returns once the browser has left that page."""
+    import time
+
+    from waiting import WAIT_SECONDS
+
+    server.accounts.users.create(name, role, PASSWORD)
+    page.goto(f"{server.url}/console/sign-in")
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    deadline = time.monotonic() + WAIT_SECONDS
+    while "/console/sign-in" in page.url:
+        assert time.monotonic() < deadline, "sign-in did not finish"
+        page.wait_for_timeout(50)
+
+
+def axe_source() -> str:
+    """axe-core as the axe-playwright-python package ships it (a dev dependency)."""
+    from importlib.resources import files
+
+    return files("axe_playwright_python").joinpath("axe.min.js").read_text(encoding="utf-8")

@@ -9,18 +9,15 @@ their own scripts."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from importlib.resources import files
 from typing import Any
 
 import httpx
 import pytest
-from console_helpers import PASSWORD, LiveServer
+from console_helpers import LiveServer, axe_source, sign_in_as
 
 from browser_helpers import local_context
 from safespace.deter import load_data
-from waiting import WAIT_SECONDS
 
 MD5 = "d35c785545392755e7e4164457657269"
 _RUN = """async () => {
@@ -32,10 +29,6 @@ _RUN = """async () => {
 }"""
 
 
-def _axe_source() -> str:
-    return files("axe_playwright_python").joinpath("axe.min.js").read_text(encoding="utf-8")
-
-
 @pytest.fixture
 def axe_page(chromium: Any, live_server: LiveServer) -> Iterator[Any]:
     with local_context(chromium, live_server.url, bypass_csp=True) as context:
@@ -45,7 +38,7 @@ def axe_page(chromium: Any, live_server: LiveServer) -> Iterator[Any]:
 def _serious(page: Any, url: str) -> list[dict[str, Any]]:
     page.goto(url)
     page.wait_for_load_state("load")
-    page.add_script_tag(content=_axe_source())
+    page.add_script_tag(content=axe_source())
     found: list[dict[str, Any]] = page.evaluate(_RUN)
     return [v for v in found if v["impact"] in ("serious", "critical")]
 
@@ -66,15 +59,7 @@ def _setup(server: LiveServer) -> int:
 
 
 def _sign_in(page: Any, server: LiveServer, name: str) -> None:
-    server.accounts.users.create(name, "admin", PASSWORD)
-    page.goto(f"{server.url}/console/sign-in")
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    deadline = time.monotonic() + WAIT_SECONDS
-    while "/console/sign-in" in page.url:
-        assert time.monotonic() < deadline, "sign-in did not finish"
-        page.wait_for_timeout(50)
+    sign_in_as(page, server, name, "admin")
 
 
 def test_no_serious_or_critical_violation_on_the_main_pages(

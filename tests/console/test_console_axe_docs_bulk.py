@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import base64
 import io
-import time
 from collections.abc import Iterator
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from console_helpers import PASSWORD, LiveServer, fast_passwords
+from console_helpers import LiveServer, axe_source, fast_passwords, sign_in_as
 
 from app_factory import serve_in_thread
 from browser_helpers import PHONE, local_context
@@ -27,7 +25,6 @@ from safespace._demo import pattern_image
 from safespace.accounts import Accounts
 from safespace.api import create_app
 from safespace.config import Settings
-from waiting import WAIT_SECONDS
 
 EVIDENCE_KEY = base64.b64encode(bytes(range(32))).decode()
 DESKTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 900}}
@@ -40,13 +37,9 @@ _RUN = """async () => {
 }"""
 
 
-def _axe_source() -> str:
-    return files("axe_playwright_python").joinpath("axe.min.js").read_text(encoding="utf-8")
-
-
 def _serious(page: Any) -> list[tuple[str, str, list[str]]]:
     page.wait_for_load_state("load")
-    page.add_script_tag(content=_axe_source())
+    page.add_script_tag(content=axe_source())
     found: list[dict[str, Any]] = page.evaluate(_RUN)
     return [
         (v["id"], v["help"], v["nodes"]) for v in found if v["impact"] in ("serious", "critical")
@@ -88,15 +81,7 @@ def _reports(server: LiveServer, count: int) -> list[int]:
 
 
 def _sign_in(page: Any, server: LiveServer, name: str) -> None:
-    server.accounts.users.create(name, "admin", PASSWORD)
-    page.goto(f"{server.url}/console/sign-in")
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    deadline = time.monotonic() + WAIT_SECONDS
-    while "/console/sign-in" in page.url:
-        assert time.monotonic() < deadline, "sign-in did not finish"
-        page.wait_for_timeout(50)
+    sign_in_as(page, server, name, "admin")
 
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from importlib.resources import files
 from typing import Any
 
 import pytest
-from console_helpers import PASSWORD, LiveServer
+from console_helpers import LiveServer, axe_source, sign_in_as
 
 from browser_helpers import local_context
 from safespace.banks.formats import HashRecord
@@ -37,22 +36,13 @@ def bank_page(chromium: Any, live_server: LiveServer) -> Iterator[Any]:
 
 
 def _axe(page: Any) -> list[Any]:
-    source = files("axe_playwright_python").joinpath("axe.min.js").read_text(encoding="utf-8")
-    page.add_script_tag(content=source)
+    page.add_script_tag(content=axe_source())
     found: list[Any] = page.evaluate(_AXE)
     return found
 
 
 def _sign_in(page: Any, server: LiveServer, name: str) -> None:
-    server.accounts.users.create(name, "lead", PASSWORD)
-    page.goto(f"{server.url}/console/sign-in")
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    deadline = time.monotonic() + WAIT_SECONDS
-    while "/console/sign-in" in page.url:
-        assert time.monotonic() < deadline, "sign-in did not finish"
-        page.wait_for_timeout(50)
+    sign_in_as(page, server, name, "lead")
 
 
 def _check(page: Any, found: dict[str, Any]) -> None:
