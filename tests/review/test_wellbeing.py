@@ -180,3 +180,33 @@ def test_the_lead_view_lists_every_reviewer(database: Database) -> None:
     assert rows["bob"].summary.break_due
     assert rows["ann"].summary.last_active is None
     assert rows["lee"].role == "lead"
+
+
+def test_settings_and_not_now_are_audited_and_refused_forms_are_not(database: Database) -> None:
+    import json
+
+    from sqlalchemy import select
+
+    from safespace.reports import _audit as audit
+    from safespace.store._models_reports import AuditRecord
+
+    clock, _, service = _setup(database)
+    add_items(database, 3, now=clock.now)
+    form = {"blur": "medium", "keep_grey": True, "break_minutes": "40", "opt_out": ["A"]}
+    service.save("ann", **form)
+    with pytest.raises(InvalidInput):
+        service.save("ann", **{**form, "blur": "none"})  # type: ignore[arg-type]
+    until = service.snooze("ann", 15)
+    with database.session() as s:
+        assert audit.verify(s).ok
+        rows = s.scalars(
+            select(AuditRecord)
+            .where(AuditRecord.action.in_(("reviewer.settings", "reviewer.break")))
+            .order_by(AuditRecord.seq)
+        ).all()
+        got = [(r.actor, r.action, r.subject, json.loads(r.details)) for r in rows]
+    assert got == [
+        ("user:ann", "reviewer.settings", "user:ann",
+         {"blur": "medium", "keep_grey": True, "break_minutes": 40, "opt_out": ["A"]}),
+        ("user:ann", "reviewer.break", "user:ann", {"until": until.isoformat(), "minutes": 15}),
+    ]  # fmt: skip

@@ -94,6 +94,8 @@ AuditAction = Literal[
     "evidence.rewrap",
     "evidence.store",
     "referral.export",
+    "reviewer.break",
+    "reviewer.settings",
     "webhook.endpoint",
     "webhook.rewrap",
     "webhook.secret",

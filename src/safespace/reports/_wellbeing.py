@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from safespace.config import Settings
 from safespace.errors import InvalidInput
+from safespace.reports import _audit as audit
 from safespace.store import Database
 from safespace.store._models import utcnow
 from safespace.store._models_accounts import User
@@ -214,6 +215,16 @@ class Wellbeing:
             row.opt_out = list(chosen)
             row.updated_at = self.clock()
             s.flush()
+            details = {
+                "blur": row.blur,
+                "keep_grey": row.keep_grey,
+                "break_minutes": row.break_minutes,
+                "opt_out": list(chosen),
+            }
+            audit.append(
+                s, audit.user_actor(user), "reviewer.settings", f"user:{user}", details,
+                at=row.updated_at,
+            )  # fmt: skip
             return self._prefs(row)
 
     def _row(self, s: Session, user: str) -> ReviewerSettings:
@@ -229,6 +240,11 @@ class Wellbeing:
         with self.db.transaction() as s:
             row = self._row(s, user)
             row.break_snoozed_until = until
+            details = {"until": until.isoformat(), "minutes": minutes}
+            audit.append(
+                s, audit.user_actor(user), "reviewer.break", f"user:{user}", details,
+                at=until - timedelta(minutes=minutes),
+            )  # fmt: skip
         return until
 
     # --- activity --------------------------------------------------------------------------
