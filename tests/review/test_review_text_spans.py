@@ -24,7 +24,7 @@ from safespace.signals import KEYWORD, URL
 from safespace.store import Database, MatchEvent
 from safespace.store._models_reports import WebhookAction
 
-POST = "look hxxps://www[.]example[.]org/listed/page.html?ref=2 and placeholder-term-1 here"
+POST = "pony hxxps://www[.]example[.]org/listed/page.html?ref=2 and placeholder-term-1 here"
 LINK = "hxxps://www[.]example[.]org/listed/page.html?ref=2"
 SECRET = "w" * 32
 
@@ -62,7 +62,7 @@ def test_events_keep_expression_and_span_and_items_carry_them(database: Database
     assert POST[events[0].span_start : events[0].span_end] == LINK  # type: ignore[misc]
     assert POST[events[1].span_start : events[1].span_end] == "placeholder-term-1"  # type: ignore[misc]
     stored = _all_stored_text(database)
-    assert "look" not in stored
+    assert "pony" not in stored
     assert "here" not in stored
     assert LINK not in stored
 
@@ -85,7 +85,7 @@ def test_events_keep_expression_and_span_and_items_carry_them(database: Database
         found = json.dumps(payload)
         assert "example.org/listed/page.html" in found
         assert "placeholder-term-1" in found
-        assert "look" not in found
+        assert "pony" not in found
         assert LINK not in found
         assert target is not None
     take_down = json.dumps(payloads)
@@ -104,7 +104,7 @@ def test_events_keep_expression_and_span_and_items_carry_them(database: Database
         {"signal_type": s[0], "expression": s[1], "start": s[2], "end": s[3]} for s in spans
     ]
     assert LINK.encode() not in body
-    assert b"look" not in body
+    assert b"pony" not in body
 
 
 def test_excerpts_are_sealed_bounded_and_rewrapped(database: Database) -> None:
@@ -113,9 +113,9 @@ def test_excerpts_are_sealed_bounded_and_rewrapped(database: Database) -> None:
     (url_match, _) = _text_matches()
     sealed = sealer.seal("post-t2", POST, url_match.start, url_match.end)
     assert b"example" not in sealed.data
-    assert b"look" not in sealed.data
+    assert b"pony" not in sealed.data
     opened = sealer.open("post-t2", url_match.start, url_match.end, sealed)
-    assert (opened.before, opened.matched, opened.after) == ("look ", LINK, " and p")
+    assert (opened.before, opened.matched, opened.after) == ("pony ", LINK, " and p")
 
     def seal(t: TextMatch) -> tuple[bytes, str, bytes]:
         s = sealer.seal("post-t2", POST, t.start, t.end)
@@ -170,9 +170,9 @@ def test_item_page_shows_expression_and_span_and_no_text_by_default(make_app: An
     start = POST.index(LINK)
     assert f"{start}–{start + len(LINK)}" in page
     assert 'class="excerpt"' not in page
-    assert "look" not in page
+    assert "pony" not in page
     assert "ref=2" not in page
-    assert "look" not in _all_stored_text(app.app.state.safespace.db)
+    assert "pony" not in _all_stored_text(app.app.state.safespace.db)
 
 
 def test_item_page_shows_a_bounded_excerpt_when_the_operator_allows(make_app: Any) -> None:
@@ -185,6 +185,6 @@ def test_item_page_shows_a_bounded_excerpt_when_the_operator_allows(make_app: An
     assert 'class="excerpt"' in page
     assert "<mark>placeholder-term-1</mark>" in page
     assert "2 and " in page  # six characters before the keyword
-    assert f"…look <mark>{LINK}</mark> and p…" in page  # six characters either side
+    assert f"…pony <mark>{LINK}</mark> and p…" in page  # six characters either side
     assert POST not in page
-    assert "look" not in _all_stored_text(app.app.state.safespace.db)  # sealed at rest
+    assert "pony" not in _all_stored_text(app.app.state.safespace.db)  # sealed at rest
