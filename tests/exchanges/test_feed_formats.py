@@ -92,6 +92,13 @@ def test_the_change_log_pages_come_in_columns_too(db: Database) -> None:
         lambda c: c["value"].__setitem__(0, "not a hash"),
         lambda c: c.pop("opinions"),
         lambda c: c["id"].__setitem__(0, ""),
+        lambda c: c["value"].__setitem__(-1, "0" * 31),  # one digit short
+        lambda c: c["value"].__setitem__(1, "0" * 33),  # one too many
+        lambda c: c["value"].__setitem__(0, "0" * 31 + "g"),  # not hex
+        lambda c: c["value"].__setitem__(0, "0" * 16 + "\n" + "0" * 15),  # a line break
+        lambda c: c["value"].__setitem__(2, 12),  # not a string: str() gives digits, too few
+        lambda c: c["value"].__setitem__(1, None),
+        lambda c: c["value"].__setitem__(0, ["0" * 32]),
     ],
 )
 def test_a_columns_page_that_does_not_fit_is_malformed(db: Database, spoil: Any) -> None:
@@ -106,3 +113,33 @@ def test_types_this_safespace_lacks_are_left_out(db: Database) -> None:
     body["columns"]["signal_type"][0] = "no_such_type"
     parsed, _, _ = _page(body)
     assert len(parsed.upserts) == len(body["columns"]["id"]) - 1
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [f"{i:032x}" for i in range(5)],
+        [f"{i:032X}" for i in range(5)],  # upper case: lowered
+        [" 0x" + f"{i:032x}".upper() + " " for i in range(3)],  # spaces and 0x: one by one
+        [],
+    ],
+)
+def test_a_column_checked_at_once_equals_each_value_checked_alone(values: list[str]) -> None:
+    n = len(values)
+    ids = [str(i + 1) for i in range(n)]
+    many = SourceEntry.many(ids, ["md5"] * n, values, [None] * n, [None] * n, [None] * n)
+    alone = [SourceEntry(u, "md5", v) for u, v in zip(ids, values, strict=True)]
+    assert [_key(e) for e in many] == [_key(e) for e in alone]
+
+
+def test_a_bad_value_in_a_column_raises_what_it_raises_alone() -> None:
+    from safespace.errors import InvalidSignal
+
+    values = [f"{i:032x}" for i in range(4)] + ["0" * 30]
+    n = len(values)
+    with pytest.raises(InvalidSignal) as alone:
+        SourceEntry("5", "md5", values[-1])
+    with pytest.raises(InvalidSignal) as many:
+        SourceEntry.many([str(i) for i in range(1, n + 1)], ["md5"] * n, values,
+                         [None] * n, [None] * n, [None] * n)  # fmt: skip
+    assert str(many.value) == str(alone.value)

@@ -11,7 +11,19 @@ from collections.abc import Callable, Iterator, Sequence
 from itertools import islice
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Connection, Table, delete, func, insert, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    String,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy import tuple_ as sql_tuple
 from sqlalchemy.orm import Session
 
@@ -24,7 +36,9 @@ from safespace.store._models_values import BankEntryValue
 
 __all__ = [
     "CHUNK",
+    "NarrowRow",
     "StagedRow",
+    "add_narrow_rows",
     "add_records",
     "add_rows",
     "batched",
@@ -141,6 +155,90 @@ def add_rows(s: Session, bank_id: int, rows: Sequence[StagedRow]) -> int:
             ]
 
     return _stage_and_move(s, bank_id, now, chunks(), {})
+
+
+NarrowRow = tuple[Any, ...]
+"""A row for :func:`add_narrow_rows`: signal type, stored value, category, ``extra`` as JSON
+text, then the values of the caller's own staged columns."""
+_NARROW = ("signal_type", "value", "category", "extra")
+
+
+def add_narrow_rows(
+    s: Session,
+    bank_id: int,
+    rows: Sequence[NarrowRow],
+    *,
+    source: str | None,
+    columns: Sequence[tuple[str, str]] = (),
+    then: Callable[[Connection, str], None] | None = None,
+) -> int:
+    """:func:`add_rows` with narrow staged rows: only what differs per entry goes through
+    the driver (one ``executemany``, or ``COPY`` on PostgreSQL); the bank, ``source``,
+    ``enabled`` and the time are filled in by the move. ``columns`` (name, SQL type) are the
+    caller's own per-row values staged beside each entry, and ``then(conn, stage)`` runs
+    before the staging table goes (a peer fetch maps upstream ids in the same pass).
+
+    Returns how many entries were added. No type among ``rows`` may be ``digest_stored``.
+    """
+    conn = s.connection()
+    postgres = conn.dialect.name == "postgresql"
+    before = s.scalar(select(func.coalesce(func.max(BankEntry.id), 0))) or 0
+    now = utcnow()
+    names = (*_NARROW, *(n for n, _ in columns))
+    cols = ", ".join(names)
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_STAGE}")
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE {_STAGE} AS SELECT {', '.join(_NARROW)} FROM {_entries.name} "
+        + ("WITH NO DATA" if postgres else "WHERE 0")
+    )
+    for name, kind in columns:
+        conn.exec_driver_sql(f"ALTER TABLE {_STAGE} ADD COLUMN {name} {kind}")
+    if postgres:
+        sql = f"COPY {_STAGE} ({cols}) FROM STDIN"
+    else:
+        sql = f"INSERT INTO {_STAGE} ({cols}) VALUES ({', '.join('?' * len(names))})"
+    for start in range(0, len(rows), 50_000):
+        insert_chunk(conn, sql, list(rows[start : start + 50_000]))
+    filled = (
+        f"{int(bank_id)} AS bank_id, signal_type, value, {'TRUE' if postgres else '1'} AS "
+        "enabled, CAST(:source AS VARCHAR(256)) AS source, category, extra, "
+        ":created AS created_at"
+    )
+    into = [c for c in _COLUMNS if c not in ("note", "added_at")]  # those stay NULL
+    into_cols, s_cols = ", ".join(into), ", ".join(f"s.{c}" for c in into)
+    if postgres:
+        move = (
+            f"INSERT INTO {_entries.name} ({into_cols}) SELECT {s_cols} FROM ("
+            f"SELECT DISTINCT ON (signal_type, value) {filled}, ctid AS pos FROM {_STAGE} "
+            f"ORDER BY signal_type, value, ctid) AS s WHERE {_IS_NEW} ORDER BY s.pos"
+        )
+    else:
+        move = (
+            f"INSERT INTO {_entries.name} ({into_cols}) SELECT {s_cols} FROM "
+            f"(SELECT {filled}, rowid AS pos FROM {_STAGE} WHERE rowid IN "
+            f"(SELECT min(rowid) FROM {_STAGE} GROUP BY signal_type, value)) AS s "
+            f"WHERE {_IS_NEW} ORDER BY s.pos"
+        )
+    conn.execute(
+        text(move).bindparams(
+            bindparam("source", type_=String()), bindparam("created", type_=UTCDateTime())
+        ),
+        {"source": source, "created": now},
+    )
+    mine = (BankEntry.bank_id == bank_id) & (BankEntry.id > before)
+    new = select(BankEntry.bank_id, BankEntry.id, literal("add"), literal(now, UTCDateTime()))
+    result = conn.execute(
+        insert(_changes).from_select(
+            ["bank_id", "entry_id", "op", "at"], new.where(mine).order_by(BankEntry.id)
+        )
+    )
+    if then is not None:
+        then(conn, _STAGE)
+    conn.exec_driver_sql(f"DROP TABLE {_STAGE}")
+    count = result.rowcount
+    if count is None or count < 0:
+        count = s.scalar(select(func.count()).select_from(BankEntry).where(mine)) or 0
+    return int(count)
 
 
 def _stage_and_move(

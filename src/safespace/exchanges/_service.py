@@ -20,7 +20,7 @@ from json.encoder import encode_basestring_ascii
 from typing import Any, cast
 
 import httpx
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import Connection, Table, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from safespace.banks import _bulk as bulk
@@ -538,7 +538,8 @@ def _apply(
             select(ExchangeEntry.upstream_id).where(ExchangeEntry.source_id == row.id)
         )
         removals.extend(u for u in listed if u not in upserts and u not in seen)
-    ids = [*upserts, *removals]
+    # nothing mapped yet (a first fetch): no upstream id of the page can be known
+    ids = [*upserts, *removals] if _maps_any(s, row.id) else []
     # upstream id -> (entry id, signal type, stored value, extra)
     known: dict[str, tuple[int, str, str, dict[str, Any]]] = {}
     for chunk in _chunks(ids):
@@ -558,7 +559,9 @@ def _apply(
     to_add: list[SourceEntry] = []
     unmap: list[str] = []  # upstream ids whose mapping goes (removed, or the value changed)
     updates: list[tuple[int, SourceEntry]] = []
-    for upstream_id, entry in upserts.items():
+    if not known:
+        to_add = list(upserts.values())
+    for upstream_id, entry in upserts.items() if known else ():
         have = known.get(upstream_id)
         if have is None:
             to_add.append(entry)
@@ -596,13 +599,27 @@ def _apply(
     added = 0
     if to_add and not any(get_signal_type(t).digest_stored for t in {e.signal_type
                                                                      for e in to_add}):  # fmt: skip
-        # rows straight to the staging table: no record objects, ``extra`` written as text
+        # narrow rows straight to one staging table, the upstream id beside each entry; the
+        # bank's rows, their change log and the mapping are then INSERT .. SELECTs from it
+        name = row.name
         staged = [
-            (e.signal_type, e.value, row.name, _category(e), _extra_json(row.name, e))
+            (e.signal_type, e.value, _category(e), _extra_json(name, e), e.upstream_id)
             for e in to_add
         ]
-        added = bulk.add_rows(s, row.bank_id, staged)
-        _map(s, row, to_add)
+        source_id, bank_id = int(row.id), int(row.bank_id)
+
+        def map_staged(conn: Connection, stage: str) -> None:
+            conn.exec_driver_sql(
+                f"INSERT INTO {_mapping.name} (source_id, upstream_id, entry_id) "
+                f"SELECT {source_id}, st.upstream_id, e.id FROM {stage} AS st "
+                f"JOIN {BankEntry.__tablename__} AS e ON e.bank_id = {bank_id} "
+                "AND e.signal_type = st.signal_type AND e.value = st.value"
+            )
+
+        added = bulk.add_narrow_rows(
+            s, bank_id, staged, source=name, columns=[("upstream_id", "VARCHAR(256)")],
+            then=map_staged,
+        )  # fmt: skip
         if report is not None:
             report.added_values.extend((e.signal_type, e.value) for e in to_add)
     elif to_add:
@@ -621,6 +638,14 @@ def _apply(
         if report is not None:
             report.added_values.extend((e.signal_type, e.value) for e in to_add)
     return added, len(updates), removed
+
+
+def _maps_any(s: Session, source_id: int) -> bool:
+    """Whether the source has mapped any upstream id yet."""
+    found = s.execute(
+        select(ExchangeEntry.upstream_id).where(ExchangeEntry.source_id == source_id).limit(1)
+    ).first()
+    return found is not None
 
 
 def _category(entry: SourceEntry) -> str | None:

@@ -24,6 +24,7 @@ Writing a source: a module ``_source_<type>.py`` in this package with one subcla
 from __future__ import annotations
 
 import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from safespace.errors import InvalidRequest, InvalidSignal, SourceRejected, SourceUnavailable
-from safespace.signals import SIGNAL_TYPES, get_signal_type
+from safespace.signals import SIGNAL_TYPES, HexSignalType, SignalType, get_signal_type
 
 __all__ = [
     "FETCHED_AT",
@@ -112,25 +113,70 @@ class SourceEntry:
                                               metadata)):  # fmt: skip
             raise ValueError("the columns differ in length")
         kinds = {t: get_signal_type(t) for t in set(signal_types)}
+        canonical = _normalized_column(kinds, signal_types, values)
+        if "" in upstream_ids or not all(isinstance(u, str) for u in upstream_ids):
+            raise InvalidSignal("an entry needs a non-empty upstream id")
+        names = [kinds[t].name for t in signal_types] if len(kinds) > 1 else None
+        only = next(iter(kinds.values())).name if len(kinds) == 1 else ""
         out: list[SourceEntry] = []
         add = out.append
         new = object.__new__
+        empty: dict[str, Any] = {}
         for i in range(count):
-            upstream_id = upstream_ids[i]
-            if not isinstance(upstream_id, str) or not upstream_id:
-                raise InvalidSignal("an entry needs a non-empty upstream id")
-            kind = kinds[signal_types[i]]
             entry = new(cls)
             entry.__dict__.update(
-                upstream_id=upstream_id,
-                signal_type=kind.name,
-                value=kind.normalize(values[i]),
+                upstream_id=upstream_ids[i],
+                signal_type=only if names is None else names[i],
+                value=canonical[i],
                 categories=tuple(categories[i] or ()),
-                opinions=opinions[i] or {},
-                metadata=metadata[i] or {},
+                opinions=opinions[i] or empty,
+                metadata=metadata[i] or empty,
             )
             add(entry)
         return out
+
+
+def _normalized_column(
+    kinds: Mapping[str, SignalType], signal_types: Sequence[str], values: Sequence[str]
+) -> list[str]:
+    """Each value's canonical form (what ``kind.normalize`` gives, raising what it raises).
+
+    A column of one hex type that is already canonical but for its case (what a SafeSpace
+    peer sends) is checked at once: lower-cased and matched by one regular expression over
+    the joined column. Anything else (other types, spaces, a ``0x`` prefix, a bad value) is
+    normalised value by value, so a bad value raises the same error as alone.
+    """
+    if len(kinds) == 1:
+        kind = next(iter(kinds.values()))
+        fast = _hex_column(kind, values)
+        if fast is not None:
+            return fast
+        return [kind.normalize(v) for v in values]
+    return [kinds[t].normalize(v) for t, v in zip(signal_types, values, strict=True)]
+
+
+_HEX_COLUMNS: dict[int, re.Pattern[str]] = {}
+
+
+def _hex_column(kind: SignalType, values: Sequence[str]) -> list[str] | None:
+    """``values`` lower-cased when every one is ``kind``'s hex digits and nothing else;
+    None when some value needs (or fails) :meth:`HexSignalType.normalize` one by one."""
+    if not isinstance(kind, HexSignalType) or type(kind).normalize is not HexSignalType.normalize:
+        return None
+    if not values:
+        return []
+    try:
+        joined = "\n".join(values).lower()
+    except TypeError:  # not all strings: normalize says which
+        return None
+    n = kind.hex_length
+    pattern = _HEX_COLUMNS.get(n)
+    if pattern is None:
+        pattern = _HEX_COLUMNS[n] = re.compile(f"[0-9a-f]{{{n}}}(?:\n[0-9a-f]{{{n}}})*")
+    if pattern.fullmatch(joined) is None:
+        return None
+    out = joined.split("\n")
+    return out if len(out) == len(values) else None
 
 
 @dataclass(frozen=True)
