@@ -8,7 +8,13 @@ then hashes them (PDQ + MD5 + SHA-256, ``safespace.signals.hash_file``, the scan
 * ``dask-N``: a ``distributed.LocalCluster`` of N single-threaded worker processes, one
   task per file and one task per chunk of files (what ``safespace scan --engine dask``
   submits);
-* ``ray-N``: ``ray.init(num_cpus=N)``, the same two shapes (when Ray is installed).
+* ``ray-N``: ``ray.init(num_cpus=N)``, the same two shapes (when Ray is installed);
+* ``scan``: like with like, ``safespace.batch.run_scan`` itself (hash, match, record each
+  file in the state file): the reference runs it in this one process (an in-process engine),
+  then on a local Dask cluster of N workers, with the workers' malloc tuning
+  (``safespace.batch._inputs.tune_malloc``) on and, with ``--untuned``, off too. It prints
+  CPU milliseconds per file of the client process (client, scheduler and nannies: a
+  ``LocalCluster`` keeps them there) and of the workers (psutil), and the load average.
 
 For each it prints files/s, per-core efficiency (rate / N / single rate), scaling (N workers
 against one), the cluster's start time, the per-task overhead it implies, and the engine's
@@ -17,6 +23,7 @@ install size on disk. Targets (reported, never asserted): per-core >= 0.90, 2 wo
 
     python bench/bench_engine.py                    # 400 files, 1 and 2 workers
     python bench/bench_engine.py --files 2000 --workers 1 2 --chunk 16
+    python bench/bench_engine.py --engines scan --files 1000 --untuned
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from safespace.batch import run_scan
+from safespace.batch._inputs import tune_malloc
 from safespace.signals import DecodeLimits, hash_file
 
 LIMITS = DecodeLimits()
@@ -62,6 +71,7 @@ def make_tree(root: Path, count: int, side: int) -> list[str]:
 
 
 def hash_chunk(paths: Sequence[str]) -> int:
+    tune_malloc()  # as the engine's own task does (a no-op outside a Dask worker)
     for p in paths:
         hash_file(p, limits=LIMITS)
     return len(paths)
@@ -134,6 +144,91 @@ def run_ray(paths: list[str], workers: int, chunk: int) -> tuple[float, float, f
     return started, per_file, chunked
 
 
+class InlineEngine:
+    """The reference engine: each chunk hashed right here, in this one process."""
+
+    name = "inline"
+    workers = 1
+
+    def __init__(self, chunk: int) -> None:
+        self.chunk = chunk
+
+    def imap_unordered(self, fn: Callable[..., Any], jobs: Any, window: int) -> Any:
+        return (fn(*args) for args in jobs)
+
+    def close(self) -> None:
+        pass
+
+
+def _scan_once(root: Path, engine: Any, state: Path) -> float:
+    state.unlink(missing_ok=True)
+    t = time.perf_counter()
+    summary = run_scan(str(root), lambda s: [], engine=engine, state_path=state, limits=LIMITS)
+    elapsed = time.perf_counter() - t
+    assert (summary.errors, summary.resumed) == (0, 0)
+    return elapsed
+
+
+def run_scan_engines(root: Path, n: int, workers: list[int], chunk: int, untuned: bool) -> None:
+    """``run_scan`` in one process, then on Dask: rates, per-core, CPU per file."""
+    import psutil
+    from distributed import LocalCluster
+
+    from safespace.batch import DaskEngine
+
+    me = psutil.Process()
+    state = root.parent / f"{root.name}-state.jsonl"  # beside the tree, not in it
+    inline = InlineEngine(chunk)
+    _scan_once(root, inline, state)  # warm
+    c0 = time.process_time()
+    ref = _scan_once(root, inline, state)
+    ref_cpu = time.process_time() - c0
+    ref_rate = n / ref
+    print(f"load {os.getloadavg()[0]:.2f}  scan (hash+match+record), chunk {chunk}")
+    print(f"{'scan single':<22}  1w {ref_rate:>8.1f} files/s  cpu {1000 * ref_cpu / n:.2f} ms/file")
+    rates: dict[str, dict[int, float]] = {}
+    for tuned in [True, False] if untuned else [True]:
+        label = "scan dask" + ("" if tuned else " untuned")
+        for w in workers:
+            with LocalCluster(
+                n_workers=w, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster:
+                engine = DaskEngine(cluster.scheduler_address, chunk=chunk)
+                try:
+                    client = engine._client
+                    client.wait_for_workers(w)
+                    if not tuned:  # as if the tuning were never there
+                        client.run(_untune_worker)
+                    pids = list(client.run(os.getpid).values())
+                    _scan_once(root, engine, state)  # warm the workers' imports
+                    procs = [psutil.Process(p) for p in pids]
+                    w0 = sum(sum(p.cpu_times()[:2]) for p in procs)
+                    m0 = sum(me.cpu_times()[:2])
+                    load = os.getloadavg()[0]
+                    elapsed = _scan_once(root, engine, state)
+                    client_cpu = sum(me.cpu_times()[:2]) - m0
+                    worker_cpu = sum(sum(p.cpu_times()[:2]) for p in procs) - w0
+                finally:
+                    engine.close()
+            rate = n / elapsed
+            rates.setdefault(label, {})[w] = rate
+            print(
+                f"{label:<22} {w:>2}w {rate:>8.1f} files/s  per-core {rate / w / ref_rate:5.2f}"
+                f"  cpu/file: client {1000 * client_cpu / n:.2f} ms,"
+                f" workers {1000 * worker_cpu / n:.2f} ms  (load {load:.2f})"
+            )
+    for name, by_w in rates.items():
+        if 1 in by_w and 2 in by_w:
+            print(f"scaling {name:<22} 2w/1w {by_w[2] / by_w[1]:.2f}x")
+    state.unlink(missing_ok=True)
+
+
+def _untune_worker() -> None:
+    import safespace.batch._inputs as inputs
+
+    inputs._malloc_tuned = True  # tune_malloc() then does nothing in this worker
+
+
 def install_size(dist: str) -> float:
     """MiB on disk of a distribution and what it requires (transitively, once each)."""
     seen: set[str] = set()
@@ -171,8 +266,11 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=400)
     ap.add_argument("--side", type=int, default=256, help="image side in pixels")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--chunk", type=int, default=16, help="files per task (chunked shape)")
-    ap.add_argument("--engines", nargs="+", default=["pool", "dask", "ray"])
+    ap.add_argument("--chunk", type=int, default=64, help="files per task (chunked, scan)")
+    ap.add_argument("--engines", nargs="+", default=["pool", "dask", "ray", "scan"])
+    ap.add_argument(
+        "--untuned", action="store_true", help="scan: also run the workers without tune_malloc"
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="safespace-bench-engine-") as tmp:
         paths = make_tree(Path(tmp), args.files, args.side)
@@ -185,6 +283,9 @@ def main() -> None:
         rates: dict[str, dict[int, float]] = {}
         runners: dict[str, Callable[..., Any]] = {"dask": run_dask, "ray": run_ray}
         for engine in args.engines:
+            if engine == "scan":
+                run_scan_engines(Path(tmp), n, args.workers, args.chunk, args.untuned)
+                continue
             if engine == "pool":
                 for w in args.workers:
                     started, el = run_pool(paths, w, args.chunk)

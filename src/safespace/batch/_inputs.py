@@ -8,17 +8,29 @@ process (``memory://``) is read here and its bytes sent with the task.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import importlib
 import json
+import os
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from safespace.errors import InvalidInput, NotConfigured, SafeSpaceError
 from safespace.signals import DecodeLimits, Signals, hash_bytes
+from safespace.signals._video_query import video_query
 
-__all__ = ["Input", "default_state_path", "hash_items", "is_url", "list_inputs", "relative_name"]
+__all__ = [
+    "Input",
+    "default_state_path",
+    "hash_items",
+    "is_url",
+    "list_inputs",
+    "relative_name",
+    "tune_malloc",
+]
 
 _PROCESS_LOCAL = {"memory"}  # filesystems another process cannot see
 
@@ -92,13 +104,50 @@ def _hash_input(item: str, data: bytes | None, exact: bool, limits: DecodeLimits
             fs, path = _fs(item)
             with fs.open(path, "rb") as fh:
                 data = fh.read(limits.max_bytes + 1)  # one byte over: refused as too large
-        return item, hash_bytes(data, exact=exact, limits=limits), None, None
+        signals = hash_bytes(data, exact=exact, limits=limits)
+        return item, video_query(data, signals, threads=1), None, None  # a video: its frames
     except SafeSpaceError as exc:
         return item, None, str(exc), exc.code
     except OSError as exc:
         return item, None, f"cannot read {item}: {exc.strerror or exc}", "io-error"
 
 
+# glibc mallopt parameters (<malloc.h>) and the sizes a batch worker wants
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD = 32 * 2**20  # glibc's own ceiling for its dynamic threshold (64-bit)
+_TRIM_THRESHOLD = 2 * _MMAP_THRESHOLD  # what the dynamic rule sets beside it
+_malloc_tuned = False
+
+
+def tune_malloc() -> bool:
+    """Undo, in this worker process, what a fixed ``MALLOC_TRIM_THRESHOLD_`` does to decoding.
+
+    Dask's nanny starts every worker with ``MALLOC_TRIM_THRESHOLD_=65536``
+    (``distributed.nanny.pre-spawn-environ``). Setting any trim threshold turns off glibc's
+    dynamic mmap threshold, so each multi-megabyte buffer of an image decode is mmap'd and
+    unmapped again, page faults every time: hashing costs about twice the CPU (measured in
+    bench/bench_engine.py). When that variable is set (and no mmap threshold was chosen), fix
+    the mmap threshold at glibc's dynamic ceiling and the trim threshold at twice it, as the
+    dynamic rule would. Once per process; True when it changed something.
+    """
+    global _malloc_tuned
+    if _malloc_tuned:
+        return False
+    _malloc_tuned = True
+    if "MALLOC_TRIM_THRESHOLD_" not in os.environ or "MALLOC_MMAP_THRESHOLD_" in os.environ:
+        return False
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+        return False
+    return bool(
+        mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD) and mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
+    )
+
+
 def hash_items(items: Sequence[Input], exact: bool, limits: DecodeLimits) -> list[Hashed]:
     """A task: hash a chunk of inputs on a worker; a file's fault is its own result."""
+    tune_malloc()
     return [_hash_input(item, data, exact, limits) for item, data in items]

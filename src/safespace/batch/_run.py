@@ -65,8 +65,11 @@ def _jobs(
 def _hashed(
     engine: Engine, todo: list[str], read_local: bool, exact: bool, limits: DecodeLimits
 ) -> Iterator[Hashed]:
-    jobs = _jobs(todo, read_local, engine.chunk, exact, limits)
-    for results in engine.imap_unordered(hash_items, jobs, window=engine.workers * 4):
+    window = engine.workers * 4
+    # engine.chunk files a task at most, fewer when the tree is small: every worker gets work
+    chunk = max(1, min(engine.chunk, -(-len(todo) // window)))
+    jobs = _jobs(todo, read_local, chunk, exact, limits)
+    for results in engine.imap_unordered(hash_items, jobs, window=window):
         yield from results
 
 
