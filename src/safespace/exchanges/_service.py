@@ -13,7 +13,7 @@ from __future__ import annotations
 import builtins
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from json.encoder import encode_basestring_ascii
@@ -542,20 +542,10 @@ def _apply(
     ids = [*upserts, *removals] if _maps_any(s, row.id) else []
     # upstream id -> (entry id, signal type, stored value, extra)
     known: dict[str, tuple[int, str, str, dict[str, Any]]] = {}
-    for chunk in _chunks(ids):
-        rows = s.execute(
-            select(
-                ExchangeEntry.upstream_id,
-                BankEntry.id,
-                BankEntry.signal_type,
-                BankEntry.value,
-                BankEntry.extra,
-            )
-            .join(BankEntry, BankEntry.id == ExchangeEntry.entry_id)
-            .where(ExchangeEntry.source_id == row.id, ExchangeEntry.upstream_id.in_(chunk))
-        )
-        for upstream_id, entry_id, signal_type, value, extra in rows:
-            known[str(upstream_id)] = (int(entry_id), signal_type, value, dict(extra or {}))
+    for upstream_id, entry_id, signal_type, value, extra in _mapped(s, row.id, ids):
+        if isinstance(extra, str):  # SQLite hands the JSON column over as text
+            extra = json.loads(extra)
+        known[str(upstream_id)] = (int(entry_id), signal_type, value, dict(extra or {}))
     to_add: list[SourceEntry] = []
     unmap: list[str] = []  # upstream ids whose mapping goes (removed, or the value changed)
     updates: list[tuple[int, SourceEntry]] = []
@@ -602,8 +592,11 @@ def _apply(
         # narrow rows straight to one staging table, the upstream id beside each entry; the
         # bank's rows, their change log and the mapping are then INSERT .. SELECTs from it
         name = row.name
+        head, tail = _EXTRA_PLAIN[0] % _quote(name), _EXTRA_PLAIN[1]
         staged = [
-            (e.signal_type, e.value, _category(e), _extra_json(name, e), e.upstream_id)
+            (e.signal_type, e.value, None, head + _quote(e.upstream_id) + tail, e.upstream_id)
+            if not (e.categories or e.opinions or e.metadata)
+            else (e.signal_type, e.value, _category(e), _extra_json(name, e), e.upstream_id)
             for e in to_add
         ]
         source_id, bank_id = int(row.id), int(row.bank_id)
@@ -640,6 +633,25 @@ def _apply(
     return added, len(updates), removed
 
 
+def _mapped(s: Session, source_id: int, ids: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+    """(upstream id, entry id, signal type, stored value, extra) of those of ``ids`` the
+    source has mapped: plain driver queries (a page's thousands of ids), one per page on
+    PostgreSQL (``= ANY``), one per :data:`_IN_CHUNK` ids on SQLite."""
+    if not ids:
+        return
+    conn = s.connection()
+    head = (
+        f"SELECT m.upstream_id, e.id, e.signal_type, e.value, e.extra FROM {_mapping.name} "
+        f"AS m JOIN {BankEntry.__tablename__} AS e ON e.id = m.entry_id "
+        f"WHERE m.source_id = {int(source_id)} AND m.upstream_id "
+    )
+    if conn.dialect.name == "postgresql":
+        yield from conn.exec_driver_sql(head + "= ANY(%s)", (list(ids),))
+        return
+    for chunk in _chunks(ids):
+        yield from conn.exec_driver_sql(head + f"IN ({','.join('?' * len(chunk))})", tuple(chunk))
+
+
 def _maps_any(s: Session, source_id: int) -> bool:
     """Whether the source has mapped any upstream id yet."""
     found = s.execute(
@@ -658,16 +670,20 @@ def _category(entry: SourceEntry) -> str | None:
 _quote = encode_basestring_ascii  # json.dumps' own string writer
 
 
+# ``extra`` of an entry with no categories, opinions or metadata: head % source, id, tail
+_EXTRA_PLAIN = (
+    '{"exchange": %s, "upstream_id": ',
+    ', "categories": [], "opinions": {}, "metadata": {}}',
+)
+
+
 def _extra_json(source: str, entry: SourceEntry) -> str:
     """``json.dumps(entry_exchange_extra(source, entry))``, written directly for the common
     entry with no categories, opinions or metadata (a page of thousands: several times
     faster)."""
     if entry.categories or entry.opinions or entry.metadata:
         return json.dumps(entry_exchange_extra(source, entry))
-    return (
-        f'{{"exchange": {_quote(source)}, "upstream_id": {_quote(entry.upstream_id)}, '
-        '"categories": [], "opinions": {}, "metadata": {}}'
-    )
+    return _EXTRA_PLAIN[0] % _quote(source) + _quote(entry.upstream_id) + _EXTRA_PLAIN[1]
 
 
 def _map(s: Session, row: ExchangeSource, entries: Sequence[SourceEntry]) -> None:
