@@ -17,14 +17,14 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from safespace.text._canonical import CanonicalUrl, canonicalize
 from safespace.text._tlds import GENERIC_TLDS, is_known_tld
 from safespace.text._view import View, identity, rewrite
 
-__all__ = ["SHORTENERS", "WRAPPERS", "ExtractedUrl", "extract_urls"]
+__all__ = ["SHORTENERS", "WRAPPERS", "ExtractedUrl", "HostFilter", "extract_urls"]
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 # Unicode's format (Cf) characters, invisible ones included, and the full stops mapped below:
@@ -394,12 +394,54 @@ def _found(
                 _found(target, start, end, host, depth + 1, out)
 
 
-def extract_urls(text: str, *, extra_tlds: frozenset[str] = frozenset()) -> list[ExtractedUrl]:
-    """Every link in ``text``, in order, with its span in ``text`` (never fetched)."""
+# A host written plainly: ASCII letters, digits and hyphens in dot-separated labels, the
+# last starting with a letter (so never an IPv4 form), ending the link or followed by its
+# path, query or fragment (no port, no user info). Its canonical form is itself lower-cased.
+_PLAIN_HOST = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z][A-Za-z0-9-]*(?=[/?#]|$)")
+
+
+def _plain_host(candidate: str, has_scheme: bool) -> str | None:
+    """The canonical host of ``candidate`` when it is written plainly, else None."""
+    at = candidate.find("://") + 3 if has_scheme else 0
+    m = _PLAIN_HOST.match(candidate, at)
+    return m.group().lower() if m is not None else None
+
+
+def _is_wrapper_host(host: str) -> bool:
+    key = host[4:] if host.startswith("www.") else host
+    tail = key[key.rfind(".", 0, key.rfind(".")) + 1 :]
+    return tail in _WRAPPER_TAILS or key.startswith("google.")
+
+
+class HostFilter(Protocol):
+    """What :func:`extract_urls` asks a caller that only wants links on some hosts
+    (:class:`~._hosts.ListedHosts` is one)."""
+
+    def could_match_text(self, text: str) -> bool: ...
+
+    def might_list(self, host: str) -> bool: ...
+
+
+def extract_urls(
+    text: str,
+    *,
+    extra_tlds: frozenset[str] = frozenset(),
+    hosts: HostFilter | None = None,
+) -> list[ExtractedUrl]:
+    """Every link in ``text``, in order, with its span in ``text`` (never fetched).
+
+    ``hosts``, when given, lets a caller that only wants links on some hosts skip the rest
+    before they are canonicalised: the whole text when ``hosts.could_match_text`` says
+    none of them can be in it (asked with the text as rewritten, hiding undone), and a
+    link whose host is written plainly (its canonical form is itself lower-cased) and is
+    no redirect wrapper when ``hosts.might_list(host)`` is False.
+    """
     if text.isascii() and "." not in text and "%" not in text and "dot" not in text.lower():
         return []  # nothing that could be a host
     view = _view(text)
     clean = view.text
+    if hosts is not None and not hosts.could_match_text(clean):
+        return []
     out: list[ExtractedUrl] = []
     for m in _candidates(clean):
         start = m.start()
@@ -414,6 +456,10 @@ def extract_urls(text: str, *, extra_tlds: frozenset[str] = frozenset()) -> list
             candidate = candidate[:keep]
         if not candidate:
             continue
+        if hosts is not None:
+            plain = _plain_host(candidate, host is None)
+            if plain is not None and not hosts.might_list(plain) and not _is_wrapper_host(plain):
+                continue
         end = start + len(candidate)
         o_start, o_end = view.span(start, end)
         _found(candidate, o_start, o_end, None, 0, out)

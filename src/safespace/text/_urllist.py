@@ -25,6 +25,7 @@ from safespace.text._canonical import (
     lookup_paths,
 )
 from safespace.text._extract import ExtractedUrl, extract_urls
+from safespace.text._hosts import ListedHosts
 
 __all__ = ["UrlList", "UrlMatch", "listed_expression"]
 
@@ -63,7 +64,7 @@ class UrlList:
 
     def __init__(self, expressions: Iterable[str] = (), hashes: Iterable[bytes | str] = ()):
         self._plain: set[str] = set()
-        self._hosts: set[str] = set()  # the hosts of plain expressions: most links need no more
+        self._hosts = ListedHosts()  # the hosts of plain expressions: most links need no more
         self._hashes: set[bytes] = set()
         for expression in expressions:
             self.add_expression(expression)
@@ -136,7 +137,7 @@ class UrlList:
         seen: set[tuple[str, str, int, int]] = set()
         hosts = None if self._hashes else self._hosts
         for link in links:
-            if hosts is not None and hosts.isdisjoint(lookup_hosts(link.canonical)):
+            if hosts is not None and not any(h in hosts for h in lookup_hosts(link.canonical)):
                 continue  # a plain list without this link's hosts: nothing to form
             for expression, digest, kind in self._match(link.canonical):
                 key = (expression, kind, link.start, link.end)
@@ -149,4 +150,6 @@ class UrlList:
 
     def match_text(self, text: str, *, extra_tlds: frozenset[str] = frozenset()) -> list[UrlMatch]:
         """Every listed link in ``text``, however hidden, with its span in ``text``."""
-        return self.match_links(extract_urls(text, extra_tlds=extra_tlds))
+        hosts = None if self._hashes else self._hosts
+        links = extract_urls(text, extra_tlds=extra_tlds, hosts=hosts)
+        return self.match_links(links) if links else []
