@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -58,6 +59,7 @@ class PDQIndex:
         self._max_rows = MAX_ROWS
         self._mode: Mode = "auto"
         self._chunks: int | None = None  # tests pin the chunk count; normally it follows N
+        self._prefault: threading.Thread | None = None  # set by load(mmap=True)
         self._publish()
 
     def __len__(self) -> int:
@@ -164,13 +166,32 @@ class PDQIndex:
             _storage.save(Path(path), list(self._segments), b_ids, b_h)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], mmap: bool = True) -> PDQIndex:
-        """Open a snapshot; with ``mmap`` the big arrays are mapped, not read, so it is quick."""
+    def load(
+        cls, path: str | os.PathLike[str], mmap: bool = True, prefault: bool = True
+    ) -> PDQIndex:
+        """Open a snapshot; with ``mmap`` the big arrays are mapped, not read, so it is quick.
+
+        With ``prefault`` (and ``mmap``), a background thread then brings the mapped arrays
+        into memory, so the first searches do not each wait on page faults from the disk;
+        searches are answered meanwhile.
+        """
         segments, b_ids, b_h = _storage.load(Path(path), mmap)
         index = cls()
         index._segments = segments
         index._buffer.append(b_ids, b_h)
         index._publish()
+        if mmap and prefault and segments:
+            arrays: list[npt.NDArray[Any]] = []
+            for seg in segments:
+                # Every probe reads the offsets, every candidate a hash; the entries were
+                # just read through by the load's table check.
+                t = seg.tables
+                arrays += [t.offsets, seg.hashes, t.entries] if t else [seg.hashes]
+                arrays.append(seg.ids)
+            index._prefault = threading.Thread(
+                target=_storage.prefault, args=(arrays,), name="pdq-prefault", daemon=True
+            )
+            index._prefault.start()
         return index
 
     # -- internals ---------------------------------------------------------------------------

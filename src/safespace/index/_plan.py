@@ -111,9 +111,15 @@ def probe_radii(radius: int, m: int) -> npt.NDArray[np.int64]:
 
 def probe_cost(plan: ChunkPlan, n: int, radius: int) -> float:
     """Expected nanoseconds to probe a segment of ``n`` uniformly random rows for one query."""
+    return sum(chunk_costs(plan, n, radius))
+
+
+def chunk_costs(plan: ChunkPlan, n: int, radius: int) -> list[float]:
+    """Expected nanoseconds per chunk to probe ``n`` uniformly random rows for one query."""
     rho = probe_radii(radius, plan.m).tolist()
-    total = 0.0
+    out = []
     for w, t, r in zip(plan.widths, plan.tbits, rho, strict=True):
+        total = 0.0
         per_bucket = n / (1 << t)
         for k in range(min(r, t) + 1):
             buckets = math.comb(t, k)
@@ -122,7 +128,21 @@ def probe_cost(plan: ChunkPlan, n: int, radius: int) -> float:
                 total += COST_SCANNED * buckets * per_bucket
         cands = sum(math.comb(w, k) for k in range(min(r, w) + 1)) * n / (1 << w)
         total += COST_CANDIDATE * cands
-    return total
+        out.append(total)
+    return out
+
+
+def split_chunks(plan: ChunkPlan, n: int, radius: int, parts: int) -> npt.NDArray[np.int64]:
+    """Part of each chunk when one query's probe is shared by ``parts`` threads: the
+    costliest chunk first, each to the part with the least work so far."""
+    costs = chunk_costs(plan, n, radius)
+    load = [0.0] * parts
+    out = np.zeros(plan.m, dtype=np.int64)
+    for i in sorted(range(plan.m), key=lambda i: (-costs[i], i)):
+        p = min(range(parts), key=lambda p: (load[p], p))
+        out[i] = p
+        load[p] += costs[i]
+    return out
 
 
 def scan_cost(n: int) -> float:

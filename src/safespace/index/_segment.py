@@ -18,7 +18,14 @@ import numpy.typing as npt
 
 from safespace.index import _kernels as kern
 from safespace.index import _scan
-from safespace.index._plan import ChunkPlan, plan_for, probe_cost, probe_radii, scan_cost
+from safespace.index._plan import (
+    ChunkPlan,
+    plan_for,
+    probe_cost,
+    probe_radii,
+    scan_cost,
+    split_chunks,
+)
 
 Mode = Literal["auto", "probe", "scan"]
 Hits = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]
@@ -31,6 +38,15 @@ QUERY_CAP = 16  # room per query in a parallel probe before it is re-run with ex
 BLOCK_ROWS = 4096  # rows per scan block: 128 KiB of hashes, stays in L2 while queries pass
 PARALLEL_SCAN = 1 << 22  # rows x queries from which a scan is worth spreading over threads
 PARALLEL_PROBE = 8  # queries from which probing is spread over threads
+# Probes visit buckets and candidates in address order, bin by bin: a bin is a 2 MiB huge page
+# (2**19 uint32 offsets, 2**16 hashes of 32 bytes).
+OFF_SHIFT = 19
+ROW_SHIFT = 16
+SPLIT_ROWS = 1 << 22  # rows from which one query's chunks are shared by the search threads
+SPLIT_QUERIES = 2  # batches smaller than this are split by chunks rather than by query
+# Parts a split query's chunks are cut into: 1 is off (on a shared 2-core machine two threads
+# took 8-11 ms a query at 100M rows against 2.1 ms for one), 0 as many as search threads.
+SPLIT_PARTS = 1
 
 
 def empty_hits() -> Hits:
@@ -117,6 +133,11 @@ def _prefers_scan(plan: ChunkPlan, n: int, radius: int) -> bool:
     return scan_cost(n) < probe_cost(plan, n, radius)
 
 
+@lru_cache(maxsize=4096)
+def _parts(plan: ChunkPlan, n: int, radius: int, parts: int) -> I64:
+    return split_chunks(plan, n, radius, parts)
+
+
 @dataclass
 class Tables:
     """The multi-index tables of one segment (see ``kern.build_tables``)."""
@@ -148,34 +169,55 @@ class Tables:
         rho = self.rho(radius)
         flips, upto = _flips(max(plan.tbits), int(rho.max()))
         nq = qs.shape[0]
-        if nq < PARALLEL_PROBE or numba.get_num_threads() == 1:
+        n = h.shape[0]
+        threads = numba.get_num_threads()
+        parts = min(SPLIT_PARTS or threads, plan.m)
+        if parts > 1 and nq < SPLIT_QUERIES and n >= SPLIT_ROWS:
+            # Few queries on a big segment: each thread probes a share of every query's
+            # chunks (the tables' memory latency, not the CPU, bounds one thread).
+            part_of = _parts(plan, n, radius, parts)
+            item_q = np.repeat(np.arange(nq, dtype=np.int64), parts)
+            item_part = np.tile(np.arange(parts, dtype=np.int64), nq)
+            return self._items(qs, item_q, item_part, part_of, rho, flips, upto, h, dead, radius)
+        if nq < PARALLEL_PROBE or threads == 1:
             return _packed(
                 lambda oq, orow, od: kern.mih_serial(
                     qs, radius, rho, h, dead, plan.starts, plan.widths_arr, plan.tbits_arr,
                     plan.off_base, plan.row_bits, self.offsets, self.entries, plan.masks, flips,
-                    upto, CANDIDATE_ROOM, oq, orow, od,
+                    upto, CANDIDATE_ROOM, oq, orow, od, OFF_SHIFT, ROW_SHIFT,
                 ),
                 QUERY_CAP + 4 * nq,
             )  # fmt: skip
-        caps = np.full(nq, QUERY_CAP, dtype=np.int64)
-        rows, dist, counts = self._run(qs, caps, rho, flips, upto, h, dead, radius)
+        item_q = np.arange(nq, dtype=np.int64)
+        whole = np.zeros(plan.m, dtype=np.int64)
+        return self._items(qs, item_q, np.zeros(nq, dtype=np.int64), whole, rho, flips, upto, h,
+                           dead, radius)  # fmt: skip
+
+    def _items(self, qs: npt.NDArray[np.uint64], item_q: I64, item_part: I64, part_of: I64,
+               rho: I64, flips: I64, upto: I64, h: npt.NDArray[np.uint64],
+               dead: npt.NDArray[np.bool_], radius: int) -> Hits:  # fmt: skip
+        """Probe items (a query through one part of its chunks) in parallel."""
+        caps = np.full(len(item_q), QUERY_CAP, dtype=np.int64)
+        rows, dist, counts = self._run(qs, item_q, item_part, part_of, caps, rho, flips, upto,
+                                       h, dead, radius)  # fmt: skip
         got = np.minimum(counts, caps)
-        qidx = np.repeat(np.arange(nq, dtype=np.int64), got)
+        qidx = np.repeat(item_q, got)
         over = counts > caps
         if over.any():
-            # Queries that ran out of room are re-run alone with exactly the room they need.
+            # Items that ran out of room are re-run alone with exactly the room they need.
             sel = np.nonzero(over)[0]
             rows2, dist2, counts2 = self._run(
-                qs[sel], counts[sel], rho, flips, upto, h, dead, radius
-            )
+                qs, item_q[sel], item_part[sel], part_of, counts[sel], rho, flips, upto, h, dead,
+                radius,
+            )  # fmt: skip
             keep = np.repeat(~over, got)
-            qidx = np.concatenate([qidx[keep], np.repeat(sel, counts2)])
+            qidx = np.concatenate([qidx[keep], np.repeat(item_q[sel], counts2)])
             return qidx, np.concatenate([rows[keep], rows2]), np.concatenate([dist[keep], dist2])
         return qidx, rows, dist
 
-    def _run(self, qs: npt.NDArray[np.uint64], caps: I64, rho: I64, flips: I64, upto: I64,
-             h: npt.NDArray[np.uint64], dead: npt.NDArray[np.bool_], radius: int,
-             ) -> tuple[I64, I64, I64]:  # fmt: skip
+    def _run(self, qs: npt.NDArray[np.uint64], item_q: I64, item_part: I64, part_of: I64,
+             caps: I64, rho: I64, flips: I64, upto: I64, h: npt.NDArray[np.uint64],
+             dead: npt.NDArray[np.bool_], radius: int) -> tuple[I64, I64, I64]:  # fmt: skip
         plan = self.plan
         pos = np.concatenate([[0], np.cumsum(caps)[:-1]]).astype(np.int64)
         total = int(caps.sum())
@@ -183,9 +225,10 @@ class Tables:
         out_dist = np.empty(total, dtype=np.int64)
         counts = np.empty(len(caps), dtype=np.int64)
         kern.mih_search(
-            qs, pos, caps, radius, rho, h, dead, plan.starts, plan.widths_arr, plan.tbits_arr,
-            plan.off_base, plan.row_bits, self.offsets, self.entries, plan.masks, flips, upto,
-            CANDIDATE_ROOM, out_row, out_dist, counts,
+            qs, item_q, item_part, part_of, pos, caps, radius, rho, h, dead, plan.starts,
+            plan.widths_arr, plan.tbits_arr, plan.off_base, plan.row_bits, self.offsets,
+            self.entries, plan.masks, flips, upto, CANDIDATE_ROOM, out_row, out_dist, counts,
+            OFF_SHIFT, ROW_SHIFT,
         )  # fmt: skip
         n_out = int(np.minimum(counts, caps).sum())
         rows = np.empty(n_out, dtype=np.int64)

@@ -1,0 +1,100 @@
+"""One query's chunks shared by several threads (big segments) finds exactly what brute
+force finds: each row once, through the first chunk that can reach it, whichever part."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from index_helpers import flip, oracle, tight_buffers
+
+from safespace.index import PDQIndex, _segment
+from safespace.index._plan import plan_for, split_chunks
+
+SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@contextmanager
+def split(parts: int) -> Iterator[None]:
+    """Split every probe of fewer than a million queries into ``parts`` chunk parts."""
+    saved = (_segment.SPLIT_ROWS, _segment.SPLIT_QUERIES, _segment.SPLIT_PARTS)
+    _segment.SPLIT_ROWS, _segment.SPLIT_QUERIES, _segment.SPLIT_PARTS = 1, 1 << 20, parts
+    try:
+        yield
+    finally:
+        _segment.SPLIT_ROWS, _segment.SPLIT_QUERIES, _segment.SPLIT_PARTS = saved
+
+
+@SETTINGS
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_random=st.integers(0, 200),
+    radius=st.one_of(st.sampled_from([0, 1, 8, 31, 32, 45]), st.integers(0, 50)),
+    n_queries=st.integers(1, 4),
+    chunks=st.sampled_from([None, 8, 10, 11, 16, 32]),
+    parts=st.integers(2, 7),
+    clustered=st.booleans(),
+    tight=st.booleans(),
+)
+def test_split_probe_equals_brute_force(
+    seed: int, n_random: int, radius: int, n_queries: int, chunks: int | None, parts: int,
+    clustered: bool, tight: bool,
+) -> None:  # fmt: skip
+    rng = np.random.default_rng(seed)
+    queries = rng.integers(0, 256, (n_queries, 32), dtype=np.uint8)
+    if clustered:
+        rows = [flip(queries[rng.integers(n_queries)], int(rng.integers(0, 12)), rng)
+                for _ in range(n_random)]  # fmt: skip
+    else:
+        rows = list(rng.integers(0, 256, (n_random, 32), dtype=np.uint8))
+    for q in queries:
+        rows.extend(flip(q, d, rng) for d in {0, max(radius - 1, 0), radius, radius + 1})
+    rows.append(queries[0].copy())
+    data = np.array(rows, dtype=np.uint8).reshape(-1, 32)
+    ids = rng.choice(np.arange(-(2**40), 2**40, 2**20), size=len(data), replace=False)
+    index = PDQIndex()
+    index._mode = "probe"
+    index._chunks = chunks
+    index.add(ids, data)
+    index.compact()  # one segment: the rows leave the brute-force buffer
+    expected = oracle(dict(zip(ids.tolist(), data, strict=True)), queries, radius)
+    with split(parts), tight_buffers(tight):
+        assert index.search(queries, radius=radius) == expected
+
+
+def test_split_path_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The split path is the one taken (not the whole-query kernels)."""
+    rng = np.random.default_rng(5)
+    data = rng.integers(0, 256, (300, 32), dtype=np.uint8)
+    index = PDQIndex()
+    index._mode = "probe"
+    index.add(np.arange(300), data)
+    index.compact()
+    seen: list[int] = []
+    real = _segment.Tables._items
+
+    def spy(self: _segment.Tables, qs: np.ndarray, item_q: np.ndarray, *a: object) -> object:
+        seen.append(len(item_q))
+        return real(self, qs, item_q, *a)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_segment.Tables, "_items", spy)
+    with split(3):
+        assert index.search(data[:2], radius=31) == [[(0, 0)], [(1, 0)]]
+    assert seen == [6]
+
+
+@pytest.mark.parametrize("parts", [2, 3, 4])
+def test_split_spreads_the_cost(parts: int) -> None:
+    """Every part gets chunks, and the costliest part carries little more than its share."""
+    from safespace.index._plan import chunk_costs
+
+    plan = plan_for(100_000_000)
+    part_of = split_chunks(plan, 100_000_000, 31, parts)
+    assert sorted(set(part_of.tolist())) == list(range(parts))
+    costs = np.array(chunk_costs(plan, 100_000_000, 31))
+    per_part = np.bincount(part_of, weights=costs, minlength=parts)
+    assert per_part.max() <= max(costs.sum() / parts * 1.5, costs.max())
