@@ -212,11 +212,16 @@ def add_narrow_rows(
             f"SELECT DISTINCT ON (signal_type, value) {filled}, ctid AS pos FROM {_STAGE} "
             f"ORDER BY signal_type, value, ctid) AS s WHERE {_IS_NEW} ORDER BY s.pos"
         )
-    else:
+    else:  # the grouping pass (first of a repeated hash) only when some hash repeats
+        repeats = len({(r[0], r[1]) for r in rows}) < len(rows)
+        first = (
+            f"WHERE rowid IN (SELECT min(rowid) FROM {_STAGE} GROUP BY signal_type, value)"
+            if repeats
+            else ""
+        )
         move = (
             f"INSERT INTO {_entries.name} ({into_cols}) SELECT {s_cols} FROM "
-            f"(SELECT {filled}, rowid AS pos FROM {_STAGE} WHERE rowid IN "
-            f"(SELECT min(rowid) FROM {_STAGE} GROUP BY signal_type, value)) AS s "
+            f"(SELECT {filled}, rowid AS pos FROM {_STAGE} {first}) AS s "
             f"WHERE {_IS_NEW} ORDER BY s.pos"
         )
     conn.execute(

@@ -427,10 +427,12 @@ class ExchangeService:
     ) -> None:
         expected = None if checkpoint is None else dict(checkpoint)
         restart = checkpoint is None
+        with self.db.session() as s:  # nothing mapped yet: only this fetch's own ids can be
+            mine: set[str] | None = None if _maps_any(s, source_id) else set()
         for page in source.fetch(checkpoint):
             expected = self.apply_page(
                 source_id, page, expected=expected, restart=restart, report=report,
-                keep_values=keep_values,
+                keep_values=keep_values, mapped=mine,
             )  # fmt: skip
             restart = False
 
@@ -443,11 +445,14 @@ class ExchangeService:
         restart: bool = False,
         report: FetchReport | None = None,
         keep_values: bool = False,
+        mapped: set[str] | None = None,
     ) -> dict[str, Any]:
         """Apply one page and its checkpoint in one transaction; returns the stored checkpoint.
 
         ``expected`` is the checkpoint the page follows: if another fetch of the same source
         committed meanwhile, nothing is applied (409 ``conflict``), so pages never double.
+        ``mapped``, when given, holds every upstream id the source has mapped (a fetch that
+        began with none collects its own here): only those are looked up in the database.
         """
         report = report or FetchReport("")
         checkpoint = dict(page.checkpoint)
@@ -460,7 +465,7 @@ class ExchangeService:
             stored = None if row.checkpoint is None else dict(row.checkpoint)
             if not restart and stored != (None if expected is None else dict(expected)):
                 raise Conflict(f"source {row.name!r} was fetched by someone else meanwhile")
-            added, updated, removed = _apply(s, row, page, report if keep_values else None)
+            added, updated, removed = _apply(s, row, page, report if keep_values else None, mapped)
             row.checkpoint = checkpoint
             row.pages += 1
             row.fetched += added + updated
@@ -525,9 +530,17 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
 
 
 def _apply(
-    s: Session, row: ExchangeSource, page: FetchPage, report: FetchReport | None
+    s: Session,
+    row: ExchangeSource,
+    page: FetchPage,
+    report: FetchReport | None,
+    mapped: set[str] | None = None,
 ) -> tuple[int, int, int]:
-    """The page's changes on the bank and the mapping; (added, updated, removed)."""
+    """The page's changes on the bank and the mapping; (added, updated, removed).
+
+    ``mapped``: see :meth:`ExchangeService.apply_page` (updated here, so a page rolled back
+    leaves ids in it that are not mapped: they are looked up and not found, which is safe).
+    """
     upserts: dict[str, SourceEntry] = {}
     for entry in page.upserts:
         upserts[entry.upstream_id] = entry  # the last of an id wins
@@ -539,7 +552,11 @@ def _apply(
         )
         removals.extend(u for u in listed if u not in upserts and u not in seen)
     # nothing mapped yet (a first fetch): no upstream id of the page can be known
-    ids = [*upserts, *removals] if _maps_any(s, row.id) else []
+    if mapped is not None:
+        ids = [u for u in (*upserts, *removals) if u in mapped] if mapped else []
+        mapped.update(upserts)
+    else:
+        ids = [*upserts, *removals] if _maps_any(s, row.id) else []
     # upstream id -> (entry id, signal type, stored value, extra)
     known: dict[str, tuple[int, str, str, dict[str, Any]]] = {}
     for upstream_id, entry_id, signal_type, value, extra in _mapped(s, row.id, ids):

@@ -13,6 +13,7 @@ is applied.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -77,27 +78,30 @@ class PeerSource(BankSource):
         return {"Authorization": f"Bearer {self.credentials.get('api_key', '')}"}
 
     def fetch(self, checkpoint: Mapping[str, Any] | None) -> Iterator[FetchPage]:
-        """Pages from ``checkpoint``; the next page is read and checked (in one helper
-        thread) while the caller applies this one, so the peer's answer, the transfer and
-        the checks overlap the database's work. Only whole, checked pages are yielded."""
+        """Pages from ``checkpoint``; the next page is requested and transferred (in one
+        helper thread) while the caller applies this one, so the peer's answer and the
+        transfer overlap the database's work. Decoding and the checks run here, in the
+        caller's thread: in the helper they held the interpreter lock against the staging
+        inserts, which take it back row by row. Only whole, checked pages are yielded."""
         cursor = dict(checkpoint or {})
         seq = int(cursor.get("seq") or 0)
         after = cursor.get("after_id")
         with ThreadPoolExecutor(1, thread_name_prefix="safespace-peer-fetch") as pool:
-            pending = pool.submit(self._read, seq, after)
+            pending = pool.submit(self._get_raw, self._params(seq, after))
             try:
                 while True:
-                    page, seq, after = pending.result()
-                    if page.more:
-                        pending = pool.submit(self._read, seq, after)
+                    body = _decode(pending.result())
+                    seq, after, more = _cursor(body)
+                    if more:
+                        pending = pool.submit(self._get_raw, self._params(seq, after))
+                    page, _, _ = _page(body)
                     yield page
                     if not page.more:
                         return
             finally:
                 pending.cancel()  # a page read ahead and never asked for is dropped
 
-    def _read(self, seq: int, after: int | None) -> tuple[FetchPage, int, int | None]:
-        """One feed page from cursor (``seq``, ``after``), read and checked whole."""
+    def _params(self, seq: int, after: int | None) -> dict[str, str | int]:
         params: dict[str, str | int] = {
             "seq": seq,
             "limit": self.settings.page_size,
@@ -105,9 +109,13 @@ class PeerSource(BankSource):
         }
         if after is not None:
             params["after_id"] = int(after)
-        return _page(self._get(params))
+        return params
 
     def _get(self, params: Mapping[str, str | int]) -> Any:
+        return _decode(self._get_raw(params))
+
+    def _get_raw(self, params: Mapping[str, str | int]) -> bytes:
+        """The body of one feed answer, not yet decoded."""
         try:
             response = self.http.get(self._url("feed"), params=params, headers=self._headers())
         except httpx.HTTPError as exc:
@@ -116,10 +124,7 @@ class PeerSource(BankSource):
             raise StaleCheckpoint("the peer no longer serves changes from this checkpoint")
         if response.status_code != 200:
             raise http_error(response, "the peer's feed")
-        try:
-            return response.json()
-        except ValueError:
-            raise SourceUnavailable("the peer's feed page is not JSON (cut short?)") from None
+        return response.content
 
     def send_opinion(self, opinion: Opinion) -> None:
         ident = hashlib.sha256(
@@ -141,6 +146,24 @@ class PeerSource(BankSource):
             raise SourceUnavailable(f"the peer: {type(exc).__name__}: {exc}") from None
         if response.status_code not in (200, 201):
             raise http_error(response, "the peer's opinions")
+
+
+def _decode(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise SourceUnavailable("the peer's feed page is not JSON (cut short?)") from None
+
+
+def _cursor(body: Any) -> tuple[int, int | None, bool]:
+    """The page's cursor and ``more`` (to ask for the next page before checking this one);
+    SourceUnavailable when they do not fit."""
+    try:
+        cursor = body["cursor"]
+        after = cursor.get("after_id")
+        return int(cursor["seq"]), None if after is None else int(after), body["more"] is True
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise SourceUnavailable(f"the peer's feed page is malformed: {exc}") from None
 
 
 def _page(body: Any) -> tuple[FetchPage, int, int | None]:
