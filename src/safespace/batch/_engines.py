@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -150,6 +151,7 @@ class DaskEngine:
                     result = fut.result()
                 except (OSError, TimeoutError, lost) as exc:  # the scheduler went away
                     self._lost = True
+                    _quiet_distributed()  # its reconnect tracebacks: the error line says it
                     raise ServiceUnavailable(
                         f"lost the dask scheduler ({type(exc).__name__}): connect to a "
                         "running scheduler and run the same command again to resume"
@@ -170,6 +172,14 @@ class DaskEngine:
                 client.close(**({"timeout": _LOST_CLOSE_TIMEOUT} if self._lost else {}))
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _quiet_distributed() -> None:
+    """Silence ``distributed``'s loggers in this process (the client's, once its scheduler is
+    lost: it logs each failed reconnect and its cancellation with a traceback)."""
+    for name in ["distributed", *logging.root.manager.loggerDict]:
+        if name == "distributed" or name.startswith("distributed."):
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def open_engine(
