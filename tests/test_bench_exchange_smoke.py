@@ -47,5 +47,26 @@ def test_exchange_benchmark_prints_rates_and_latency() -> None:
     positive(seconds, rate, ratio)
     assert ratio == pytest.approx(rate / ref_delta, rel=0.05, abs=0.01)
     assert latency >= 0
-    (memory,) = find(r"size 300: peak memory {n} MiB", out)
+    (running,) = find(r"size 300: commit to matchable with the fetch running \(a worker "
+                      r"refreshing every 100 ms\): {n} ms", out)  # fmt: skip
+    assert running >= 0
+    memory, peer_memory = find(r"size 300: peak memory {n} MiB \(this process\), "
+                               r"{n} MiB \(the peer\)", out)  # fmt: skip
     positive(memory)
+    assert peer_memory >= 0  # 0 where /proc is missing
+    (floor,) = find(r"size 300: floor \(narrow staging rows alone\) {n} rows/s", out)
+    positive(floor)
+    served, seconds, rate, peer_cpu = find(
+        r"size 300: peer serves {n} entries in {n} s, {n} entries/s \(pages read and decoded, "
+        r"nothing applied; peer CPU {n} s\)",
+        out,
+    )
+    assert served == 300
+    positive(seconds, rate)
+    assert peer_cpu >= 0
+    client_cpu, peer_cpu, floors = find(
+        r"size 300: full fetch CPU: this process {n} s, the peer {n} s; {n}x the floor's time",
+        out,
+    )
+    positive(client_cpu, floors)
+    assert peer_cpu >= 0
