@@ -78,6 +78,7 @@ def backfill_store(
 ) -> None:
     from safespace import batch
     from safespace.retro import ContentStore
+    from safespace.signals._video_query import WithFrames
 
     if not getattr(settings, "content_retention", False):
         raise NotConfigured(
@@ -102,8 +103,11 @@ def backfill_store(
     class Sink:  # as uploads are kept: a PDQ hash below the matcher's quality is left out
         def remember(self, content_id: str, signals: object) -> int:
             path = paths.pop(content_id, None)
-            if getattr(signals, "media_kind", None) == "video" and path and not batch.is_url(path):
-                signals = _with_frames(signals, path)  # its sampled frames too (docs/retro.md)
+            video = getattr(signals, "media_kind", None) == "video"
+            if video and not isinstance(signals, WithFrames) and path and not batch.is_url(path):
+                # the worker hashes a video's frames (one a second); only a task from an
+                # engine that did not gets them hashed here, in the client (docs/retro.md)
+                signals = _with_frames(signals, path)
             return store.remember(content_id, signals, min_quality=settings.min_pdq_quality)
 
     def content_id(path: str) -> str:
