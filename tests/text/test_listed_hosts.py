@@ -22,7 +22,7 @@ LISTED = [
     "deep.sub.example.com/x/",
     "195.127.0.11/",
     "under_score.example.org/p",
-    "example.co.uk/q?x=1",
+    "shop.co.uk/q?x=1",
     "xn--mnchen-3ya.example.org/",
 ]
 
@@ -42,8 +42,10 @@ _HOSTS = [
     "0xc37f000b",
     "195.127.11",
     "under_score.example.org",
-    "example.co.uk",
-    "www.example.co.uk",
+    "shop.co.uk",
+    "www.shop.co.uk",
+    "intranet",
+    "INTRANET",
     "other-host.example.org",
     "listed.example.org.",
     "listed..example.org",
@@ -116,6 +118,8 @@ URLS = UrlList(expressions=LISTED)
 @example("see https://listed..example.org/")
 @example("see https://listed.example..org/")
 @example("see https://münchen.example.org/")
+@example("see https://MÜNCHEN.example.org/ or ẞ")
+@example("see HTTPS://WWW.GOOGLE.COM/url?q=3279880203/x.html 🙂")
 @example("see https://ｌｉｓｔｅｄ.example.org/")
 @example("see listed\u3002example\u3002org")
 @example("see listed.example.org.next")
@@ -126,20 +130,41 @@ URLS = UrlList(expressions=LISTED)
 @example("see https://listed%252eexample.org/")
 @example("see paged.example.net/a/b.html?ref=1")
 @example("see x.deep.sub.example.com/x/y")
+@example("see www.shop.co.uk/q?x=1")
 def test_the_host_checks_skip_nothing_the_full_lookup_matches(text: str) -> None:
     fast = sorted((m.expression, m.listed_as, m.start, m.end) for m in URLS.match_text(text))
     assert fast == _reference(URLS, text)
 
 
+def test_a_listed_host_the_post_check_cannot_read_turns_it_off() -> None:
+    urls = UrlList(expressions=[*LISTED, "intranet/"])  # one label: no first-label word
+    for text in ("see http://intranet/p.html", "HTTP://INTRANET/p.html", "intranet.example.org"):
+        assert urls._hosts.could_match_text(text)
+        assert sorted(
+            (m.expression, m.listed_as, m.start, m.end) for m in urls.match_text(text)
+        ) == _reference(urls, text)
+    assert [m.expression for m in urls.match_text("see http://intranet/p.html")] == ["intranet/"]
+
+
 def test_the_checks_do_skip_posts_and_links_on_other_hosts() -> None:
-    hosts = URLS._hosts
+    hosts = ListedHosts()
+    for host in ("www.paged.example.net", "deep.sub.example.com", "listed.example.org"):
+        hosts.add(host)
     assert not hosts.could_match_text("see https://other-host.example.org/a and sub.example.com")
+    assert not hosts.could_match_text("a post with no links and none of the labels in it")
+    # a listed host's first label written as a word lets a post through to the full lookup
+    assert hosts.could_match_text("a post with no links: listed, paged and deep are words")
+    assert URLS.match_text("a post with no links: listed, paged and deep are words") == []
     assert hosts.could_match_text("see https://deep.sub.example.com/x/y")
-    assert hosts.could_match_text("see https://x.deep.sub.example.com/x/y")  # a suffix
+    assert hosts.could_match_text("see https://x.deep.sub.example.com/x/y")  # a longer host
     assert hosts.could_match_text("see paged.example.net/a/b.html")  # listed with www.
+    assert hosts.could_match_text("see listed[.]example[.]org or listed dot example")
     assert hosts.could_match_text("see https://lis%74ed.example.org/")  # escapes: never skipped
-    assert hosts.could_match_text("see http://3279880203/")  # an IPv4 number
-    assert hosts.could_match_text("see https://www.google.com/url?q=x")  # a wrapper
+    assert hosts.could_match_text("see https://café.example.org/")  # punycode: never skipped
+    assert not hosts.could_match_text("see http://3279880203/")  # no IP address is listed
+    hosts.add("195.127.0.11")
+    assert hosts.could_match_text("see http://3279880203/")  # now one is
+    assert hosts.could_match_text("see https://www.google.com/url?q=3279880203/x.html")
     assert not hosts.might_list("other-host.example.org")
     assert hosts.might_list("x.y.listed.example.org")
     assert hosts.might_list("paged.example.net")
@@ -159,8 +184,8 @@ def test_hosts_are_counted_so_a_removed_entry_leaves_the_others() -> None:
     assert len(hosts) == 0
 
 
-def test_a_long_run_of_labels_is_looked_up_in_linear_time() -> None:
+def test_a_long_post_is_checked_in_linear_time() -> None:
     hosts = ListedHosts()
     hosts.add("a.example.org")
-    text = "x." * 50_000 + "com"
-    assert not hosts.could_match_text(text)  # bounded by the longest listed host's labels
+    assert not hosts.could_match_text("x." * 50_000 + "com")
+    assert hosts.could_match_text("x." * 50_000 + "a.example.org")

@@ -293,7 +293,8 @@ class ExtractedUrl(NamedTuple):
 def _view(text: str) -> View:
     view = identity(text)
     if not text.isascii() and (
-        not unicodedata.is_normalized("NFKC", text) or _NEEDS_UNICODE_REWRITE.search(text)
+        not unicodedata.is_normalized("NFKC", text)
+        or _NEEDS_UNICODE_REWRITE.search("".join(_NON_ASCII.findall(text)))
     ):
         view = rewrite(view, _NON_ASCII, _unicode_char)
     clean = view.text
@@ -432,15 +433,19 @@ def extract_urls(
 
     ``hosts``, when given, lets a caller that only wants links on some hosts skip the rest
     before they are canonicalised: the whole text when ``hosts.could_match_text`` says
-    none of them can be in it (asked with the text as rewritten, hiding undone), and a
+    none of them can be in it (asked with the text as written when it is ASCII, else as
+    rewritten, hiding undone), and a
     link whose host is written plainly (its canonical form is itself lower-cased) and is
     no redirect wrapper when ``hosts.might_list(host)`` is False.
     """
     if text.isascii() and "." not in text and "%" not in text and "dot" not in text.lower():
         return []  # nothing that could be a host
+    ascii_only = text.isascii()
+    if hosts is not None and ascii_only and not hosts.could_match_text(text):
+        return []  # before the rewrites: an ASCII post's hiding styles keep its labels
     view = _view(text)
     clean = view.text
-    if hosts is not None and not hosts.could_match_text(clean):
+    if hosts is not None and not ascii_only and not hosts.could_match_text(clean):
         return []
     out: list[ExtractedUrl] = []
     for m in _candidates(clean):

@@ -3,17 +3,22 @@
 A link matches a plain list only when one of its lookup hosts (its canonical host, ``www.``
 in front of it, or a suffix of it cut at a dot: see :func:`._canonical.lookup_hosts`) is the
 host of a listed expression. Most links are on hosts nobody listed, and most posts hold no
-such link, so two quick checks come before the work of canonicalising every link:
+such link, so two quick checks come before the work of finding and canonicalising links:
 
-- per post (:meth:`ListedHosts.could_match_text`): a listed host must be written in the
-  post's rewritten text, label for label, unless something in the text can change a host on
-  its way to canonical form (percent-escapes, repeated dots, an IPv4 number, letters that are
-  not ASCII); such a text is never skipped;
+- per post (:meth:`ListedHosts.could_match_text`): every listed host that could match is
+  made of whole labels of a link's host, so its first label (after ``www.``) is written in
+  the post as a word of its own, between any two characters that are not letters, digits,
+  ``-`` or ``_``. One set lookup per word of the post, all in C, tells whether any listed
+  host's first label is there. Hiding styles keep the labels (``listed[.]example[.]org``,
+  ``listed dot example``); what can change a label on the way to canonical form is checked
+  first and never skipped: percent-escapes, letters that are not ASCII next to a dot
+  (punycode), and, when an IP address is listed, numbers (an IPv4 address may be written in
+  decimal, octal or hex) and redirect wrappers (whose target may be a bare number);
 - per link (:meth:`ListedHosts.might_list`): a link whose canonical host is known without
   canonicalising (written plainly) is skipped when none of its lookup hosts is listed.
 
 Both only ever answer "cannot match" when the full lookup would find nothing;
-tests/text/test_listed_hosts.py checks them against it on generated texts.
+tests/text/test_listed_hosts.py checks them against it on generated posts.
 """
 
 from __future__ import annotations
@@ -26,31 +31,44 @@ __all__ = ["ListedHosts"]
 
 # A listed host the per-post check can reason about: lower-case ASCII labels, at least two.
 _CHECKABLE = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)+")
-# Runs of labels joined by single dots, as a host is written in a text.
-_HOSTISH = re.compile(r"(?<![\w-])[\w-]++(?:\.[\w-]++)+")
-# A scheme's host that starts with a digit may be an IPv4 number (http://3279880203/).
-_NUMERIC_AFTER_SCHEME = re.compile(r"://(?:[^\s/?#@]*@)?\d")
-# A redirect wrapper's target is read from its query string (decoded, and without a scheme
-# it may be a bare number): a text naming a wrapper host is never skipped.
-_WRAPPER_NAMES = frozenset(
-    ".".join(host.split(".")[-2:]) for host, _ in WRAPPERS if not host.endswith(".*")
+# Bytes that end a label in a text: every ASCII byte but letters, digits, "-" and "_".
+_LABEL_BYTES = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
+_TO_SPACE = bytes(b if b in _LABEL_BYTES or b >= 0x80 else 0x20 for b in range(256))
+# A word holding a letter that is not ASCII and a dot: maybe a host to write in punycode.
+_NON_ASCII_NEAR_DOT = re.compile(r"[^\x00-\x7f]\S*\.|\.\S*[^\x00-\x7f]")
+# Where an IPv4 address may be written: a host after a scheme that starts with a digit
+# (http://3279880203/), or a run of labels whose last label starts with one (0x7f.1).
+_NUMERIC_HOST = re.compile(r"://(?:[^\s/?#@]*@)?\d|[\w-]\.\d[\w-]*+(?!\.[\w-])")
+# A redirect wrapper's target is read from its query string, where a bare number is an
+# IPv4 address too (q=3279880203/page.html).
+_WRAPPER_NEEDLES = tuple(
+    sorted(
+        {".".join(host.split(".")[-2:]) for host, _ in WRAPPERS if not host.endswith(".*")}
+        | {host[:-1] for host, _ in WRAPPERS if host.endswith(".*")}
+    )
 )
-_WRAPPER_LABELS = frozenset(host[:-2] for host, _ in WRAPPERS if host.endswith(".*"))
+
+
+def _first_label(host: str) -> bytes:
+    """The label a post must hold as a word when ``host`` can match one of its links."""
+    if host.startswith("www.") and "." in host[4:]:
+        host = host[4:]  # a link to example.org is looked up as www.example.org too
+    return host.partition(".")[0].encode("ascii", "replace")
 
 
 class ListedHosts:
-    """A set of listed hosts (with a count per host, so an entry can be taken out again)."""
+    """A multiset of listed hosts (an entry can be taken out again), with the first labels
+    and counts the quick checks need."""
 
-    __slots__ = ("_counts", "_keys", "_max_labels", "_unchecked")
+    __slots__ = ("_counts", "_first_labels", "_numeric", "_unchecked")
 
     def __init__(self) -> None:
         self._counts: dict[str, int] = {}
-        #: each host, and each host without its leading ``www.`` (a link to ``example.org``
-        #: is looked up as ``www.example.org`` too)
-        self._keys: dict[str, int] = {}
+        self._first_labels: dict[bytes, int] = {}
         #: hosts the per-post check cannot reason about (no dot, upper case, IPv6, escapes)
         self._unchecked = 0
-        self._max_labels = 0
+        #: hosts whose last label starts with a digit (IPv4 addresses)
+        self._numeric = 0
 
     def __len__(self) -> int:
         return len(self._counts)
@@ -61,35 +79,29 @@ class ListedHosts:
     def add(self, host: str) -> None:
         count = self._counts.get(host, 0)
         self._counts[host] = count + 1
-        if count:
-            return
-        if _CHECKABLE.fullmatch(host) is None:
-            self._unchecked += 1
-        self._max_labels = max(self._max_labels, host.count(".") + 1)
-        for key in self._keys_of(host):
-            self._keys[key] = self._keys.get(key, 0) + 1
+        if not count:
+            self._count(host, 1)
 
     def discard(self, host: str) -> None:
         count = self._counts.get(host, 0)
         if count > 1:
             self._counts[host] = count - 1
-            return
-        if not count:
-            return
-        del self._counts[host]
-        if _CHECKABLE.fullmatch(host) is None:
-            self._unchecked -= 1
-        for key in self._keys_of(host):
-            left = self._keys[key] - 1
-            if left:
-                self._keys[key] = left
-            else:
-                del self._keys[key]
-        # _max_labels only ever grows: a bound, so a stale one costs time, never a miss
+        elif count:
+            del self._counts[host]
+            self._count(host, -1)
 
-    @staticmethod
-    def _keys_of(host: str) -> set[str]:
-        return {host, host[4:]} if host.startswith("www.") and "." in host[4:] else {host}
+    def _count(self, host: str, step: int) -> None:
+        if _CHECKABLE.fullmatch(host) is None:
+            self._unchecked += step
+            return
+        if host.rpartition(".")[2][:1].isdigit():
+            self._numeric += step
+        label = _first_label(host)
+        left = self._first_labels.get(label, 0) + step
+        if left:
+            self._first_labels[label] = left
+        else:
+            del self._first_labels[label]
 
     def might_list(self, host: str) -> bool:
         """False when no lookup host of the canonical, non-IP ``host`` is listed: not the
@@ -111,46 +123,22 @@ class ListedHosts:
         return False
 
     def could_match_text(self, text: str) -> bool:
-        """False only when no link in ``text`` (a post after its hiding was undone) can
-        match: no listed host is written in it, and nothing in it could change a host
-        into one on the way to canonical form.
+        """False only when no link in ``text`` can match a listed host.
 
-        A link's canonical host is the text's own characters, lower-cased, unless the text
-        holds percent-escapes, repeated dots, an IPv4 number (which is read in decimal,
-        octal or hex) or letters that are not ASCII (punycode); any of those, a redirect
-        wrapper's host (its target is decoded from the query), and any listed host this
-        check cannot reason about, answer True. Otherwise every lookup
-        host of a link is a run of whole labels inside one run of labels written in the
-        text (``www.`` in front of the host aside, which the keys cover), so each such run
-        of at most as many labels as the longest listed host is looked up.
+        ``text`` is a post as written when it is all ASCII, else the post with its hiding
+        undone (:func:`._extract.extract_urls` asks in that order): a post that is not ASCII
+        may hide a label with characters that are dropped or folded on the way.
         """
         if not self._counts:
             return False
-        if self._unchecked or "%" in text or ".." in text:
+        if self._unchecked or "%" in text:
             return True
-        if "://" in text and _NUMERIC_AFTER_SCHEME.search(text):
+        if not text.isascii() and _NON_ASCII_NEAR_DOT.search(text):
             return True
-        keys = self._keys
-        span = max(self._max_labels, 2)
-        runs = []
-        for word in text.split():  # no run holds a space; most words hold no dot
-            if "." in word:
-                runs += _HOSTISH.findall(word)
-        for run in runs:
-            if not run.isascii():
-                return True
-            labels = run.lower().split(".")
-            if labels[-1][:1].isdigit():
-                return True  # an IPv4 form, or a number such as a version: let it through
-            if not _WRAPPER_LABELS.isdisjoint(labels):
-                return True
-            n = len(labels)
-            for i in range(n - 1):
-                name = f"{labels[i]}.{labels[i + 1]}"
-                if name in keys or name in _WRAPPER_NAMES:
-                    return True
-                for j in range(i + 2, min(n, i + span)):
-                    name = f"{name}.{labels[j]}"
-                    if name in keys:
-                        return True
-        return False
+        lower = text.lower()
+        if self._numeric and (
+            _NUMERIC_HOST.search(lower) or any(needle in lower for needle in _WRAPPER_NEEDLES)
+        ):
+            return True
+        words = lower.encode("utf-8", "surrogatepass").translate(_TO_SPACE).split()
+        return not self._first_labels.keys().isdisjoint(words)

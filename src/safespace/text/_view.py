@@ -14,6 +14,9 @@ from collections.abc import Callable, Iterable
 __all__ = ["View", "rewrite"]
 
 
+_NO_MARKS: list[int] = []  # shared by every view without rewritten regions; never changed
+
+
 class View:
     """``text`` rewritten from an original; ``start``/``end`` map offsets back to it.
 
@@ -21,7 +24,7 @@ class View:
     start (for a start) or end (for an end). Text outside every region maps one to one.
     """
 
-    __slots__ = ("_base", "_clean_ends", "_clean_starts", "_marks", "text")
+    __slots__ = ("_base", "_clean_starts", "_marks", "text")
 
     def __init__(
         self,
@@ -32,8 +35,7 @@ class View:
         self.text = text
         #: (clean start, clean end, original start, original end) of each rewritten region
         self._marks = marks
-        self._clean_starts = [m[0] for m in marks]
-        self._clean_ends = [m[1] for m in marks]
+        self._clean_starts = [m[0] for m in marks] if marks else _NO_MARKS
         self._base = base
 
     def _start(self, pos: int) -> int:
