@@ -1,7 +1,7 @@
 """Federation throughput: a peer fetch into an empty bank, then a delta into the full bank.
 
 A peer SafeSpace (a real app under uvicorn, in its own process, on its own SQLite database,
-as another machine would be) holds N MD5 entries in one bank; a local database follows it
+as another machine would be) holds N MD5 entries (the MD5s of 0, 1, 2, ...) in one bank; a local database follows it
 with a ``safespace`` source. Printed per size:
 
 - the peer's own serve rate: every page of the listing read and decoded by a plain HTTP
@@ -36,6 +36,7 @@ the floor each use a fresh database created there and dropped at the end).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import resource
 import socket
@@ -61,8 +62,14 @@ from safespace.exchanges import ExchangeService  # noqa: E402
 from safespace.store import open_database  # noqa: E402
 
 
+def _md5(i: int) -> str:
+    """The i-th test hash: the MD5 of its number, spread as real MD5s are (sequential
+    values would share their first bytes and go into every index in order)."""
+    return hashlib.md5(str(i).encode()).hexdigest()
+
+
 def _records(start: int, count: int) -> list[HashRecord]:
-    return [HashRecord("md5", f"{i:032x}") for i in range(start, start + count)]
+    return [HashRecord("md5", _md5(i)) for i in range(start, start + count)]
 
 
 def _load() -> str:
@@ -181,7 +188,7 @@ def _floor(url: str, size: int) -> float:
     """Rows/s of writing N narrow rows into a temporary table and nothing else."""
     db = open_database(url)
     extra = '{"exchange": "peer", "upstream_id": "%d", "categories": [], "opinions": {}, "metadata": {}}'  # noqa: E501
-    rows = [("md5", f"{i:032x}", None, extra % i, str(i)) for i in range(size)]
+    rows = [("md5", _md5(i), None, extra % i, str(i)) for i in range(size)]
     try:
         with db.transaction() as s:
             conn = s.connection()
@@ -280,7 +287,7 @@ def run(size: int, page: int, fmt: str, database_url: str | None, folder: Path) 
         committed = time.perf_counter()
         assert report.ok, report.error
         assert report.added == delta, (report.added, delta)
-        idle = _matchable(matcher, f"{size + delta - 1:032x}", committed)
+        idle = _matchable(matcher, _md5(size + delta - 1), committed)
         took = committed - began
         rate = delta / took
         print(f"size {size:,}: delta {delta:,} entries in {took:.2f} s, {rate:,.0f} entries/s; "
@@ -301,7 +308,7 @@ def _delta_with_worker(
     """Seconds from a delta fetch's last commit to its last hash matching, while a thread
     refreshes the matcher every 100 ms (as a worker's freshness loop does) all along."""
     BankService(peer_db).add_entries("common", _records(start, delta))  # type: ignore[arg-type]
-    last = f"{start + delta - 1:032x}"
+    last = _md5(start + delta - 1)
     stop = threading.Event()
     seen: list[float] = []
 

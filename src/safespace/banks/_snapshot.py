@@ -97,13 +97,11 @@ class ExactTable:
             return []
         key = np.uint64(int.from_bytes(digest[:8], "big"))
         lo = int(np.searchsorted(self.hi, key, "left"))
-        out = []
-        k = lo
-        while k < len(self.hi) and self.hi[k] == key:
-            if self.raw[k].tobytes() == digest:
-                out.append(int(self.ids[k]))
-            k += 1
-        return out
+        end = int(np.searchsorted(self.hi, key, "right"))
+        if end - lo > 8:  # many digests share the first 8 bytes: compare the run at once
+            same = (self.raw[lo:end] == np.frombuffer(digest, dtype=np.uint8)).all(axis=1)
+            return [int(self.ids[lo + k]) for k in np.flatnonzero(same)]
+        return [int(self.ids[k]) for k in range(lo, end) if self.raw[k].tobytes() == digest]
 
     def merged(self, live: npt.NDArray[np.bool_], digests: Sequence[bytes], ids: Sequence[int]
                ) -> ExactTable:  # fmt: skip
