@@ -98,3 +98,38 @@ def test_split_spreads_the_cost(parts: int) -> None:
     costs = np.array(chunk_costs(plan, 100_000_000, 31))
     per_part = np.bincount(part_of, weights=costs, minlength=parts)
     assert per_part.max() <= max(costs.sum() / parts * 1.5, costs.max())
+
+
+def test_large_plans_widen_the_chunks_probed_further() -> None:
+    """From WIDE_FROM rows the plan may widen the chunks probed at the larger radius; it is a
+    valid stored plan and no costlier (by the model) than equal widths."""
+    from safespace.index._plan import WIDE_FROM, plan_from, probe_cost
+
+    for n in (WIDE_FROM, 100_000_000, 1 << 28):
+        plan = plan_for(n)
+        assert sum(plan.widths) == 256
+        assert plan_from(list(plan.widths), list(plan.tbits)) == plan
+        assert n <= 1 << plan.row_bits
+        equal = plan_for(n, plan.m)  # a pinned chunk count keeps equal widths
+        assert probe_cost(plan, n, 31) <= probe_cost(equal, n, 31)
+    assert plan_for(100_000_000).widths == (28, 28) + (25,) * 8
+
+
+@pytest.mark.parametrize("radius", [0, 5, 30, 31, 32, 40])
+def test_unequal_widths_find_what_brute_force_finds(radius: int) -> None:
+    from safespace.index._plan import ChunkPlan
+    from safespace.index._segment import Segment
+
+    rng = np.random.default_rng(radius)
+    queries = rng.integers(0, 256, (3, 32), dtype=np.uint8)
+    rows = list(rng.integers(0, 256, (500, 32), dtype=np.uint8))
+    for q in queries:
+        rows.extend(flip(q, d, rng) for d in range(0, radius + 2, 3))
+    data = np.array(rows, dtype=np.uint8)
+    ids = np.arange(len(data), dtype=np.int64)
+    plan = ChunkPlan((28, 28) + (25,) * 8, (6,) * 10)
+    seg = Segment.build(ids, data, plan)
+    qi, got_ids, dist = seg.search(queries.view(np.uint64), radius, "probe")
+    got = [sorted(zip(got_ids[qi == k].tolist(), dist[qi == k].tolist(), strict=True),
+                  key=lambda p: (p[1], p[0])) for k in range(3)]  # fmt: skip
+    assert got == oracle(dict(zip(ids.tolist(), data, strict=True)), queries, radius)
