@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import ahocorasick
+import numpy as np
 
 from safespace.deter._normalize import (
     _SQUEEZE,
@@ -59,6 +60,7 @@ _ASCII_TRAILING_BANGS = re.compile(rb"!+(?![A-Za-z0-9])")
 _ASCII_REPEAT = re.compile(rb"(?<=(.))\1", re.DOTALL)
 _ASCII_NOT_ALNUM = bytes(b for b in range(128) if not chr(b).isalnum())
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+_NON_ASCII_CHAR = re.compile(r"[^\x00-\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +124,7 @@ def _skeleton(text: str) -> str | None:
             return None
         if b"!" in data:
             data = _ASCII_TRAILING_BANGS.sub(b"", data)
-        data = _ASCII_REPEAT.sub(b"", data.translate(_ASCII_TABLE, _ASCII_DROP))
+        data = _squeeze(data.translate(_ASCII_TABLE, _ASCII_DROP))
         return data.decode("ascii")
     folded = _fold_words(text)
     if "@" in folded or "$" in folded or "|" in folded:
@@ -131,8 +133,20 @@ def _skeleton(text: str) -> str | None:
         folded = _TRAILING_BANGS.sub("", folded).replace("!", "i")
     words = _drop_separators(folded)
     if words.isascii():  # the usual case once accents are gone: the bytes path again
-        return _ASCII_REPEAT.sub(b"", words.encode("ascii").translate(_ASCII_TABLE)).decode()
+        return _squeeze(words.encode("ascii").translate(_ASCII_TABLE)).decode()
     return _REPEAT.sub("", words.translate(_CLASSES))
+
+
+def _squeeze(data: bytes) -> bytes:
+    """``data`` with every byte equal to the one before it removed (``_ASCII_REPEAT``'s
+    substitution, done by NumPy: several times quicker on a post)."""
+    if len(data) < 2:
+        return data
+    a = np.frombuffer(data, np.uint8)
+    keep = np.empty(a.size, np.bool_)
+    keep[0] = True
+    np.not_equal(a[1:], a[:-1], out=keep[1:])
+    return a[keep].tobytes()
 
 
 def _drop_separators(text: str) -> str:
@@ -156,12 +170,26 @@ def _fold_words(text: str) -> str:
     Deter's fold (NFKC, NFD, look-alikes, case folding, repeated until it settles) works
     word by word across an ASCII space: a space never composes with a neighbour, and the
     look-alike table and case folding map one character at a time. A post with one emoji or
-    accent used to be folded whole, twice; now only that word is (tests/text checks that the
-    two agree).
+    accent used to be folded whole, twice; now only that word is, found from its non-ASCII
+    characters (tests/text checks that the two agree).
     """
     if " " not in text:
         return fold(text)
-    return " ".join([word.lower() if word.isascii() else fold(word) for word in text.split(" ")])
+    pieces: list[str] = []
+    last = 0
+    for m in _NON_ASCII_CHAR.finditer(text):
+        at = m.start()
+        if at < last:
+            continue  # in the word just folded
+        start = text.rfind(" ", 0, at) + 1
+        end = text.find(" ", at)
+        if end < 0:
+            end = len(text)
+        pieces.append(text[last:start].lower())
+        pieces.append(fold(text[start:end]))
+        last = end
+    pieces.append(text[last:].lower())
+    return "".join(pieces)
 
 
 def _folded_chars(text: str) -> tuple[str, list[int]]:
