@@ -1,8 +1,8 @@
 """Federation throughput: a peer fetch into an empty bank, then a delta into the full bank.
 
 A peer SafeSpace (a real app under uvicorn, in its own process, on its own SQLite database,
-as another machine would be) holds N MD5 entries (the MD5s of 0, 1, 2, ...) in one bank; a local database follows it
-with a ``safespace`` source. Printed per size:
+as another machine would be) holds N MD5 entries (the MD5s of 0, 1, 2, ...) in one bank; a
+local database follows it with a ``safespace`` source. Printed per size:
 
 - the peer's own serve rate: every page of the listing read and decoded by a plain HTTP
   client, nothing applied, with the peer process's CPU seconds;
