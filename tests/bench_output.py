@@ -4,10 +4,30 @@ from __future__ import annotations
 
 import math
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 NUMBER = r"[0-9][0-9,]*(?:\.[0-9]+)?"
+
+
+BENCH_DIR = Path(__file__).resolve().parents[1] / "bench"
+
+
+def run_bench(script: str, *args: str) -> str:
+    """Run ``bench/<script>`` with ``args`` from the repository root; its output."""
+    bench = BENCH_DIR / script
+    proc = subprocess.run(
+        [sys.executable, str(bench), *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=bench.parents[1],
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
 
 
 def number(text: str) -> float:

@@ -59,3 +59,15 @@ def run_cli(
 def testdata() -> Path:
     assert TESTDATA.exists(), f"test data not found at {TESTDATA}"
     return TESTDATA
+
+
+@pytest.fixture
+def known_bank(run_cli: RunCli, testdata: Path, tmp_path: Path) -> Path:
+    """A bank made from the original bridge photo (benign) by hashing it."""
+    orig = testdata / "pdq" / "bridge-mods" / "aaa-orig.jpg"
+    (row,) = run_cli("hash", str(orig)).rows
+    src = tmp_path / "known.txt"
+    src.write_text(f"pdq {row['pdq']}\nmd5 {row['md5']}\n")
+    assert run_cli("bank", "create", "known").exit_code == 0
+    assert run_cli("bank", "import", "known", str(src)).exit_code == 0
+    return orig

@@ -5,31 +5,18 @@ threshold. Needs the cluster extra (distributed, psutil); under CI=true its abse
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from test_cli_scan_cluster import _need_cluster_extra
 
-from bench_output import find, positive
+from bench_output import find, positive, run_bench
 
 pytestmark = pytest.mark.slow
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_engine.py"
 
 
 def test_engine_benchmark_prints_per_core_and_cpu_per_file() -> None:
     _need_cluster_extra()
     args = ["--engines", "pool", "scan", "--files", "48", "--side", "64", "--chunk", "8"]
-    proc = subprocess.run(
-        [sys.executable, str(BENCH), *args, "--workers", "1", "2"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        cwd=BENCH.parents[1],
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    out = proc.stdout
+    out = run_bench("bench_engine.py", *args, "--workers", "1", "2")
     (files,) = find(r"{n} JPEGs 64x64", out)
     assert files == 48
     (load,) = find(r"load {n}  scan \(hash\+match\+record\)", out)

@@ -4,21 +4,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 RunCli = Callable[..., Any]  # the run_cli fixture (tests/cli/conftest.py)
-
-
-@pytest.fixture
-def known_bank(run_cli: RunCli, testdata: Path, tmp_path: Path) -> Path:
-    """A bank made from the original bridge photo (benign) by hashing it."""
-    orig = testdata / "pdq" / "bridge-mods" / "aaa-orig.jpg"
-    (row,) = run_cli("hash", str(orig)).rows
-    src = tmp_path / "known.txt"
-    src.write_text(f"pdq {row['pdq']}\nmd5 {row['md5']}\n")
-    assert run_cli("bank", "create", "known").exit_code == 0
-    assert run_cli("bank", "import", "known", str(src)).exit_code == 0
-    return orig
 
 
 def test_match_by_hash(run_cli: RunCli, known_bank: Path) -> None:

@@ -190,19 +190,9 @@ def _assert_one_error_line(code: int, stderr: str) -> None:
     assert "run the same command again to resume" in errors[0]
 
 
-@pytest.fixture
-def known(run_cli: RunCli, testdata: Path, tmp_path: Path) -> None:
-    orig = testdata / "pdq" / "bridge-mods" / "aaa-orig.jpg"
-    (row,) = run_cli("hash", str(orig)).rows
-    src = tmp_path / "known.txt"
-    src.write_text(f"pdq {row['pdq']}\nmd5 {row['md5']}\n")
-    assert run_cli("bank", "create", "known").exit_code == 0
-    assert run_cli("bank", "import", "known", str(src)).exit_code == 0
-
-
 def test_a_killed_scheduler_fails_cleanly_and_the_scan_resumes_on_a_new_cluster(
     run_cli: RunCli,
-    known: None,
+    known_bank: Path,
     clusters: Callable[[], Cluster],
     testdata: Path,
     tmp_path: Path,

@@ -4,26 +4,12 @@ Timings are printed, never compared with a threshold."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-from bench_output import find, positive
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_retro.py"
+from bench_output import find, positive, run_bench
 
 
 def test_retro_benchmark_prints_recall_and_ratios() -> None:
     args = ["--sizes", "3000", "--new", "300", "--planted", "40"]
-    proc = subprocess.run(
-        [sys.executable, str(BENCH), *args],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        cwd=BENCH.parents[1],
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    out = proc.stdout
+    out = run_bench("bench_retro.py", *args)
     (stored, loaded) = find(r"stored {n} content hashes in [^;]+; content index loaded in "
                             r"[^(]+\({n} hashes\)", out)  # fmt: skip
     assert stored == loaded == 3000
