@@ -133,3 +133,54 @@ def test_unequal_widths_find_what_brute_force_finds(radius: int) -> None:
     got = [sorted(zip(got_ids[qi == k].tolist(), dist[qi == k].tolist(), strict=True),
                   key=lambda p: (p[1], p[0])) for k in range(3)]  # fmt: skip
     assert got == oracle(dict(zip(ids.tolist(), data, strict=True)), queries, radius)
+
+
+@pytest.mark.parametrize(
+    ("threads", "cpus", "load", "parts"),
+    [
+        (1, 2, 0.0, 1),  # one search thread (a service worker's default): never split
+        (2, 2, 0.1, 2),  # an idle machine: one part per thread
+        (2, 2, 1.3, 2),  # the caller busy, the other core idle
+        (2, 2, 1.6, 1),  # the other core mostly busy: a part would wait for it
+        (2, 2, 2.0, 1),  # every core busy (two service workers under load)
+        (2, 2, 13.0, 1),
+        (16, 8, 5.2, 4),  # three cores idle beside the caller's
+        (16, 64, 0.0, 10),  # never more parts than chunks
+    ],
+)
+def test_auto_split_takes_only_idle_cores(threads: int, cpus: int, load: float, parts: int) -> None:
+    assert _segment.split_parts(threads, 10, cpus, load) == parts
+
+
+def test_auto_split_follows_the_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With SPLIT_PARTS at 0 (auto), a big segment's lone query is split only while the
+    load average leaves a core idle; the reading is reused for LOAD_TTL seconds."""
+    rng = np.random.default_rng(9)
+    data = rng.integers(0, 256, (300, 32), dtype=np.uint8)
+    index = PDQIndex()
+    index._mode = "probe"
+    index.add(np.arange(300), data)
+    index.compact()
+    seen: list[int] = []
+    real = _segment.Tables._items
+
+    def spy(self: _segment.Tables, qs: np.ndarray, item_q: np.ndarray, *a: object) -> object:
+        seen.append(len(item_q))
+        return real(self, qs, item_q, *a)  # type: ignore[arg-type]
+
+    readings = iter([0.2, 5.0])
+    clock = [1000.0]
+    monkeypatch.setattr(_segment.Tables, "_items", spy)
+    monkeypatch.setattr(_segment.os, "getloadavg", lambda: (next(readings), 0.0, 0.0))
+    monkeypatch.setattr(_segment.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(_segment.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(_segment.numba, "get_num_threads", lambda: 2)
+    monkeypatch.setattr(_segment, "_load_seen", [-_segment.LOAD_TTL, 0.0])
+    monkeypatch.setattr(_segment, "SPLIT_ROWS", 1)
+    assert _segment.SPLIT_PARTS == 0
+    assert index.search(data[:1], radius=31) == [[(0, 0)]]  # load 0.2: split in two
+    clock[0] += _segment.LOAD_TTL / 2
+    assert index.search(data[1:2], radius=31) == [[(1, 0)]]  # same reading: split again
+    clock[0] += _segment.LOAD_TTL
+    assert index.search(data[2:3], radius=31) == [[(2, 0)]]  # load 5.0: whole query
+    assert seen == [2, 2]
