@@ -167,9 +167,12 @@ def write_edit(source: Path, edit: Edit, out: Path) -> Path:
 
 
 def make_clip(path: Path, seed: int, seconds: int = 4, width: int = 480, height: int = 270) -> Path:
-    """A benign generated scene: drifting gradients and a moving box, different per seed."""
+    """A benign generated scene: drifting two-dimensional waves and a moving box, different per
+    seed. The waves vary down the picture as well as across it: a picture that varies only across
+    has most of its PDQ coefficients near the median, so its hash flips bits under any re-encode
+    and the rotations and mirrors derived from the hash miss by chance."""
     fps = 30
-    x = np.mgrid[0:height, 0:width][1]
+    y, x = np.mgrid[0:height, 0:width]
     rng = np.random.default_rng(seed)
     phase = rng.uniform(0, 2 * math.pi, 3)
     with av.open(str(path), "w") as out:
@@ -177,7 +180,11 @@ def make_clip(path: Path, seed: int, seconds: int = 4, width: int = 480, height:
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         for i in range(seconds * fps):
             t = i / fps
-            waves = [np.sin((x / width * (3 + k) + t + p) * math.pi) for k, p in enumerate(phase)]
+            waves = [
+                np.sin((x / width * (3 + k) + t + p) * math.pi)
+                * np.cos((y / height * (2 + k) - t / 2 + p) * math.pi)
+                for k, p in enumerate(phase)
+            ]
             rgb = (127 + 120 * np.stack(waves, axis=2)).astype(np.uint8)
             bx = int((0.1 + 0.7 * ((t * (0.2 + 0.1 * seed)) % 1)) * width)
             rgb[height // 3 : height // 3 + height // 4, bx : bx + width // 6] = (20, 200, 60)
