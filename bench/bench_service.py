@@ -318,6 +318,10 @@ def _ms(text: str) -> float:
 
 def in_process_rate(folder: Path, bodies: list[str]) -> tuple[float, float]:
     """Matcher.match calls per second in this process, and its load time from the snapshot."""
+    from safespace.index import _segment
+
+    # One core, as a worker searches (one search thread each): no query split over threads.
+    saved, _segment.SPLIT_PARTS = _segment.SPLIT_PARTS, 1
     db = open_database(f"sqlite:///{folder / 'safespace.db'}")
     try:
         started = time.perf_counter()
@@ -330,6 +334,7 @@ def in_process_rate(folder: Path, bodies: list[str]) -> tuple[float, float]:
             m.match([("pdq", q)])
         return len(bodies) / (time.perf_counter() - started), load
     finally:
+        _segment.SPLIT_PARTS = saved
         db.close()
 
 

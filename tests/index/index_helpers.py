@@ -42,8 +42,6 @@ TIGHT = {
     "PARALLEL_SCAN": 1,
     "PARALLEL_PROBE": 1,
     "BLOCK_ROWS": 7,
-    "OFF_SHIFT": 1,  # many address bins: the probe's reordering of buckets and candidates runs
-    "ROW_SHIFT": 1,
 }
 
 

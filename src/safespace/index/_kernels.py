@@ -183,34 +183,9 @@ def check_tables(n: Any, tbits: Any, off_base: Any, row_bits: Any, offsets: Any,
 
 
 @_jit()
-def _order(keys: Any, nk: Any, shift: Any, top: Any) -> Any:
-    """Positions ``0..nk-1`` ordered by ``keys[x] >> shift`` (a counting sort, stable), where
-    no key exceeds ``top``.
-
-    The kernels visit table buckets and candidate rows in address order, 2 MiB page by
-    page: at 100M rows each query touches about 30,000 random lines over 8 GiB, and in that
-    order consecutive accesses share huge pages, so the TLB misses (page walks) that
-    otherwise bound a query become one per page touched.
-    """
-    nbins = (top >> shift) + 1
-    cnt = np.zeros(nbins + 1, dtype=np.int64)
-    for x in range(nk):
-        cnt[(keys[x] >> shift) + 1] += 1
-    for j in range(nbins):
-        cnt[j + 1] += cnt[j]
-    perm = np.empty(nk, dtype=np.int64)
-    for x in range(nk):
-        b = keys[x] >> shift
-        perm[cnt[b]] = x
-        cnt[b] += 1
-    return perm
-
-
-@_jit()
 def _verify(
     qs: Any, qi: Any, radius: Any, rho: Any, h: Any, dead: Any, masks: Any, rows: Any,
     chunks: Any, nc: Any, out_row: Any, out_dist: Any, pos: Any, cap: Any, cnt: Any,
-    row_shift: Any,
 ) -> Any:  # fmt: skip
     """Check ``nc`` candidate rows by full distance; return the new hit count.
 
@@ -222,13 +197,11 @@ def _verify(
     q1 = qs[qi, 1]
     q2 = qs[qi, 2]
     q3 = qs[qi, 3]
-    perm = _order(rows, nc, row_shift, h.shape[0])
     for c in range(min(nc, AHEAD)):
-        _prefetch(h, rows[perm[c]] * 4)
-    for x in range(nc):
-        if x + AHEAD < nc:
-            _prefetch(h, rows[perm[x + AHEAD]] * 4)
-        c = perm[x]
+        _prefetch(h, rows[c] * 4)
+    for c in range(nc):
+        if c + AHEAD < nc:
+            _prefetch(h, rows[c + AHEAD] * 4)
         row = rows[c]
         x0 = h[row, 0] ^ q0
         x1 = h[row, 1] ^ q1
@@ -303,7 +276,7 @@ def _probe_query(
     qs: Any, qi: Any, radius: Any, rho: Any, h: Any, dead: Any, starts: Any, widths: Any,
     tbits: Any, off_base: Any, row_bits: Any, offsets: Any, entries: Any, masks: Any,
     flips: Any, upto: Any, room0: Any, out_row: Any, out_dist: Any, pos: Any, cap: Any,
-    part_of: Any, part: Any, off_shift: Any, row_shift: Any,
+    part_of: Any, part: Any,
 ) -> Any:  # fmt: skip
     """All hits of query ``qi`` through the chunks ``i`` with ``part_of[i] == part``: probe
     each such chunk's table within ``rho[i]``, then verify.
@@ -345,11 +318,6 @@ def _probe_query(
                 b_chunk[nb] = i
                 b_rem[nb] = r_i - _popcount(v)
                 nb += 1
-    # Buckets in address order (then their entries are in address order too).
-    perm = _order(b_at, nb, off_shift, offsets.shape[0])
-    b_at = b_at[perm]
-    b_chunk = b_chunk[perm]
-    b_rem = b_rem[perm]
     b_lo = np.empty(nb, dtype=np.int64)
     b_hi = np.empty(nb, dtype=np.int64)
     span: Any = 0
@@ -390,7 +358,7 @@ def _probe_query(
         if nc + (hi - lo) > room:
             cnt = _verify(
                 qs, qi, radius, rho, h, dead, masks, rows, chunks, nc, out_row, out_dist, pos,
-                cap, cnt, row_shift,
+                cap, cnt,
             )  # fmt: skip
             nc = 0
         base = i * n
@@ -427,7 +395,6 @@ def _probe_query(
                 nc += _popcount((ent >> row_bits) ^ lk) <= rem
     return _verify(
         qs, qi, radius, rho, h, dead, masks, rows, chunks, nc, out_row, out_dist, pos, cap, cnt,
-        row_shift,
     )  # fmt: skip
 
 
@@ -436,7 +403,7 @@ def mih_search(
     qs: Any, item_q: Any, item_part: Any, part_of: Any, q_pos: Any, q_cap: Any, radius: Any,
     rho: Any, h: Any, dead: Any, starts: Any, widths: Any, tbits: Any, off_base: Any,
     row_bits: Any, offsets: Any, entries: Any, masks: Any, flips: Any, upto: Any, room0: Any,
-    out_row: Any, out_dist: Any, counts: Any, off_shift: Any, row_shift: Any,
+    out_row: Any, out_dist: Any, counts: Any,
 ) -> None:  # fmt: skip
     """Probe many items in parallel: item ``k`` is query ``item_q[k]`` through the chunks of
     part ``item_part[k]`` (see ``part_of``; one part of all chunks for whole queries).
@@ -448,7 +415,7 @@ def mih_search(
         counts[k] = _probe_query(
             qs, item_q[k], radius, rho, h, dead, starts, widths, tbits, off_base, row_bits,
             offsets, entries, masks, flips, upto, room0, out_row, out_dist, q_pos[k], q_cap[k],
-            part_of, item_part[k], off_shift, row_shift,
+            part_of, item_part[k],
         )  # fmt: skip
 
 
@@ -456,8 +423,7 @@ def mih_search(
 def mih_serial(
     qs: Any, radius: Any, rho: Any, h: Any, dead: Any, starts: Any, widths: Any, tbits: Any,
     off_base: Any, row_bits: Any, offsets: Any, entries: Any, masks: Any, flips: Any,
-    upto: Any, room0: Any, out_q: Any, out_row: Any, out_dist: Any, off_shift: Any,
-    row_shift: Any,
+    upto: Any, room0: Any, out_q: Any, out_row: Any, out_dist: Any,
 ) -> Any:  # fmt: skip
     """All queries, one thread: hits packed from 0; returns the count (may exceed the room)."""
     cap = out_row.shape[0]
@@ -468,7 +434,6 @@ def mih_serial(
         c = _probe_query(
             qs, qi, radius, rho, h, dead, starts, widths, tbits, off_base, row_bits, offsets,
             entries, masks, flips, upto, room0, out_row, out_dist, total, room, part_of, 0,
-            off_shift, row_shift,
         )  # fmt: skip
         for j in range(min(c, room)):
             out_q[total + j] = qi

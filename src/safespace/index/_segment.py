@@ -40,10 +40,6 @@ QUERY_CAP = 16  # room per query in a parallel probe before it is re-run with ex
 BLOCK_ROWS = 4096  # rows per scan block: 128 KiB of hashes, stays in L2 while queries pass
 PARALLEL_SCAN = 1 << 22  # rows x queries from which a scan is worth spreading over threads
 PARALLEL_PROBE = 8  # queries from which probing is spread over threads
-# Probes visit buckets and candidates in address order, bin by bin: a bin is a 2 MiB huge page
-# (2**19 uint32 offsets, 2**16 hashes of 32 bytes).
-OFF_SHIFT = 19
-ROW_SHIFT = 16
 SPLIT_ROWS = 1 << 22  # rows from which one query's chunks are shared by the search threads
 SPLIT_QUERIES = 2  # batches smaller than this are split by chunks rather than by query
 # Parts a split query's chunks are cut into: 0 is auto (as many as the search threads the
@@ -222,7 +218,7 @@ class Tables:
                 lambda oq, orow, od: kern.mih_serial(
                     qs, radius, rho, h, dead, plan.starts, plan.widths_arr, plan.tbits_arr,
                     plan.off_base, plan.row_bits, self.offsets, self.entries, plan.masks, flips,
-                    upto, CANDIDATE_ROOM, oq, orow, od, OFF_SHIFT, ROW_SHIFT,
+                    upto, CANDIDATE_ROOM, oq, orow, od,
                 ),
                 QUERY_CAP + 4 * nq,
             )  # fmt: skip
@@ -266,7 +262,6 @@ class Tables:
             qs, item_q, item_part, part_of, pos, caps, radius, rho, h, dead, plan.starts,
             plan.widths_arr, plan.tbits_arr, plan.off_base, plan.row_bits, self.offsets,
             self.entries, plan.masks, flips, upto, CANDIDATE_ROOM, out_row, out_dist, counts,
-            OFF_SHIFT, ROW_SHIFT,
         )  # fmt: skip
         n_out = int(np.minimum(counts, caps).sum())
         rows = np.empty(n_out, dtype=np.int64)
