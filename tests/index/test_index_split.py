@@ -29,6 +29,29 @@ def split(parts: int) -> Iterator[None]:
         _segment.SPLIT_ROWS, _segment.SPLIT_QUERIES, _segment.SPLIT_PARTS = saved
 
 
+def _one_segment(seed: int) -> tuple[PDQIndex, np.ndarray]:
+    """A probe-mode index of 300 random rows in one segment, and those rows."""
+    data = np.random.default_rng(seed).integers(0, 256, (300, 32), dtype=np.uint8)
+    index = PDQIndex()
+    index._mode = "probe"
+    index.add(np.arange(300), data)
+    index.compact()
+    return index, data
+
+
+def _spy_on_items(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many items each split probe hands the kernels, call by call."""
+    seen: list[int] = []
+    real = _segment.Tables._items
+
+    def spy(self: _segment.Tables, qs: np.ndarray, item_q: np.ndarray, *a: object) -> object:
+        seen.append(len(item_q))
+        return real(self, qs, item_q, *a)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_segment.Tables, "_items", spy)
+    return seen
+
+
 @SETTINGS
 @given(
     seed=st.integers(0, 2**32 - 1),
@@ -68,20 +91,8 @@ def test_split_probe_equals_brute_force(
 
 def test_split_path_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     """The split path is the one taken (not the whole-query kernels)."""
-    rng = np.random.default_rng(5)
-    data = rng.integers(0, 256, (300, 32), dtype=np.uint8)
-    index = PDQIndex()
-    index._mode = "probe"
-    index.add(np.arange(300), data)
-    index.compact()
-    seen: list[int] = []
-    real = _segment.Tables._items
-
-    def spy(self: _segment.Tables, qs: np.ndarray, item_q: np.ndarray, *a: object) -> object:
-        seen.append(len(item_q))
-        return real(self, qs, item_q, *a)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(_segment.Tables, "_items", spy)
+    index, data = _one_segment(5)
+    seen = _spy_on_items(monkeypatch)
     with split(3):
         assert index.search(data[:2], radius=31) == [[(0, 0)], [(1, 0)]]
     assert seen == [6]
@@ -155,22 +166,10 @@ def test_auto_split_takes_only_idle_cores(threads: int, cpus: int, load: float, 
 def test_auto_split_follows_the_load(monkeypatch: pytest.MonkeyPatch) -> None:
     """With SPLIT_PARTS at 0 (auto), a big segment's lone query is split only while the
     load average leaves a core idle; the reading is reused for LOAD_TTL seconds."""
-    rng = np.random.default_rng(9)
-    data = rng.integers(0, 256, (300, 32), dtype=np.uint8)
-    index = PDQIndex()
-    index._mode = "probe"
-    index.add(np.arange(300), data)
-    index.compact()
-    seen: list[int] = []
-    real = _segment.Tables._items
-
-    def spy(self: _segment.Tables, qs: np.ndarray, item_q: np.ndarray, *a: object) -> object:
-        seen.append(len(item_q))
-        return real(self, qs, item_q, *a)  # type: ignore[arg-type]
-
+    index, data = _one_segment(9)
+    seen = _spy_on_items(monkeypatch)
     readings = iter([0.2, 5.0])
     clock = [1000.0]
-    monkeypatch.setattr(_segment.Tables, "_items", spy)
     monkeypatch.setattr(_segment.os, "getloadavg", lambda: (next(readings), 0.0, 0.0))
     monkeypatch.setattr(_segment.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(_segment.time, "monotonic", lambda: clock[0])
