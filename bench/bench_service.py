@@ -318,10 +318,11 @@ def _ms(text: str) -> float:
 
 def in_process_rate(folder: Path, bodies: list[str]) -> tuple[float, float]:
     """Matcher.match calls per second in this process, and its load time from the snapshot."""
-    from safespace.index import _segment
+    import numba
 
-    # One core, as a worker searches (one search thread each): no query split over threads.
-    saved, _segment.SPLIT_PARTS = _segment.SPLIT_PARTS, 1
+    # One search thread, as each worker has (``index_threads``): no query split over threads.
+    saved = numba.get_num_threads()
+    numba.set_num_threads(1)
     db = open_database(f"sqlite:///{folder / 'safespace.db'}")
     try:
         started = time.perf_counter()
@@ -334,7 +335,7 @@ def in_process_rate(folder: Path, bodies: list[str]) -> tuple[float, float]:
             m.match([("pdq", q)])
         return len(bodies) / (time.perf_counter() - started), load
     finally:
-        _segment.SPLIT_PARTS = saved
+        numba.set_num_threads(saved)
         db.close()
 
 
