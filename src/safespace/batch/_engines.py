@@ -32,7 +32,7 @@ def _distributed() -> Any:
 class Engine(Protocol):
     name: str
     workers: int  # how many tasks can run at once (sizes the window)
-    chunk: int  # files per task: larger amortises the engine's per-task cost
+    chunk: int  # files per task at most: larger amortises the engine's per-task cost
 
     def imap_unordered(
         self, fn: Callable[..., Any], jobs: Iterable[tuple[Any, ...]], window: int
@@ -95,10 +95,11 @@ class DaskEngine:
     name = "dask"
 
     def __init__(
-        self, address: str | None = None, workers: int | None = None, chunk: int = 64
+        self, address: str | None = None, workers: int | None = None, chunk: int = 256
     ) -> None:
-        # 64 files a task: the client and scheduler spend about 8 ms of CPU on each task
-        # (bench/bench_engine.py), 0.13 ms a file at 64 against 0.5 at 16
+        # Up to 256 files a task: the client and scheduler spend about 8 ms of CPU on each
+        # task (bench/bench_engine.py). Tasks shrink towards the end of a run (task_sizes in
+        # _run.py), so large ones leave no worker idle while another finishes.
         try:
             dask = _distributed()
         except ImportError:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,22 +54,43 @@ def _state_file(state_path: Path) -> Iterator[IO[str]]:
         yield fh
 
 
+READ_HERE_TASK = 64  # files a task carries at most when their bytes travel with it
+
+
+def task_sizes(total: int, workers: int, most: int) -> Iterator[int]:
+    """Files per task, in the order tasks are handed out (guided self-scheduling).
+
+    Each task takes an even share of the files not yet handed out, as if they were cut into
+    twice as many tasks as there are workers, but at most ``most`` and at least an eighth of
+    it: tasks are large while much is left, which spreads the engine's per-task cost over
+    many files, and shrink towards the end, so no worker is still on a long task while the
+    others have nothing left to do. A small tree is shared among all the workers.
+    """
+    floor = max(1, min(most // 8, total // (4 * workers)))
+    left = total
+    while left > 0:
+        size = min(left, max(floor, min(most, -(-left // (2 * workers)))))
+        yield size
+        left -= size
+
+
 def _jobs(
-    todo: list[str], read_local: bool, chunk: int, exact: bool, limits: DecodeLimits
+    todo: list[str], sizes: Iterable[int], read_local: bool, exact: bool, limits: DecodeLimits
 ) -> Iterator[tuple[list[Input], bool, DecodeLimits]]:
-    for i in range(0, len(todo), chunk):
-        part = todo[i : i + chunk]
+    start = 0
+    for size in sizes:
+        part = todo[start : start + size]
+        start += size
         yield [(p, read_here(p) if read_local else None) for p in part], exact, limits
 
 
 def _hashed(
     engine: Engine, todo: list[str], read_local: bool, exact: bool, limits: DecodeLimits
 ) -> Iterator[Hashed]:
-    window = engine.workers * 4
-    # engine.chunk files a task at most, fewer when the tree is small: every worker gets work
-    chunk = max(1, min(engine.chunk, -(-len(todo) // window)))
-    jobs = _jobs(todo, read_local, chunk, exact, limits)
-    for results in engine.imap_unordered(hash_items, jobs, window=window):
+    most = min(engine.chunk, READ_HERE_TASK) if read_local else engine.chunk
+    sizes = task_sizes(len(todo), engine.workers, most)
+    jobs = _jobs(todo, sizes, read_local, exact, limits)
+    for results in engine.imap_unordered(hash_items, jobs, window=engine.workers * 4):
         yield from results
 
 
