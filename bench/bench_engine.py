@@ -10,11 +10,15 @@ then hashes them (PDQ + MD5 + SHA-256, ``safespace.signals.hash_file``, the scan
   submits);
 * ``ray-N``: ``ray.init(num_cpus=N)``, the same two shapes (when Ray is installed);
 * ``scan``: like with like, ``safespace.batch.run_scan`` itself (hash, match, record each
-  file in the state file): the reference runs it in this one process (an in-process engine),
+  file in the state file): the reference runs it in one process of its own (an in-process
+  engine, no cluster threads beside it),
   then on a local Dask cluster of N workers, with the workers' malloc tuning
-  (``safespace.batch._inputs.tune_malloc``) on and, with ``--untuned``, off too. It prints
-  CPU milliseconds per file of the client process (client, scheduler and nannies: a
-  ``LocalCluster`` keeps them there) and of the workers (psutil), and the load average.
+  (``safespace.batch._inputs.tune_malloc``) on and, with ``--untuned``, off too. Each
+  engine run follows a reference run of its own, and its per-core figure is against that
+  one (the machine's speed drifts from minute to minute); ``--repeat N`` runs each pair N
+  times and prints the medians. It prints CPU milliseconds per file of the client process
+  (client, scheduler and nannies: a ``LocalCluster`` keeps them there) and of the workers
+  (psutil), and the load average.
 
 For each it prints files/s, per-core efficiency (rate / N / single rate), scaling (N workers
 against one), the cluster's start time, the per-task overhead it implies, and the engine's
@@ -24,6 +28,7 @@ install size on disk. Targets (reported, never asserted): per-core >= 0.90, 2 wo
     python bench/bench_engine.py                    # 400 files, 1 and 2 workers
     python bench/bench_engine.py --files 2000 --workers 1 2 --chunk 16
     python bench/bench_engine.py --engines scan --files 1000 --untuned
+    python bench/bench_engine.py --engines scan --files 4000 --repeat 5
 """
 
 from __future__ import annotations
@@ -32,7 +37,9 @@ import argparse
 import contextlib
 import importlib.metadata as md
 import io
+import multiprocessing
 import os
+import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -169,8 +176,15 @@ def _scan_once(root: Path, engine: Any, state: Path) -> float:
     return elapsed
 
 
-def run_scan_engines(root: Path, n: int, workers: list[int], chunk: int, untuned: bool) -> None:
-    """``run_scan`` in one process, then on Dask: rates, per-core, CPU per file."""
+def run_scan_engines(
+    root: Path, n: int, workers: list[int], chunk: int, untuned: bool, repeat: int
+) -> None:
+    """``run_scan`` in one process, then on Dask: rates, per-core, CPU per file.
+
+    Each engine run is paired with a reference run in this process just before it, and its
+    per-core figure is against that reference: the machine's speed drifts between minutes
+    (this one is shared), and a reference taken once at the start drifts with it. With
+    ``repeat`` above one, each pair runs that many times and the medians are printed too."""
     import psutil
     from distributed import LocalCluster
 
@@ -178,26 +192,22 @@ def run_scan_engines(root: Path, n: int, workers: list[int], chunk: int, untuned
 
     me = psutil.Process()
     state = root.parent / f"{root.name}-state.jsonl"  # beside the tree, not in it
-    inline = InlineEngine(chunk)
-    _scan_once(root, inline, state)  # warm
-    c0 = time.process_time()
-    ref = _scan_once(root, inline, state)
-    ref_cpu = time.process_time() - c0
-    ref_rate = n / ref
+    # The reference runs in a process of its own, started before any cluster: a
+    # LocalCluster's scheduler and nannies live in this process, and their threads would
+    # take the GIL from a reference run here (it measured up to 15% slower than alone).
+    ref_pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    ref_state = root.parent / f"{root.name}-reference.jsonl"
+
+    def reference(tuned: bool = False) -> tuple[float, float]:
+        run = ref_pool.submit(_reference_scan, str(root), chunk, str(ref_state), tuned)
+        elapsed, cpu = run.result()
+        return n / elapsed, cpu
+
+    reference()  # warm
+    ref_rate, ref_cpu = reference()
     print(f"load {os.getloadavg()[0]:.2f}  scan (hash+match+record), chunk {chunk}")
     print(f"{'scan single':<22}  1w {ref_rate:>8.1f} files/s  cpu {1000 * ref_cpu / n:.2f} ms/file")
-    # The same loop with the workers' malloc settings (tune_malloc) in this process: how much
-    # of a worker's figure is the settings rather than the engine. Last, as it stays set.
-    os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", "65536")
-    tune_malloc()
-    c0 = time.process_time()
-    tuned = _scan_once(root, inline, state)
-    tuned_cpu = time.process_time() - c0
-    print(
-        f"{'scan single tuned':<22}  1w {n / tuned:>8.1f} files/s  cpu"
-        f" {1000 * tuned_cpu / n:.2f} ms/file  (per-core ratios below: against scan single)"
-    )
-    rates: dict[str, dict[int, float]] = {}
+    per_core: dict[str, dict[int, list[float]]] = {}
     for tuned in [True, False] if untuned else [True]:
         label = "scan dask" + ("" if tuned else " untuned")
         for w in workers:
@@ -213,25 +223,54 @@ def run_scan_engines(root: Path, n: int, workers: list[int], chunk: int, untuned
                     pids = list(client.run(os.getpid).values())
                     _scan_once(root, engine, state)  # warm the workers' imports
                     procs = [psutil.Process(p) for p in pids]
-                    w0 = sum(sum(p.cpu_times()[:2]) for p in procs)
-                    m0 = sum(me.cpu_times()[:2])
-                    load = os.getloadavg()[0]
-                    elapsed = _scan_once(root, engine, state)
-                    client_cpu = sum(me.cpu_times()[:2]) - m0
-                    worker_cpu = sum(sum(p.cpu_times()[:2]) for p in procs) - w0
+                    for _ in range(repeat):
+                        ref_rate, _ = reference()
+                        w0 = sum(sum(p.cpu_times()[:2]) for p in procs)
+                        m0 = sum(me.cpu_times()[:2])
+                        load = os.getloadavg()[0]
+                        elapsed = _scan_once(root, engine, state)
+                        client_cpu = sum(me.cpu_times()[:2]) - m0
+                        worker_cpu = sum(sum(p.cpu_times()[:2]) for p in procs) - w0
+                        rate = n / elapsed
+                        per_core.setdefault(label, {}).setdefault(w, []).append(rate / w / ref_rate)
+                        print(
+                            f"{label:<22} {w:>2}w {rate:>8.1f} files/s  per-core"
+                            f" {rate / w / ref_rate:5.2f}  cpu/file: client"
+                            f" {1000 * client_cpu / n:.2f} ms, workers"
+                            f" {1000 * worker_cpu / n:.2f} ms  (load {load:.2f}; reference"
+                            f" {ref_rate:.1f} files/s)"
+                        )
                 finally:
                     engine.close()
-            rate = n / elapsed
-            rates.setdefault(label, {})[w] = rate
-            print(
-                f"{label:<22} {w:>2}w {rate:>8.1f} files/s  per-core {rate / w / ref_rate:5.2f}"
-                f"  cpu/file: client {1000 * client_cpu / n:.2f} ms,"
-                f" workers {1000 * worker_cpu / n:.2f} ms  (load {load:.2f})"
-            )
-    for name, by_w in rates.items():
+    for name, by_w in per_core.items():
+        if repeat > 1:
+            for w, values in by_w.items():
+                print(f"median {name:<15} {w:>2}w per-core {statistics.median(values):5.2f}")
         if 1 in by_w and 2 in by_w:
-            print(f"scaling {name:<22} 2w/1w {by_w[2] / by_w[1]:.2f}x")
+            # 2w/1w from the per-core figures: each against its own reference
+            scaling = 2 * statistics.median(by_w[2]) / statistics.median(by_w[1])
+            print(f"scaling {name:<22} 2w/1w {scaling:.2f}x")
+    # The same loop with the workers' malloc settings (tune_malloc) in the reference process:
+    # how much of a worker's figure is the settings rather than the engine. Last, as they stay.
+    tuned_rate, tuned_cpu = reference(tuned=True)
+    print(
+        f"{'scan single tuned':<22}  1w {tuned_rate:>8.1f} files/s"
+        f"  cpu {1000 * tuned_cpu / n:.2f} ms/file"
+    )
+    ref_pool.shutdown()
     state.unlink(missing_ok=True)
+    ref_state.unlink(missing_ok=True)
+
+
+def _reference_scan(root: str, chunk: int, state: str, tuned: bool) -> tuple[float, float]:
+    """One ``run_scan`` in this (reference) process, in-process engine: seconds and CPU
+    seconds; ``tuned`` first applies the Dask workers' malloc settings here."""
+    if tuned:
+        os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", "65536")
+        tune_malloc()
+    c0 = time.process_time()
+    elapsed = _scan_once(Path(root), InlineEngine(chunk), Path(state))
+    return elapsed, time.process_time() - c0
 
 
 def _untune_worker() -> None:
@@ -277,10 +316,19 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=400)
     ap.add_argument("--side", type=int, default=256, help="image side in pixels")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--chunk", type=int, default=64, help="files per task (chunked, scan)")
+    ap.add_argument(
+        "--chunk", type=int, default=256,
+        help="files per task (chunked); scan: at most, as the engine's guided tasks shrink",
+    )  # fmt: skip
     ap.add_argument("--engines", nargs="+", default=["pool", "dask", "ray", "scan"])
     ap.add_argument(
         "--untuned", action="store_true", help="scan: also run the workers without tune_malloc"
+    )
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="scan: engine runs per cluster, each after its own reference run",
     )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="safespace-bench-engine-") as tmp:
@@ -295,7 +343,7 @@ def main() -> None:
         runners: dict[str, Callable[..., Any]] = {"dask": run_dask, "ray": run_ray}
         for engine in args.engines:
             if engine == "scan":
-                run_scan_engines(Path(tmp), n, args.workers, args.chunk, args.untuned)
+                run_scan_engines(Path(tmp), n, args.workers, args.chunk, args.untuned, args.repeat)
                 continue
             if engine == "pool":
                 for w in args.workers:
