@@ -1,5 +1,5 @@
-"""ExchangeService: sources stored, fetched page by page in one transaction each, faults
-recorded with backoff, and a crash mid-fetch resuming with nothing lost or doubled."""
+"""ExchangeService: sources stored, fetched in transactions of whole pages, faults recorded
+with backoff, and a crash mid-fetch resuming with nothing lost or doubled."""
 
 from __future__ import annotations
 
@@ -116,27 +116,42 @@ def test_entries_keep_their_source_upstream_id_and_match_with_them(
     }  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("group_changes", "committed"),
+    [(1, 20), (20, 20), (15, 20)],
+    ids=["a page a transaction", "two pages a transaction", "grouped past a page"],
+)
 def test_a_crash_mid_fetch_resumes_with_nothing_lost_or_doubled(
-    exchanges: ExchangeService,
     upstream: MemoryUpstream,
     database: Database,
+    clock: Clock,
     monkeypatch: pytest.MonkeyPatch,
+    group_changes: int,
+    committed: int,
 ) -> None:
+    """Pages of 10, 10 and 5: the second transaction dies. One page a transaction: page 1
+    is in, page 2 is not. Grouped by 20 (or 15: a group ends with the page that reaches it):
+    pages 1 and 2 are one transaction, and page 3 dies in the next."""
+    BankService(database).create_bank("common")
+    exchanges = ExchangeService(
+        database, master_key=os.urandom(32), clock=clock, group_changes=group_changes
+    )
     upstream.publish(25)
     exchanges.add("peer", type="memory", bank="common", credentials=KEY)
     real = service_module._apply
     calls = {"n": 0}
+    dies_at = 3 if group_changes == 1 else 2
 
-    def dies_on_the_third_page(*args: Any) -> Any:
+    def dies_on_a_later_transaction(*args: Any) -> Any:
         calls["n"] += 1
-        if calls["n"] == 3:
+        if calls["n"] == dies_at:
             raise RuntimeError("the process died here")  # the transaction rolls back
         return real(*args)
 
-    monkeypatch.setattr(service_module, "_apply", dies_on_the_third_page)
+    monkeypatch.setattr(service_module, "_apply", dies_on_a_later_transaction)
     with pytest.raises(RuntimeError):
         exchanges.fetch_once("peer")
-    assert len(bank_values(database)) == 20  # two pages committed, the third not at all
+    assert len(bank_values(database)) == committed  # whole transactions only
     monkeypatch.setattr(service_module, "_apply", real)
     report = exchanges.fetch_once("peer")
     assert (report.pages, report.added) == (1, 5)

@@ -22,7 +22,8 @@ TASK = PeriodicTask[AppContext](
     interval=5.0,
     run=run,
     placement="once-per-cluster",
-    description="Fetches each bank source (exchange) whose next run has come: every page "
-    "with its checkpoint in one transaction, so matchers see the entries at their next "
-    "refresh; a failing source is retried with backoff (1 min doubling, at most 6 h).",
+    description="Fetches each bank source (exchange) whose next run has come: whole pages "
+    "with their checkpoint in one transaction (grouped up to 100,000 changes or one second), "
+    "so matchers see the entries at their next refresh; a failing source is retried with "
+    "backoff (1 min doubling, at most 6 h).",
 )
