@@ -7,8 +7,8 @@ local database follows it with a ``safespace`` source. Printed per size:
 - the peer's own serve rate: every page of the listing read and decoded by a plain HTTP
   client, nothing applied, with the peer process's CPU seconds;
 - full fetch: N entries applied, seconds, entries applied per second (through HTTP, page
-  checks, the bulk insert, the upstream-id mapping and the checkpoint, one transaction per
-  page), with this process's CPU seconds;
+  checks, the bulk insert, the upstream-id mapping and the checkpoint, in the service's
+  transactions of grouped pages), with this process's CPU seconds;
 - delta: 10,000 new entries on the peer (or N/10 when N is smaller), fetched into the full
   bank, with the same figures;
 - commit to matchable: from the delta fetch's last commit to a matcher (already loaded, idle
