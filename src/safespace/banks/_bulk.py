@@ -170,13 +170,17 @@ def add_narrow_rows(
     *,
     source: str | None,
     columns: Sequence[tuple[str, str]] = (),
-    then: Callable[[Connection, str], None] | None = None,
+    then: Callable[[Connection, str, int | None], None] | None = None,
 ) -> int:
     """:func:`add_rows` with narrow staged rows: only what differs per entry goes through
     the driver (one ``executemany``, or ``COPY`` on PostgreSQL); the bank, ``source``,
     ``enabled`` and the time are filled in by the move. ``columns`` (name, SQL type) are the
-    caller's own per-row values staged beside each entry, and ``then(conn, stage)`` runs
-    before the staging table goes (a peer fetch maps upstream ids in the same pass).
+    caller's own per-row values staged beside each entry, and ``then(conn, stage, first)``
+    runs before the staging table goes (a peer fetch maps upstream ids in the same pass).
+    ``first`` is the id the staging table's first row got when every staged row became a new
+    entry, the k-th (``rowid`` k) with id ``first + k - 1``: the caller can then pair them by
+    position instead of looking each value up. It is None otherwise, and on PostgreSQL,
+    whose ids come from a sequence other transactions draw from too.
 
     Returns how many entries were added. No type among ``rows`` may be ``digest_stored``.
     """
@@ -238,12 +242,28 @@ def add_narrow_rows(
         )
     )
     if then is not None:
-        then(conn, _STAGE)
+        then(conn, _STAGE, None if postgres else _first_of_block(conn, before, len(rows)))
     conn.exec_driver_sql(f"DROP TABLE {_STAGE}")
     count = result.rowcount
     if count is None or count < 0:
         count = s.scalar(select(func.count()).select_from(BankEntry).where(mine)) or 0
     return int(count)
+
+
+def _first_of_block(conn: Connection, before: int, staged: int) -> int | None:
+    """On SQLite, right after a move in staging order: the id of the first new entry when
+    the ``staged`` rows (``rowid`` 1 to ``staged``) all became entries with consecutive ids
+    (one writer at a time, ids handed out in insertion order); None when any was left out
+    (already in the bank, or a repeat) or the ids are not one run."""
+    count, low, high = conn.execute(
+        select(func.count(), func.min(BankEntry.id), func.max(BankEntry.id)).where(
+            BankEntry.id > before
+        )
+    ).one()
+    if not staged or count != staged or high - low + 1 != staged:
+        return None
+    first_row, last_row = conn.exec_driver_sql(f"SELECT min(rowid), max(rowid) FROM {_STAGE}").one()
+    return int(low) if (first_row, last_row) == (1, staged) else None
 
 
 def _stage_and_move(

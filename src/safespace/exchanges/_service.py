@@ -729,10 +729,15 @@ def _apply(
         ]
         source_id, bank_id = int(row.id), int(row.bank_id)
 
-        def map_staged(conn: Connection, stage: str) -> None:
+        def map_staged(conn: Connection, stage: str, first: int | None) -> None:
+            head = f"INSERT INTO {_mapping.name} (source_id, upstream_id, entry_id) "
+            if first is not None:  # every staged row is a new entry, ids in staging order
+                conn.exec_driver_sql(
+                    head + f"SELECT {source_id}, upstream_id, {first - 1} + rowid FROM {stage}"
+                )
+                return
             conn.exec_driver_sql(
-                f"INSERT INTO {_mapping.name} (source_id, upstream_id, entry_id) "
-                f"SELECT {source_id}, st.upstream_id, e.id FROM {stage} AS st "
+                head + f"SELECT {source_id}, st.upstream_id, e.id FROM {stage} AS st "
                 f"JOIN {BankEntry.__tablename__} AS e ON e.bank_id = {bank_id} "
                 "AND e.signal_type = st.signal_type AND e.value = st.value"
             )

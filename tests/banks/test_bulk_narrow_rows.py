@@ -1,0 +1,68 @@
+"""``banks._bulk.add_narrow_rows`` tells its ``then`` hook where the new entries start when
+every staged row became one, in staging order (a peer fetch then maps upstream ids by
+position), and nothing when it cannot vouch for that: a value already in the bank, a value
+staged twice, or PostgreSQL, whose ids come from a shared sequence."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from safespace.banks import BankService
+from safespace.banks import _bulk as bulk
+from safespace.store import Bank, BankEntry, Database
+
+
+def _md5(n: int) -> str:
+    return hashlib.md5(f"value {n}".encode()).hexdigest()
+
+
+def _add(database: Database, bank: str, values: list[str]) -> tuple[int | None, list[Any]]:
+    """Stage ``values`` into ``bank``; (what ``then`` was told, the stage's (rowid, value))."""
+    seen: dict[str, Any] = {}
+
+    def then(conn: Connection, stage: str, first: int | None) -> None:
+        seen["first"] = first
+        if conn.dialect.name == "sqlite":
+            seen["stage"] = conn.exec_driver_sql(
+                f"SELECT rowid, value FROM {stage} ORDER BY rowid"
+            ).all()
+
+    with database.transaction() as s:
+        bank_id = s.scalar(select(Bank.id).where(Bank.name == bank))
+        assert bank_id is not None
+        rows = [("md5", v, None, "{}") for v in values]
+        bulk.add_narrow_rows(s, bank_id, rows, source="test", then=then)
+    return seen["first"], seen.get("stage", [])
+
+
+def _values_by_id(database: Database) -> dict[int, str]:
+    with database.session() as s:
+        return {e.id: e.value for e in s.scalars(select(BankEntry))}
+
+
+def test_all_new_rows_start_at_first_in_staging_order(database: Database) -> None:
+    banks = BankService(database)
+    banks.create_bank("other")
+    banks.create_bank("peer")
+    _add(database, "other", [_md5(n) for n in range(5)])  # ids before ours, another bank
+    first, stage = _add(database, "peer", [_md5(n) for n in range(100, 160)])
+    if database.url.startswith("postgresql"):
+        assert first is None
+        return
+    assert first is not None
+    by_id = _values_by_id(database)
+    assert [by_id[first + rowid - 1] for rowid, _ in stage] == [v for _, v in stage]
+
+
+def test_nothing_is_vouched_for_when_a_row_was_left_out(database: Database) -> None:
+    banks = BankService(database)
+    banks.create_bank("peer")
+    _add(database, "peer", [_md5(1)])
+    first, _ = _add(database, "peer", [_md5(n) for n in range(0, 20)])  # _md5(1) is there
+    assert first is None
+    first, _ = _add(database, "peer", [_md5(50), _md5(51), _md5(50)])  # staged twice
+    assert first is None
+    assert len(_values_by_id(database)) == 1 + 19 + 2
