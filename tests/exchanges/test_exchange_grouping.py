@@ -57,6 +57,17 @@ def service(database: Database, clock: Clock | None = None, **group: Any) -> Exc
     return ExchangeService(database, master_key=os.urandom(32), clock=clock or Clock(), **group)
 
 
+def peer(
+    database: Database, upstream: MemoryUpstream, entries: int, **settings: Any
+) -> ExchangeService:
+    """A service with source "peer" filling bank "common", ``entries`` published upstream."""
+    BankService(database).create_bank("common")
+    exchanges = service(database, **settings)
+    exchanges.add("peer", type="memory", bank="common", credentials=KEY)
+    upstream.publish(entries)
+    return exchanges
+
+
 def entries_of(database: Database, bank: str) -> list[tuple[str, str, str]]:
     """(upstream id, signal type, value) of every entry in ``bank``."""
     entries = BankService(database).list_entries(bank, limit=10_000)
@@ -146,10 +157,8 @@ def test_grouped_pages_leave_what_one_transaction_a_page_leaves(
 def test_a_large_fetch_is_applied_in_groups_and_matches_the_upstream(
     database: Database, upstream: MemoryUpstream, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    BankService(database).create_bank("common")
-    exchanges = service(database, group_changes=30)
-    exchanges.add("peer", type="memory", bank="common", credentials=KEY)
-    upstream.publish(95)  # pages of 10: groups of three pages (30 changes), then the rest
+    # pages of 10: groups of three pages (30 changes), then the rest
+    exchanges = peer(database, upstream, 95, group_changes=30)
     seen = transactions(monkeypatch)
     report = exchanges.fetch_once("peer")
     assert seen == [3, 3, 3, 1]
@@ -170,10 +179,7 @@ def test_a_group_is_committed_once_its_first_page_is_a_second_old(
     """A slow source: each page arrives 0.6 s after the last (the clock moves as it would),
     so a group closes with the page that finds it a second old, however few its changes."""
     clock = Clock()
-    BankService(database).create_bank("common")
-    exchanges = service(database, clock, group_changes=100_000, group_seconds=1.0)
-    exchanges.add("peer", type="memory", bank="common", credentials=KEY)
-    upstream.publish(50)
+    exchanges = peer(database, upstream, 50, clock=clock, group_seconds=1.0)
 
     def slow(number: int) -> None:
         clock.now += timedelta(seconds=0.6)
@@ -188,10 +194,7 @@ def test_a_group_is_committed_once_its_first_page_is_a_second_old(
 def test_a_fault_keeps_the_pages_before_it_and_the_next_fetch_resumes(
     database: Database, upstream: MemoryUpstream, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    BankService(database).create_bank("common")
-    exchanges = service(database, group_changes=100_000)
-    exchanges.add("peer", type="memory", bank="common", credentials=KEY)
-    upstream.publish(45)
+    exchanges = peer(database, upstream, 45)
 
     def cut_at_the_fourth(number: int) -> None:
         if number == 4:
@@ -220,9 +223,7 @@ def test_a_whole_copy_is_applied_on_its_own_within_a_group(
 ) -> None:
     """A complete page removes what it does not list, so merging it with the partial pages
     around it would keep what it drops (before it) or drop what follows it (after it)."""
-    BankService(database).create_bank("common")
-    exchanges = service(database)
-    exchanges.add("peer", type="memory", bank="common", credentials=KEY)
+    exchanges = peer(database, upstream, 0)
     with database.session() as s:
         source_id = s.query(ExchangeSource.id).scalar()
     pages = [

@@ -189,7 +189,7 @@ def test_a_page_that_follows_another_checkpoint_is_refused(
         source_id = s.query(ExchangeSource.id).scalar()
     page = FetchPage([], [], {"seq": 99}, more=False)
     with pytest.raises(Conflict):
-        exchanges.apply_page(source_id, page, expected={"seq": 1})
+        exchanges.apply_pages(source_id, [page], expected={"seq": 1})
 
 
 def test_a_stale_checkpoint_starts_over(

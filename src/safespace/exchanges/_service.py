@@ -482,23 +482,6 @@ class ExchangeService:
         if group:
             flush()
 
-    def apply_page(
-        self,
-        source_id: int,
-        page: FetchPage,
-        *,
-        expected: Mapping[str, Any] | None,
-        restart: bool = False,
-        report: FetchReport | None = None,
-        keep_values: bool = False,
-        mapped: set[str] | None = None,
-    ) -> dict[str, Any]:
-        """:meth:`apply_pages` of one page."""
-        return self.apply_pages(
-            source_id, [page], expected=expected, restart=restart, report=report,
-            keep_values=keep_values, mapped=mapped,
-        )  # fmt: skip
-
     def apply_pages(
         self,
         source_id: int,
@@ -649,7 +632,7 @@ def _apply(
 ) -> tuple[int, int, int]:
     """The page's changes on the bank and the mapping; (added, updated, removed).
 
-    ``mapped``: see :meth:`ExchangeService.apply_page` (updated here, so a page rolled back
+    ``mapped``: see :meth:`ExchangeService.apply_pages` (updated here, so a page rolled back
     leaves ids in it that are not mapped: they are looked up and not found, which is safe).
     """
     upserts: dict[str, SourceEntry] = {}
