@@ -181,8 +181,8 @@ def run_scan_engines(
 ) -> None:
     """``run_scan`` in one process, then on Dask: rates, per-core, CPU per file.
 
-    Each engine run is paired with a reference run in this process just before it, and its
-    per-core figure is against that reference: the machine's speed drifts between minutes
+    Each engine run is paired with a reference run just before it (in a process of its own),
+    and its per-core figure is against that reference: the machine's speed drifts between minutes
     (this one is shared), and a reference taken once at the start drifts with it. With
     ``repeat`` above one, each pair runs that many times and the medians are printed too."""
     import psutil
@@ -232,10 +232,11 @@ def run_scan_engines(
                         client_cpu = sum(me.cpu_times()[:2]) - m0
                         worker_cpu = sum(sum(p.cpu_times()[:2]) for p in procs) - w0
                         rate = n / elapsed
-                        per_core.setdefault(label, {}).setdefault(w, []).append(rate / w / ref_rate)
+                        core = rate / w / ref_rate
+                        per_core.setdefault(label, {}).setdefault(w, []).append(core)
                         print(
                             f"{label:<22} {w:>2}w {rate:>8.1f} files/s  per-core"
-                            f" {rate / w / ref_rate:5.2f}  cpu/file: client"
+                            f" {core:5.2f}  cpu/file: client"
                             f" {1000 * client_cpu / n:.2f} ms, workers"
                             f" {1000 * worker_cpu / n:.2f} ms  (load {load:.2f}; reference"
                             f" {ref_rate:.1f} files/s)"

@@ -5,8 +5,8 @@ or more whole pages (grouped up to 100,000 changes or one second): their entries
 bank service's bulk path (so the change log tells every matcher), the upstream-id mapping and
 the last page's checkpoint, together. A crash (kill -9 included) between transactions leaves
 the last committed checkpoint, and the next fetch resumes from it: nothing lost, nothing
-applied twice. A fault is recorded on the source (last error,
-consecutive failures) and the next try is put off with exponential backoff.
+applied twice. A fault is recorded on the source (last error, consecutive failures) and the
+next try is put off with exponential backoff.
 """
 
 from __future__ import annotations
