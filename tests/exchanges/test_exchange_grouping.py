@@ -18,7 +18,7 @@ from test_exchange_service import KEY, Clock, Memory
 from test_source_contract import MemoryUpstream
 
 from safespace.banks import BankService
-from safespace.errors import SourceUnavailable
+from safespace.errors import InvalidInput, SourceUnavailable
 from safespace.exchanges import FetchPage, SourceEntry, get_source_type
 from safespace.exchanges import _service as service_module
 from safespace.exchanges._service import ExchangeService
@@ -235,3 +235,12 @@ def test_a_whole_copy_is_applied_on_its_own_within_a_group(
     stored = exchanges.apply_pages(source_id, pages, expected=None)
     assert stored["seq"] == 4
     assert [u for u, _, _ in entries_of(database, "common")] == ["u2", "u5", "u6"]
+
+
+def test_no_pages_is_refused(database: Database, upstream: MemoryUpstream) -> None:
+    exchanges = peer(database, upstream, 0)
+    with database.session() as s:
+        source_id = s.query(ExchangeSource.id).scalar()
+    with pytest.raises(InvalidInput, match="no pages to apply"):
+        exchanges.apply_pages(source_id, [], expected=None)
+    assert exchanges.get("peer").pages == 0
