@@ -66,3 +66,35 @@ def test_nothing_is_vouched_for_when_a_row_was_left_out(database: Database) -> N
     first, _ = _add(database, "peer", [_md5(50), _md5(51), _md5(50)])  # staged twice
     assert first is None
     assert len(_values_by_id(database)) == 1 + 19 + 2
+
+
+def test_rows_become_entries_in_value_order_and_a_repeat_keeps_its_first(
+    database: Database,
+) -> None:
+    """Entries are written in (type, value) order, whatever order they came in (the value
+    indexes then grow in key order); the first of a repeated value is the one kept, and a
+    caller's own column stays beside its row."""
+    banks = BankService(database)
+    banks.create_bank("peer")
+    values = [_md5(n) for n in range(30)]
+    given = [*reversed(values), values[3]]  # arrival order, then a repeat of one value
+    rows = [("md5", v, None, "{}", f"up-{i}") for i, v in enumerate(given)]
+    staged: list[Any] = []
+
+    def then(conn: Connection, stage: str, first: int | None) -> None:
+        order = "rowid" if conn.dialect.name == "sqlite" else "ctid"
+        staged.extend(conn.exec_driver_sql(f"SELECT value, upstream FROM {stage} ORDER BY {order}"))
+
+    with database.transaction() as s:
+        bank_id = s.scalar(select(Bank.id).where(Bank.name == "peer"))
+        assert bank_id is not None
+        added = bulk.add_narrow_rows(
+            s, bank_id, rows, source="test", columns=[("upstream", "VARCHAR(32)")], then=then
+        )
+    assert added == 30
+    by_id = _values_by_id(database)
+    assert [by_id[i] for i in sorted(by_id)] == sorted(values)
+    assert [v for v, _ in staged] == sorted(given)
+    assert sorted(staged) == sorted((r[1], r[4]) for r in rows)  # each with its own column
+    repeat = [u for v, u in staged if v == values[3]]
+    assert repeat == ["up-26", "up-30"]  # the first to arrive is still staged first

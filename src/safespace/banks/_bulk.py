@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from itertools import islice
+from operator import itemgetter
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
@@ -64,7 +65,8 @@ _IS_NEW = (
     f"NOT EXISTS (SELECT 1 FROM {_entries.name} AS e WHERE e.bank_id = s.bank_id "
     "AND e.signal_type = s.signal_type AND e.value = s.value)"
 )
-# Staged rows into the bank: first occurrence of each hash, in file order, new ones only.
+# Staged rows into the bank: first occurrence of each hash, in file order (ids, listings
+# and exports follow the file), new ones only.
 _MOVE_SQLITE = (
     f"INSERT INTO {_entries.name} ({_COLS}) SELECT {_S_COLS} FROM {_STAGE} AS s "
     f"WHERE s.rowid IN (SELECT min(rowid) FROM {_STAGE} GROUP BY signal_type, value) "
@@ -161,6 +163,7 @@ NarrowRow = tuple[Any, ...]
 """A row for :func:`add_narrow_rows`: signal type, stored value, category, ``extra`` as JSON
 text, then the values of the caller's own staged columns."""
 _NARROW = ("signal_type", "value", "category", "extra")
+_type_and_value = itemgetter(0, 1)
 
 
 def add_narrow_rows(
@@ -182,8 +185,15 @@ def add_narrow_rows(
     position instead of looking each value up. It is None otherwise, and on PostgreSQL,
     whose ids come from a sequence other transactions draw from too.
 
+    Rows are staged, and so become entries, in (signal type, value) order, not the order
+    given (the first of a repeated hash is still the one kept): the bank's two value indexes
+    then grow in key order, each index page written once a call, where rows in arrival
+    order (random, for hashes) touched index pages all over a big bank, more than the page
+    cache holds.
+
     Returns how many entries were added. No type among ``rows`` may be ``digest_stored``.
     """
+    rows = sorted(rows, key=_type_and_value)  # stable: repeats keep their order
     conn = s.connection()
     postgres = conn.dialect.name == "postgresql"
     before = s.scalar(select(func.coalesce(func.max(BankEntry.id), 0))) or 0
