@@ -24,7 +24,9 @@ Writing a source: a module ``_source_<type>.py`` in this package with one subcla
 from __future__ import annotations
 
 import json
+import queue
 import re
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +50,7 @@ __all__ = [
     "checkpoint_time",
     "http_error",
     "known_signal_type",
+    "read_ahead",
 ]
 
 FETCHED_AT = "fetched_at"
@@ -317,3 +320,55 @@ def http_error(response: httpx.Response, what: str) -> SourceUnavailable | Sourc
     if status >= 500 or status in (408, 429):
         return SourceUnavailable(text)
     return SourceRejected(text)
+
+
+_DONE = object()
+
+
+def read_ahead(pages: Iterator[FetchPage], depth: int) -> Iterator[FetchPage]:
+    """``pages``, produced in a helper thread up to ``depth`` pages ahead of the caller.
+
+    A fetch applies pages in groups; while one group's statements run (the database
+    releases the interpreter lock) the helper reads, decodes and checks the next group's
+    pages, so the two overlap on two cores. A fault in ``pages`` reaches the caller after
+    the pages before it, as it would without the helper; a caller that stops early stops
+    the helper (and closes ``pages``).
+    """
+    ready: queue.Queue[Any] = queue.Queue(max(1, depth))
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                if not put(page):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # handed to the caller, raised there
+            put(exc)
+        finally:
+            close = getattr(pages, "close", None)
+            if close is not None:
+                close()
+
+    helper = threading.Thread(target=produce, name="safespace-fetch-ahead", daemon=True)
+    helper.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        helper.join()

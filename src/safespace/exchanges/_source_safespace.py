@@ -36,6 +36,7 @@ from safespace.exchanges._source import (
     SourceEntry,
     http_error,
     known_signal_type,
+    read_ahead,
 )
 
 __all__ = ["SOURCE", "PeerConfig", "PeerSource"]
@@ -58,6 +59,9 @@ class PeerConfig(BaseModel):
         return value.rstrip("/")
 
 
+READ_AHEAD = 12  # pages decoded ahead of the caller: a group of 100,000 changes and more
+
+
 class PeerSource(BankSource):
     type_name: ClassVar[str] = "safespace"
     description: ClassVar[str] = "another SafeSpace: one of its banks, changes and opinions"
@@ -78,15 +82,19 @@ class PeerSource(BankSource):
         return {"Authorization": f"Bearer {self.credentials.get('api_key', '')}"}
 
     def fetch(self, checkpoint: Mapping[str, Any] | None) -> Iterator[FetchPage]:
+        """Pages from ``checkpoint``, read, decoded and checked by a helper thread up to
+        :data:`READ_AHEAD` pages ahead (:func:`read_ahead`), while the caller applies the
+        pages before them."""
+        return read_ahead(self._fetch_in_turn(checkpoint), READ_AHEAD)
+
+    def _fetch_in_turn(self, checkpoint: Mapping[str, Any] | None) -> Iterator[FetchPage]:
         """Pages from ``checkpoint``; the next page is requested and transferred (in one
-        helper thread) while the caller applies this one, so the peer's answer and the
-        transfer overlap the database's work. Decoding and the checks run here, in the
-        caller's thread: in the helper they held the interpreter lock against the staging
-        inserts, which take it back row by row. Only whole, checked pages are yielded."""
+        helper thread) while this one is decoded and checked. Only whole, checked pages are
+        yielded."""
         cursor = dict(checkpoint or {})
         seq = int(cursor.get("seq") or 0)
         after = cursor.get("after_id")
-        with ThreadPoolExecutor(1, thread_name_prefix="safespace-peer-fetch") as pool:
+        with ThreadPoolExecutor(1, thread_name_prefix="safespace-peer-get") as pool:
             pending = pool.submit(self._get_raw, self._params(seq, after))
             try:
                 while True:
