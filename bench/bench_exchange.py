@@ -105,7 +105,9 @@ def _peer(folder: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
         deadline = time.monotonic() + 120
         while True:
             try:
-                if httpx.get(f"{base}/healthz", timeout=5).status_code == 200:
+                # ready, not just up: the peer's matcher has loaded its bank, which would
+                # otherwise take CPU from the first listing read (the serve rate)
+                if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
