@@ -719,6 +719,16 @@ def _apply(
                     head + f"SELECT {source_id}, upstream_id, {first - 1} + rowid FROM {stage}"
                 )
                 return
+            if conn.dialect.name == "postgresql":  # one index probe a row, never a join
+                # that hashes the whole bank (see banks._bulk._IS_NEW_PROBED); every staged
+                # value is in the bank now, so the probe always finds one
+                conn.exec_driver_sql(
+                    head + f"SELECT {source_id}, st.upstream_id, (SELECT e.id FROM "
+                    f"{BankEntry.__tablename__} AS e WHERE e.bank_id = {bank_id} "
+                    "AND e.signal_type = st.signal_type AND e.value = st.value) FROM "
+                    f"{stage} AS st"
+                )
+                return
             conn.exec_driver_sql(
                 head + f"SELECT {source_id}, st.upstream_id, e.id FROM {stage} AS st "
                 f"JOIN {BankEntry.__tablename__} AS e ON e.bank_id = {bank_id} "
