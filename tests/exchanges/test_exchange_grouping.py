@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,6 +24,7 @@ from safespace.errors import InvalidInput, SourceUnavailable
 from safespace.exchanges import FetchPage, SourceEntry, get_source_type
 from safespace.exchanges import _service as service_module
 from safespace.exchanges._service import ExchangeService
+from safespace.exchanges._source import read_ahead
 from safespace.store import Database
 from safespace.store._models_exchanges import ExchangeSource
 
@@ -244,3 +247,56 @@ def test_no_pages_is_refused(database: Database, upstream: MemoryUpstream) -> No
     with pytest.raises(InvalidInput, match="no pages to apply"):
         exchanges.apply_pages(source_id, [], expected=None)
     assert exchanges.get("peer").pages == 0
+
+
+def test_a_failed_apply_stops_a_source_reading_ahead_before_its_http_client_closes(
+    database: Database, upstream: MemoryUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A source whose pages a helper thread reads ahead (as the peer source does) is closed
+    by the fetch when applying fails, while its HTTP client is still open: its helper has
+    ended and its page iterator is closed by the time the fault is reported."""
+    closed: list[bool] = []
+    closed_when_http_closed: list[bool] = []
+
+    class Http(httpx.Client):
+        def __exit__(self, *exc: Any) -> None:
+            closed_when_http_closed.append(bool(closed))
+            super().__exit__(*exc)
+
+    class ReadingAhead(Scripted):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.http = Http()
+
+        def fetch(self, checkpoint: Mapping[str, Any] | None) -> Iterator[FetchPage]:
+            def pages() -> Iterator[FetchPage]:
+                try:
+                    yield from super(ReadingAhead, self).fetch(checkpoint)
+                finally:
+                    closed.append(True)
+
+            return read_ahead(pages(), 2)
+
+    monkeypatch.setattr(
+        service_module,
+        "get_source_type",
+        lambda name: ReadingAhead if name == "memory" else get_source_type(name),
+    )
+    exchanges = peer(database, upstream, 200, group_changes=1)
+    real = ExchangeService.apply_pages
+    calls: list[int] = []
+
+    def failing(self: ExchangeService, source_id: int, pages: Any, **kw: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise SourceUnavailable("the database went away")
+        return real(self, source_id, pages, **kw)
+
+    monkeypatch.setattr(ExchangeService, "apply_pages", failing)
+    report = exchanges.fetch_once("peer")
+    assert report.error is not None
+    assert "went away" in report.error
+    assert closed_when_http_closed == [True]
+    assert closed == [True]
+    assert not [t for t in threading.enumerate() if t.name == "safespace-fetch-ahead"]
+    assert len(entries_of(database, "common")) == 10  # the first page stays applied

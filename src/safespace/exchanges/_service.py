@@ -461,26 +461,31 @@ class ExchangeService:
             changes = 0
 
         pages = iter(source.fetch(checkpoint))
-        while True:
-            try:
-                page = next(pages)
-            except StopIteration:
-                break
-            except BaseException:
-                if group:  # the pages before a fault stay applied
+        try:
+            while True:
+                try:
+                    page = next(pages)
+                except StopIteration:
+                    break
+                except BaseException:
+                    if group:  # the pages before a fault stay applied
+                        flush()
+                    raise
+                if page.complete and group:  # a whole copy is applied on its own
                     flush()
-                raise
-            if page.complete and group:  # a whole copy is applied on its own
+                if not group:
+                    began = self._clock()
+                group.append(page)
+                changes += len(page.upserts) + len(page.removals)
+                late = self._clock() - began >= wait
+                if changes >= most or late or page.complete or not page.more:
+                    flush()
+            if group:
                 flush()
-            if not group:
-                began = self._clock()
-            group.append(page)
-            changes += len(page.upserts) + len(page.removals)
-            late = self._clock() - began >= wait
-            if changes >= most or late or page.complete or not page.more:
-                flush()
-        if group:
-            flush()
+        finally:  # a source reading ahead stops now, while its HTTP client is still open
+            close = getattr(pages, "close", None)
+            if close is not None:
+                close()
 
     def apply_pages(
         self,
