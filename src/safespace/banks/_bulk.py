@@ -66,9 +66,9 @@ _IS_NEW = (
     "AND e.signal_type = s.signal_type AND e.value = s.value)"
 )
 # The same test as one index probe a staged row. PostgreSQL plans NOT EXISTS as an anti
-# join, and while a fetch grows a bank faster than its statistics it picks one that sorts
-# or hashes the whole bank for every group (a bank of N, fetched in groups, cost N squared);
-# a scalar subquery is never turned into a join.
+# join, and while a fetch grows a bank faster than its statistics it can pick one that sorts
+# the whole bank for every group (seen at 1,000,000: 1.5 s of a group's 4.0 s); a scalar
+# subquery is never turned into a join, so its cost never depends on the statistics.
 _IS_NEW_PROBED = (
     f"(SELECT e.id FROM {_entries.name} AS e WHERE e.bank_id = s.bank_id "
     "AND e.signal_type = s.signal_type AND e.value = s.value) IS NULL"
