@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from datafiles import PATTERN_SD_VIDEO, VIDEO_DIR
 from safespace.errors import EmptyMedia, InvalidSignal, InvalidVideo, VideoTooLarge
+from safespace.signals import get_signal_type
 from safespace.signals._video import (
     CropBox,
     VideoFrameHash,
@@ -333,6 +334,9 @@ def test_lifted_bars_are_borders_and_bright_even_edges_are_not() -> None:
     assert detect_borders([sky]) is None
 
 
+FRAME_DISTANCE = next(t.default for t in get_signal_type("vpdq").thresholds if t.name == "distance")
+
+
 @pytest.mark.parametrize(
     ("pad", "name"), [((30, 30, 0, 0), "letterbox"), ((0, 0, 48, 48), "pillarbox")]
 )
@@ -347,7 +351,11 @@ def test_a_boxed_copy_matches_its_original_with_crop_borders(
     assert [f.frame_number for f in cropped] == [f.frame_number for f in base]
     near = [_bits(a.pdq, b.pdq) for a, b in zip(base, cropped, strict=True)]
     far = [_bits(a.pdq, b.pdq) for a, b in zip(base, plain, strict=True)]
-    assert max(near) <= 16, near
+    # each cropped frame matches at vPDQ's own default distance and no uncropped one does;
+    # no tighter bound, as two x264 encodes of the same frames can differ (over repeated
+    # runs the cropped distances ranged 2-20, the uncropped 38-84)
+    assert max(near) <= FRAME_DISTANCE, near
+    assert min(far) > FRAME_DISTANCE, far
     assert sum(near) < sum(far)
     # an unboxed video is not changed by the option
     assert hash_video(original, crop_borders=True) == base
