@@ -38,7 +38,14 @@ from safespace.errors import (
 )
 from safespace.exchanges._registry import get_source_type
 from safespace.exchanges._sealing import CredentialBox
-from safespace.exchanges._source import FETCHED_AT, BankSource, FetchPage, Opinion, SourceEntry
+from safespace.exchanges._source import (
+    FETCHED_AT,
+    BankSource,
+    FetchPage,
+    Opinion,
+    SourceEntry,
+    close_pages,
+)
 from safespace.signals import get_signal_type
 from safespace.store import Bank, BankEntry, Database
 from safespace.store._models import utcnow
@@ -483,9 +490,7 @@ class ExchangeService:
             if group:
                 flush()
         finally:  # a source reading ahead stops now, while its HTTP client is still open
-            close = getattr(pages, "close", None)
-            if close is not None:
-                close()
+            close_pages(pages)
 
     def apply_pages(
         self,
@@ -724,20 +729,14 @@ def _apply(
                     head + f"SELECT {source_id}, upstream_id, {first - 1} + rowid FROM {stage}"
                 )
                 return
-            if conn.dialect.name == "postgresql":  # one index probe a row, never a join
-                # that hashes the whole bank (see banks._bulk._IS_NEW_PROBED); every staged
-                # value is in the bank now, so the probe always finds one
-                conn.exec_driver_sql(
-                    head + f"SELECT {source_id}, st.upstream_id, (SELECT e.id FROM "
-                    f"{BankEntry.__tablename__} AS e WHERE e.bank_id = {bank_id} "
-                    "AND e.signal_type = st.signal_type AND e.value = st.value) FROM "
-                    f"{stage} AS st"
-                )
-                return
+            # one index probe a row, never a join that PostgreSQL may plan as a hash of the
+            # whole bank (see banks._bulk._IS_NEW_PROBED); every staged value is in the bank
+            # now, so the probe always finds one
             conn.exec_driver_sql(
-                head + f"SELECT {source_id}, st.upstream_id, e.id FROM {stage} AS st "
-                f"JOIN {BankEntry.__tablename__} AS e ON e.bank_id = {bank_id} "
-                "AND e.signal_type = st.signal_type AND e.value = st.value"
+                head + f"SELECT {source_id}, st.upstream_id, (SELECT e.id FROM "
+                f"{BankEntry.__tablename__} AS e WHERE e.bank_id = {bank_id} "
+                "AND e.signal_type = st.signal_type AND e.value = st.value) FROM "
+                f"{stage} AS st"
             )
 
         added = bulk.add_narrow_rows(

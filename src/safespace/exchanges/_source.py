@@ -48,6 +48,7 @@ __all__ = [
     "SourceEntry",
     "Verdict",
     "checkpoint_time",
+    "close_pages",
     "http_error",
     "known_signal_type",
     "read_ahead",
@@ -325,6 +326,14 @@ def http_error(response: httpx.Response, what: str) -> SourceUnavailable | Sourc
 _DONE = object()
 
 
+def close_pages(pages: Iterator[FetchPage]) -> None:
+    """Close a source's page iterator now, where it has ``close`` (a generator does), so
+    what it holds (a helper thread, a response) goes before its HTTP client does."""
+    close = getattr(pages, "close", None)
+    if close is not None:
+        close()
+
+
 def read_ahead(pages: Iterator[FetchPage], depth: int) -> Iterator[FetchPage]:
     """``pages``, produced in a helper thread up to ``depth`` pages ahead of the caller.
 
@@ -355,9 +364,7 @@ def read_ahead(pages: Iterator[FetchPage], depth: int) -> Iterator[FetchPage]:
         except BaseException as exc:  # handed to the caller, raised there
             put(exc)
         finally:
-            close = getattr(pages, "close", None)
-            if close is not None:
-                close()
+            close_pages(pages)
 
     helper = threading.Thread(target=produce, name="safespace-fetch-ahead", daemon=True)
     helper.start()
