@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ def _with_source(api: Api, tmp_path: Path) -> None:
     listing = tmp_path / "list.txt"
     listing.write_text("video_md5 " + "a" * 32 + "\n")
     api.post("/v1/banks", "curate", json={"name": "common"})
-    ExchangeService(api.state.db).add(
+    later = datetime.now(UTC) + timedelta(hours=1)  # its first run: the app's periodic fetch
+    ExchangeService(api.state.db, clock=lambda: later).add(  # leaves it to the test's own
         "feed", type="list", bank="common", config={"url": str(listing)}
     )
 

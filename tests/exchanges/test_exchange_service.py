@@ -192,6 +192,42 @@ def test_a_page_that_follows_another_checkpoint_is_refused(
         exchanges.apply_pages(source_id, [page], expected={"seq": 1})
 
 
+@pytest.mark.parametrize("fetched_before", [False, True], ids=["first-fetch", "stale-restart"])
+def test_two_fetches_of_one_source_at_once_apply_its_pages_once(
+    exchanges: ExchangeService,
+    upstream: MemoryUpstream,
+    clock: Clock,
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    fetched_before: bool,
+) -> None:
+    """A fetch from the start (a source's first, or one whose checkpoint went stale) still
+    checks that nobody applied meanwhile: the one that applies second stops with a conflict,
+    not with the database refusing a doubled entry, and the source is not marked failing."""
+    upstream.publish(5)
+    exchanges.add("peer", type="memory", bank="common", credentials=KEY)
+    if fetched_before:
+        exchanges.fetch_once("peer")
+        clock.now += timedelta(days=2)  # past Memory's stale_after: both start over
+    upstream.publish(3)
+    real_fetch = Memory.fetch
+    inner: list[Any] = []
+
+    def racing(self: Memory, checkpoint: Any) -> Iterator[FetchPage]:
+        if not inner:  # the outer fetch has read the checkpoint: another one runs to its end
+            inner.append(None)
+            inner[0] = exchanges.fetch_once("peer")
+        yield from real_fetch(self, checkpoint)
+
+    monkeypatch.setattr(Memory, "fetch", racing)
+    with pytest.raises(Conflict, match="fetched by someone else meanwhile"):
+        exchanges.fetch_once("peer")
+    assert inner[0].ok
+    assert bank_values(database) == live_values(upstream)
+    info = exchanges.get("peer")
+    assert (info.status, info.consecutive_failures, info.entries) == ("ok", 0, 8)
+
+
 def test_a_stale_checkpoint_starts_over(
     exchanges: ExchangeService, upstream: MemoryUpstream, clock: Clock, database: Database
 ) -> None:

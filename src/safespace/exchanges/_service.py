@@ -179,6 +179,14 @@ class FetchReport:
         }
 
 
+@dataclass
+class _Applied:
+    """The source's checkpoint as one fetch last saw it stored: when it began, then after each
+    group it applied. A group applies only while it is still the stored one."""
+
+    checkpoint: dict[str, Any] | None
+
+
 def entry_exchange_extra(source: str, entry: SourceEntry) -> dict[str, Any]:
     """What a bank entry keeps (in ``extra``) about where it came from."""
     return {
@@ -401,9 +409,11 @@ class ExchangeService:
     def fetch_once(self, name: str, *, keep_values: bool = False) -> FetchReport:
         """Fetch ``name`` until it has no more pages, a group of whole pages a transaction.
 
-        :class:`~safespace.errors.SourceNotFound` if there is no such source. A fault is
-        recorded on the source and reported (``error``), not raised: the pages before it stay
-        applied, the next fetch resumes after the last of them.
+        :class:`~safespace.errors.SourceNotFound` if there is no such source;
+        :class:`~safespace.errors.Conflict` if another fetch of it applied pages meanwhile
+        (this one stops; what both applied stays, once). A fault is recorded on the source
+        and reported (``error``), not raised: the pages before it stay applied, the next
+        fetch resumes after the last of them.
         """
         report = FetchReport(name)
         started = self._clock()
@@ -414,16 +424,19 @@ class ExchangeService:
         except SafeSpaceError as exc:
             self._failed(name, started, exc, report)
             return report
+        applied = _Applied(checkpoint)
         try:
             with source.http:
                 if checkpoint is not None and source.is_stale(checkpoint, started):
                     report.restarted = True
                     checkpoint = None
                 try:
-                    self._pages(source, source_id, checkpoint, report, keep_values)
+                    self._pages(source, source_id, checkpoint, applied, report, keep_values)
                 except StaleCheckpoint:
                     report.restarted = True
-                    self._pages(source, source_id, None, report, keep_values)
+                    self._pages(source, source_id, None, applied, report, keep_values)
+        except Conflict:  # another fetch of this source is applying: not this source's fault
+            raise
         except SafeSpaceError as exc:
             self._failed(name, started, exc, report)
             return report
@@ -445,11 +458,11 @@ class ExchangeService:
         source: BankSource,
         source_id: int,
         checkpoint: Mapping[str, Any] | None,
+        applied: _Applied,
         report: FetchReport,
         keep_values: bool,
     ) -> None:
-        expected = None if checkpoint is None else dict(checkpoint)
-        restart = checkpoint is None
+        """Fetch from ``checkpoint`` (None: from the start) and apply the pages in groups."""
         with self.db.session() as s:  # nothing mapped yet: only this fetch's own ids can be
             mine: set[str] | None = None if _maps_any(s, source_id) else set()
         group: list[FetchPage] = []
@@ -458,12 +471,11 @@ class ExchangeService:
         began = self._clock()
 
         def flush() -> None:
-            nonlocal expected, restart, changes
-            expected = self.apply_pages(
-                source_id, group, expected=expected, restart=restart, report=report,
+            nonlocal changes
+            applied.checkpoint = self.apply_pages(
+                source_id, group, expected=applied.checkpoint, report=report,
                 keep_values=keep_values, mapped=mine,
             )  # fmt: skip
-            restart = False
             group.clear()
             changes = 0
 
@@ -498,7 +510,6 @@ class ExchangeService:
         pages: Sequence[FetchPage],
         *,
         expected: Mapping[str, Any] | None,
-        restart: bool = False,
         report: FetchReport | None = None,
         keep_values: bool = False,
         mapped: set[str] | None = None,
@@ -512,9 +523,11 @@ class ExchangeService:
         ones apply a large list faster. The counts are then net: an entry added and removed
         again within the group counts as neither.
 
-        ``expected`` is the checkpoint the first page follows: if another fetch of the same
-        source committed meanwhile, nothing is applied (409 ``conflict``), so pages never
-        double. ``mapped``, when given, holds every upstream id the source has mapped (a fetch
+        ``expected`` is the checkpoint stored when the caller last looked (a fetch: when it
+        began, then after each group it applied), also when the pages start again from the
+        beginning: if another fetch of the same source committed meanwhile, nothing is applied
+        (409 ``conflict``), so pages never double and two first fetches never both apply.
+        ``mapped``, when given, holds every upstream id the source has mapped (a fetch
         that began with none collects its own here): only those are looked up in the database.
         """
         if not pages:
@@ -529,7 +542,7 @@ class ExchangeService:
             if row is None:
                 raise SourceNotFound("the source was removed during the fetch")
             stored = None if row.checkpoint is None else dict(row.checkpoint)
-            if not restart and stored != (None if expected is None else dict(expected)):
+            if stored != (None if expected is None else dict(expected)):
                 raise Conflict(f"source {row.name!r} was fetched by someone else meanwhile")
             for page in _merge_runs(pages):
                 changed = _apply(s, row, page, report if keep_values else None, mapped)
