@@ -10,6 +10,7 @@ letters) and compares the answers with the lookup of every extracted link, unfil
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -68,7 +69,10 @@ _HOSTS = [
     "list\u200bed.example.org",
 ]
 _PATHS = ["", "/", "/a/b.html", "/a/b.html?ref=1", "/x/y/z", "/q?x=1", "/p", "#frag", "/%61/b.html"]
-_SCHEMES = ["", "http://", "https://", "HTTPS://", "hxxps://", "ftp://", "https[:]//"]
+_SCHEMES = [
+    "", "http://", "https://", "HTTPS://", "hxxps://", "ftp://", "https[:]//", "http(:)//",
+    "https[://]", "h**ps{:}//",
+]  # fmt: skip
 _WRAPPERS = [
     "https://www.google.com/url?q={}",
     "https://www.google.co.uk/url?q={}",
@@ -116,6 +120,8 @@ URLS = UrlList(expressions=LISTED)
 @example("see http://user@0xc37f000b/")
 @example("see https://0xC3.0177.0.11/ now")
 @example("see https://listed..example.org/")
+@example("https[:]//3279880203/a/b.html")
+@example("see http(:)//user@3279880203/ or {:}//3279880203/")
 @example("see https://listed.example..org/")
 @example("see https://münchen.example.org/")
 @example("see https://MÜNCHEN.example.org/ or ẞ")
@@ -134,6 +140,21 @@ URLS = UrlList(expressions=LISTED)
 def test_the_host_checks_skip_nothing_the_full_lookup_matches(text: str) -> None:
     fast = sorted((m.expression, m.listed_as, m.start, m.end) for m in URLS.match_text(text))
     assert fast == _reference(URLS, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "see http://3279880203/a",
+        "see https[:]//3279880203/a/b.html",
+        "see hxxps(:)//3279880203/",
+        "see http[://]0xc37f000b/",
+        "see https://user@0xC3.0177.0.11/",
+    ],
+)
+def test_a_listed_ip_written_as_numbers_is_found(text: str) -> None:
+    """An IPv4 address in any form it is read in, behind a plain or hidden scheme."""
+    assert [m.expression for m in URLS.match_text(text)] == ["195.127.0.11/"]
 
 
 def test_a_listed_host_the_post_check_cannot_read_turns_it_off() -> None:

@@ -34,6 +34,12 @@ HIDDEN = [
     ("percent path", "see http://example.org/%70%61%67%65 now", "http://example.org/page"),
     ("upper case", "see EXAMPLE.ORG/page now", "http://example.org/page"),
     ("idn", "see http://bücher.example/page now", "http://xn--bcher-kva.example/page"),
+    # an IPv4 address written as one number has no dot: its scheme makes it a link
+    ("decimal ip", "see http://3279880203/page now", "http://195.127.0.11/page"),
+    ("hex ip", "see https://0xc37f000b/ now", "https://195.127.0.11/"),
+    ("hxxp decimal ip", "see hxxp://3279880203/page now", "http://195.127.0.11/page"),
+    ("bracket colon ip", "see https[:]//3279880203/page now", "https://195.127.0.11/page"),
+    ("bracket slashes ip", "see http[://]3279880203/page now", "http://195.127.0.11/page"),
 ]
 
 

@@ -438,7 +438,13 @@ def extract_urls(
     link whose host is written plainly (its canonical form is itself lower-cased) and is
     no redirect wrapper when ``hosts.might_list(host)`` is False.
     """
-    if text.isascii() and "." not in text and "%" not in text and "dot" not in text.lower():
+    if (
+        text.isascii()
+        and "." not in text
+        and "//" not in text  # a scheme, maybe before an IPv4 address as one number
+        and "%" not in text
+        and "dot" not in text.lower()
+    ):
         return []  # nothing that could be a host
     ascii_only = text.isascii()
     if hosts is not None and ascii_only and not hosts.could_match_text(text):

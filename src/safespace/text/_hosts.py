@@ -36,9 +36,13 @@ _LABEL_BYTES = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-
 _TO_SPACE = bytes(b if b in _LABEL_BYTES or b >= 0x80 else 0x20 for b in range(256))
 # A word holding a letter that is not ASCII and a dot: maybe a host to write in punycode.
 _NON_ASCII_NEAR_DOT = re.compile(r"[^\x00-\x7f]\S*\.|\.\S*[^\x00-\x7f]")
-# Where an IPv4 address may be written: a host after a scheme that starts with a digit
-# (http://3279880203/), or a run of labels whose last label starts with one (0x7f.1).
-_NUMERIC_HOST = re.compile(r"://(?:[^\s/?#@]*@)?\d|[\w-]\.\d[\w-]*+(?!\.[\w-])")
+# Where an IPv4 address may be written: a host after a scheme, plain or hidden, that starts
+# with a digit (http://3279880203/, https[:]//3279880203/, http[://]0xc37f000b/), or a run
+# of labels whose last label starts with one (0x7f.1).
+_NUMERIC_HOST = re.compile(
+    r"(?:(?::|\[:\]|\(:\)|\{:\})//|\[://\]|\(://\))(?:[^\s/?#@]*@)?\d"
+    r"|[\w-]\.\d[\w-]*+(?!\.[\w-])"
+)
 # A redirect wrapper's target is read from its query string, where a bare number is an
 # IPv4 address too (q=3279880203/page.html).
 _WRAPPER_NEEDLES = tuple(
