@@ -98,3 +98,33 @@ def test_rows_become_entries_in_value_order_and_a_repeat_keeps_its_first(
     assert sorted(staged) == sorted((r[1], r[4]) for r in rows)  # each with its own column
     repeat = [u for v, u in staged if v == values[3]]
     assert repeat == ["up-26", "up-30"]  # the first to arrive is still staged first
+
+
+def test_rows_of_several_types_are_ordered_by_type_then_value(database: Database) -> None:
+    """Several types in one call (the sort's key is then the pair): the entries follow
+    (type, value), a repeat within a type is found, and without one every row is new."""
+    banks = BankService(database)
+    banks.create_bank("peer")
+    md5s = [_md5(n) for n in range(10)]
+    sha256s = [hashlib.sha256(f"value {n}".encode()).hexdigest() for n in range(10)]
+    given = [v for pair in zip(reversed(sha256s), md5s, strict=True) for v in pair]
+    with database.transaction() as s:
+        bank_id = s.scalar(select(Bank.id).where(Bank.name == "peer"))
+        assert bank_id is not None
+        rows = [("sha256" if len(v) == 64 else "md5", v, None, "{}") for v in given]
+        assert bulk.add_narrow_rows(s, bank_id, [*rows, rows[4]], source="test") == 20
+    with database.session() as s:
+        entries = s.execute(select(BankEntry.signal_type, BankEntry.value).order_by(BankEntry.id))
+        assert list(map(tuple, entries)) == [
+            *(("md5", v) for v in sorted(md5s)),
+            *(("sha256", v) for v in sorted(sha256s)),
+        ]
+    more = [_md5(n) for n in range(20, 25)] + [hashlib.sha256(b"new").hexdigest()]
+    with database.transaction() as s:
+        told: list[int | None] = []
+        rows = [("sha256" if len(v) == 64 else "md5", v, None, "{}") for v in more]
+        bulk.add_narrow_rows(
+            s, bank_id, rows, source="test", then=lambda conn, stage, first: told.append(first)
+        )
+    if not database.url.startswith("postgresql"):
+        assert told[0] is not None  # no repeat: every staged row became an entry

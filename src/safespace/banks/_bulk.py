@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from itertools import islice
-from operator import itemgetter
+from operator import eq, itemgetter
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
@@ -172,6 +172,20 @@ NarrowRow = tuple[Any, ...]
 text, then the values of the caller's own staged columns."""
 _NARROW = ("signal_type", "value", "category", "extra")
 _type_and_value = itemgetter(0, 1)
+_value = itemgetter(1)
+
+
+def _in_value_order(rows: Sequence[NarrowRow]) -> tuple[list[NarrowRow], bool]:
+    """``rows`` sorted by (type, value), stably (repeats keep their order), and whether a
+    (type, value) repeats. A fetch's rows are nearly always of one type: then the value
+    alone is the key, a string compared in C, three times as quick as a tuple of two."""
+    if len({r[0] for r in rows}) <= 1:
+        ordered = sorted(rows, key=_value)
+        values = [r[1] for r in ordered]
+        return ordered, any(map(eq, values, islice(values, 1, None)))
+    ordered = sorted(rows, key=_type_and_value)
+    keys = [(r[0], r[1]) for r in ordered]
+    return ordered, any(map(eq, keys, islice(keys, 1, None)))
 
 
 def add_narrow_rows(
@@ -201,7 +215,7 @@ def add_narrow_rows(
 
     Returns how many entries were added. No type among ``rows`` may be ``digest_stored``.
     """
-    rows = sorted(rows, key=_type_and_value)  # stable: repeats keep their order
+    rows, repeats = _in_value_order(rows)
     conn = s.connection()
     postgres = conn.dialect.name == "postgresql"
     before = s.scalar(select(func.coalesce(func.max(BankEntry.id), 0))) or 0
@@ -239,7 +253,6 @@ def add_narrow_rows(
             "ORDER BY s.signal_type, s.value"  # the staging order, and no second sort
         )
     else:  # the grouping pass (first of a repeated hash) only when some hash repeats
-        repeats = len({(r[0], r[1]) for r in rows}) < len(rows)
         first = (
             f"WHERE rowid IN (SELECT min(rowid) FROM {_STAGE} GROUP BY signal_type, value)"
             if repeats

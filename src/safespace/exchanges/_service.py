@@ -543,7 +543,10 @@ class ExchangeService:
                 raise SourceNotFound("the source was removed during the fetch")
             stored = None if row.checkpoint is None else dict(row.checkpoint)
             if stored != (None if expected is None else dict(expected)):
-                raise Conflict(f"source {row.name!r} was fetched by someone else meanwhile")
+                raise Conflict(
+                    f"source {row.name!r} was fetched by someone else meanwhile (what that "
+                    "fetch applied stays); fetch again to go on from there"
+                )
             for page in _merge_runs(pages):
                 changed = _apply(s, row, page, report if keep_values else None, mapped)
                 totals = [a + b for a, b in zip(totals, changed, strict=True)]
