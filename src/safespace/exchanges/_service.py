@@ -630,6 +630,12 @@ def _merge_runs(pages: Sequence[FetchPage]) -> Iterator[FetchPage]:
 def _merged(run: Sequence[FetchPage]) -> FetchPage:
     if len(run) == 1:
         return run[0]
+    last = run[-1]
+    if not any(page.removals for page in run):  # a listing: most often no id twice either
+        entries = [entry for page in run for entry in page.upserts]
+        by_id = {entry.upstream_id: entry for entry in entries}
+        if len(by_id) == len(entries):  # each id once: the loop below gives the same
+            return FetchPage(entries, [], last.checkpoint, last.more)
     upserts: dict[str, SourceEntry] = {}
     removals: dict[str, None] = {}
     for page in run:  # within a page no id is both upserted and removed (FetchPage)
@@ -640,7 +646,6 @@ def _merged(run: Sequence[FetchPage]) -> FetchPage:
             removals.pop(entry.upstream_id, None)
             upserts.pop(entry.upstream_id, None)  # re-inserted: keeps the order of arrival
             upserts[entry.upstream_id] = entry
-    last = run[-1]
     return FetchPage(list(upserts.values()), list(removals), last.checkpoint, last.more)
 
 
@@ -661,9 +666,7 @@ def _apply(
     ``mapped``: see :meth:`ExchangeService.apply_pages` (updated here, so a page rolled back
     leaves ids in it that are not mapped: they are looked up and not found, which is safe).
     """
-    upserts: dict[str, SourceEntry] = {}
-    for entry in page.upserts:
-        upserts[entry.upstream_id] = entry  # the last of an id wins
+    upserts = {entry.upstream_id: entry for entry in page.upserts}  # the last of an id wins
     removals = [u for u in dict.fromkeys(page.removals) if u not in upserts]
     if page.complete:  # a whole copy: what the last copy had and this one lacks goes
         seen = set(removals)
