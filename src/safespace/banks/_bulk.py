@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from itertools import islice
-from operator import eq, itemgetter
+from operator import itemgetter
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
@@ -73,6 +73,12 @@ _IS_NEW_PROBED = (
     f"(SELECT e.id FROM {_entries.name} AS e WHERE e.bank_id = s.bank_id "
     "AND e.signal_type = s.signal_type AND e.value = s.value) IS NULL"
 )
+# A fetch's move on SQLite: a staged hash the bank has (or a repeat of one staged before it,
+# as rows go in staging order) is skipped by the unique key's own check as it is inserted,
+# not found by one more probe of that index a row beforehand. Only that key: a NULL still
+# fails loudly. A skipped row spends an id (AUTOINCREMENT counts it), so the plain import,
+# whose ids follow the file with no gap for a duplicate, keeps the probe.
+_SKIP_KNOWN = "ON CONFLICT (bank_id, signal_type, value) DO NOTHING"
 # Staged rows into the bank: first occurrence of each hash, in file order (ids, listings
 # and exports follow the file), new ones only.
 _MOVE_SQLITE = (
@@ -175,17 +181,12 @@ _type_and_value = itemgetter(0, 1)
 _value = itemgetter(1)
 
 
-def _in_value_order(rows: Sequence[NarrowRow]) -> tuple[list[NarrowRow], bool]:
-    """``rows`` sorted by (type, value), stably (repeats keep their order), and whether a
-    (type, value) repeats. A fetch's rows are nearly always of one type: then the value
-    alone is the key, a string compared in C, three times as quick as a tuple of two."""
-    if len({r[0] for r in rows}) <= 1:
-        ordered = sorted(rows, key=_value)
-        values = [r[1] for r in ordered]
-        return ordered, any(map(eq, values, islice(values, 1, None)))
-    ordered = sorted(rows, key=_type_and_value)
-    keys = [(r[0], r[1]) for r in ordered]
-    return ordered, any(map(eq, keys, islice(keys, 1, None)))
+def _in_value_order(rows: Sequence[NarrowRow]) -> list[NarrowRow]:
+    """``rows`` sorted by (type, value), stably (repeats keep their order). A fetch's rows
+    are nearly always of one type: then the value alone is the key, a string compared in C,
+    three times as quick as a tuple of two."""
+    key = _value if len({r[0] for r in rows}) <= 1 else _type_and_value
+    return sorted(rows, key=key)
 
 
 def add_narrow_rows(
@@ -213,9 +214,12 @@ def add_narrow_rows(
     order (random, for hashes) touched index pages all over a big bank, more than the page
     cache holds.
 
+    On SQLite a hash the bank already has, or a repeat, is skipped by the unique key as it
+    is inserted (:data:`_SKIP_KNOWN`), and spends an id; ids are never reused either way.
+
     Returns how many entries were added. No type among ``rows`` may be ``digest_stored``.
     """
-    rows, repeats = _in_value_order(rows)
+    rows = _in_value_order(rows)
     conn = s.connection()
     postgres = conn.dialect.name == "postgresql"
     before = s.scalar(select(func.coalesce(func.max(BankEntry.id), 0))) or 0
@@ -252,16 +256,11 @@ def add_narrow_rows(
             f"ORDER BY signal_type, value, ctid) AS s WHERE {_IS_NEW_PROBED} "
             "ORDER BY s.signal_type, s.value"  # the staging order, and no second sort
         )
-    else:  # the grouping pass (first of a repeated hash) only when some hash repeats
-        first = (
-            f"WHERE rowid IN (SELECT min(rowid) FROM {_STAGE} GROUP BY signal_type, value)"
-            if repeats
-            else ""
-        )
+    else:
         move = (
             f"INSERT INTO {_entries.name} ({into_cols}) SELECT {s_cols} FROM "
-            f"(SELECT {filled}, rowid AS pos FROM {_STAGE} {first}) AS s "
-            f"WHERE {_IS_NEW} ORDER BY s.pos"
+            f"(SELECT {filled}, rowid AS pos FROM {_STAGE}) AS s ORDER BY s.pos "
+            f"{_SKIP_KNOWN}"
         )
     conn.execute(
         text(move).bindparams(
