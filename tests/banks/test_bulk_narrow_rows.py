@@ -8,7 +8,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import pytest
 from sqlalchemy import Connection, select
+from sqlalchemy.exc import IntegrityError
 
 from safespace.banks import BankService
 from safespace.banks import _bulk as bulk
@@ -128,3 +130,22 @@ def test_rows_of_several_types_are_ordered_by_type_then_value(database: Database
         )
     if not database.url.startswith("postgresql"):
         assert told[0] is not None  # no repeat: every staged row became an entry
+
+
+def test_a_row_missing_a_required_value_fails_the_call_not_skipped(database: Database) -> None:
+    """The move skips only hashes the bank has (its unique key), never a row that breaks
+    another rule: a row without its ``extra`` fails the whole call, and nothing is written."""
+    banks = BankService(database)
+    banks.create_bank("peer")
+    rows = [("md5", _md5(1), None, "{}"), ("md5", _md5(2), None, None)]
+    with database.session() as s:
+        bank_id = s.scalar(select(Bank.id).where(Bank.name == "peer"))
+    assert bank_id is not None
+
+    def add() -> None:
+        with database.transaction() as s:
+            bulk.add_narrow_rows(s, bank_id, rows, source="test")
+
+    with pytest.raises(IntegrityError):
+        add()
+    assert _values_by_id(database) == {}
