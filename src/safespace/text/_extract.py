@@ -24,7 +24,15 @@ from safespace.text._canonical import CanonicalUrl, canonicalize
 from safespace.text._tlds import GENERIC_TLDS, is_known_tld
 from safespace.text._view import View, identity, rewrite
 
-__all__ = ["SHORTENERS", "WRAPPERS", "ExtractedUrl", "HostFilter", "extract_urls"]
+__all__ = [
+    "HIDDEN_COLON",
+    "HIDDEN_SLASHES",
+    "SHORTENERS",
+    "WRAPPERS",
+    "ExtractedUrl",
+    "HostFilter",
+    "extract_urls",
+]
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 # Unicode's format (Cf) characters, invisible ones included, and the full stops mapped below:
@@ -46,6 +54,11 @@ def _unicode_char(m: re.Match[str]) -> str:
     return _STOPS.get(folded, folded)
 
 
+#: A scheme's ``://`` hidden whole in brackets, and its colon alone hidden (``https[:]//``):
+#: the rewrite undoes them, and the listed-host check (``_hosts``) looks behind them.
+HIDDEN_SLASHES = r"\[://\]|\(://\)"
+HIDDEN_COLON = r"\[:\]|\(:\)|\{:\}"
+
 # Each way of hiding, with the substrings that must be present for it to be there at all.
 # Only the parts a text may hold are compiled into the pattern it is rewritten with: one
 # alternation of every part scans several times slower than the one or two a post needs.
@@ -54,7 +67,7 @@ _HIDING_PARTS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     (
         "brackets",
         ("[", "(", "{", "<"),
-        r"(?P<slashes>\[://\]|\(://\))|(?P<colon>\[:\]|\(:\)|\{:\})"
+        rf"(?P<slashes>{HIDDEN_SLASHES})|(?P<colon>{HIDDEN_COLON})"
         r"|(?P<bracket>[\[({<][ \t]{0,3}(?:\.|dot)[ \t]{0,3}[\])}>])",
     ),
     ("word", ("dot",), r"(?<![ \t])[ \t]++dot[ \t]++"),  # from a run's start: linear

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 
-from safespace.text._extract import WRAPPERS
+from safespace.text._extract import HIDDEN_COLON, HIDDEN_SLASHES, WRAPPERS
 
 __all__ = ["ListedHosts"]
 
@@ -40,7 +40,7 @@ _NON_ASCII_NEAR_DOT = re.compile(r"[^\x00-\x7f]\S*\.|\.\S*[^\x00-\x7f]")
 # with a digit (http://3279880203/, https[:]//3279880203/, http[://]0xc37f000b/), or a run
 # of labels whose last label starts with one (0x7f.1).
 _NUMERIC_HOST = re.compile(
-    r"(?:(?::|\[:\]|\(:\)|\{:\})//|\[://\]|\(://\))(?:[^\s/?#@]*@)?\d"
+    rf"(?:(?::|{HIDDEN_COLON})//|{HIDDEN_SLASHES})(?:[^\s/?#@]*@)?\d"
     r"|[\w-]\.\d[\w-]*+(?!\.[\w-])"
 )
 # A redirect wrapper's target is read from its query string, where a bare number is an
