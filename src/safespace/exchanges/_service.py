@@ -633,8 +633,8 @@ def _merged(run: Sequence[FetchPage]) -> FetchPage:
     last = run[-1]
     if not any(page.removals for page in run):  # a listing: most often no id twice either
         entries = [entry for page in run for entry in page.upserts]
-        by_id = {entry.upstream_id: entry for entry in entries}
-        if len(by_id) == len(entries):  # each id once: the loop below gives the same
+        if len({entry.upstream_id for entry in entries}) == len(entries):
+            # each id once: the loop below gives the same page
             return FetchPage(entries, [], last.checkpoint, last.more)
     upserts: dict[str, SourceEntry] = {}
     removals: dict[str, None] = {}
