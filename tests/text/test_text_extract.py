@@ -24,6 +24,8 @@ HIDDEN = [
     ("space before", "see example .org/page now", "http://example.org/page"),
     ("space after", "see example. org/page now", "http://example.org/page"),
     ("bracket colon", "see hxxps[:]//example[.]org/page now", "https://example.org/page"),
+    ("hxxp brace colon", "see hxxp{:}//example[.]org/page now", "http://example.org/page"),
+    ("hxxps paren slashes", "see hxxps(://)example[.]org/page now", "https://example.org/page"),
     ("zero width", "see exa\u200bmple.o\u200drg/pa\ufeffge now", "http://example.org/page"),
     ("soft hyphen", "see exam\u00adple.org/page now", "http://example.org/page"),
     ("full width", "see ｅｘａｍｐｌｅ．ｏｒｇ／ｐａｇｅ now", "http://example.org/page"),

@@ -63,7 +63,8 @@ HIDDEN_COLON = r"\[:\]|\(:\)|\{:\}"
 # Only the parts a text may hold are compiled into the pattern it is rewritten with: one
 # alternation of every part scans several times slower than the one or two a post needs.
 _HIDING_PARTS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("hxxp", ("xx", "**"), r"h(?:xx|\*\*)p(?=s?(?:://|\[:\]|\(:\)|\[://\]))"),
+    # ``hxxp`` before any scheme separator the brackets part undoes, hidden or not.
+    ("hxxp", ("xx", "**"), rf"h(?:xx|\*\*)p(?=s?(?:://|{HIDDEN_SLASHES}|{HIDDEN_COLON}))"),
     (
         "brackets",
         ("[", "(", "{", "<"),
