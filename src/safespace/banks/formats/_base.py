@@ -5,16 +5,15 @@ Kept apart from the registry so each format module can import it without a cycle
 
 from __future__ import annotations
 
-import gc
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from io import BytesIO
 from types import MappingProxyType
 from typing import BinaryIO, Protocol, runtime_checkable
 
+from safespace._gc import gc_paused
 from safespace.errors import ImportFormatError, InvalidSignal, Reject
 from safespace.signals import SignalType, normalize
 
@@ -235,19 +234,3 @@ def optional_text(value: str | None) -> str | None:
         return None
     value = value.strip()
     return value or None
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many acyclic records.
-
-    A million-line import allocates millions of tracked objects and no cycles; without this
-    the collector's repeated passes cost more than the parsing itself.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
