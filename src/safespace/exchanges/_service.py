@@ -24,6 +24,7 @@ import httpx
 from sqlalchemy import Connection, Table, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from safespace._gc import gc_paused
 from safespace.banks import _bulk as bulk
 from safespace.banks.formats import HashRecord
 from safespace.errors import (
@@ -547,9 +548,10 @@ class ExchangeService:
                     f"source {row.name!r} was fetched by someone else meanwhile (what that "
                     "fetch applied stays); fetch again to go on from there"
                 )
-            for page in _merge_runs(pages):
-                changed = _apply(s, row, page, report if keep_values else None, mapped)
-                totals = [a + b for a, b in zip(totals, changed, strict=True)]
+            with gc_paused():  # a group's rows are many and acyclic: see gc_paused
+                for page in _merge_runs(pages):
+                    changed = _apply(s, row, page, report if keep_values else None, mapped)
+                    totals = [a + b for a, b in zip(totals, changed, strict=True)]
             added, updated, removed = totals
             row.checkpoint = checkpoint
             row.pages += len(pages)

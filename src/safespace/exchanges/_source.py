@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from safespace._gc import gc_paused
 from safespace.errors import InvalidRequest, InvalidSignal, SourceRejected, SourceUnavailable
 from safespace.signals import SIGNAL_TYPES, HexSignalType, SignalType, get_signal_type
 
@@ -69,7 +70,7 @@ class Verdict(StrEnum):
     FALSE_POSITIVE = "false_positive"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceEntry:
     """One entry as the source has it, keyed by ``upstream_id`` (unique within the source).
 
@@ -125,18 +126,18 @@ class SourceEntry:
         out: list[SourceEntry] = []
         add = out.append
         new = object.__new__
+        put = object.__setattr__  # what a frozen dataclass's own __init__ does
         empty: dict[str, Any] = {}
-        for i in range(count):
-            entry = new(cls)
-            entry.__dict__.update(
-                upstream_id=upstream_ids[i],
-                signal_type=only if names is None else names[i],
-                value=canonical[i],
-                categories=tuple(categories[i] or ()),
-                opinions=opinions[i] or empty,
-                metadata=metadata[i] or empty,
-            )
-            add(entry)
+        with gc_paused():
+            for i in range(count):
+                entry = new(cls)
+                put(entry, "upstream_id", upstream_ids[i])
+                put(entry, "signal_type", only if names is None else names[i])
+                put(entry, "value", canonical[i])
+                put(entry, "categories", tuple(categories[i] or ()))
+                put(entry, "opinions", opinions[i] or empty)
+                put(entry, "metadata", metadata[i] or empty)
+                add(entry)
         return out
 
 
