@@ -94,8 +94,10 @@ def test_service_benchmark_prints_ratios(tmp_path: Path) -> None:
     out = _run(
         str(BENCH / "bench_service.py"),
         "--sizes", "5000", "--duration", "1", "--trials", "1", "--cache-dir", str(tmp_path),
+        "--build-order", "value",
     )  # fmt: skip
     assert find(r"== {n} PDQ hashes, {n} workers", out) == (5000, 2)
+    assert f"(cache: {tmp_path / 'n5000-value-order'})" in out
     positive(*find(r"cold start, no snapshot .*?: {n} s", out))
     first, every = find(r"cold start from the snapshot: first worker {n} s, all {n} s", out)
     positive(first, every)
@@ -117,3 +119,19 @@ def test_service_benchmark_prints_ratios(tmp_path: Path) -> None:
     positive(*lookup[:3])
     assert lookup[3] == 0
     positive(*find(r"/m/lookup / /healthz \(median of rounds\): {n}", out))
+
+
+def test_value_ordered_build_holds_the_same_hashes_sorted() -> None:
+    """bench_service's value-ordered build (for 100M banks) changes only the order."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_service", BENCH / "bench_service.py")
+    assert spec is not None
+    assert spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    n = bench.CHUNK + 1_000  # two chunks, the second short
+    ordered = [row.tobytes().hex() for row in bench.value_ordered(n)]
+    generated = bench.hashes(0, bench.CHUNK) + bench.hashes(bench.CHUNK, 1_000)
+    assert sorted(ordered) == sorted(generated)
+    assert [h[:16] for h in ordered] == sorted(h[:16] for h in ordered)
