@@ -58,11 +58,20 @@ CHUNK = 500_000
 BANK = "bench"
 
 
-def hashes(start: int, count: int) -> list[str]:
-    """Deterministic random PDQ hashes number start..start+count (resumable builds)."""
+def raw_hashes(start: int, count: int) -> npt.NDArray[np.uint8]:
+    """Deterministic random PDQ hashes number start..start+count, as bytes (resumable builds;
+    ``start`` is a multiple of CHUNK)."""
     rng = np.random.default_rng(start)
-    raw = rng.integers(0, 256, size=(count, 32), dtype=np.uint8)
-    return [row.tobytes().hex() for row in raw]
+    return rng.integers(0, 256, size=(count, 32), dtype=np.uint8)
+
+
+def as_hex(rows: npt.NDArray[np.uint8]) -> list[str]:
+    return [row.tobytes().hex() for row in rows]
+
+
+def hashes(start: int, count: int) -> list[str]:
+    """``raw_hashes`` as hex strings."""
+    return as_hex(raw_hashes(start, count))
 
 
 def value_ordered(n: int) -> npt.NDArray[np.uint8]:
@@ -74,10 +83,7 @@ def value_ordered(n: int) -> npt.NDArray[np.uint8]:
     their end. Only the order of the rows (and so their ids) differs."""
     raw = np.empty((n, 32), dtype=np.uint8)
     for start in range(0, n, CHUNK):
-        count = min(CHUNK, n - start)
-        raw[start : start + count] = np.random.default_rng(start).integers(
-            0, 256, size=(count, 32), dtype=np.uint8
-        )
+        raw[start : start + CHUNK] = raw_hashes(start, min(CHUNK, n - start))
     order = np.argsort(raw[:, :8].copy().view(">u8").ravel(), kind="stable")
     out: npt.NDArray[np.uint8] = raw[order]
     return out
@@ -101,7 +107,7 @@ def build_bank(folder: Path, n: int, order: str = "random") -> str:
             if ordered is None:
                 chunk = hashes(start, count)
             else:
-                chunk = [row.tobytes().hex() for row in ordered[start : start + count]]
+                chunk = as_hex(ordered[start : start + count])
             service.add_entries(BANK, (HashRecord("pdq", h) for h in chunk))
             print(f"  bank: {start + count:,}/{n:,} ({time.perf_counter() - started:.0f} s)")
         key_file = folder / "key.txt"
@@ -296,7 +302,7 @@ HEALTHZ = ["GET /healthz"]
 def queries(n: int, count: int, hit_ratio: float) -> list[str]:
     """PDQ queries: random ones (misses) and near-copies (0-15 bits off) of bank hashes."""
     rng = np.random.default_rng(12345)
-    bank = np.random.default_rng(0).integers(0, 256, size=(min(n, CHUNK), 32), dtype=np.uint8)
+    bank = raw_hashes(0, min(n, CHUNK))
     out = []
     for _ in range(count):
         if rng.random() < hit_ratio:
