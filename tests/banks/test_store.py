@@ -9,8 +9,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import insert, inspect, select, text
+from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from safespace.errors import ConfigError
 from safespace.store import (
@@ -23,7 +24,7 @@ from safespace.store import (
     open_database,
     upgrade,
 )
-from safespace.store._database import alembic_config
+from safespace.store._database import BULK_CHECKPOINT_PAGES, CHECKPOINT_PAGES, alembic_config
 from waiting import WAIT_SECONDS
 
 
@@ -54,6 +55,51 @@ def test_sqlite_creates_folder_and_sets_pragmas(tmp_path: Path) -> None:
         assert s.scalar(text("PRAGMA journal_mode")) == "wal"
         assert s.scalar(text("PRAGMA foreign_keys")) == 1
         assert s.scalar(text("PRAGMA busy_timeout")) >= 1000
+    db.close()
+
+
+def _write_entries(s: Session, bank_id: int, start: int, count: int) -> None:
+    """``count`` entries with long notes: several MiB of pages for the log."""
+    s.execute(
+        insert(BankEntry),
+        [
+            {"bank_id": bank_id, "signal_type": "md5", "value": f"{i:032x}", "note": "n" * 900}
+            for i in range(start, start + count)
+        ],
+    )
+
+
+def test_a_bulk_write_leaves_the_log_to_the_next_ordinary_write(tmp_path: Path) -> None:
+    """A bulk commit does not checkpoint SQLite's write-ahead log (the database file keeps
+    its size, the pages are in the log); the next ordinary commit does; an ordinary commit of
+    the same rows checkpoints at once. Either way every row is there."""
+    path = tmp_path / "safespace.db"
+    db = open_database(f"sqlite:///{path}")
+    many = (CHECKPOINT_PAGES * 4096) // 900 + 2000  # past an ordinary commit's threshold
+    with db.transaction() as s:
+        s.add(Bank(name="b"))
+        s.flush()
+        bank_id = s.scalar(select(Bank.id))
+        assert bank_id is not None
+    with db.transaction(bulk=True) as s:
+        assert s.scalar(text("PRAGMA wal_autocheckpoint")) == BULK_CHECKPOINT_PAGES
+        bulk_connection = s.connection().connection.driver_connection
+        before = path.stat().st_size
+        _write_entries(s, bank_id, 0, many)
+    assert path.stat().st_size == before  # still in the log
+    with db.session() as s:  # and readers see it
+        assert s.scalar(select(func.count()).select_from(BankEntry)) == many
+    with db.transaction() as s:  # an ordinary write, on the same pooled connection
+        assert s.connection().connection.driver_connection is bulk_connection
+        assert s.scalar(text("PRAGMA wal_autocheckpoint")) == CHECKPOINT_PAGES
+        s.add(Bank(name="c"))
+    assert path.stat().st_size > before + many * 900  # copied into the database file
+    before = path.stat().st_size
+    with db.transaction() as s:
+        _write_entries(s, bank_id, many, many)
+    assert path.stat().st_size > before + many * 900
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(BankEntry)) == 2 * many
     db.close()
 
 

@@ -10,12 +10,14 @@ import os
 import threading
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Connection, event
 from test_exchange_service import KEY, Clock, Memory
 from test_source_contract import MemoryUpstream
 
@@ -25,7 +27,8 @@ from safespace.exchanges import FetchPage, SourceEntry, get_source_type
 from safespace.exchanges import _service as service_module
 from safespace.exchanges._service import ExchangeService
 from safespace.exchanges._source import read_ahead
-from safespace.store import Database
+from safespace.store import Database, open_database
+from safespace.store._database import BULK_CHECKPOINT_PAGES, CHECKPOINT_PAGES
 from safespace.store._models_exchanges import ExchangeSource
 
 CURRENT: dict[str, Any] = {}
@@ -300,3 +303,23 @@ def test_a_failed_apply_stops_a_source_reading_ahead_before_its_http_client_clos
     assert closed == [True]
     assert not [t for t in threading.enumerate() if t.name == "safespace-fetch-ahead"]
     assert len(entries_of(database, "common")) == 10  # the first page stays applied
+
+
+def test_a_fetch_leaves_checkpointing_to_its_last_write(
+    tmp_path: Path, upstream: MemoryUpstream
+) -> None:
+    """On SQLite a group's commit leaves the write-ahead log unchecked up to 256 MiB (see
+    ``store.BULK_CHECKPOINT_PAGES``); the fetch's own last write, its status, is an ordinary
+    commit, which checkpoints what the groups left."""
+    database = open_database(f"sqlite:///{tmp_path / 'safespace.db'}")
+    exchanges = peer(database, upstream, 95, group_changes=30)
+    at_commit: list[int] = []
+
+    @event.listens_for(database.engine, "commit")
+    def threshold(conn: Connection) -> None:
+        at_commit.append(conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())
+
+    assert exchanges.fetch_once("peer").added == 95
+    assert at_commit == [BULK_CHECKPOINT_PAGES] * 4 + [CHECKPOINT_PAGES]
+    assert entries_of(database, "common") == live(upstream)
+    database.close()

@@ -538,7 +538,9 @@ class ExchangeService:
         checkpoint.setdefault(FETCHED_AT, self._clock().isoformat())
         checkpoint = dict(json.loads(json.dumps(checkpoint, allow_nan=False)))
         totals = [0, 0, 0]
-        with self.db.transaction() as s:
+        # bulk: the group's commit does not checkpoint SQLite's log; the fetch's own last
+        # write (its status, below in fetch_once) does, once for several groups
+        with self.db.transaction(bulk=True) as s:
             row = s.get(ExchangeSource, source_id)
             if row is None:
                 raise SourceNotFound("the source was removed during the fetch")

@@ -31,6 +31,15 @@ __all__ = ["Database", "open_database"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _WRITE_OPTION = "safespace_write"
+_BULK_OPTION = "safespace_bulk"
+# SQLite copies the write-ahead log into the database (a checkpoint) when a commit leaves
+# more than this many pages in it: SQLite's own default, for every ordinary write.
+CHECKPOINT_PAGES = 1000
+# A bulk write's commits (a fetch's groups of 100,000 entries) checkpoint only past 256 MiB
+# of log. Each group touches index pages all over a big bank, so checkpointing after every
+# group copied (and synced) nearly the whole index again and again; one checkpoint every few
+# groups copies each page once for all of them. The next ordinary commit checkpoints the rest.
+BULK_CHECKPOINT_PAGES = 65536
 # Arbitrary but fixed advisory-lock keys ("SafeSpace" in spirit): writes, and migrations.
 _PG_WRITE_LOCK = 0x5AFE_5BACE
 _PG_MIGRATE_LOCK = 0x5AFE_5BACF
@@ -68,10 +77,16 @@ class Database:
                 session.rollback()
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A write transaction holding the database's single writer lock; commits on success."""
+    def transaction(self, *, bulk: bool = False) -> Iterator[Session]:
+        """A write transaction holding the database's single writer lock; commits on success.
+
+        ``bulk``: one of a run of large transactions (a fetch's groups). On SQLite its commit
+        leaves up to :data:`BULK_CHECKPOINT_PAGES` in the write-ahead log instead of
+        checkpointing it; the first ordinary write after the run checkpoints. Nothing else
+        changes: the commit is as durable, and readers see it at once.
+        """
         with self._sessions() as session:
-            session.connection(execution_options={_WRITE_OPTION: True})
+            session.connection(execution_options={_WRITE_OPTION: True, _BULK_OPTION: bulk})
             if self.dialect == "postgresql":
                 session.execute(select(func.pg_advisory_xact_lock(_PG_WRITE_LOCK)))
             try:
@@ -254,7 +269,13 @@ def _sqlite_engine(url: URL, *, echo: bool, pool: dict[str, int]) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        write = conn.get_execution_options().get(_WRITE_OPTION, False)
+        options = conn.get_execution_options()
+        write = options.get(_WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        if write and not in_memory:  # only a write's commit checkpoints
+            pages = BULK_CHECKPOINT_PAGES if options.get(_BULK_OPTION) else CHECKPOINT_PAGES
+            if conn.info.get(_BULK_OPTION, CHECKPOINT_PAGES) != pages:  # per connection
+                conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {pages}")
+                conn.info[_BULK_OPTION] = pages
 
     return engine
