@@ -16,6 +16,8 @@ local database follows it with a ``safespace`` source. Printed per size:
   for a second delta while a worker-like thread refreshes the matcher every 100 ms during
   the fetch ("with the fetch running");
 - peak memory of this process and of the peer;
+- on SQLite, the size of the write-ahead log's file after the full fetch (SQLite keeps the
+  file at its largest size for reuse; a fetch checkpoints it only past 256 MiB);
 - the reference, in this process: the same N entries, then the same delta, imported with
   ``BankService.add_entries`` (the plain bulk import, no HTTP, no source) into an empty bank
   of a fresh database of the local kind; each fetch rate is also printed as a ratio of it;
@@ -282,6 +284,10 @@ def run(size: int, page: int, fmt: str, database_url: str | None, folder: Path) 
         print(f"size {size:,}: full fetch CPU: this process {time.process_time() - cpu:.2f} s, "
               f"the peer {_cpu_of(proc.pid) - peer_cpu:.2f} s; "
               f"{took * floor / size:.2f}x the floor's time; load average {_load()}")  # fmt: skip
+        if url.startswith("sqlite:///"):  # the log's file keeps its largest size for reuse
+            wal = Path(url.removeprefix("sqlite:///") + "-wal")
+            print(f"size {size:,}: write-ahead log after the full fetch: "
+                  f"{wal.stat().st_size / 2**20:,.1f} MiB on disk (its largest)")  # fmt: skip
         matcher = Matcher.from_database(local)
         BankService(peer_db).add_entries("common", _records(size, delta))
         began = time.perf_counter()

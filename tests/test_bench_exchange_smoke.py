@@ -47,6 +47,8 @@ def test_exchange_benchmark_prints_rates_and_latency() -> None:
     positive(seconds, rate, ratio)
     assert ratio == pytest.approx(rate / ref_delta, rel=0.05, abs=0.01)
     assert latency >= 0
+    (wal,) = find(r"size 300: write-ahead log after the full fetch: {n} MiB on disk", out)
+    positive(wal)
     (running,) = find(r"size 300: commit to matchable with the fetch running \(a worker "
                       r"refreshing every 100 ms\): {n} ms", out)  # fmt: skip
     assert running >= 0
