@@ -539,7 +539,7 @@ class ExchangeService:
         checkpoint = dict(json.loads(json.dumps(checkpoint, allow_nan=False)))
         totals = [0, 0, 0]
         # bulk: the group's commit does not checkpoint SQLite's log; the fetch's own last
-        # write (its status, below in fetch_once) does, once for several groups
+        # write (its status, at the end of fetch_once) does, once for several groups
         with self.db.transaction(bulk=True) as s:
             row = s.get(ExchangeSource, source_id)
             if row is None:

@@ -32,6 +32,7 @@ __all__ = ["Database", "open_database"]
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _WRITE_OPTION = "safespace_write"
 _BULK_OPTION = "safespace_bulk"
+_CHECKPOINT_INFO = "safespace_wal_autocheckpoint"  # the threshold a connection has now
 # SQLite copies the write-ahead log into the database (a checkpoint) when a commit leaves
 # more than this many pages in it: SQLite's own default, for every ordinary write.
 CHECKPOINT_PAGES = 1000
@@ -274,8 +275,8 @@ def _sqlite_engine(url: URL, *, echo: bool, pool: dict[str, int]) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
         if write and not in_memory:  # only a write's commit checkpoints
             pages = BULK_CHECKPOINT_PAGES if options.get(_BULK_OPTION) else CHECKPOINT_PAGES
-            if conn.info.get(_BULK_OPTION, CHECKPOINT_PAGES) != pages:  # per connection
+            if conn.info.get(_CHECKPOINT_INFO, CHECKPOINT_PAGES) != pages:  # per connection
                 conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {pages}")
-                conn.info[_BULK_OPTION] = pages
+                conn.info[_CHECKPOINT_INFO] = pages
 
     return engine
