@@ -198,3 +198,42 @@ def test_two_servers_share_a_bank_both_ways(peer: tuple[Peer, str], tmp_path: Pa
         assert a.banks.get_entry(mine.id).extra["peer_opinions"] == {"confirmed": 1}
         assert b.banks.get_entry(copy.id).extra["exchange"] == "from-a"
     b.db.close()
+
+
+def test_an_echo_of_a_removed_entry_does_not_bring_it_back(
+    peer: tuple[Peer, str], tmp_path: Path
+) -> None:
+    """A removes its own entry after B copied it but before A read B's copy back: the late
+    echo must not re-create the entry (which then went round the two servers for ever)."""
+    a, a_url = peer
+    bank = f"t{next(_names)}"
+    a.banks.create_bank(bank)
+    b = Peer(tmp_path / "b")
+    b.banks.create_bank(bank)
+    with serve_in_thread(b.app, "peer-b") as b_url:
+        on_a = ExchangeService(a.db, master_key=os.urandom(32))
+        on_b = ExchangeService(b.db, master_key=os.urandom(32))
+        on_a.add("echo-from-b", type="safespace", bank=bank, config={"url": b_url,
+                 "remote_bank": bank}, credentials={"api_key": b.key})  # fmt: skip
+        on_b.add("echo-from-a", type="safespace", bank=bank, config={"url": a_url,
+                 "remote_bank": bank}, credentials={"api_key": a.key})  # fmt: skip
+
+        def values(side: Peer) -> set[str]:
+            return {e.value for e in side.banks.list_entries(bank, limit=1000)}
+
+        a.banks.add_entries(bank, [HashRecord("md5", f"{i:032x}") for i in range(4)])
+        assert on_b.fetch_once("echo-from-a").ok  # B has copies; A has not read them back yet
+        doomed = [e.id for e in a.banks.list_entries(bank) if e.value == f"{1:032x}"]
+        a.banks.remove_entries(doomed)
+        assert on_a.fetch_once("echo-from-b").ok  # the echo of the removed entry arrives late
+        assert f"{1:032x}" not in values(a)
+        for _ in range(3):
+            assert on_b.fetch_once("echo-from-a").ok
+            assert on_a.fetch_once("echo-from-b").ok
+        want = {f"{i:032x}" for i in (0, 2, 3)}
+        assert values(a) == values(b) == want
+        before = {side: side.banks.list_entries(bank, limit=1000) for side in (a, b)}
+        assert on_b.fetch_once("echo-from-a").added == 0
+        assert on_a.fetch_once("echo-from-b").added == 0
+        assert {s: s.banks.list_entries(bank, limit=1000) for s in (a, b)} == before  # settled
+    b.db.close()

@@ -15,6 +15,14 @@ opinions or metadata; several times cheaper to build, send and check). Both are 
 the database as plain rows (the ``extra`` column as text, decoded only when not empty), one
 query per page.
 
+Each page names the instance serving it (``instance``: :meth:`Database.instance_id
+<safespace.store.Database.instance_id>`), and an entry this instance took in from a peer
+names where it began (``origin``: ``"<instance id>/<entry id>"``): the peer's instance (kept
+in the source's checkpoint) and the entry's id there, or the origin the peer named (kept in
+the entry's ``extra``). An entry without one began here. A reader that meets a copy of one
+of its own entries (an echo) so knows it, and does not bring back an entry it has removed
+since.
+
 Opinions a peer sends on an entry are counted on it (``extra["peer_opinions"]``:
 ``confirmed`` and ``disputed``); each is counted once however often it is sent again.
 """
@@ -22,8 +30,8 @@ Opinions a peer sends on an entry are counted on it (``extra["peer_opinions"]``:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +44,7 @@ from safespace.errors import BankNotFound, InvalidInput, NotFound, StaleCheckpoi
 from safespace.exchanges._source import Verdict
 from safespace.signals import get_signal_type
 from safespace.store import Bank, BankEntry, Change, Database
+from safespace.store._models_exchanges import ExchangeSource
 
 __all__ = ["FEED_FORMATS", "FEED_MAX", "Feed", "FeedPage"]
 
@@ -61,14 +70,21 @@ class FeedPage:
     removals: list[str]
     cursor: dict[str, int | None]
     more: bool
+    instance: str = ""  # the serving instance's id
+    peers: Mapping[str, str] = field(default_factory=dict)  # source name -> peer instance
 
     @property
     def entries(self) -> list[dict[str, Any]]:
-        return [_entry(e, self.whole) for e in self.rows]
+        return [_entry(e, self.whole, self.peers) for e in self.rows]
 
     def to_dict(self, format: str = "entries") -> dict[str, Any]:
         """The page as the feed answers it, in ``format`` (one of :data:`FEED_FORMATS`)."""
-        tail = {"removals": self.removals, "cursor": self.cursor, "more": self.more}
+        tail = {
+            "removals": self.removals,
+            "cursor": self.cursor,
+            "more": self.more,
+            "instance": self.instance,
+        }
         if format == "columns":
             return {"columns": self._columns(), **tail}
         return {"entries": self.entries, **tail}
@@ -88,16 +104,22 @@ class FeedPage:
         if any(cats):
             categories = [([x for x in c.split(",") if x] or None) if c else None for c in cats]
         opinions: list[dict[str, int] | None] = [None] * count
+        origins: list[str | None] | None = None
         if not _EMPTY_EXTRA.issuperset(extras):
             for i, extra in enumerate(extras):
                 if extra not in _EMPTY_EXTRA:
-                    opinions[i] = _opinions(extra) or None
+                    counts, origin = _from_extra(extra, self.peers)
+                    opinions[i] = counts or None
+                    if origin is not None:
+                        if origins is None:
+                            origins = [None] * count
+                        origins[i] = origin
         metadata: list[dict[str, Any] | None] = [None] * count
         if any(sources) or any(notes):
             for i, (source, note) in enumerate(zip(sources, notes, strict=True)):
                 if source or note:
                     metadata[i] = {k: v for k, v in (("source", source), ("note", note)) if v}
-        return {
+        out = {
             "id": ids,
             "signal_type": types,
             "value": values,
@@ -105,37 +127,66 @@ class FeedPage:
             "opinions": opinions,
             "metadata": metadata,
         }
+        if origins is not None:  # only when some entry came from a peer
+            out["origin"] = origins
+        return out
 
 
 _NAMES = ("id", "signal_type", "value", "categories", "opinions", "metadata")
 
 
-def _opinions(extra_text: str) -> dict[str, int]:
-    """The opinion counts in an entry's ``extra`` (its own and its peers', added up)."""
+def _from_extra(extra_text: str, peers: Mapping[str, str]) -> tuple[dict[str, int], str | None]:
+    """The opinion counts in an entry's ``extra`` (its own and its peers', added up), and
+    where it began when it came from a peer (``peers``: see :func:`_peers`)."""
     extra = dict(json.loads(extra_text) or {})
     opinions = {str(k): int(v) for k, v in dict(extra.get("opinions") or {}).items()}
     for k, v in dict(extra.get("peer_opinions") or {}).items():
         opinions[str(k)] = opinions.get(str(k), 0) + int(v)
-    return opinions
+    origin = extra.get("origin")
+    if isinstance(origin, str):
+        return opinions, origin
+    source = extra.get("exchange")
+    peer = peers.get(source) if isinstance(source, str) else None
+    if peer is None or extra.get("upstream_id") is None:
+        return opinions, None
+    return opinions, f"{peer}/{extra['upstream_id']}"
 
 
-def _fields(e: Any) -> tuple[list[str], dict[str, int], dict[str, Any]]:
-    """An entry row's categories, opinion counts and metadata as the feed lists them."""
+def _peers(s: Session) -> dict[str, str]:
+    """The instance id of each peer this SafeSpace follows (``safespace`` sources), by
+    source name, as each source's checkpoint keeps it from the peer's last page."""
+    out: dict[str, str] = {}
+    for name, checkpoint in s.execute(
+        select(ExchangeSource.name, ExchangeSource.checkpoint).where(
+            ExchangeSource.type == "safespace"
+        )
+    ):
+        instance = dict(checkpoint or {}).get("instance")
+        if isinstance(instance, str):
+            out[str(name)] = instance
+    return out
+
+
+def _fields(
+    e: Any, peers: Mapping[str, str]
+) -> tuple[list[str], dict[str, int], dict[str, Any], str | None]:
+    """An entry row's categories, opinion counts, metadata and origin as the feed lists
+    them."""
     _, _, _, category, source, note, extra = e
-    opinions = _opinions(extra) if extra not in _EMPTY_EXTRA else {}
+    opinions, origin = _from_extra(extra, peers) if extra not in _EMPTY_EXTRA else ({}, None)
     categories = [c for c in category.split(",") if c] if category else []
     metadata: dict[str, Any] = {}
     if source:
         metadata["source"] = source
     if note:
         metadata["note"] = note
-    return categories, opinions, metadata
+    return categories, opinions, metadata, origin
 
 
-def _entry(e: Any, whole: dict[int, str]) -> dict[str, Any]:
+def _entry(e: Any, whole: dict[int, str], peers: Mapping[str, str]) -> dict[str, Any]:
     """One entry row (the columns of :data:`_COLUMNS`) as the feed lists it."""
-    categories, opinions, metadata = _fields(e)
-    return {
+    categories, opinions, metadata, origin = _fields(e, peers)
+    out = {
         "id": str(e[0]),
         "signal_type": e[1],
         "value": whole.get(e[0], e[2]),
@@ -143,6 +194,14 @@ def _entry(e: Any, whole: dict[int, str]) -> dict[str, Any]:
         "opinions": opinions,
         "metadata": metadata,
     }
+    if origin is not None:
+        out["origin"] = origin
+    return out
+
+
+def _copies(rows: Sequence[Any]) -> bool:
+    """Whether any row may be a copy of a peer's entry (has a non-empty ``extra``)."""
+    return not _EMPTY_EXTRA.issuperset(e[6] for e in rows)
 
 
 def _whole(s: Session, rows: Sequence[Any]) -> dict[int, str]:
@@ -204,6 +263,8 @@ class Feed:
                     [],
                     {"seq": seq, "after_id": last if more else None},
                     True,  # the log follows the listing
+                    self.db.instance_id(),
+                    _peers(s) if _copies(rows) else {},
                 )
             changes = s.execute(
                 select(Change.seq, Change.entry_id, Change.op)
@@ -232,7 +293,13 @@ class Feed:
             rows = [found[i] for i in wanted if i in found]
             removals = [str(i) for i, op in latest.items() if i not in found]
             return FeedPage(
-                rows, _whole(s, rows), removals, {"seq": next_seq, "after_id": None}, more
+                rows,
+                _whole(s, rows),
+                removals,
+                {"seq": next_seq, "after_id": None},
+                more,
+                self.db.instance_id(),
+                _peers(s) if _copies(rows) else {},
             )
 
     def opinion(

@@ -190,13 +190,16 @@ class _Applied:
 
 def entry_exchange_extra(source: str, entry: SourceEntry) -> dict[str, Any]:
     """What a bank entry keeps (in ``extra``) about where it came from."""
-    return {
+    extra: dict[str, Any] = {
         "exchange": source,
         "upstream_id": entry.upstream_id,
         "categories": list(entry.categories),
         "opinions": {str(k): int(v) for k, v in entry.opinions.items()},
         "metadata": dict(entry.metadata),
     }
+    if entry.origin is not None:  # a peer's entry: where it began, served on to others
+        extra["origin"] = entry.origin
+    return extra
 
 
 def _check_name(name: str) -> str:
@@ -538,6 +541,7 @@ class ExchangeService:
         checkpoint.setdefault(FETCHED_AT, self._clock().isoformat())
         checkpoint = dict(json.loads(json.dumps(checkpoint, allow_nan=False)))
         totals = [0, 0, 0]
+        home = self.db.instance_id() + "/"  # how this instance's own entries' origins begin
         # bulk: the group's commit does not checkpoint SQLite's log; the fetch's own last
         # write (its status, at the end of fetch_once) does, once for several groups
         with self.db.transaction(bulk=True) as s:
@@ -552,7 +556,7 @@ class ExchangeService:
                 )
             with gc_paused():  # a group's rows are many and acyclic: see gc_paused
                 for page in _merge_runs(pages):
-                    changed = _apply(s, row, page, report if keep_values else None, mapped)
+                    changed = _apply(s, row, page, report if keep_values else None, mapped, home)
                     totals = [a + b for a, b in zip(totals, changed, strict=True)]
             added, updated, removed = totals
             row.checkpoint = checkpoint
@@ -664,13 +668,18 @@ def _apply(
     page: FetchPage,
     report: FetchReport | None,
     mapped: set[str] | None = None,
+    home: str = "",
 ) -> tuple[int, int, int]:
     """The page's changes on the bank and the mapping; (added, updated, removed).
 
     ``mapped``: see :meth:`ExchangeService.apply_pages` (updated here, so a page rolled back
     leaves ids in it that are not mapped: they are looked up and not found, which is safe).
+    ``home``: how the origins of this instance's own entries begin (``"<instance id>/"``).
     """
     upserts = {entry.upstream_id: entry for entry in page.upserts}  # the last of an id wins
+    if home:
+        for upstream_id in _gone_echoes(s, upserts, home):
+            del upserts[upstream_id]
     removals = [u for u in dict.fromkeys(page.removals) if u not in upserts]
     if page.complete:  # a whole copy: what the last copy had and this one lacks goes
         seen = set(removals)
@@ -739,7 +748,7 @@ def _apply(
         head, tail = _EXTRA_PLAIN[0] % _quote(name), _EXTRA_PLAIN[1]
         staged = [
             (e.signal_type, e.value, None, head + _quote(e.upstream_id) + tail, e.upstream_id)
-            if not (e.categories or e.opinions or e.metadata)
+            if not (e.categories or e.opinions or e.metadata or e.origin)
             else (e.signal_type, e.value, _category(e), _extra_json(name, e), e.upstream_id)
             for e in to_add
         ]
@@ -786,6 +795,40 @@ def _apply(
     return added, len(updates), removed
 
 
+def _gone_echoes(s: Session, upserts: Mapping[str, SourceEntry], home: str) -> list[str]:
+    """The upstream ids of upserts that are copies of this instance's own entries (their
+    origin begins with ``home``) whose original is gone or disabled.
+
+    Such an echo is left out: taking it in would bring back an entry removed here after the
+    peer copied it, and the removal, reaching the peer, would undo the copy and send the
+    entry round again, for ever. An echo of an entry still here is taken as any entry is (it
+    finds the entry by its value and maps it).
+    """
+    echoes = {
+        upstream_id: entry.origin[len(home) :]
+        for upstream_id, entry in upserts.items()
+        if entry.origin is not None and entry.origin.startswith(home)
+    }
+    if not echoes:
+        return []
+    wanted = sorted({int(x) for x in echoes.values() if x.isdigit() and len(x) < 19})
+    alive: set[str] = set()
+    for i in range(0, len(wanted), _IN_CHUNK):
+        alive.update(
+            str(entry_id)
+            for entry_id in s.scalars(
+                select(BankEntry.id).where(
+                    BankEntry.id.in_(wanted[i : i + _IN_CHUNK]), BankEntry.enabled.is_(True)
+                )
+            )
+        )
+    gone = [u for u, origin_id in echoes.items() if origin_id not in alive]
+    if gone:
+        log.info("left out %d echoes of entries removed here since a peer copied them",
+                  len(gone))  # fmt: skip
+    return gone
+
+
 def _mapped(s: Session, source_id: int, ids: Sequence[str]) -> Iterator[tuple[Any, ...]]:
     """(upstream id, entry id, signal type, stored value, extra) of those of ``ids`` the
     source has mapped: plain driver queries (a page's thousands of ids), one per page on
@@ -824,10 +867,12 @@ _quote = encode_basestring_ascii  # json.dumps' own string writer
 
 
 # ``extra`` of an entry with no categories, opinions or metadata: head % source, id, tail
+# (then, for an entry from a peer, its origin and the closing brace)
 _EXTRA_PLAIN = (
     '{"exchange": %s, "upstream_id": ',
     ', "categories": [], "opinions": {}, "metadata": {}}',
 )
+_EXTRA_ORIGIN = ', "categories": [], "opinions": {}, "metadata": {}, "origin": '
 
 
 def _extra_json(source: str, entry: SourceEntry) -> str:
@@ -836,7 +881,10 @@ def _extra_json(source: str, entry: SourceEntry) -> str:
     faster)."""
     if entry.categories or entry.opinions or entry.metadata:
         return json.dumps(entry_exchange_extra(source, entry))
-    return _EXTRA_PLAIN[0] % _quote(source) + _quote(entry.upstream_id) + _EXTRA_PLAIN[1]
+    head = _EXTRA_PLAIN[0] % _quote(source) + _quote(entry.upstream_id)
+    if entry.origin is None:
+        return head + _EXTRA_PLAIN[1]
+    return head + _EXTRA_ORIGIN + _quote(entry.origin) + "}"
 
 
 def _map(s: Session, row: ExchangeSource, entries: Sequence[SourceEntry]) -> None:

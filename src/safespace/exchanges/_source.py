@@ -80,7 +80,9 @@ class SourceEntry:
     skips types SafeSpace lacks with :func:`known_signal_type` before building entries, and
     turns a malformed value into :class:`~safespace.errors.SourceUnavailable`: a malformed
     page). ``opinions`` counts what the source's members said (``{"confirmed": 3,
-    "disputed": 1}``); ``metadata`` is anything else worth keeping, JSON-able.
+    "disputed": 1}``); ``metadata`` is anything else worth keeping, JSON-able. ``origin``
+    (federation only): where the entry began, ``"<instance id>/<entry id>"``, so a fetch
+    knows a copy of one of its own entries (an echo) when one comes back.
     """
 
     upstream_id: str
@@ -89,6 +91,7 @@ class SourceEntry:
     categories: tuple[str, ...] = ()
     opinions: Mapping[str, int] = field(default_factory=dict)
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    origin: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.upstream_id, str) or not self.upstream_id:
@@ -107,6 +110,7 @@ class SourceEntry:
         categories: Sequence[Sequence[str] | None],
         opinions: Sequence[Mapping[str, int] | None],
         metadata: Sequence[Mapping[str, Any] | None],
+        origins: Sequence[str | None] | None = None,
     ) -> list[SourceEntry]:
         """Entries from columns of equal length, checked as the constructor checks one.
 
@@ -115,7 +119,7 @@ class SourceEntry:
         """
         count = len(upstream_ids)
         if not all(len(c) == count for c in (signal_types, values, categories, opinions,
-                                              metadata)):  # fmt: skip
+                                              metadata, origins or upstream_ids)):  # fmt: skip
             raise ValueError("the columns differ in length")
         kinds = {t: get_signal_type(t) for t in set(signal_types)}
         canonical = _normalized_column(kinds, signal_types, values)
@@ -137,6 +141,7 @@ class SourceEntry:
                 put(entry, "categories", tuple(categories[i] or ()))
                 put(entry, "opinions", opinions[i] or empty)
                 put(entry, "metadata", metadata[i] or empty)
+                put(entry, "origin", None if origins is None else origins[i])
                 add(entry)
         return out
 

@@ -2,7 +2,10 @@
 
 The peer serves ``GET /v1/exchange/banks/{bank}/feed?seq=S&after_id=A&limit=N`` to a key
 with the ``exchange`` scope (see :mod:`safespace.exchanges._feed`); the cursor it returns is
-the checkpoint, so each page and its cursor commit together here. Opinions go back with
+the checkpoint, so each page and its cursor commit together here. The checkpoint also keeps
+the peer's instance id (``instance``), and an entry the peer took in from elsewhere carries
+its ``origin``: what lets a fetch here tell an echo of its own entry (see
+:func:`~safespace.exchanges._service._gone_echoes`). Opinions go back with
 ``POST /v1/exchange/banks/{bank}/opinions``; each carries an id built from the entry, the
 verdict and the decision's time, so a resend after a lost answer counts once over there.
 A page is checked whole (shape, every hash) before it is used: a page that is not JSON, cut
@@ -184,6 +187,7 @@ def _page(body: Any) -> tuple[FetchPage, int, int | None]:
         more = body["more"]
         if not isinstance(more, bool) or seq < 0:
             raise ValueError("bad cursor")
+        instance = _instance(body.get("instance"))
         upserts = _columns(body["columns"]) if "columns" in body else []
         for item in () if "columns" in body else body["entries"]:
             kind = known_signal_type(str(item["signal_type"]))
@@ -197,6 +201,7 @@ def _page(body: Any) -> tuple[FetchPage, int, int | None]:
                     tuple(str(c) for c in item.get("categories") or ()),
                     {str(k): int(v) for k, v in dict(item.get("opinions") or {}).items()},
                     dict(item.get("metadata") or {}),
+                    _origin(item.get("origin")),
                 )
             )
         removals = [str(r) for r in body["removals"]]
@@ -204,8 +209,31 @@ def _page(body: Any) -> tuple[FetchPage, int, int | None]:
         if isinstance(exc, SourceRejected):
             raise
         raise SourceUnavailable(f"the peer's feed page is malformed: {exc}") from None
-    checkpoint = {"seq": seq, "after_id": after}
+    checkpoint: dict[str, Any] = {"seq": seq, "after_id": after}
+    if instance is not None:  # who the peer is: the feed here names it as its entries' origin
+        checkpoint["instance"] = instance
     return FetchPage(upserts, removals, checkpoint, more), seq, after
+
+
+def _instance(value: Any) -> str | None:
+    """The serving peer's instance id (None from a peer too old to name itself)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 1 <= len(value) <= 32 or "/" in value:
+        raise ValueError("bad instance id")
+    return value
+
+
+def _origin(value: Any) -> str | None:
+    """Where an entry the peer took in from elsewhere began (None: it began at the peer)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 3 <= len(value) <= _ORIGIN_MAX or "/" not in value:
+        raise ValueError("bad origin")
+    return value
+
+
+_ORIGIN_MAX = 128
 
 
 def _columns(columns: Any) -> list[SourceEntry]:
@@ -221,13 +249,18 @@ def _columns(columns: Any) -> list[SourceEntry]:
         for o in columns["opinions"]
     ]
     metadata = [None if m is None else dict(m) for m in columns["metadata"]]
+    named = columns.get("origin")  # only when some entry began elsewhere
+    origins = None if named is None else [_origin(o) for o in named]
+    if origins is not None and len(origins) != len(ids):
+        raise ValueError("the columns differ in length")
     known = {t: known_signal_type(t) for t in set(types)}
     if None in known.values():  # a type this SafeSpace lacks: leave its entries out
         keep = [i for i, t in enumerate(types) if known[t] is not None]
         ids, types, values = _pick(ids, keep), _pick(types, keep), _pick(values, keep)
         categories, opinions = _pick(categories, keep), _pick(opinions, keep)
         metadata = _pick(metadata, keep)
-    return SourceEntry.many(ids, types, values, categories, opinions, metadata)
+        origins = None if origins is None else _pick(origins, keep)
+    return SourceEntry.many(ids, types, values, categories, opinions, metadata, origins)
 
 
 def _pick(column: list[T], keep: list[int]) -> list[T]:

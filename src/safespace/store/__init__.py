@@ -30,7 +30,7 @@ from ._models_accounts import ROLES, ConsoleSession, SignInThrottle, User
 from ._models_deter import DETER_OUTCOMES, DeterEventRow, DeterOutcomeRow
 from ._models_jobs import ImportJob, ImportJobFile, ImportJobReject
 from ._models_queue import ReviewDecision, ReviewItem, ReviewMedia
-from ._models_runtime import RateLimitBucket, RuntimeLease
+from ._models_runtime import InstanceIdentity, RateLimitBucket, RuntimeLease
 from ._models_selfreports import SelfReportCase, SelfReportItem
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "ImportJob",
     "ImportJobFile",
     "ImportJobReject",
+    "InstanceIdentity",
     "MatchEvent",
     "RateLimitBucket",
     "ReviewDecision",

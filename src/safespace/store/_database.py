@@ -27,6 +27,8 @@ from sqlalchemy.pool import StaticPool
 
 from safespace.errors import ConfigError, ServiceUnavailable
 
+from ._models_runtime import InstanceIdentity
+
 __all__ = ["Database", "open_database"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -57,6 +59,7 @@ class Database:
         # file that was deleted or replaced under us (it would be lost), or made read-only.
         self._file = file
         self._identity = _identity(file) if file is not None else None
+        self._instance_id: str | None = None
 
     @property
     def dialect(self) -> str:
@@ -97,6 +100,17 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    def instance_id(self) -> str:
+        """This SafeSpace's id among federated peers (made once, by migration 0029; the same
+        for every machine on the database, and for a copy of it)."""
+        if self._instance_id is None:
+            with self.session() as s:
+                found = s.scalar(select(InstanceIdentity.instance_id))
+            if found is None:
+                raise ConfigError(f"{self.url}: no instance identity (migrate the database)")
+            self._instance_id = str(found)
+        return self._instance_id
 
     def check_file(self) -> None:
         """:class:`ServiceUnavailable` when the SQLite file opened is gone, replaced or

@@ -1,6 +1,7 @@
 """Rows that machines on one database share: the leases behind once-per-cluster background
-tasks (:mod:`safespace.runtime`), and API keys' rate-limit buckets when the operator limits
-per cluster (:mod:`safespace.access`).
+tasks (:mod:`safespace.runtime`), API keys' rate-limit buckets when the operator limits
+per cluster (:mod:`safespace.access`), and the instance's identity among federated peers
+(:meth:`~safespace.store.Database.instance_id`).
 
 A lease is one row per task name: which process holds it and until when. A holder renews its
 row well before ``expires_at``; a holder that died stops renewing, its row expires, and the
@@ -11,12 +12,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Float, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ._models import Base
+from ._models import Base, utcnow
 
-__all__ = ["RateLimitBucket", "RuntimeLease"]
+__all__ = ["InstanceIdentity", "RateLimitBucket", "RuntimeLease"]
 
 
 class RuntimeLease(Base):
@@ -41,3 +42,16 @@ class RateLimitBucket(Base):
     tokens: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
     allowed: Mapped[bool] = mapped_column(Boolean)
+
+
+class InstanceIdentity(Base):
+    """The one row naming this SafeSpace (every machine on the database) to its peers: a
+    random id made by migration 0029. A peer records where each entry it copies began as
+    ``"<instance id>/<entry id>"``, so an echo of an entry finds its way home."""
+
+    __tablename__ = "instance_identity"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
