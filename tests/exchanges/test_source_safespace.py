@@ -6,7 +6,9 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import pytest
@@ -143,32 +145,46 @@ def test_a_wrong_key_is_a_permanent_fault(peer: tuple[Peer, str]) -> None:
         list(make(base, "not-a-key", up.bank).fetch(None))
 
 
-def test_two_servers_share_a_bank_both_ways(peer: tuple[Peer, str], tmp_path: Path) -> None:
+class BothWays(NamedTuple):
+    """Two servers, A (the module's peer) and B, each following the other's bank ``bank``
+    with a source named ``from-b`` on A and ``from-a`` on B (after a prefix, as A is shared
+    by the module's tests)."""
+
+    a: Peer
+    b: Peer
+    on_a: ExchangeService
+    on_b: ExchangeService
+    bank: str
+
+    def values(self, side: Peer) -> set[str]:
+        return {e.value for e in side.banks.list_entries(self.bank, limit=1000)}
+
+
+@contextmanager
+def both_ways(peer: tuple[Peer, str], folder: Path, prefix: str = "") -> Iterator[BothWays]:
     a, a_url = peer
     bank = f"t{next(_names)}"
     a.banks.create_bank(bank)
-    b = Peer(tmp_path / "b")
+    b = Peer(folder / "b")
     b.banks.create_bank(bank)
-    with serve_in_thread(b.app, "peer-b") as b_url:
-        on_a = ExchangeService(a.db, master_key=os.urandom(32))
-        on_b = ExchangeService(b.db, master_key=os.urandom(32))
-        on_a.add(
-            "from-b",
-            type="safespace",
-            bank=bank,
-            config={"url": b_url, "remote_bank": bank},
-            credentials={"api_key": b.key},
-        )
-        on_b.add(
-            "from-a",
-            type="safespace",
-            bank=bank,
-            config={"url": a_url, "remote_bank": bank},
-            credentials={"api_key": a.key},
-        )
+    try:
+        with serve_in_thread(b.app, "peer-b") as b_url:
+            on_a = ExchangeService(a.db, master_key=os.urandom(32))
+            on_b = ExchangeService(b.db, master_key=os.urandom(32))
+            for service, name, url, key in ((on_a, "from-b", b_url, b.key),
+                                            (on_b, "from-a", a_url, a.key)):  # fmt: skip
+                service.add(prefix + name, type="safespace", bank=bank,
+                            config={"url": url, "remote_bank": bank},
+                            credentials={"api_key": key})  # fmt: skip
+            yield BothWays(a, b, on_a, on_b, bank)
+    finally:
+        b.db.close()
 
-        def values(side: Peer) -> set[str]:
-            return {e.value for e in side.banks.list_entries(bank, limit=1000)}
+
+def test_two_servers_share_a_bank_both_ways(peer: tuple[Peer, str], tmp_path: Path) -> None:
+    with both_ways(peer, tmp_path) as sides:
+        a, b, on_a, on_b, bank = sides
+        values = sides.values
 
         def sync() -> None:
             for _ in range(2):  # what one side took in goes back, and is already there
@@ -197,7 +213,6 @@ def test_two_servers_share_a_bank_both_ways(peer: tuple[Peer, str], tmp_path: Pa
         (copy,) = [e for e in b.banks.list_entries(bank) if e.value == "b" * 32]
         assert a.banks.get_entry(mine.id).extra["peer_opinions"] == {"confirmed": 1}
         assert b.banks.get_entry(copy.id).extra["exchange"] == "from-a"
-    b.db.close()
 
 
 def test_an_echo_of_a_removed_entry_does_not_bring_it_back(
@@ -205,21 +220,9 @@ def test_an_echo_of_a_removed_entry_does_not_bring_it_back(
 ) -> None:
     """A removes its own entry after B copied it but before A read B's copy back: the late
     echo must not re-create the entry (which then went round the two servers for ever)."""
-    a, a_url = peer
-    bank = f"t{next(_names)}"
-    a.banks.create_bank(bank)
-    b = Peer(tmp_path / "b")
-    b.banks.create_bank(bank)
-    with serve_in_thread(b.app, "peer-b") as b_url:
-        on_a = ExchangeService(a.db, master_key=os.urandom(32))
-        on_b = ExchangeService(b.db, master_key=os.urandom(32))
-        on_a.add("echo-from-b", type="safespace", bank=bank, config={"url": b_url,
-                 "remote_bank": bank}, credentials={"api_key": b.key})  # fmt: skip
-        on_b.add("echo-from-a", type="safespace", bank=bank, config={"url": a_url,
-                 "remote_bank": bank}, credentials={"api_key": a.key})  # fmt: skip
-
-        def values(side: Peer) -> set[str]:
-            return {e.value for e in side.banks.list_entries(bank, limit=1000)}
+    with both_ways(peer, tmp_path, prefix="echo-") as sides:
+        a, b, on_a, on_b, bank = sides
+        values = sides.values
 
         a.banks.add_entries(bank, [HashRecord("md5", f"{i:032x}") for i in range(4)])
         assert on_b.fetch_once("echo-from-a").ok  # B has copies; A has not read them back yet
@@ -236,4 +239,3 @@ def test_an_echo_of_a_removed_entry_does_not_bring_it_back(
         assert on_b.fetch_once("echo-from-a").added == 0
         assert on_a.fetch_once("echo-from-b").added == 0
         assert {s: s.banks.list_entries(bank, limit=1000) for s in (a, b)} == before  # settled
-    b.db.close()
