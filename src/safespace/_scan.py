@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import json
+import multiprocessing
 import os
 import signal
 import sys
@@ -112,6 +113,23 @@ _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _WATCH_SECONDS = 1.0
 
 
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of hashing processes that die with this one (:func:`_exit_with_parent`).
+
+    Spawned, not forked. A fork copies this process as it is at that moment, locks held by
+    its other threads included (PyAV's, a logging handler's, a server's); a worker that then
+    needs one of them waits for ever. Seen in CI: a backfill's worker stuck converting a
+    video frame, and the backfill with it. A spawned worker starts clean and imports what
+    it needs (once per worker, about a second).
+    """
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
 def _exit_with_parent(parent: int) -> None:
     """Pool initializer: end this worker when the scan that started it dies (even ``kill -9``).
 
@@ -188,7 +206,7 @@ def scan(
         else:
             todo.append(path)
     workers = max(1, workers or os.cpu_count() or 1)
-    pool_of = ProcessPoolExecutor(workers, initializer=_exit_with_parent, initargs=(os.getpid(),))
+    pool_of = worker_pool(workers)
     with state_path.open("a", encoding="utf-8") as state, pool_of as pool:
         pending: set[Future[tuple[str, Signals | None, str | None, str | None]]] = set()
         queue = iter(todo)

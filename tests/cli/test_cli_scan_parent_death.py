@@ -1,8 +1,9 @@
 """``kill -9`` of a running ``safespace scan``: its hashing workers exit too.
 
 The workers are held busy by a hook (the scan's per-file hash function replaced, before the
-pool forks, by one that records its worker's pid and then waits forever), so the scan is
-certainly mid-way when it is killed. Nothing is timed: the test polls, with a generous
+pool starts, by one that records its worker's pid and then waits forever; it lives in a
+module of its own, which the spawned workers import by name), so the scan is certainly
+mid-way when it is killed. Nothing is timed: the test polls, with a generous
 deadline, until every worker pid is gone.
 """
 
@@ -21,20 +22,27 @@ from PIL import Image
 WORKERS = 2
 DEADLINE = 120.0
 
-# The real CLI entry point, with the hashing hook installed first (fork carries it over).
-HOOK = """
-import os, sys, threading
+# The hashing hook: a module the workers import (a spawned worker starts clean, so the
+# function the pool is handed must be importable by name there).
+HOOK_MODULE = """
+import os, threading
 from pathlib import Path
-import safespace._scan as scan
-
-PIDS = Path(sys.argv[1])
 
 def held(path, exact, limits):
-    (PIDS / str(os.getpid())).touch()
+    (Path(os.environ["SCAN_HOOK_PIDS"]) / str(os.getpid())).touch()
     threading.Event().wait()
+"""
+
+# The real CLI entry point, with the hashing hook installed first.
+HOOK = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+os.environ["SCAN_HOOK_PIDS"] = sys.argv[2]
+import safespace._scan as scan
+from scan_hook import held
 
 scan._hash_one = held
-sys.argv = ["safespace", *sys.argv[2:]]
+sys.argv = ["safespace", *sys.argv[3:]]
 from safespace.cli import main
 main()
 """
@@ -70,8 +78,11 @@ def test_workers_exit_when_the_scan_is_killed(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFESPACE_")}
     env["SAFESPACE_DATA_DIR"] = str(tmp_path / "data")
     args = ["scan", str(root), "--workers", str(WORKERS), "--no-progress"]
+    hook_dir = tmp_path / "hook"
+    hook_dir.mkdir()
+    (hook_dir / "scan_hook.py").write_text(HOOK_MODULE)
     proc = subprocess.Popen(
-        [sys.executable, "-c", HOOK, str(pids_dir), *args],
+        [sys.executable, "-c", HOOK, str(hook_dir), str(pids_dir), *args],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

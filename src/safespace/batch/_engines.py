@@ -12,7 +12,7 @@ import importlib
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any, Protocol
 
 from safespace.errors import InvalidInput, NotConfigured, ServiceUnavailable
@@ -47,13 +47,11 @@ class LocalEngine:
     name = "local"
 
     def __init__(self, workers: int | None = None, chunk: int = 4) -> None:
-        from safespace._scan import _exit_with_parent
+        from safespace._scan import worker_pool
 
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.chunk = chunk
-        self._pool = ProcessPoolExecutor(
-            self.workers, initializer=_exit_with_parent, initargs=(os.getpid(),)
-        )
+        self._pool = worker_pool(self.workers)
 
     def imap_unordered(
         self, fn: Callable[..., Any], jobs: Iterable[tuple[Any, ...]], window: int
