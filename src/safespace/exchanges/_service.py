@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from json.encoder import encode_basestring_ascii
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import httpx
 from sqlalchemy import Connection, Table, delete, func, select, update
@@ -64,6 +64,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("safespace.exchanges")
+_Item = TypeVar("_Item")
 
 BACKOFF_MAX = timedelta(hours=6)
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_.")
@@ -657,7 +658,7 @@ def _merged(run: Sequence[FetchPage]) -> FetchPage:
     return FetchPage(list(upserts.values()), list(removals), last.checkpoint, last.more)
 
 
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+def _chunks(items: Sequence[_Item]) -> Iterable[Sequence[_Item]]:
     for i in range(0, len(items), _IN_CHUNK):
         yield items[i : i + _IN_CHUNK]
 
@@ -813,13 +814,11 @@ def _gone_echoes(s: Session, upserts: Mapping[str, SourceEntry], home: str) -> l
         return []
     wanted = sorted({int(x) for x in echoes.values() if x.isdigit() and len(x) < 19})
     alive: set[str] = set()
-    for i in range(0, len(wanted), _IN_CHUNK):
+    for chunk in _chunks(wanted):
         alive.update(
             str(entry_id)
             for entry_id in s.scalars(
-                select(BankEntry.id).where(
-                    BankEntry.id.in_(wanted[i : i + _IN_CHUNK]), BankEntry.enabled.is_(True)
-                )
+                select(BankEntry.id).where(BankEntry.id.in_(chunk), BankEntry.enabled.is_(True))
             )
         )
     gone = [u for u, origin_id in echoes.items() if origin_id not in alive]
@@ -872,7 +871,7 @@ _EXTRA_PLAIN = (
     '{"exchange": %s, "upstream_id": ',
     ', "categories": [], "opinions": {}, "metadata": {}}',
 )
-_EXTRA_ORIGIN = ', "categories": [], "opinions": {}, "metadata": {}, "origin": '
+_EXTRA_ORIGIN = _EXTRA_PLAIN[1][:-1] + ', "origin": '  # the tail, left open for the origin
 
 
 def _extra_json(source: str, entry: SourceEntry) -> str:
