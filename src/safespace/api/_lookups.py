@@ -8,9 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy import tuple_ as sql_tuple
 
-from safespace.banks._bulk import stored_pairs
+from safespace.banks._bulk import pairs_condition, stored_pairs
 from safespace.banks._info import EntryInfo
 from safespace.store import Bank, BankEntry, Database
 
@@ -32,7 +31,7 @@ def entries_for(db: Database, bank: str, pairs: Sequence[tuple[str, str]]) -> li
                 select(BankEntry)
                 .join(Bank, Bank.id == BankEntry.bank_id)
                 .where(Bank.name == bank)
-                .where(sql_tuple(BankEntry.signal_type, BankEntry.value).in_(chunk))
+                .where(pairs_condition(chunk))
             )
             for e in rows:
                 value = given.get((e.signal_type, e.value), (e.signal_type, e.value))[1]

@@ -376,6 +376,27 @@ def stored_pairs(pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(t, get_signal_type(t).stored_value(v)) for t, v in pairs]
 
 
+def pairs_condition(pairs: Sequence[tuple[str, str]]) -> ColumnElement[bool]:
+    """Entries with one of these stored (signal type, value) pairs, as a condition the bank's
+    key (bank, type, value) answers.
+
+    A row value ``(signal_type, value) IN (...)`` alone reads the same, but SQLite uses only
+    the bank from the key for it and scans every entry of the bank (86 ms a query at 300,000
+    entries, against 0.1 ms here). ``signal_type IN (...) AND value IN (...)`` is searched
+    through the whole key; with more than one type it is a superset of the pairs, so the
+    row value stays beside it as the exact filter.
+    """
+    kinds = sorted({kind for kind, _ in pairs})
+    values = sorted({value for _, value in pairs})
+    if len(kinds) == 1:
+        return (BankEntry.signal_type == kinds[0]) & BankEntry.value.in_(values)
+    return (
+        BankEntry.signal_type.in_(kinds)
+        & BankEntry.value.in_(values)
+        & sql_tuple(BankEntry.signal_type, BankEntry.value).in_(list(pairs))
+    )
+
+
 def delete_where(s: Session, where: ColumnElement[bool]) -> int:
     """Delete the entries ``where`` selects, logging each removal; returns how many."""
     rows = s.execute(select(BankEntry.id, BankEntry.bank_id).where(where))
@@ -393,9 +414,8 @@ def delete_where(s: Session, where: ColumnElement[bool]) -> int:
 def remove_values(s: Session, bank_id: int, pairs: Sequence[tuple[str, str]]) -> int:
     """Delete a bank's entries by (signal type, value); returns how many there were."""
     removed = 0
-    key = sql_tuple(BankEntry.signal_type, BankEntry.value)
     for chunk in batched(iter(stored_pairs(pairs)), 500):
-        removed += delete_where(s, (BankEntry.bank_id == bank_id) & key.in_(chunk))
+        removed += delete_where(s, (BankEntry.bank_id == bank_id) & pairs_condition(chunk))
     return removed
 
 

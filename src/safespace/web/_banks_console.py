@@ -23,14 +23,13 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
-from sqlalchemy import tuple_ as sql_tuple
 from sqlalchemy.sql.elements import ColumnElement
 from starlette.concurrency import run_in_threadpool
 
 from safespace.api._lookups import entries_for
 from safespace.api._uploads import form_bool, read_upload
 from safespace.banks import EntryInfo
-from safespace.banks._bulk import stored_pairs
+from safespace.banks._bulk import pairs_condition, stored_pairs
 from safespace.banks.formats import FORMATS, HashRecord
 from safespace.errors import InvalidInput, InvalidSignal, NotFound, SafeSpaceError
 from safespace.reports._audit import user_actor
@@ -136,7 +135,7 @@ def _conditions(search: Search, bank_id: int) -> list[ColumnElement[bool]]:
         where.append(BankEntry.signal_type == kind.name)
     if search.value.strip():
         stored = stored_pairs(_value_pairs(search))  # a digest-stored type keeps a digest
-        where.append(sql_tuple(BankEntry.signal_type, BankEntry.value).in_(stored))
+        where.append(pairs_condition(stored))
     for column, text in ((BankEntry.source, search.source), (BankEntry.category, search.category)):
         if text.strip():
             where.append(func.lower(column) == text.strip().lower())
