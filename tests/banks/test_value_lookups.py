@@ -8,14 +8,16 @@ alike), and the query must be answered by the bank's key rather than a scan of t
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, inspect, select
 
 from safespace.api._lookups import entries_for
-from safespace.banks import BankService
+from safespace.banks import BankService, Matcher
 from safespace.banks._bulk import pairs_condition, remove_values
 from safespace.banks.formats import HashRecord
-from safespace.store import Bank, BankEntry, Database, open_database
+from safespace.store import Bank, BankEntry, Database, open_database, upgrade
+from safespace.store._database import alembic_config
 
 
 def _sha(i: int) -> str:
@@ -95,5 +97,57 @@ def test_lookups_by_value_search_the_banks_key(tmp_path: object) -> None:
                 "SEARCH bank_entries USING COVERING INDEX "
                 "sqlite_autoindex_bank_entries_1 (bank_id=? AND signal_type=? AND value=?)"
             ], plan
+    finally:
+        db.close()
+
+
+def test_migration_0030_drops_the_cross_bank_index_and_down_restores_it(db_url: str) -> None:
+    from alembic import command
+
+    def indexes(db: Database) -> set[str]:
+        return {str(i["name"]) for i in inspect(db.engine).get_indexes("bank_entries")}
+
+    db = open_database(db_url)
+    try:
+        _fill(db)
+        assert "ix_bank_entries_signal_type_value" not in indexes(db)
+        with db.engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0029")
+        assert "ix_bank_entries_signal_type_value" in indexes(db)
+        upgrade(db)
+        assert "ix_bank_entries_signal_type_value" not in indexes(db)
+        assert len(_pairs_in(db, "one")) == 4
+    finally:
+        db.close()
+
+
+def test_keyword_entries_are_read_bank_by_bank_through_the_key(tmp_path: object) -> None:
+    """A matcher loaded from a snapshot reads the keyword entries (not in snapshots) from
+    the database: through each bank's key, never a scan of every entry of every bank."""
+    db = open_database(f"sqlite:///{tmp_path}/words.db")
+    statements: list[tuple[str, Any]] = []
+
+    def seen(conn: object, cursor: object, statement: str, parameters: Any, *rest: object) -> None:
+        if "bank_entries" in statement and "signal_type IN" in statement:
+            statements.append((statement, parameters))
+
+    try:
+        service = _fill(db)
+        service.add_entries("two", [HashRecord.of("keyword", "placeholder-token")])
+        built = Matcher.from_database(db)
+        path = built.save_snapshot(f"{tmp_path}/snapshots")
+        event.listen(db.engine, "before_cursor_execute", seen)
+        loaded = Matcher.from_snapshot(db, path)
+        event.remove(db.engine, "before_cursor_execute", seen)
+        assert loaded.match_text("a placeholder-token here").matches
+        assert len(statements) == 1
+        with db.engine.connect() as conn:
+            statement, parameters = statements[0]
+            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+        searches = [row[-1] for row in plan if "bank_entries" in row[-1]]
+        assert searches == [
+            "SEARCH bank_entries USING INDEX sqlite_autoindex_bank_entries_1 "
+            "(bank_id=? AND signal_type=?)"
+        ], plan
     finally:
         db.close()

@@ -358,8 +358,11 @@ class Matcher:
         matcher._entries = _Entries(data.index, data.bank, data.pdq, data.exact, data.count, frames)
         matcher._banks, matcher._seq, matcher.snapshot = banks, data.seq, Path(path)
         if _WORDS:  # keyword entries are not in snapshots: few, read from the database
+            # bank by bank through the bank's key (bank, type, value): by type alone would be
+            # a scan of every entry of every bank
+            every_bank = BankEntry.bank_id.in_(select(Bank.id))
             with db.session() as s:
-                for part in _read(s, BankEntry.signal_type.in_(_WORDS)):
+                for part in _read(s, every_bank, BankEntry.signal_type.in_(_WORDS)):
                     matcher._entries.add(part)
         matcher.refresh()
         return matcher

@@ -18,7 +18,6 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
-    Index,
     Integer,
     MetaData,
     String,
@@ -138,7 +137,6 @@ class BankEntry(Base):
     __tablename__ = "bank_entries"
     __table_args__ = (
         UniqueConstraint("bank_id", "signal_type", "value"),
-        Index(None, "signal_type", "value"),
         _NO_REUSE,
     )
 
