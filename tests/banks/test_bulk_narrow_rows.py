@@ -1,7 +1,8 @@
-"""``banks._bulk.add_narrow_rows`` tells its ``then`` hook where the new entries start when
-every staged row became one, in staging order (a peer fetch then maps upstream ids by
-position), and nothing when it cannot vouch for that: a value already in the bank, a value
-staged twice, or PostgreSQL, whose ids come from a shared sequence."""
+"""``banks._bulk.add_narrow_rows`` tells its ``then`` hook how staged rows pair with their
+new entries. On SQLite: where the new entries start when every staged row became one, in
+staging order (a peer fetch then maps upstream ids by position), and nothing when it cannot
+vouch for that (a value already in the bank, a value staged twice). On PostgreSQL, whose ids
+come from a shared sequence: a table of exactly the entries the call added."""
 
 from __future__ import annotations
 
@@ -22,14 +23,22 @@ def _md5(n: int) -> str:
 
 
 def _add(database: Database, bank: str, values: list[str]) -> tuple[int | None, list[Any]]:
-    """Stage ``values`` into ``bank``; (what ``then`` was told, the stage's (rowid, value))."""
+    """Stage ``values`` into ``bank``; (the first id ``then`` was told, the stage's (rowid,
+    value) on SQLite, or the moved table's (id, type, value) on PostgreSQL)."""
     seen: dict[str, Any] = {}
 
-    def then(conn: Connection, stage: str, first: int | None) -> None:
-        seen["first"] = first
+    def then(conn: Connection, stage: str, moved: bulk.Moved) -> None:
+        seen["first"] = moved.first
         if conn.dialect.name == "sqlite":
+            assert moved.table is None
             seen["stage"] = conn.exec_driver_sql(
                 f"SELECT rowid, value FROM {stage} ORDER BY rowid"
+            ).all()
+        else:
+            assert moved.first is None
+            assert moved.table is not None
+            seen["stage"] = conn.exec_driver_sql(
+                f"SELECT id, signal_type, value FROM {moved.table} ORDER BY id"
             ).all()
 
     with database.transaction() as s:
@@ -51,8 +60,11 @@ def test_all_new_rows_start_at_first_in_staging_order(database: Database) -> Non
     banks.create_bank("peer")
     _add(database, "other", [_md5(n) for n in range(5)])  # ids before ours, another bank
     first, stage = _add(database, "peer", [_md5(n) for n in range(100, 160)])
-    if database.url.startswith("postgresql"):
-        assert first is None
+    if database.url.startswith("postgresql"):  # the moved table: each new entry, its value
+        ours = {_md5(n) for n in range(100, 160)}
+        added = {(i, "md5", v) for i, v in _values_by_id(database).items() if v in ours}
+        assert len(stage) == 60
+        assert set(stage) == added
         return
     assert first is not None
     by_id = _values_by_id(database)
@@ -63,10 +75,14 @@ def test_nothing_is_vouched_for_when_a_row_was_left_out(database: Database) -> N
     banks = BankService(database)
     banks.create_bank("peer")
     _add(database, "peer", [_md5(1)])
-    first, _ = _add(database, "peer", [_md5(n) for n in range(0, 20)])  # _md5(1) is there
+    first, moved = _add(database, "peer", [_md5(n) for n in range(0, 20)])  # _md5(1) is there
     assert first is None
-    first, _ = _add(database, "peer", [_md5(50), _md5(51), _md5(50)])  # staged twice
+    if database.url.startswith("postgresql"):  # only what this call added is in the table
+        assert sorted(v for _, _, v in moved) == sorted(_md5(n) for n in range(20) if n != 1)
+    first, moved = _add(database, "peer", [_md5(50), _md5(51), _md5(50)])  # staged twice
     assert first is None
+    if database.url.startswith("postgresql"):
+        assert sorted(v for _, _, v in moved) == sorted([_md5(50), _md5(51)])
     assert len(_values_by_id(database)) == 1 + 19 + 2
 
 
@@ -83,7 +99,7 @@ def test_rows_become_entries_in_value_order_and_a_repeat_keeps_its_first(
     rows = [("md5", v, None, "{}", f"up-{i}") for i, v in enumerate(given)]
     staged: list[Any] = []
 
-    def then(conn: Connection, stage: str, first: int | None) -> None:
+    def then(conn: Connection, stage: str, moved: bulk.Moved) -> None:
         order = "rowid" if conn.dialect.name == "sqlite" else "ctid"
         staged.extend(conn.exec_driver_sql(f"SELECT value, upstream FROM {stage} ORDER BY {order}"))
 
@@ -126,7 +142,11 @@ def test_rows_of_several_types_are_ordered_by_type_then_value(database: Database
         told: list[int | None] = []
         rows = [("sha256" if len(v) == 64 else "md5", v, None, "{}") for v in more]
         bulk.add_narrow_rows(
-            s, bank_id, rows, source="test", then=lambda conn, stage, first: told.append(first)
+            s,
+            bank_id,
+            rows,
+            source="test",
+            then=lambda conn, stage, moved: told.append(moved.first),
         )
     if not database.url.startswith("postgresql"):
         assert told[0] is not None  # no repeat: every staged row became an entry

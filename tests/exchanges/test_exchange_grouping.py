@@ -323,3 +323,28 @@ def test_a_fetch_leaves_checkpointing_to_its_last_write(
     assert at_commit == [BULK_CHECKPOINT_PAGES] * 4 + [CHECKPOINT_PAGES]
     assert entries_of(database, "common") == live(upstream)
     database.close()
+
+
+def test_values_the_bank_had_map_to_its_entries_and_new_ones_to_theirs(
+    database: Database, upstream: MemoryUpstream
+) -> None:
+    """A fetch into a bank that already holds some of the values: those upstream ids map to
+    the entries that were there (on PostgreSQL found in the bank; the new ones come from the
+    move's own table of what it added), a value twice upstream maps both ids to one entry."""
+    from safespace.banks.formats import HashRecord
+    from safespace.store._models_exchanges import ExchangeEntry
+
+    exchanges = peer(database, upstream, 20)
+    upstream.log.append((len(upstream.log) + 1, "twin", upstream.live()["u3"][1]))
+    banks = BankService(database)
+    had = {upstream.live()[u][1] for u in ("u2", "u7", "u19")}
+    banks.add_entries("common", [HashRecord("md5", v) for v in sorted(had)])
+    before = {e.value: e.id for e in banks.list_entries("common", limit=100)}
+    report = exchanges.fetch_once("peer")
+    assert report.added == 17  # 20 published, three of them there before, "twin" a repeat
+    after = {e.value: e.id for e in banks.list_entries("common", limit=100)}
+    assert {v: after[v] for v in had} == before
+    with database.session() as s:
+        mapped = {m.upstream_id: m.entry_id for m in s.query(ExchangeEntry)}
+    assert mapped == {u: after[v] for u, (_, v) in upstream.live().items()}
+    assert mapped["twin"] == mapped["u3"]

@@ -8,6 +8,7 @@ conversions; the database then moves the new, distinct ones into the bank in one
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from itertools import islice
 from operator import itemgetter
 from typing import Any, TypeVar, cast
@@ -37,6 +38,7 @@ from safespace.store._models_values import BankEntryValue
 
 __all__ = [
     "CHUNK",
+    "Moved",
     "NarrowRow",
     "StagedRow",
     "add_narrow_rows",
@@ -52,6 +54,7 @@ __all__ = [
 
 CHUNK = 2000  # rows per driver call
 _STAGE = "safespace_import_stage"
+_MOVED = "safespace_import_moved"  # PostgreSQL: the entries a narrow move added
 _entries = cast(Table, BankEntry.__table__)
 _changes = cast(Table, Change.__table__)
 _values = cast(Table, BankEntryValue.__table__)
@@ -96,6 +99,22 @@ T = TypeVar("T")
 StagedRow = tuple[str, str, str | None, str | None, str]
 """A row for :func:`add_rows`: signal type, stored value (not a digest type's whole value),
 source, category, and ``extra`` already as JSON text."""
+
+
+@dataclass(frozen=True)
+class Moved:
+    """How :func:`add_narrow_rows`' staged rows pair with the entries they became.
+
+    ``first``: on SQLite, when every staged row became a new entry, the id the staging
+    table's first row got; the k-th (``rowid`` k) has id ``first + k - 1``. ``table``: on
+    PostgreSQL, a temporary table (id, signal_type, value) of the entries just added (its
+    ids come from a sequence other transactions draw from too, so not by position). Both
+    None: look each staged value up in the bank. A staged value that is not in ``table``
+    was in the bank before (or repeated an earlier staged row).
+    """
+
+    first: int | None = None
+    table: str | None = None
 
 
 def batched(items: Iterator[T], n: int) -> Iterator[list[T]]:
@@ -196,17 +215,15 @@ def add_narrow_rows(
     *,
     source: str | None,
     columns: Sequence[tuple[str, str]] = (),
-    then: Callable[[Connection, str, int | None], None] | None = None,
+    then: Callable[[Connection, str, Moved], None] | None = None,
 ) -> int:
     """:func:`add_rows` with narrow staged rows: only what differs per entry goes through
     the driver (one ``executemany``, or ``COPY`` on PostgreSQL); the bank, ``source``,
     ``enabled`` and the time are filled in by the move. ``columns`` (name, SQL type) are the
-    caller's own per-row values staged beside each entry, and ``then(conn, stage, first)``
-    runs before the staging table goes (a peer fetch maps upstream ids in the same pass).
-    ``first`` is the id the staging table's first row got when every staged row became a new
-    entry, the k-th (``rowid`` k) with id ``first + k - 1``: the caller can then pair them by
-    position instead of looking each value up. It is None otherwise, and on PostgreSQL,
-    whose ids come from a sequence other transactions draw from too.
+    caller's own per-row values staged beside each entry, and ``then(conn, stage, moved)``
+    runs before the staging table goes (a peer fetch maps upstream ids in the same pass);
+    :class:`Moved` says how the staged rows can be paired with their new entries without
+    looking each value up in the bank.
 
     Rows are staged, and so become entries, in (signal type, value) order, not the order
     given (the first of a repeated hash is still the one kept): the bank's two value indexes
@@ -250,11 +267,18 @@ def add_narrow_rows(
     into = [c for c in _COLUMNS if c not in ("note", "added_at")]  # those stay NULL
     into_cols, s_cols = ", ".join(into), ", ".join(f"s.{c}" for c in into)
     if postgres:
+        # the new entries' ids come back (RETURNING) into a table of their own: the change
+        # log and the caller's pairing read that, not the bank (a scan, or a probe a row)
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_MOVED}")
+        conn.exec_driver_sql(
+            f"CREATE TEMP TABLE {_MOVED} (id BIGINT, signal_type VARCHAR(16), value VARCHAR(256))"
+        )
         move = (
-            f"INSERT INTO {_entries.name} ({into_cols}) SELECT {s_cols} FROM ("
+            f"WITH moved AS (INSERT INTO {_entries.name} ({into_cols}) SELECT {s_cols} FROM ("
             f"SELECT DISTINCT ON (signal_type, value) {filled}, ctid AS pos FROM {_STAGE} "
             f"ORDER BY signal_type, value, ctid) AS s WHERE {_IS_NEW_PROBED} "
             "ORDER BY s.signal_type, s.value"  # the staging order, and no second sort
+            f" RETURNING id, signal_type, value) INSERT INTO {_MOVED} SELECT * FROM moved"
         )
     else:
         move = (
@@ -268,16 +292,29 @@ def add_narrow_rows(
         ),
         {"source": source, "created": now},
     )
-    mine = _added_since(bank_id, before)
-    new = select(BankEntry.bank_id, BankEntry.id, literal("add"), literal(now, UTCDateTime()))
-    result = conn.execute(
-        insert(_changes).from_select(
-            ["bank_id", "entry_id", "op", "at"], new.where(mine).order_by(BankEntry.id)
+    if postgres:
+        result = conn.execute(
+            text(
+                f"INSERT INTO {_changes.name} (bank_id, entry_id, op, at) SELECT "
+                f"{int(bank_id)}, id, 'add', :now FROM {_MOVED} ORDER BY id"
+            ).bindparams(bindparam("now", type_=UTCDateTime())),
+            {"now": now},
         )
-    )
+        moved = Moved(table=_MOVED)
+    else:
+        mine = _added_since(bank_id, before)
+        new = select(BankEntry.bank_id, BankEntry.id, literal("add"), literal(now, UTCDateTime()))
+        result = conn.execute(
+            insert(_changes).from_select(
+                ["bank_id", "entry_id", "op", "at"], new.where(mine).order_by(BankEntry.id)
+            )
+        )
+        moved = Moved(first=_first_of_block(conn, before, len(rows)))
     if then is not None:
-        then(conn, _STAGE, None if postgres else _first_of_block(conn, before, len(rows)))
+        then(conn, _STAGE, moved)
     conn.exec_driver_sql(f"DROP TABLE {_STAGE}")
+    if postgres:
+        conn.exec_driver_sql(f"DROP TABLE {_MOVED}")
     count = result.rowcount
     if count is None or count < 0:
         count = s.scalar(select(func.count()).select_from(BankEntry).where(mine)) or 0

@@ -755,21 +755,31 @@ def _apply(
         ]
         source_id, bank_id = int(row.id), int(row.bank_id)
 
-        def map_staged(conn: Connection, stage: str, first: int | None) -> None:
+        def map_staged(conn: Connection, stage: str, moved: bulk.Moved) -> None:
             head = f"INSERT INTO {_mapping.name} (source_id, upstream_id, entry_id) "
-            if first is not None:  # every staged row is a new entry, ids in staging order
+            if moved.first is not None:  # every staged row is a new entry, in staging order
                 conn.exec_driver_sql(
-                    head + f"SELECT {source_id}, upstream_id, {first - 1} + rowid FROM {stage}"
+                    head + f"SELECT {source_id}, upstream_id, {moved.first - 1} + rowid "
+                    f"FROM {stage}"
                 )
                 return
             # one index probe a row, never a join that PostgreSQL may plan as a hash of the
             # whole bank (see banks._bulk._IS_NEW_PROBED); every staged value is in the bank
             # now, so the probe always finds one
+            probe = (
+                f"(SELECT e.id FROM {BankEntry.__tablename__} AS e WHERE e.bank_id = "
+                f"{bank_id} AND e.signal_type = st.signal_type AND e.value = st.value)"
+            )
+            if moved.table is not None:  # the new entries from their own small table; the
+                # bank is probed only for values it had before
+                conn.exec_driver_sql(
+                    head + f"SELECT {source_id}, st.upstream_id, COALESCE(m.id, {probe}) "
+                    f"FROM {stage} AS st LEFT JOIN {moved.table} AS m "
+                    "ON m.signal_type = st.signal_type AND m.value = st.value"
+                )
+                return
             conn.exec_driver_sql(
-                head + f"SELECT {source_id}, st.upstream_id, (SELECT e.id FROM "
-                f"{BankEntry.__tablename__} AS e WHERE e.bank_id = {bank_id} "
-                "AND e.signal_type = st.signal_type AND e.value = st.value) FROM "
-                f"{stage} AS st"
+                head + f"SELECT {source_id}, st.upstream_id, {probe} FROM {stage} AS st"
             )
 
         added = bulk.add_narrow_rows(
