@@ -8,9 +8,10 @@ The bank's unique key (bank_id, signal_type, value) answers every lookup by valu
 (the API's lookups, the console's search, removals by value, the bulk paths' checks for
 known hashes) names the bank, and the matcher's one read by type alone (keyword entries, at
 a snapshot load) goes bank by bank through the key. Every added entry paid for the second
-index: another random insert into an index as large as the key's. Measured on SQLite at
-1,000,000 entries in one sitting: a peer's full fetch 1.15-1.17x, a plain import 1.18x, a
-delta of 10,000 into the full bank 1.4-1.7x.
+index: another random insert into an index as large as the key's. Measured at 1,000,000
+entries, alternated with the code before in one sitting: on SQLite a peer's full fetch
+1.12-1.25x, a plain import 1.17-1.23x, a delta of 10,000 into the full bank 1.27-1.78x; on
+PostgreSQL the full fetch 1.10-1.12x (docs/exchanges.md, Speed).
 """
 
 from __future__ import annotations
