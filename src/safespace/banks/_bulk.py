@@ -226,8 +226,8 @@ def add_narrow_rows(
     looking each value up in the bank.
 
     Rows are staged, and so become entries, in (signal type, value) order, not the order
-    given (the first of a repeated hash is still the one kept): the bank's two value indexes
-    then grow in key order, each index page written once a call, where rows in arrival
+    given (the first of a repeated hash is still the one kept): the bank's key (bank, type,
+    value) then grows in key order, each index page written once a call, where rows in arrival
     order (random, for hashes) touched index pages all over a big bank, more than the page
     cache holds.
 
@@ -292,6 +292,7 @@ def add_narrow_rows(
         ),
         {"source": source, "created": now},
     )
+    mine = _added_since(bank_id, before)
     if postgres:
         result = conn.execute(
             text(
@@ -302,7 +303,6 @@ def add_narrow_rows(
         )
         moved = Moved(table=_MOVED)
     else:
-        mine = _added_since(bank_id, before)
         new = select(BankEntry.bank_id, BankEntry.id, literal("add"), literal(now, UTCDateTime()))
         result = conn.execute(
             insert(_changes).from_select(
