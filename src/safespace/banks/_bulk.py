@@ -417,11 +417,12 @@ def pairs_condition(pairs: Sequence[tuple[str, str]]) -> ColumnElement[bool]:
     """Entries with one of these stored (signal type, value) pairs, as a condition the bank's
     key (bank, type, value) answers.
 
-    A row value ``(signal_type, value) IN (...)`` alone reads the same, but SQLite uses only
-    the bank from the key for it and scans every entry of the bank (86 ms a query at 300,000
-    entries, against 0.1 ms here). ``signal_type IN (...) AND value IN (...)`` is searched
-    through the whole key; with more than one type it is a superset of the pairs, so the
-    row value stays beside it as the exact filter.
+    A row value ``(signal_type, value) IN (...)`` alone reads the same, but for two pairs or
+    more SQLite uses only the bank from the key and scans every entry of the bank (at
+    1,000,000 entries 341 ms for two pairs and 604 ms for 50, against 1.3 and 3.3 ms here;
+    one pair was searched through the key). ``signal_type IN (...) AND value IN (...)`` is
+    searched through the whole key; with more than one type it is a superset of the pairs,
+    so the row value stays beside it as the exact filter.
     """
     kinds = sorted({kind for kind, _ in pairs})
     values = sorted({value for _, value in pairs})
