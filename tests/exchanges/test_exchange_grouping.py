@@ -22,6 +22,7 @@ from test_exchange_service import KEY, Clock, Memory
 from test_source_contract import MemoryUpstream
 
 from safespace.banks import BankService
+from safespace.banks.formats import HashRecord
 from safespace.errors import InvalidInput, SourceUnavailable
 from safespace.exchanges import FetchPage, SourceEntry, get_source_type
 from safespace.exchanges import _service as service_module
@@ -29,7 +30,7 @@ from safespace.exchanges._service import ExchangeService
 from safespace.exchanges._source import read_ahead
 from safespace.store import Database, open_database
 from safespace.store._database import BULK_CHECKPOINT_PAGES, CHECKPOINT_PAGES
-from safespace.store._models_exchanges import ExchangeSource
+from safespace.store._models_exchanges import ExchangeEntry, ExchangeSource
 
 CURRENT: dict[str, Any] = {}
 
@@ -331,9 +332,6 @@ def test_values_the_bank_had_map_to_its_entries_and_new_ones_to_theirs(
     """A fetch into a bank that already holds some of the values: those upstream ids map to
     the entries that were there (on PostgreSQL found in the bank; the new ones come from the
     move's own table of what it added), a value twice upstream maps both ids to one entry."""
-    from safespace.banks.formats import HashRecord
-    from safespace.store._models_exchanges import ExchangeEntry
-
     exchanges = peer(database, upstream, 20)
     upstream.log.append((len(upstream.log) + 1, "twin", upstream.live()["u3"][1]))
     banks = BankService(database)

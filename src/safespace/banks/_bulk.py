@@ -301,7 +301,6 @@ def add_narrow_rows(
             ).bindparams(bindparam("now", type_=UTCDateTime())),
             {"now": now},
         )
-        moved = Moved(table=_MOVED)
     else:
         new = select(BankEntry.bank_id, BankEntry.id, literal("add"), literal(now, UTCDateTime()))
         result = conn.execute(
@@ -309,8 +308,12 @@ def add_narrow_rows(
                 ["bank_id", "entry_id", "op", "at"], new.where(mine).order_by(BankEntry.id)
             )
         )
-        moved = Moved(first=_first_of_block(conn, before, len(rows)))
     if then is not None:
+        moved = (
+            Moved(table=_MOVED)
+            if postgres
+            else Moved(first=_first_of_block(conn, before, len(rows)))
+        )
         then(conn, _STAGE, moved)
     conn.exec_driver_sql(f"DROP TABLE {_STAGE}")
     if postgres:
