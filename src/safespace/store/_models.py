@@ -158,8 +158,14 @@ class Change(Base):
 
     __tablename__ = "changes"
     __table_args__ = (
+        # each name compared, not an IN list: SQLite builds the list's lookup table again
+        # for every row it checks, and a bulk add writes a row per entry (migration 0031;
+        # PostgreSQL keeps the IN list, the same check)
         CheckConstraint(
-            "op IN ('add', 'enable', 'disable', 'remove', 'bank-update', 'bank-delete')",
+            " OR ".join(
+                f"op = '{o}'"
+                for o in ("add", "enable", "disable", "remove", "bank-update", "bank-delete")
+            ),
             name="op",
         ),
         _NO_REUSE,
