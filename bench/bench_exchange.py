@@ -21,9 +21,11 @@ local database follows it with a ``safespace`` source. Printed per size:
 - the reference, in this process: the same N entries, then the same delta, imported with
   ``BankService.add_entries`` (the plain bulk import, no HTTP, no source) into an empty bank
   of a fresh database of the local kind; each fetch rate is also printed as a ratio of it;
-- the floor: N narrow rows (the five columns a fetch stages per entry) written into a
-  temporary table of a fresh database of the local kind (``executemany`` on SQLite, ``COPY``
-  on PostgreSQL) and nothing else: no fetch can apply faster than this on this machine.
+- the floor: N narrow rows (the five columns a fetch stages per entry, ``extra`` NULL as a
+  plain entry's is) written into a temporary table of a fresh database of the local kind,
+  as a fetch stages them (``banks._bulk.insert_chunk``: the varying columns as JSON arrays
+  on SQLite, ``COPY`` on PostgreSQL) and nothing else: no fetch can apply faster than this
+  on this machine.
 
 The peer serves its feed in the ``columns`` encoding its own client asks for (one array per
 field); ``--format entries`` makes the client ask for the older one-object-per-entry pages.
@@ -191,23 +193,19 @@ def _reference(url: str, size: int, delta: int) -> tuple[float, float]:
 def _floor(url: str, size: int) -> float:
     """Rows/s of writing N narrow rows into a temporary table and nothing else."""
     db = open_database(url)
-    extra = '{"exchange": "peer", "upstream_id": "%d", "categories": [], "opinions": {}, "metadata": {}}'  # noqa: E501
-    rows = [("md5", _md5(i), None, extra % i, str(i)) for i in range(size)]
+    # a fetch leaves a plain entry's extra NULL: the move writes it around the upstream id
+    rows = [("md5", _md5(i), None, None, str(i)) for i in range(size)]
     try:
         with db.transaction() as s:
             conn = s.connection()
-            postgres = conn.dialect.name == "postgresql"
             conn.exec_driver_sql(
                 "CREATE TEMP TABLE floor_stage (signal_type VARCHAR(16), value VARCHAR(256), "
                 "category VARCHAR(256), extra TEXT, upstream_id VARCHAR(256))"
             )
-            if postgres:
-                sql = "COPY floor_stage FROM STDIN"
-            else:
-                sql = "INSERT INTO floor_stage VALUES (?, ?, ?, ?, ?)"
+            names = ("signal_type", "value", "category", "extra", "upstream_id")
             began = time.perf_counter()
             for start in range(0, size, 50_000):
-                bulk.insert_chunk(conn, sql, rows[start : start + 50_000])
+                bulk.insert_chunk(conn, "floor_stage", names, rows[start : start + 50_000])
             took = time.perf_counter() - began
             conn.exec_driver_sql("DROP TABLE floor_stage")
         return size / took

@@ -101,11 +101,11 @@ def test_failure_midway_leaves_nothing(
     real = bulk.insert_chunk
     calls = {"n": 0}
 
-    def failing(conn: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    def failing(conn: Any, table: str, names: Any, rows: list[tuple[Any, ...]]) -> None:
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("disk on fire")
-        real(conn, sql, rows)
+        real(conn, table, names, rows)
 
     monkeypatch.setattr(bulk, "insert_chunk", failing)
     data = hma([f"md5 {md5(i)}" for i in range(10)])

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from safespace.banks import BankService
 from safespace.banks import _bulk as bulk
-from safespace.store import Bank, BankEntry, Database
+from safespace.store import Bank, BankEntry, Change, Database
 
 
 def _md5(n: int) -> str:
@@ -169,3 +169,69 @@ def test_a_row_missing_a_required_value_fails_the_call_not_skipped(database: Dat
     with pytest.raises(IntegrityError):
         add()
     assert _values_by_id(database) == {}
+
+
+def _log(database: Database, bank_id: int) -> list[tuple[int, str]]:
+    with database.session() as s:
+        rows = s.execute(
+            select(Change.entry_id, Change.op).where(Change.bank_id == bank_id).order_by(Change.seq)
+        )
+        return [(int(e), str(op)) for e, op in rows if e is not None]  # not the bank's own
+
+
+@pytest.mark.parametrize("known", [False, True])
+def test_the_change_log_lists_exactly_the_new_entries_in_id_order(
+    database: Database, known: bool
+) -> None:
+    """Every new entry gets one 'add' row, in id order, whether SQLite could pair the staged
+    rows with the new ids by position (the log is then written from the staging table) or
+    not (a value the bank had, and a repeat, were left out); nothing for what was skipped."""
+    banks = BankService(database)
+    banks.create_bank("other")
+    banks.create_bank("peer")
+    _add(database, "other", [_md5(n) for n in range(3)])
+    values = [_md5(n) for n in range(1000, 1300)]  # past the rows staged one at a time
+    if known:
+        _add(database, "peer", [_md5(1000)])
+    first, _ = _add(database, "peer", [*values, values[7]] if known else values)
+    with database.session() as s:
+        bank_id = s.scalar(select(Bank.id).where(Bank.name == "peer"))
+        assert bank_id is not None
+        ids = list(s.scalars(select(BankEntry.id).where(BankEntry.bank_id == bank_id)))
+    if database.url.startswith("sqlite"):
+        assert (first is None) == known
+    assert _log(database, bank_id) == [(i, "add") for i in sorted(ids)]
+    assert len(ids) == 300
+
+
+def test_extra_around_writes_the_json_of_a_staged_column_where_extra_is_null(
+    database: Database,
+) -> None:
+    banks = BankService(database)
+    banks.create_bank("peer")
+    odd = ["plain-1", 'with "quotes" and \\ slash', "tab\tand\nnewline", "ünï ✓"]
+    rows = [
+        ("md5", _md5(n), None, None if n % 2 == 0 else f'{{"given": {n}}}', odd[n % 4] + str(n))
+        for n in range(200)
+    ]
+    with database.transaction() as s:
+        bank_id = s.scalar(select(Bank.id).where(Bank.name == "peer"))
+        assert bank_id is not None
+        head, tail = '{"exchange": "a \\"peer\\"", "upstream_id": ', ', "categories": []}'
+        bulk.add_narrow_rows(
+            s, bank_id, rows, source="test", columns=[("upstream", "VARCHAR(64)")],
+            extra_around=(head, "upstream", tail),
+        )  # fmt: skip
+        with pytest.raises(ValueError, match="no staged column"):
+            bulk.add_narrow_rows(s, bank_id, [], source="test", extra_around=("", "x", ""))
+    with database.session() as s:
+        extras = {e.value: e.extra for e in s.scalars(select(BankEntry))}
+    for n, (_, value, _, _, upstream) in enumerate(rows):
+        if n % 2:
+            assert extras[value] == {"given": n}
+        else:
+            assert extras[value] == {
+                "exchange": 'a "peer"',
+                "upstream_id": upstream,
+                "categories": [],
+            }

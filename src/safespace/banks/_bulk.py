@@ -1,12 +1,14 @@
 """Bulk writes for the bank service: adding and removing many entries in one transaction.
 
 A million-line import must stay quick, so rows go straight to the driver into a staging
-table (``executemany`` on SQLite, ``COPY`` on PostgreSQL) using SQLAlchemy's own value
-conversions; the database then moves the new, distinct ones into the bank in one statement.
+table (on SQLite the columns that vary as JSON arrays, or ``executemany``; ``COPY`` on
+PostgreSQL: :func:`insert_chunk`) using SQLAlchemy's own value conversions; the database then
+moves the new, distinct ones into the bank in one statement.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -16,6 +18,8 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    CursorResult,
+    Executable,
     String,
     Table,
     bindparam,
@@ -122,15 +126,83 @@ def batched(items: Iterator[T], n: int) -> Iterator[list[T]]:
         yield chunk
 
 
-def insert_chunk(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
-    """Write one batch through the driver (a seam: tests make it fail midway)."""
+def insert_chunk(
+    conn: Connection, table: str, names: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Write one batch of rows of columns ``names`` into ``table`` (a seam: tests make it
+    fail midway): ``COPY`` on PostgreSQL; on SQLite, columns as JSON arrays (see
+    :func:`_insert_columns`) or, for a few rows, ``executemany``."""
+    cols = ", ".join(names)
     if conn.dialect.name == "postgresql":
         raw: Any = conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(sql) as copy:
+        with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-    else:
-        conn.exec_driver_sql(sql, rows)
+    elif len(rows) < _COLUMNS_FROM or not _insert_columns(conn, table, names, rows):
+        marks = ", ".join("?" * len(names))
+        conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) VALUES ({marks})", list(rows))
+
+
+_COLUMNS_FROM = 64  # rows: fewer go through executemany, whose fixed cost is lower
+_KEYED = "safespace_stage_column_%d"  # SQLite: one varying column of a batch, by position
+_JSON_TEXT = {str, type(None)}  # what a JSON array hands back to SQLite exactly as bound
+# Each varying column past the first costs a keyed table and a lookup a row: with two (a
+# fetch's value and upstream id) a million rows took 2.5 s against executemany's 5.2 s; with
+# a third, long one (the JSON of each entry's own categories), 5.1 s against 4.6 s.
+_MOST_VARYING = 2
+
+
+def _insert_columns(
+    conn: Connection, table: str, names: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> bool:
+    """SQLite: insert ``rows`` with one statement that reads each column from one JSON array
+    (``json_each``) instead of binding every row's values (``executemany``); False, having
+    written nothing, when a column holds values other than text and NULL, or when more than
+    :data:`_MOST_VARYING` columns vary (or none).
+
+    The driver's per-row cost (bind, step, reset, in Python's ``sqlite3`` module) is several
+    times the cost of inserting the row. A column with the same value in every row is bound
+    once. The first varying column is scanned; each other is first put into a table keyed by
+    position, which the scan looks up (``json_each`` has no index on its ``key``, so joining
+    two of them directly would compare every pair). Rows get explicit rowids after the
+    table's last, in order, as ``executemany`` would have given them.
+    """
+    columns = [list(map(itemgetter(i), rows)) for i in range(len(names))]  # C loops all
+    varying = [i for i, col in enumerate(columns) if col.count(col[0]) != len(col)]
+    if not 0 < len(varying) <= _MOST_VARYING:
+        return False
+    if any(not set(map(type, columns[i])) <= _JSON_TEXT for i in varying):
+        return False
+    raw: Any = conn.connection.driver_connection
+    cur = raw.cursor()
+    try:
+        keyed = varying[1:]
+        for i in keyed:
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_KEYED % i} (k INTEGER PRIMARY KEY, v)")
+            cur.execute(
+                f"INSERT INTO {_KEYED % i} SELECT key, value FROM json_each(?)",
+                (json.dumps(columns[i], ensure_ascii=False),),
+            )
+        picks = [
+            "?" if i not in varying else "a.value" if i == varying[0] else f"c{i}.v"
+            for i in range(len(names))
+        ]
+        joins = "".join(f" CROSS JOIN {_KEYED % i} AS c{i} ON c{i}.k = a.key" for i in keyed)
+        after = cur.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}").fetchone()[0]
+        cur.execute(
+            f"INSERT INTO {table} (rowid, {', '.join(names)}) SELECT ? + a.key, "
+            f"{', '.join(picks)} FROM json_each(?) AS a{joins}",
+            (
+                after + 1,
+                *(columns[i][0] for i in range(len(names)) if i not in varying),
+                json.dumps(columns[varying[0]], ensure_ascii=False),
+            ),
+        )
+        for i in keyed:
+            cur.execute(f"DELETE FROM {_KEYED % i}")
+    finally:
+        cur.close()
+    return True
 
 
 def _processor(conn: Connection, column: str) -> Callable[[Any], Any]:
@@ -216,6 +288,7 @@ def add_narrow_rows(
     source: str | None,
     columns: Sequence[tuple[str, str]] = (),
     then: Callable[[Connection, str, Moved], None] | None = None,
+    extra_around: tuple[str, str, str] | None = None,
 ) -> int:
     """:func:`add_rows` with narrow staged rows: only what differs per entry goes through
     the driver (one ``executemany``, or ``COPY`` on PostgreSQL); the bank, ``source``,
@@ -223,7 +296,10 @@ def add_narrow_rows(
     caller's own per-row values staged beside each entry, and ``then(conn, stage, moved)``
     runs before the staging table goes (a peer fetch maps upstream ids in the same pass);
     :class:`Moved` says how the staged rows can be paired with their new entries without
-    looking each value up in the bank.
+    looking each value up in the bank. ``extra_around`` (head, column, tail): a row staged
+    with ``extra`` NULL gets ``head``, the JSON string of its staged ``column``, then ``tail``,
+    written by the database (a peer fetch's rows differ only in their upstream id there, and
+    a column that varies costs far more to stage than one that is NULL throughout).
 
     Rows are staged, and so become entries, in (signal type, value) order, not the order
     given (the first of a repeated hash is still the one kept): the bank's key (bank, type,
@@ -236,13 +312,14 @@ def add_narrow_rows(
 
     Returns how many entries were added. No type among ``rows`` may be ``digest_stored``.
     """
+    names = (*_NARROW, *(n for n, _ in columns))
+    if extra_around is not None and extra_around[1] not in names:
+        raise ValueError(f"no staged column {extra_around[1]!r}")
     rows = _in_value_order(rows)
     conn = s.connection()
     postgres = conn.dialect.name == "postgresql"
     before = s.scalar(select(func.coalesce(func.max(BankEntry.id), 0))) or 0
     now = utcnow()
-    names = (*_NARROW, *(n for n, _ in columns))
-    cols = ", ".join(names)
     if postgres:  # the probes' cost estimates pass JIT's thresholds, and compiling the
         # statements (100-140 ms each) cost more than it saved; for this transaction only
         conn.exec_driver_sql("SET LOCAL jit = off")
@@ -253,15 +330,20 @@ def add_narrow_rows(
     )
     for name, kind in columns:
         conn.exec_driver_sql(f"ALTER TABLE {_STAGE} ADD COLUMN {name} {kind}")
-    if postgres:
-        sql = f"COPY {_STAGE} ({cols}) FROM STDIN"
-    else:
-        sql = f"INSERT INTO {_STAGE} ({cols}) VALUES ({', '.join('?' * len(names))})"
     for start in range(0, len(rows), 50_000):
-        insert_chunk(conn, sql, list(rows[start : start + 50_000]))
+        insert_chunk(conn, _STAGE, names, rows[start : start + 50_000])
+    extra = "extra"
+    if extra_around is not None:
+        quoted = (
+            f"to_json(CAST({extra_around[1]} AS TEXT))::text"
+            if postgres
+            else f"json_quote({extra_around[1]})"
+        )
+        around = f"CAST(:extra_head AS TEXT) || {quoted} || CAST(:extra_tail AS TEXT)"
+        extra = f"COALESCE(extra, {f'CAST({around} AS JSON)' if postgres else around})"
     filled = (
         f"{int(bank_id)} AS bank_id, signal_type, value, {'TRUE' if postgres else '1'} AS "
-        "enabled, CAST(:source AS VARCHAR(256)) AS source, category, extra, "
+        f"enabled, CAST(:source AS VARCHAR(256)) AS source, category, {extra} AS extra, "
         ":created AS created_at"
     )
     into = [c for c in _COLUMNS if c not in ("note", "added_at")]  # those stay NULL
@@ -286,35 +368,33 @@ def add_narrow_rows(
             f"(SELECT {filled}, rowid AS pos FROM {_STAGE}) AS s ORDER BY s.pos "
             f"{_SKIP_KNOWN}"
         )
-    conn.execute(
+    params = {"source": source, "created": now}
+    if extra_around is not None:
+        params |= {"extra_head": extra_around[0], "extra_tail": extra_around[2]}
+    moving = conn.execute(
         text(move).bindparams(
             bindparam("source", type_=String()), bindparam("created", type_=UTCDateTime())
         ),
-        {"source": source, "created": now},
+        params,
     )
     mine = _added_since(bank_id, before)
+    first = None if postgres else _first_of_block(conn, moving, len(rows))
+    at = bindparam("now", type_=UTCDateTime())
+    log: Executable
+    head = f"INSERT INTO {_changes.name} (bank_id, entry_id, op, at) SELECT {int(bank_id)}, "
     if postgres:
-        result = conn.execute(
-            text(
-                f"INSERT INTO {_changes.name} (bank_id, entry_id, op, at) SELECT "
-                f"{int(bank_id)}, id, 'add', :now FROM {_MOVED} ORDER BY id"
-            ).bindparams(bindparam("now", type_=UTCDateTime())),
-            {"now": now},
-        )
+        log = text(head + f"id, 'add', :now FROM {_MOVED} ORDER BY id").bindparams(at)
+    elif first is not None:  # the new ids by position: no read of the rows just written
+        log = text(head + f"{first - 1} + rowid, 'add', :now FROM {_STAGE} ORDER BY rowid")
+        log = log.bindparams(at)
     else:
         new = select(BankEntry.bank_id, BankEntry.id, literal("add"), literal(now, UTCDateTime()))
-        result = conn.execute(
-            insert(_changes).from_select(
-                ["bank_id", "entry_id", "op", "at"], new.where(mine).order_by(BankEntry.id)
-            )
+        log = insert(_changes).from_select(
+            ["bank_id", "entry_id", "op", "at"], new.where(mine).order_by(BankEntry.id)
         )
+    result = conn.execute(log, {"now": now})
     if then is not None:
-        moved = (
-            Moved(table=_MOVED)
-            if postgres
-            else Moved(first=_first_of_block(conn, before, len(rows)))
-        )
-        then(conn, _STAGE, moved)
+        then(conn, _STAGE, Moved(table=_MOVED) if postgres else Moved(first=first))
     conn.exec_driver_sql(f"DROP TABLE {_STAGE}")
     if postgres:
         conn.exec_driver_sql(f"DROP TABLE {_MOVED}")
@@ -324,20 +404,19 @@ def add_narrow_rows(
     return int(count)
 
 
-def _first_of_block(conn: Connection, before: int, staged: int) -> int | None:
+def _first_of_block(conn: Connection, moving: CursorResult[Any], staged: int) -> int | None:
     """On SQLite, right after a move in staging order: the id of the first new entry when
-    the ``staged`` rows (``rowid`` 1 to ``staged``) all became entries with consecutive ids
-    (one writer at a time, ids handed out in insertion order); None when any was left out
-    (already in the bank, or a repeat) or the ids are not one run."""
-    count, low, high = conn.execute(
-        select(func.count(), func.min(BankEntry.id), func.max(BankEntry.id)).where(
-            BankEntry.id > before
-        )
-    ).one()
-    if not staged or count != staged or high - low + 1 != staged:
+    the ``staged`` rows (``rowid`` 1 to ``staged``) all became entries, with consecutive ids
+    (one writer at a time, and one statement hands out ids in the order it inserts); None
+    when any was left out (already in the bank, or a repeat).
+
+    The move's own count of inserted rows and the id of its last say so: nothing is read."""
+    if not staged or moving.rowcount != staged or not moving.lastrowid:
         return None
-    first_row, last_row = conn.exec_driver_sql(f"SELECT min(rowid), max(rowid) FROM {_STAGE}").one()
-    return int(low) if (first_row, last_row) == (1, staged) else None
+    first_row, last_row = conn.exec_driver_sql(  # two lookups (min and max together scan)
+        f"SELECT (SELECT min(rowid) FROM {_STAGE}), (SELECT max(rowid) FROM {_STAGE})"
+    ).one()
+    return int(moving.lastrowid) - staged + 1 if (first_row, last_row) == (1, staged) else None
 
 
 def _stage_and_move(
@@ -356,12 +435,8 @@ def _stage_and_move(
         f"CREATE TEMP TABLE {_STAGE} AS SELECT {_COLS} FROM {_entries.name} "
         + ("WITH NO DATA" if postgres else "WHERE 0")
     )
-    if postgres:
-        sql = f"COPY {_STAGE} ({_COLS}) FROM STDIN"
-    else:
-        sql = f"INSERT INTO {_STAGE} ({_COLS}) VALUES ({', '.join('?' * len(_COLUMNS))})"
     for rows in chunks:  # whole fills as the chunks are built
-        insert_chunk(conn, sql, rows)
+        insert_chunk(conn, _STAGE, _COLUMNS, rows)
     conn.exec_driver_sql(_MOVE_POSTGRES if postgres else _MOVE_SQLITE)
     conn.exec_driver_sql(f"DROP TABLE {_STAGE}")
     mine = _added_since(bank_id, before)

@@ -745,11 +745,13 @@ def _apply(
                                                                      for e in to_add}):  # fmt: skip
         # narrow rows straight to one staging table, the upstream id beside each entry; the
         # bank's rows, their change log and the mapping are then INSERT .. SELECTs from it
+        # a plain entry's extra is left for the database to write around its upstream id
+        # (``extra_around``); an id with other than ASCII is written here, as json.dumps would
         name = row.name
-        head, tail = _EXTRA_PLAIN[0] % _quote(name), _EXTRA_PLAIN[1]
         staged = [
-            (e.signal_type, e.value, None, head + _quote(e.upstream_id) + tail, e.upstream_id)
+            (e.signal_type, e.value, None, None, e.upstream_id)
             if not (e.categories or e.opinions or e.metadata or e.origin)
+            and e.upstream_id.isascii()
             else (e.signal_type, e.value, _category(e), _extra_json(name, e), e.upstream_id)
             for e in to_add
         ]
@@ -785,6 +787,7 @@ def _apply(
         added = bulk.add_narrow_rows(
             s, bank_id, staged, source=name, columns=[("upstream_id", "VARCHAR(256)")],
             then=map_staged,
+            extra_around=(_EXTRA_PLAIN[0] % _quote(name), "upstream_id", _EXTRA_PLAIN[1]),
         )  # fmt: skip
         if report is not None:
             report.added_values.extend((e.signal_type, e.value) for e in to_add)
@@ -899,19 +902,15 @@ def _extra_json(source: str, entry: SourceEntry) -> str:
 def _map(s: Session, row: ExchangeSource, entries: Sequence[SourceEntry]) -> None:
     """Map each entry's upstream id to the bank entry with its value (new or already there)."""
     conn = s.connection()
-    postgres = conn.dialect.name == "postgresql"
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_STAGE}")
     conn.exec_driver_sql(
         f"CREATE TEMP TABLE {_STAGE} (upstream_id VARCHAR(256), signal_type VARCHAR(16), "
         "value VARCHAR(256))"
     )
-    if postgres:
-        sql = f"COPY {_STAGE} (upstream_id, signal_type, value) FROM STDIN"
-    else:
-        sql = f"INSERT INTO {_STAGE} (upstream_id, signal_type, value) VALUES (?, ?, ?)"
+    names = ("upstream_id", "signal_type", "value")
     rows = [(e.upstream_id, e.signal_type, _stored(e.signal_type, e.value)) for e in entries]
     for start in range(0, len(rows), bulk.CHUNK):
-        bulk.insert_chunk(conn, sql, rows[start : start + bulk.CHUNK])
+        bulk.insert_chunk(conn, _STAGE, names, rows[start : start + bulk.CHUNK])
     conn.exec_driver_sql(
         f"INSERT INTO {_mapping.name} (source_id, upstream_id, entry_id) "
         f"SELECT {int(row.id)}, st.upstream_id, e.id FROM {_STAGE} AS st "
