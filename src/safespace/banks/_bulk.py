@@ -291,8 +291,8 @@ def add_narrow_rows(
     extra_around: tuple[str, str, str] | None = None,
 ) -> int:
     """:func:`add_rows` with narrow staged rows: only what differs per entry goes through
-    the driver (one ``executemany``, or ``COPY`` on PostgreSQL); the bank, ``source``,
-    ``enabled`` and the time are filled in by the move. ``columns`` (name, SQL type) are the
+    the driver (:func:`insert_chunk`); the bank, ``source``, ``enabled`` and the time are
+    filled in by the move. ``columns`` (name, SQL type) are the
     caller's own per-row values staged beside each entry, and ``then(conn, stage, moved)``
     runs before the staging table goes (a peer fetch maps upstream ids in the same pass);
     :class:`Moved` says how the staged rows can be paired with their new entries without
