@@ -61,7 +61,17 @@ def _rows(start: int, count: int) -> list[tuple[Any, ...]]:
     ]
 
 
-@pytest.mark.parametrize("shape", [_two, _rows])
+def _one_varying(start: int, count: int) -> list[tuple[Any, ...]]:
+    """Only the value varies; a column of NULLs and a column of one text."""
+    return [("md5", f"{i:032x}", None, None, "same") for i in range(start, start + count)]
+
+
+def _identical(start: int, count: int) -> list[tuple[Any, ...]]:
+    """No column varies: every row is the same, and every one is written."""
+    return [("md5", "a" * 32, None, "{}", "1")] * count
+
+
+@pytest.mark.parametrize("shape", [_two, _rows, _one_varying, _identical])
 @pytest.mark.parametrize("count", [1, 63, 64, 500])
 def test_rows_read_back_as_given_in_order(database: Database, count: int, shape: Any) -> None:
     rows = shape(0, count)
@@ -86,24 +96,6 @@ def test_batches_follow_the_rows_already_there(database: Database) -> None:
             assert rowids == list(range(1, 611))
 
 
-def test_columns_with_one_value_and_all_null(database: Database) -> None:
-    rows = [("md5", f"{i:032x}", None, None, "same") for i in range(200)]
-    with database.transaction() as s:
-        conn = s.connection()
-        _create(conn)
-        bulk.insert_chunk(conn, "chunk_test", NAMES, rows)
-        assert _read(conn) == rows
-
-
-def test_identical_rows_are_all_written(database: Database) -> None:
-    rows = [("md5", "a" * 32, None, "{}", "1")] * 100  # no column varies
-    with database.transaction() as s:
-        conn = s.connection()
-        _create(conn)
-        bulk.insert_chunk(conn, "chunk_test", NAMES, rows)
-        assert _read(conn) == rows
-
-
 def test_a_column_of_numbers_keeps_its_values(database: Database) -> None:
     with database.transaction() as s:
         conn = s.connection()
@@ -113,9 +105,7 @@ def test_a_column_of_numbers_keeps_its_values(database: Database) -> None:
         assert _read(conn) == rows
 
 
-def test_sqlite_reads_columns_from_json_arrays(
-    database: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_sqlite_reads_columns_from_json_arrays(database: Database) -> None:
     """Many rows with at most two varying columns go in as JSON arrays on SQLite (not a
     silent fallback to executemany); with more, executemany is the quicker and is used."""
     with database.transaction() as s:
