@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 from safespace.banks import _bulk as bulk
 from safespace.store import Database
@@ -126,3 +127,21 @@ def test_sqlite_reads_columns_from_json_arrays(database: Database) -> None:
         assert all("json_each" not in x for x in inserts[1:])  # four: one per row
         assert len(inserts) == 1 + 100
         assert _read(conn) == [*_two(0, 100), *_rows(100, 100)]
+
+
+def test_a_failed_batch_leaves_nothing_for_the_next(database: Database) -> None:
+    """On SQLite a batch whose insert fails (a NULL where the table refuses one) writes no
+    row, and a later batch in the same transaction is written whole, as if it came first."""
+    with database.transaction() as s:
+        conn = s.connection()
+        if conn.dialect.name != "sqlite":
+            pytest.skip("PostgreSQL ends the transaction at a failed COPY")
+        conn.exec_driver_sql(
+            "CREATE TEMP TABLE chunk_test (value TEXT NOT NULL, upstream TEXT NOT NULL)"
+        )
+        bad = [(f"{i:032x}", None if i == 70 else str(i)) for i in range(100)]
+        with pytest.raises(IntegrityError):
+            bulk.insert_chunk(conn, "chunk_test", ("value", "upstream"), bad)
+        good = [(f"{i:032x}", f"up-{i}") for i in range(200, 300)]
+        bulk.insert_chunk(conn, "chunk_test", ("value", "upstream"), good)
+        assert _read(conn) == good

@@ -173,35 +173,32 @@ def _insert_columns(
         return False
     if any(not set(map(type, columns[i])) <= _JSON_TEXT for i in varying):
         return False
-    raw: Any = conn.connection.driver_connection
-    cur = raw.cursor()
-    try:
-        keyed = varying[1:]
-        for i in keyed:
-            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_KEYED % i} (k INTEGER PRIMARY KEY, v)")
-            cur.execute(
-                f"INSERT INTO {_KEYED % i} SELECT key, value FROM json_each(?)",
-                (json.dumps(columns[i], ensure_ascii=False),),
-            )
-        picks = [
-            "?" if i not in varying else "a.value" if i == varying[0] else f"c{i}.v"
-            for i in range(len(names))
-        ]
-        joins = "".join(f" CROSS JOIN {_KEYED % i} AS c{i} ON c{i}.k = a.key" for i in keyed)
-        after = cur.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}").fetchone()[0]
-        cur.execute(
-            f"INSERT INTO {table} (rowid, {', '.join(names)}) SELECT ? + a.key, "
-            f"{', '.join(picks)} FROM json_each(?) AS a{joins}",
-            (
-                after + 1,
-                *(columns[i][0] for i in range(len(names)) if i not in varying),
-                json.dumps(columns[varying[0]], ensure_ascii=False),
-            ),
+    run = conn.exec_driver_sql  # through SQLAlchemy: its errors, its events
+    keyed = varying[1:]
+    for i in keyed:
+        run(f"CREATE TEMP TABLE IF NOT EXISTS {_KEYED % i} (k INTEGER PRIMARY KEY, v)")
+        run(f"DELETE FROM {_KEYED % i}")  # a batch that failed may have left rows
+        run(
+            f"INSERT INTO {_KEYED % i} SELECT key, value FROM json_each(?)",
+            (json.dumps(columns[i], ensure_ascii=False),),
         )
-        for i in keyed:
-            cur.execute(f"DELETE FROM {_KEYED % i}")
-    finally:
-        cur.close()
+    picks = [
+        "?" if i not in varying else "a.value" if i == varying[0] else f"c{i}.v"
+        for i in range(len(names))
+    ]
+    joins = "".join(f" CROSS JOIN {_KEYED % i} AS c{i} ON c{i}.k = a.key" for i in keyed)
+    after = run(f"SELECT coalesce(max(rowid), 0) FROM {table}").scalar_one()
+    run(
+        f"INSERT INTO {table} (rowid, {', '.join(names)}) SELECT ? + a.key, "
+        f"{', '.join(picks)} FROM json_each(?) AS a{joins}",
+        (
+            after + 1,
+            *(columns[i][0] for i in range(len(names)) if i not in varying),
+            json.dumps(columns[varying[0]], ensure_ascii=False),
+        ),
+    )
+    for i in keyed:  # emptied now: the connection keeps its temporary tables
+        run(f"DELETE FROM {_KEYED % i}")
     return True
 
 
