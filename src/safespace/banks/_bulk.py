@@ -385,10 +385,7 @@ def add_narrow_rows(
         log = text(head + f"{first - 1} + rowid, 'add', :now FROM {_STAGE} ORDER BY rowid")
         log = log.bindparams(at)
     else:
-        new = select(BankEntry.bank_id, BankEntry.id, literal("add"), literal(now, UTCDateTime()))
-        log = insert(_changes).from_select(
-            ["bank_id", "entry_id", "op", "at"], new.where(mine).order_by(BankEntry.id)
-        )
+        log = _log_of_adds(mine, now)
     result = conn.execute(log, {"now": now})
     if then is not None:
         then(conn, _STAGE, Moved(table=_MOVED) if postgres else Moved(first=first))
@@ -437,15 +434,19 @@ def _stage_and_move(
     conn.exec_driver_sql(_MOVE_POSTGRES if postgres else _MOVE_SQLITE)
     conn.exec_driver_sql(f"DROP TABLE {_STAGE}")
     mine = _added_since(bank_id, before)
-    new = select(BankEntry.bank_id, BankEntry.id, literal("add"), literal(now, UTCDateTime()))
-    conn.execute(
-        insert(_changes).from_select(
-            ["bank_id", "entry_id", "op", "at"], new.where(mine).order_by(BankEntry.id)
-        )
-    )
+    conn.execute(_log_of_adds(mine, now))
     if whole:
         _keep_whole(s, mine, whole)
     return s.scalar(select(func.count()).select_from(BankEntry).where(mine)) or 0
+
+
+def _log_of_adds(mine: ColumnElement[bool], now: Any) -> Executable:
+    """The change log's 'add' rows for the entries ``mine`` selects, in id order, read back
+    from the bank (a narrow move that can pair its rows by position writes them without)."""
+    new = select(BankEntry.bank_id, BankEntry.id, literal("add"), literal(now, UTCDateTime()))
+    return insert(_changes).from_select(
+        ["bank_id", "entry_id", "op", "at"], new.where(mine).order_by(BankEntry.id)
+    )
 
 
 def _added_since(bank_id: int, before: int) -> ColumnElement[bool]:
